@@ -1,0 +1,53 @@
+//! Project automation: `cargo xtask codegen [--check]` and friends (see README).
+
+mod codegen;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(about = "Project automation for the user-secrets workspace")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Regenerate the client and server-stub crates from openapi.yaml.
+    Codegen {
+        /// Write nothing; fail if any generated file differs from what the spec produces.
+        #[arg(long)]
+        check: bool,
+        /// The spec to read (default: openapi.yaml at the workspace root).
+        #[arg(long)]
+        spec: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Codegen { check, spec } => {
+            let mode = if check { codegen::Mode::Check } else { codegen::Mode::Write };
+            codegen::run(spec.as_deref(), mode)
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root: xtask lives one level below it.
+fn project_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask has a parent directory")
+        .to_path_buf()
+}
