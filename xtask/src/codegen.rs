@@ -77,7 +77,10 @@ pub(crate) fn update(root: &Path, outputs: &[Output], mode: Mode) -> Result<()> 
             }
             Mode::Check => {
                 eprintln!("{} is stale:", output.path.display());
-                eprintln!("{}", short_diff(current.as_deref().unwrap_or(""), &output.contents));
+                eprintln!(
+                    "{}",
+                    short_diff(current.as_deref().unwrap_or(""), &output.contents)
+                );
                 stale.push(output.path.display().to_string());
             }
         }
@@ -101,9 +104,55 @@ fn short_diff(old: &str, new: &str) -> String {
         .header("committed", "generated")
         .to_string();
     let total = text.lines().count();
-    let mut short: String = text.lines().take(MAX_LINES).map(|l| format!("{l}\n")).collect();
+    let mut short: String = text
+        .lines()
+        .take(MAX_LINES)
+        .map(|l| format!("{l}\n"))
+        .collect();
     if total > MAX_LINES {
         short.push_str(&format!("... ({} more diff lines)\n", total - MAX_LINES));
     }
     short
+}
+
+#[cfg(test)]
+mod update_tests {
+    use super::{Mode, Output, update};
+
+    #[test]
+    fn writes_only_changed_files_and_check_writes_nothing() {
+        let root = std::env::temp_dir().join(format!("xtask-update-{}", std::process::id()));
+        let output = |contents: &str| Output {
+            path: "gen/a.rs".into(),
+            contents: contents.into(),
+        };
+        let file = root.join("gen/a.rs");
+
+        update(&root, &[output("one")], Mode::Write).unwrap();
+        let mtime = std::fs::metadata(&file).unwrap().modified().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        update(&root, &[output("one")], Mode::Write).unwrap();
+        assert_eq!(
+            std::fs::metadata(&file).unwrap().modified().unwrap(),
+            mtime,
+            "unchanged file rewritten"
+        );
+
+        let err = update(&root, &[output("two")], Mode::Check)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("gen/a.rs") && err.contains("run `cargo xtask codegen`"),
+            "{err}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            "one",
+            "check mode wrote"
+        );
+
+        update(&root, &[output("two")], Mode::Write).unwrap();
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "two");
+        std::fs::remove_dir_all(&root).unwrap();
+    }
 }

@@ -31,7 +31,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Codegen { check, spec } => {
-            let mode = if check { codegen::Mode::Check } else { codegen::Mode::Write };
+            let mode = if check {
+                codegen::Mode::Check
+            } else {
+                codegen::Mode::Write
+            };
             codegen::run(spec.as_deref(), mode)
         }
     };

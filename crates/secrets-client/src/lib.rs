@@ -64,7 +64,9 @@ pub enum BuildError {
 impl std::fmt::Display for BuildError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::InvalidToken => f.write_str("bearer token contains characters not allowed in an HTTP header"),
+            Self::InvalidToken => {
+                f.write_str("bearer token contains characters not allowed in an HTTP header")
+            }
             Self::Http(err) => write!(f, "cannot build the HTTP client: {err}"),
         }
     }

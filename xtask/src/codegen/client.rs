@@ -23,7 +23,12 @@ pub(crate) fn generator(spec: &Spec) -> Result<(Generator, proc_macro2::TokenStr
     let mut generator = Generator::new(&settings());
     let tokens = catch_panic(|| generator.generate_tokens(&spec.doc))
         .map_err(|msg| anyhow!("{}: progenitor failed: {msg}", spec.path.display()))?
-        .map_err(|err| anyhow!("{}: progenitor rejected the spec: {err}", spec.path.display()))?;
+        .map_err(|err| {
+            anyhow!(
+                "{}: progenitor rejected the spec: {err}",
+                spec.path.display()
+            )
+        })?;
     Ok((generator, tokens))
 }
 
@@ -41,3 +46,6 @@ fn catch_panic<T>(f: impl FnOnce() -> T) -> std::result::Result<T, String> {
             .unwrap_or_else(|| "panic without a message".to_owned())
     })
 }
+
+#[cfg(test)]
+mod tests;

@@ -49,7 +49,17 @@ impl Spec {
         check_refs(&raw, &raw, &mut String::new(), &located)?;
 
         let doc: OpenAPI = serde_path_to_error::deserialize(&raw).map_err(|err| {
-            let pointer = format!("/{}", err.path().to_string().replace('.', "/"));
+            let segments: Vec<String> = err
+                .path()
+                .iter()
+                .filter_map(|seg| match seg {
+                    serde_path_to_error::Segment::Seq { index } => Some(index.to_string()),
+                    serde_path_to_error::Segment::Map { key } => Some(key.clone()),
+                    serde_path_to_error::Segment::Enum { variant } => Some(variant.clone()),
+                    serde_path_to_error::Segment::Unknown => None,
+                })
+                .collect();
+            let pointer = pointer(&segments.iter().map(String::as_str).collect::<Vec<_>>());
             anyhow!(
                 "{}: does not match the OpenAPI 3.0 schema at {pointer}: {}",
                 located.at(&pointer),
@@ -57,12 +67,20 @@ impl Spec {
             )
         })?;
         check_operations(&doc, &raw, &located)?;
-        Ok(Spec { path: path.to_path_buf(), text, doc })
+        Ok(Spec {
+            path: path.to_path_buf(),
+            text,
+            doc,
+        })
     }
 
     /// `file:line` for a JSON pointer into this spec, for error messages of later stages.
     pub(crate) fn at(&self, pointer: &str) -> String {
-        Located { path: &self.path, text: &self.text }.at(pointer)
+        Located {
+            path: &self.path,
+            text: &self.text,
+        }
+        .at(pointer)
     }
 }
 
@@ -86,12 +104,20 @@ fn strip_location(msg: &str) -> &str {
 }
 
 /// Every `$ref` must point at something inside this document.
-fn check_refs(root: &Value, node: &Value, pointer: &mut String, located: &Located<'_>) -> Result<()> {
+fn check_refs(
+    root: &Value,
+    node: &Value,
+    pointer: &mut String,
+    located: &Located<'_>,
+) -> Result<()> {
     match node {
         Value::Object(map) => {
             if let Some(target) = map.get("$ref") {
                 let Some(target) = target.as_str() else {
-                    bail!("{}: `$ref` at {pointer} is not a string", located.at(pointer));
+                    bail!(
+                        "{}: `$ref` at {pointer} is not a string",
+                        located.at(pointer)
+                    );
                 };
                 let Some(local) = target.strip_prefix('#') else {
                     bail!(
@@ -191,15 +217,23 @@ fn error_schema(raw: &Value, op_pointer: &str, code: &str) -> Result<Value> {
             None => break,
         }
     }
-    Ok(response.get("content").cloned().map_or(Value::Null, |content| {
-        let schemas: serde_json::Map<String, Value> = content
-            .as_object()
-            .into_iter()
-            .flatten()
-            .map(|(media, m)| (media.clone(), m.get("schema").cloned().unwrap_or(Value::Null)))
-            .collect();
-        Value::Object(schemas)
-    }))
+    Ok(response
+        .get("content")
+        .cloned()
+        .map_or(Value::Null, |content| {
+            let schemas: serde_json::Map<String, Value> = content
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(media, m)| {
+                    (
+                        media.clone(),
+                        m.get("schema").cloned().unwrap_or(Value::Null),
+                    )
+                })
+                .collect();
+            Value::Object(schemas)
+        }))
 }
 
 /// A JSON pointer from unescaped segments.
@@ -216,6 +250,8 @@ pub(crate) fn line_of(text: &str, pointer: &str) -> Option<usize> {
     let lines: Vec<&str> = text.lines().collect();
     let mut start = 0usize;
     let mut parent_indent: isize = -1;
+    // Set when the previous segment matched a `- ` item: its first key sits on that same line.
+    let mut in_item = false;
     let mut found = None;
     let segments = pointer
         .split('/')
@@ -223,6 +259,11 @@ pub(crate) fn line_of(text: &str, pointer: &str) -> Option<usize> {
         .map(|s| s.replace("~1", "/").replace("~0", "~"));
     for seg in segments {
         let index: Option<usize> = seg.parse().ok();
+        let keys = [
+            format!("{seg}:"),
+            format!("'{seg}':"),
+            format!("\"{seg}\":"),
+        ];
         let mut hit = None;
         let mut seen = 0usize;
         for (i, line) in lines.iter().enumerate().skip(start) {
@@ -230,39 +271,37 @@ pub(crate) fn line_of(text: &str, pointer: &str) -> Option<usize> {
             if trimmed.is_empty() || trimmed.starts_with('#') {
                 continue;
             }
-            let indent = (line.len() - trimmed.len()) as isize;
-            if i > start && indent <= parent_indent {
+            let mut indent = (line.len() - trimmed.len()) as isize;
+            let mut content = trimmed;
+            if in_item && i == start {
+                indent += 2;
+                content = &trimmed[2..];
+            } else if indent <= parent_indent {
                 break;
             }
-            if indent <= parent_indent {
-                continue;
-            }
-            if let Some(n) = index
-                && trimmed.starts_with("- ")
-            {
-                if seen == n {
-                    hit = Some((i, indent));
+            if index.is_some() && content.starts_with("- ") {
+                if Some(seen) == index {
+                    hit = Some((i, indent, true));
                     break;
                 }
                 seen += 1;
-                continue;
-            }
-            let key = trimmed.trim_start_matches("- ");
-            let quoted = [format!("{seg}:"), format!("'{seg}':"), format!("\"{seg}\":")];
-            if quoted.iter().any(|q| key.starts_with(q.as_str())) {
-                hit = Some((i, indent));
+            } else if keys.iter().any(|k| content.starts_with(k.as_str())) {
+                hit = Some((i, indent, false));
                 break;
             }
         }
-        let Some((i, indent)) = hit else { break };
+        let Some((i, indent, item)) = hit else { break };
         found = Some(i + 1);
-        start = i + 1;
-        parent_indent = indent;
-        // A following key inside a `- key: value` item sits two columns deeper than the dash.
-        if lines[i].trim_start().starts_with("- ") {
-            parent_indent = indent + 1;
-            start = i;
-        }
+        in_item = item;
+        // Inside an item, its keys are two columns deeper than the dash; a key's children are deeper than it.
+        (start, parent_indent) = if item {
+            (i, indent + 1)
+        } else {
+            (i + 1, indent)
+        };
     }
     found.or(Some(1))
 }
+
+#[cfg(test)]
+mod tests;
