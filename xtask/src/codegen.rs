@@ -1,6 +1,7 @@
 //! `cargo xtask codegen`: load the spec, generate every output, then write or check them in one place.
 
 mod client;
+mod server;
 mod spec;
 
 use std::fs;
@@ -37,11 +38,22 @@ pub(crate) fn run(spec_path: Option<&Path>, mode: Mode) -> Result<()> {
 
 /// Everything `cargo xtask codegen` writes, generated from one spec.
 pub(crate) fn generate(spec: &Spec) -> Result<Vec<Output>> {
-    let (_generator, client) = client::generator(spec)?;
-    Ok(vec![Output {
-        path: PathBuf::from("crates/secrets-client/src/generated.rs"),
-        contents: format_file(client)?,
-    }])
+    server::check(spec)?;
+    let (generator, client) = client::generator(spec)?;
+    let stub = server::generate(spec, &generator, &server::Target::STUB)?;
+    let mut outputs = vec![
+        Output {
+            path: PathBuf::from("crates/secrets-client/src/generated.rs"),
+            contents: format_file(client)?,
+        },
+        Output {
+            path: PathBuf::from("crates/secrets-server-stub/src/generated.rs"),
+            contents: format_file(stub)?,
+        },
+    ];
+    // The fixtures' stubs do not depend on the spec; writing them here keeps `--check` their freshness test too.
+    outputs.extend(server::fixture_outputs()?);
+    Ok(outputs)
 }
 
 /// Formats a token stream as a generated file: header, then prettyplease output.

@@ -1,6 +1,7 @@
 //! Project automation: `cargo xtask codegen [--check]` and friends (see README).
 
 mod codegen;
+mod contract;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -25,6 +26,15 @@ enum Command {
         #[arg(long)]
         spec: Option<PathBuf>,
     },
+    /// Fuzz the real server against openapi.yaml with schemathesis (installed into target/contract/venv).
+    Contract {
+        /// Random seed for schemathesis; a failure names the seed that reproduces it.
+        #[arg(long, default_value_t = 20261127)]
+        seed: u64,
+        /// Test cases per operation and phase (schemathesis `--max-examples`).
+        #[arg(long, default_value_t = 1000)]
+        max_examples: u32,
+    },
 }
 
 fn main() -> ExitCode {
@@ -37,6 +47,9 @@ fn main() -> ExitCode {
                 codegen::Mode::Write
             };
             codegen::run(spec.as_deref(), mode)
+        }
+        Command::Contract { seed, max_examples } => {
+            contract::run(&contract::Options { seed, max_examples })
         }
     };
     match result {

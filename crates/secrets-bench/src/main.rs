@@ -1,0 +1,35 @@
+//! `secrets-bench`: the processes `cargo xtask bench` starts, each its own process so a server's RSS is its own.
+//!
+//! `serve` runs a comparison server, `load` drives an HTTP/1.1 server with keep-alive connections and prints
+//! throughput and exact latency percentiles as JSON, and `client` times the generated client against raw reqwest.
+
+mod client;
+mod load;
+mod serve;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(about = "Benchmark processes started by `cargo xtask bench`")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve one comparison variant of `POST /api/v1/user/secrets/preset` until killed.
+    Serve(serve::Args),
+    /// Send requests over keep-alive connections; print one JSON line of results.
+    Load(load::Args),
+    /// Send requests through the generated client or raw reqwest; print one JSON line of results.
+    Client(client::Args),
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Serve(args) => serve::run(&args),
+        Command::Load(args) => load::run(&args),
+        Command::Client(args) => client::run(&args),
+    }
+}

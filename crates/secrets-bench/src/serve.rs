@@ -1,0 +1,97 @@
+//! `secrets-bench serve`: the comparison servers. `baseline` is the least an axum server can do for the route;
+//! `stub` is the generated router over a trivial in-memory `SecretsApi`, so the gap between them is the stub's cost.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use axum::http::{StatusCode, header};
+use axum::routing::post;
+use secrets_server_stub::{
+    Context, CreateSecretFromPresetResponse, Rejection, RouterConfig, SecretsApi, types,
+};
+
+/// The route every variant serves, as the spec names it.
+pub(crate) const PATH: &str = "/api/v1/user/secrets/preset";
+
+/// A valid `UserSecretResponse`, so the generated client can decode the baseline's answer.
+pub(crate) const CREATED_BODY: &str = r#"{"id":"3f0c6d2e-8b1a-4c57-9e2d-6a4b8c1f7e90","name":"OPENAI_API_KEY","provider":"openai","masked_value":"sk-pro••••789","created_at":"2026-11-27T09:30:00Z","updated_at":"2026-11-27T09:30:00Z"}"#;
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub(crate) enum Variant {
+    /// A bare hand-written axum handler answering a fixed 201 JSON body.
+    Baseline,
+    /// The generated router over [`InMemory`]: every byte of work beyond the baseline is the stub's.
+    Stub,
+}
+
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    #[arg(long, value_enum)]
+    variant: Variant,
+    /// Address to listen on, e.g. 127.0.0.1:8081.
+    #[arg(long)]
+    listen: SocketAddr,
+}
+
+pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
+    // The same runtime shape as `secrets-server` (`#[tokio::main]`: one worker per core), so only the router differs.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let app = match args.variant {
+            Variant::Baseline => axum::Router::new().route(PATH, post(baseline)),
+            Variant::Stub => secrets_server_stub::router(
+                Arc::new(InMemory::new()?),
+                RouterConfig::default(),
+            ),
+        };
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.listen))?;
+        eprintln!("secrets-bench: serving on http://{}", args.listen);
+        axum::serve(listener, app).await?;
+        Ok(())
+    })
+}
+
+async fn baseline() -> (StatusCode, [(header::HeaderName, &'static str); 1], &'static str) {
+    (
+        StatusCode::CREATED,
+        [(header::CONTENT_TYPE, "application/json")],
+        CREATED_BODY,
+    )
+}
+
+/// The least a `SecretsApi` can do: any non-empty token is a caller, every valid create answers the same 201.
+struct InMemory {
+    created: types::UserSecretResponse,
+}
+
+impl InMemory {
+    fn new() -> anyhow::Result<Self> {
+        let created = serde_json::from_str(CREATED_BODY).context("the canned 201 body")?;
+        Ok(Self { created })
+    }
+}
+
+impl SecretsApi for InMemory {
+    type Caller = ();
+
+    async fn authenticate(&self, token: &str) -> Result<(), Rejection> {
+        if token.is_empty() {
+            Err(Rejection::unauthorized("empty bearer token"))
+        } else {
+            Ok(())
+        }
+    }
+
+    async fn create_secret_from_preset(
+        &self,
+        _ctx: Context<()>,
+        _body: types::PresetSecretRequest,
+    ) -> CreateSecretFromPresetResponse {
+        CreateSecretFromPresetResponse::Created(self.created.clone())
+    }
+}

@@ -1,0 +1,16 @@
+//! The hand-written side of the user-secrets API: implements the generated `SecretsApi` trait over an encrypted
+//! SQLite store, and provides the `secrets-server` binary's commands.
+//!
+//! Module map: [`preset`] provider → name, [`mask`] masked values, [`crypto`] AES-GCM and the keyring,
+//! [`store`] SQLite, [`tokens`] bearer tokens, [`api`] the trait implementation and the one error-to-response
+//! mapping, [`cli`] flags and environment, [`server`] startup and graceful shutdown, [`admin`] token and key commands.
+
+pub mod admin;
+pub mod api;
+pub mod cli;
+pub mod crypto;
+pub mod mask;
+pub mod preset;
+pub mod server;
+pub mod store;
+pub mod tokens;

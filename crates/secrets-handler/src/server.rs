@@ -1,0 +1,206 @@
+//! Startup and serving: open the store, load and check the keyring, build the router, serve until SIGINT/SIGTERM.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrets_server_stub::RouterConfig;
+use zeroize::Zeroizing;
+
+use crate::api::Handler;
+use crate::cli::{KeyArgs, MASTER_KEY_ENV, ServeArgs};
+use crate::crypto::{Keyring, KeyringError};
+use crate::store::{KeyCheckError, Store, StoreError};
+
+/// Why the server or an admin command could not run. Messages name the file or variable at fault, never a key.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The keyring could not be read or written.
+    #[error(transparent)]
+    Keyring(#[from] KeyringError),
+    /// The keyring does not decrypt what the database holds.
+    #[error("refusing to start: the master key from {origin} does not fit {database}")]
+    KeyCheck {
+        origin: String,
+        database: String,
+        source: Box<KeyCheckError>,
+    },
+    /// No keyring, but the database holds encrypted data.
+    #[error(
+        "refusing to start: {key_file} does not exist and {MASTER_KEY_ENV} is unset, but {database} holds data \
+         encrypted with key(s) {kids}; restore the key file (or set {MASTER_KEY_ENV})"
+    )]
+    KeyLost {
+        key_file: String,
+        database: String,
+        kids: String,
+    },
+    /// Rotation writes the key file, so it cannot rotate a keyring from the environment.
+    #[error(
+        "{MASTER_KEY_ENV} is set: `key rotate` adds the new key to the key file, so unset {MASTER_KEY_ENV} and \
+         point --key-file at the keyring"
+    )]
+    RotateFromEnv,
+    /// Rotation needs an existing keyring.
+    #[error("no key file at {0}: nothing to rotate")]
+    NoKeyFile(String),
+    /// `token revoke` found nothing to revoke.
+    #[error("no live token matches {0}")]
+    NoSuchToken(String),
+    /// Binding or serving failed.
+    #[error("cannot serve on {addr}: {source}")]
+    Serve {
+        addr: String,
+        source: std::io::Error,
+    },
+}
+
+/// Where the keyring came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeySource {
+    /// `SECRETS_MASTER_KEY`.
+    Env,
+    /// The key file.
+    File(PathBuf),
+}
+
+impl std::fmt::Display for KeySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeySource::Env => f.write_str(MASTER_KEY_ENV),
+            KeySource::File(path) => write!(f, "{}", path.display()),
+        }
+    }
+}
+
+/// Opens the database, logging where it is.
+pub fn open_store(database: &Path, timeout: Duration) -> Result<Store, ServerError> {
+    let store = Store::open(database, timeout)?;
+    tracing::info!(database = %database.display(), "opened database (WAL, synchronous=FULL)");
+    Ok(store)
+}
+
+/// Loads the keyring from `SECRETS_MASTER_KEY` or the key file. When neither exists and the database holds no
+/// encrypted data, writes a new development key file (mode 0600) and warns.
+pub async fn load_keyring(
+    args: &KeyArgs,
+    store: &Store,
+) -> Result<(Keyring, KeySource), ServerError> {
+    if let Some(text) = std::env::var_os(MASTER_KEY_ENV).filter(|v| !v.is_empty()) {
+        let text = Zeroizing::new(text.to_string_lossy().into_owned());
+        return Ok((Keyring::parse(&text, MASTER_KEY_ENV)?, KeySource::Env));
+    }
+    let source = KeySource::File(args.key_file.clone());
+    if let Some(keyring) = Keyring::load_file(&args.key_file)? {
+        return Ok((keyring, source));
+    }
+    let known = store.known_key_ids().await?;
+    if !known.is_empty() {
+        return Err(ServerError::KeyLost {
+            key_file: args.key_file.display().to_string(),
+            database: store.path().display().to_string(),
+            kids: known.join(", "),
+        });
+    }
+    let keyring = Keyring::generate()?;
+    keyring.create_file(&args.key_file)?;
+    tracing::warn!(
+        key_file = %args.key_file.display(),
+        "WARNING: generated a new DEVELOPMENT master key; anyone who reads this file can decrypt the secrets. \
+         In production provide the key file yourself or set {MASTER_KEY_ENV}, and back it up"
+    );
+    Ok((keyring, source))
+}
+
+/// Checks the keyring against the stored data; refuses with a clear message when it does not fit.
+pub async fn check_keyring(
+    store: &Store,
+    keyring: &Keyring,
+    source: &KeySource,
+) -> Result<(), ServerError> {
+    let checked =
+        store
+            .check_keyring(keyring)
+            .await
+            .map_err(|source_err| ServerError::KeyCheck {
+                origin: source.to_string(),
+                database: store.path().display().to_string(),
+                source: Box::new(source_err),
+            })?;
+    tracing::info!(keys = %checked.join(", "), writes_with = keyring.current().id(), from = %source, "master keys checked");
+    Ok(())
+}
+
+/// `secrets-server serve`: runs until SIGINT or SIGTERM, then finishes in-flight requests and closes the database.
+pub async fn serve(
+    args: ServeArgs,
+    database: &Path,
+    store_timeout: Duration,
+) -> Result<(), ServerError> {
+    let store = Arc::new(open_store(database, store_timeout)?);
+    let (keyring, source) = load_keyring(&args.key, &store).await?;
+    check_keyring(&store, &keyring, &source).await?;
+    let handler = Handler::new(
+        Arc::clone(&store),
+        keyring,
+        args.rate_limit(),
+        store_timeout,
+    );
+    let config = RouterConfig {
+        min_api_version: args.min_api_version.clone(),
+        ..RouterConfig::default()
+    };
+    let app = secrets_server_stub::router(Arc::new(handler), config);
+    let serve_err = |source| ServerError::Serve {
+        addr: args.listen.to_string(),
+        source,
+    };
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(serve_err)?;
+    let addr = listener.local_addr().map_err(serve_err)?;
+    tracing::info!(
+        %addr,
+        rate_limit = ?args.rate_limit(),
+        min_api_version = ?args.min_api_version.as_ref().map(ToString::to_string),
+        store_timeout = ?store_timeout,
+        "listening on http://{addr}"
+    );
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(serve_err)?;
+    tracing::info!("shut down cleanly");
+    Ok(())
+}
+
+/// Resolves on the first SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("SIGINT received; shutting down"),
+        () = terminate => tracing::info!("SIGTERM received; shutting down"),
+    }
+}

@@ -1,0 +1,178 @@
+//! The one helper for end-to-end tests: a real `secrets-server` process on an ephemeral loopback port.
+
+use std::fs::{File, OpenOptions};
+use std::io::Read as _;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use secrets_client::Client;
+use secrets_handler::crypto::Keyring;
+use secrets_handler::store::Store;
+
+/// The binary `cargo test --workspace` built beside this test executable (secrets-handler's own integration tests
+/// make cargo build it).
+pub fn server_bin() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(Path::parent).unwrap();
+    let bin = dir.join(format!("secrets-server{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo test --workspace` (or `cargo build -p secrets-handler`) first",
+        bin.display()
+    );
+    bin
+}
+
+pub struct Server {
+    pub dir: tempfile::TempDir,
+    pub port: u16,
+    args: Vec<String>,
+    child: Option<Child>,
+}
+
+impl Server {
+    /// A server with a fresh database and development key, and a rate limit that tests do not hit.
+    pub fn start() -> Server {
+        Server::start_with(&["--rate-limit", "0"])
+    }
+
+    pub fn start_with(args: &[&str]) -> Server {
+        let mut server = Server {
+            dir: tempfile::tempdir().unwrap(),
+            port: 0,
+            args: args.iter().map(|a| (*a).to_owned()).collect(),
+            child: None,
+        };
+        server.spawn().unwrap_or_else(|err| panic!("{err}\n{}", server.logs()));
+        server
+    }
+
+    pub fn database(&self) -> PathBuf {
+        self.dir.path().join("secrets.db")
+    }
+
+    pub fn key_file(&self) -> PathBuf {
+        self.dir.path().join("secrets.key")
+    }
+
+    pub fn log_file(&self) -> PathBuf {
+        self.dir.path().join("server.log")
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// `secrets-server` with this server's database and key file, for admin commands.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(server_bin());
+        cmd.arg("--database").arg(self.database()).args(args);
+        cmd.env_remove("SECRETS_MASTER_KEY").env("RUST_BACKTRACE", "0");
+        cmd
+    }
+
+    /// Starts (again) on a new port; Err with the exit status if the process gives up before listening.
+    pub fn spawn(&mut self) -> Result<(), String> {
+        self.port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let log = OpenOptions::new().create(true).append(true).open(self.log_file()).unwrap();
+        let listen = format!("127.0.0.1:{}", self.port);
+        let mut cmd = self.command(&["serve", "--listen", &listen]);
+        cmd.arg("--key-file").arg(self.key_file()).args(&self.args);
+        cmd.env("RUST_LOG", "info").stdout(Stdio::null()).stderr(log);
+        let mut child = cmd.spawn().unwrap();
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(30) {
+            if let Some(status) = child.try_wait().unwrap() {
+                return Err(format!("secrets-server exited before listening: {status}"));
+            }
+            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                self.child = Some(child);
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        Err("secrets-server did not listen within 30 s".to_owned())
+    }
+
+    /// SIGTERM, then wait: the graceful path.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            signal(&child, "TERM");
+            let status = child.wait().unwrap();
+            assert!(status.success(), "graceful shutdown exited with {status}");
+        }
+    }
+
+    /// SIGKILL: no chance to flush anything.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            signal(&child, "KILL");
+            child.wait().unwrap();
+        }
+    }
+
+    /// A new token, printed once by `token create` on stdout.
+    pub fn token(&self, user: &str, scope: &str) -> String {
+        let out = self.command(&["token", "create", "--user", user, "--scope", scope]).output().unwrap();
+        assert!(out.status.success(), "token create: {}", String::from_utf8_lossy(&out.stderr));
+        let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+        assert!(token.starts_with("st_"), "token create printed something else");
+        token
+    }
+
+    pub fn client(&self, token: &str) -> Client {
+        Client::with_bearer_token(&self.url(), token).unwrap()
+    }
+
+    /// Everything the server logged so far.
+    pub fn logs(&self) -> String {
+        let mut text = String::new();
+        if let Ok(mut file) = File::open(self.log_file()) {
+            file.read_to_string(&mut text).unwrap();
+        }
+        text
+    }
+
+    /// The bytes of the database files as they are on disk: main, `-wal` and `-shm`.
+    pub fn database_bytes(&self) -> Vec<(String, Vec<u8>)> {
+        ["", "-wal", "-shm"]
+            .iter()
+            .filter_map(|suffix| {
+                let path = PathBuf::from(format!("{}{suffix}", self.database().display()));
+                std::fs::read(&path).ok().map(|bytes| (path.display().to_string(), bytes))
+            })
+            .collect()
+    }
+
+    /// Decrypts `owner`'s stored secret `id` with the key file, as an operator's tooling would.
+    pub async fn stored_value(&self, owner: &str, id: uuid::Uuid) -> Option<String> {
+        let store = Store::open(&self.database(), Duration::from_secs(5)).unwrap();
+        let sealed = store.sealed_secret(owner, id).await.unwrap()?;
+        let keyring = Keyring::load_file(&self.key_file()).unwrap().unwrap();
+        let aad = secrets_handler::crypto::secret_aad(owner, id);
+        let plain = keyring.open(&sealed, &aad).expect("stored value does not decrypt");
+        Some(String::from_utf8(plain.to_vec()).unwrap())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn signal(child: &Child, name: &str) {
+    let status = Command::new("kill").arg(format!("-{name}")).arg(child.id().to_string()).status().unwrap();
+    assert!(status.success(), "kill -{name} failed");
+}
+
+/// Whether `needle` occurs anywhere in `haystack`.
+pub fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+}

@@ -1,0 +1,4 @@
+//! End-to-end tests: the real `secrets-server` binary on loopback, driven through the generated client.
+
+mod harness;
+mod service;

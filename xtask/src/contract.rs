@@ -1,0 +1,166 @@
+//! `cargo xtask contract`: schemathesis, pinned in a private virtualenv, against the real server on loopback.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail, ensure};
+
+use crate::project_root;
+
+/// Pinned so a run is reproducible; bump deliberately.
+const SCHEMATHESIS: &str = "schemathesis==4.32.5";
+
+pub(crate) struct Options {
+    pub(crate) seed: u64,
+    pub(crate) max_examples: u32,
+}
+
+pub(crate) fn run(opts: &Options) -> Result<()> {
+    let root = project_root();
+    let work = root.join("target/contract");
+    let st = ensure_schemathesis(&work)?;
+    let server_bin = build_server(&root)?;
+
+    let run_dir = work.join(format!("run-{}", std::process::id()));
+    std::fs::create_dir_all(&run_dir)?;
+    let database = run_dir.join("secrets.db");
+    let key_file = run_dir.join("secrets.key");
+    let state_args = |cmd: &mut Command| {
+        cmd.arg("--database")
+            .arg(&database)
+            .arg("--key-file")
+            .arg(&key_file);
+    };
+
+    let mut create = Command::new(&server_bin);
+    create.args(["token", "create", "--user", "contract", "--scope", "write"]);
+    state_args(&mut create);
+    let out = create
+        .stderr(Stdio::inherit())
+        .output()
+        .context("cannot run secrets-server token create")?;
+    ensure!(out.status.success(), "secrets-server token create failed");
+    let token = String::from_utf8(out.stdout)?.trim().to_owned();
+
+    let port = free_port()?;
+    let url = format!("http://127.0.0.1:{port}");
+    let mut serve = Command::new(&server_bin);
+    serve.args(["serve", "--listen", &format!("127.0.0.1:{port}")]);
+    // Contract fuzzing is about shapes, not throttling: a limit high enough never to answer 429.
+    serve.args(["--rate-limit", "100000"]);
+    state_args(&mut serve);
+    let log = std::fs::File::create(run_dir.join("server.log"))?;
+    serve
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(log);
+    let server = KillOnDrop(serve.spawn().context("cannot start secrets-server")?);
+    wait_for_port(port, Duration::from_secs(30))?;
+
+    let out = Command::new(&st)
+        .current_dir(&root)
+        .arg("run")
+        .arg("openapi.yaml")
+        .args(["--url", &url])
+        .args(["--header", &format!("Authorization: Bearer {token}")])
+        .args(["--checks", "all"])
+        .args(["--phases", "examples,coverage,fuzzing"])
+        .args(["--seed", &opts.seed.to_string()])
+        .args(["--max-examples", &opts.max_examples.to_string()])
+        .args(["--workers", "2", "--no-color"])
+        .stderr(Stdio::inherit())
+        .output()
+        .context("cannot run schemathesis")?;
+    drop(server);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    print!("{stdout}");
+    let cases = stdout
+        .lines()
+        .filter(|l| l.contains("Test cases"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    eprintln!(
+        "contract: seed {}; {}; server log in {}",
+        opts.seed,
+        cases.trim(),
+        run_dir.display()
+    );
+    if !out.status.success() {
+        bail!(
+            "schemathesis reported failures; rerun with `cargo xtask contract --seed {}`",
+            opts.seed
+        );
+    }
+    Ok(())
+}
+
+/// Creates `target/contract/venv` with the pinned schemathesis unless it is already there.
+fn ensure_schemathesis(work: &Path) -> Result<PathBuf> {
+    let venv = work.join("venv");
+    let st = venv.join("bin/st");
+    let marker = venv.join(".pinned");
+    if st.exists() && std::fs::read_to_string(&marker).is_ok_and(|pin| pin == SCHEMATHESIS) {
+        return Ok(st);
+    }
+    eprintln!(
+        "contract: installing {SCHEMATHESIS} into {}",
+        venv.display()
+    );
+    run_ok(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
+    run_ok(Command::new(venv.join("bin/pip")).args([
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        SCHEMATHESIS,
+    ]))?;
+    std::fs::write(&marker, SCHEMATHESIS)?;
+    Ok(st)
+}
+
+fn build_server(root: &Path) -> Result<PathBuf> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    run_ok(Command::new(cargo).current_dir(root).args([
+        "build",
+        "--quiet",
+        "-p",
+        "secrets-handler",
+        "--bin",
+        "secrets-server",
+    ]))?;
+    Ok(root.join("target/debug/secrets-server"))
+}
+
+fn run_ok(cmd: &mut Command) -> Result<()> {
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot run {cmd:?}"))?;
+    ensure!(status.success(), "{cmd:?} failed with {status}");
+    Ok(())
+}
+
+fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn wait_for_port(port: u16, limit: Duration) -> Result<()> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    bail!("secrets-server did not listen on 127.0.0.1:{port} within {limit:?}")
+}
+
+/// Stops the server whatever happens to the run.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
