@@ -4,3 +4,6 @@
 /// each one compiles against the stub crate's runtime.
 #[rustfmt::skip]
 pub mod fixtures;
+
+#[cfg(test)]
+mod fixture_routers;

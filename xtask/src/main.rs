@@ -1,5 +1,6 @@
 //! Project automation: `cargo xtask codegen [--check]` and friends (see README).
 
+mod bench;
 mod codegen;
 mod contract;
 
@@ -35,6 +36,12 @@ enum Command {
         #[arg(long, default_value_t = 1000)]
         max_examples: u32,
     },
+    /// Measure codegen, server, client and memory against same-run baselines; write docs/benchmarks.md.
+    Bench {
+        /// Fewer, shorter runs (CI keeps the harness working); writes target/bench/benchmarks-quick.md.
+        #[arg(long)]
+        quick: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -51,6 +58,7 @@ fn main() -> ExitCode {
         Command::Contract { seed, max_examples } => {
             contract::run(&contract::Options { seed, max_examples })
         }
+        Command::Bench { quick } => bench::run(&bench::Options { quick }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

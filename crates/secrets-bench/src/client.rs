@@ -77,7 +77,8 @@ impl Sender {
                     bail!("raw reqwest: status {}", response.status());
                 }
                 let bytes = response.bytes().await.context("raw reqwest: body")?;
-                let _: serde_json::Value = serde_json::from_slice(&bytes).context("raw reqwest: json")?;
+                let _: serde_json::Value =
+                    serde_json::from_slice(&bytes).context("raw reqwest: json")?;
             }
         }
         Ok(())

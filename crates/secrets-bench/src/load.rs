@@ -250,7 +250,9 @@ async fn connection(
         }
         let s = stream.as_mut().expect("connected above");
         let sent_at = Instant::now();
-        s.write_all(request).await.context("cannot send a request")?;
+        s.write_all(request)
+            .await
+            .context("cannot send a request")?;
         let (status, close) = read_response(s, &mut buf).await?;
         let done = Instant::now();
         tally.sent += 1;
@@ -296,7 +298,9 @@ async fn read_response(stream: &mut TcpStream, buf: &mut Vec<u8>) -> anyhow::Res
                     } else if header.name.eq_ignore_ascii_case("connection") {
                         close = header.value.eq_ignore_ascii_case(b"close");
                     } else if header.name.eq_ignore_ascii_case("transfer-encoding") {
-                        bail!("the server sent a chunked response; only Content-Length bodies are supported");
+                        bail!(
+                            "the server sent a chunked response; only Content-Length bodies are supported"
+                        );
                     }
                 }
                 let Some(length) = length else {

@@ -20,8 +20,7 @@
 //!         ctx: Context<String>,
 //!         body: types::PresetSecretRequest,
 //!     ) -> CreateSecretFromPresetResponse {
-//!         let rejection = Rejection::internal(&ctx.request_id);
-//!         CreateSecretFromPresetResponse::InternalServerError(rejection.to_envelope().expect("the envelope's shape"))
+//!         CreateSecretFromPresetResponse::InternalServerError(Rejection::internal(&ctx.request_id).into())
 //!     }
 //! }
 //!
@@ -39,3 +38,34 @@ mod secret;
 pub use generated::*;
 pub use runtime::{Context, Rejection, RequestId, RouterConfig};
 pub use secret::SecretValue;
+
+impl From<Rejection> for types::ErrorResponse {
+    /// The envelope a rejection answers with, for the error variants of the response enums.
+    fn from(rejection: Rejection) -> Self {
+        rejection
+            .to_envelope()
+            .expect("the runtime's envelope has the shape of the spec's ErrorResponse")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Rejection, runtime, types};
+
+    #[test]
+    fn rejections_convert_to_the_spec_envelope() {
+        let envelope: types::ErrorResponse =
+            Rejection::conflict("a secret named X already exists").into();
+        assert_eq!(
+            (envelope.code, envelope.type_.as_str()),
+            (409, "already_exists_error")
+        );
+        let validation = Rejection::validation(vec![runtime::Violation {
+            loc: vec!["body".into(), 3.into()],
+            msg: "field required".into(),
+            kind: "missing",
+        }]);
+        let envelope: types::ErrorResponse = validation.into();
+        assert_eq!(envelope.errors[0].loc[1].to_string(), "3");
+    }
+}

@@ -11,7 +11,9 @@ use std::time::Instant;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{FromRequestParts, RawPathParams, Request};
-use axum::http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use axum::http::header::{
+    AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue,
+};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, Uri};
 use axum::middleware::Next;
@@ -44,7 +46,10 @@ pub struct RouterConfig {
 
 impl Default for RouterConfig {
     fn default() -> Self {
-        Self { body_limit: DEFAULT_BODY_LIMIT, min_api_version: None }
+        Self {
+            body_limit: DEFAULT_BODY_LIMIT,
+            min_api_version: None,
+        }
     }
 }
 
@@ -61,7 +66,9 @@ impl RequestId {
     /// The id a client sent, if it is short and plain enough to repeat in headers and logs.
     fn from_client(value: &str) -> Option<Self> {
         let sane = (1..=64).contains(&value.len())
-            && value.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
         sane.then(|| Self(value.to_owned()))
     }
 
@@ -139,8 +146,18 @@ pub struct Rejection {
 
 impl Rejection {
     /// Any status with any `type`; prefer the named constructors.
-    pub fn new(status: StatusCode, kind: impl Into<Cow<'static, str>>, detail: impl Into<String>) -> Self {
-        Self { status, kind: kind.into(), detail: detail.into(), errors: Vec::new(), retry_after: None }
+    pub fn new(
+        status: StatusCode,
+        kind: impl Into<Cow<'static, str>>,
+        detail: impl Into<String>,
+    ) -> Self {
+        Self {
+            status,
+            kind: kind.into(),
+            detail: detail.into(),
+            errors: Vec::new(),
+            retry_after: None,
+        }
     }
 
     /// 400 `invalid_request_error`.
@@ -188,10 +205,18 @@ impl Rejection {
 
     /// 422 `validation_error` listing every violation.
     pub fn validation(errors: Vec<Violation>) -> Self {
-        let only_body = errors.iter().all(|e| e.loc.first() == Some(&Loc::Key("body".to_owned())));
-        let detail =
-            if only_body { "request body does not match the schema" } else { "request does not match the schema" };
-        Self { errors, ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_error", detail) }
+        let only_body = errors
+            .iter()
+            .all(|e| e.loc.first() == Some(&Loc::Key("body".to_owned())));
+        let detail = if only_body {
+            "request body does not match the schema"
+        } else {
+            "request does not match the schema"
+        };
+        Self {
+            errors,
+            ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_error", detail)
+        }
     }
 
     /// 426 `upgrade_required`.
@@ -208,7 +233,8 @@ impl Rejection {
     /// 429 `rate_limit_error` with `Retry-After`.
     pub fn too_many_requests(retry_after_secs: u32) -> Self {
         let retry_after_secs = retry_after_secs.max(1);
-        let detail = format!("rate limit exceeded for this token; retry after {retry_after_secs} seconds");
+        let detail =
+            format!("rate limit exceeded for this token; retry after {retry_after_secs} seconds");
         Self {
             retry_after: Some(retry_after_secs),
             ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limit_error", detail)
@@ -238,7 +264,9 @@ impl Rejection {
         Self::new(
             StatusCode::GATEWAY_TIMEOUT,
             "timeout_error",
-            format!("the secret store did not answer within {waited_secs} seconds (request id {request_id})"),
+            format!(
+                "the secret store did not answer within {waited_secs} seconds (request id {request_id})"
+            ),
         )
     }
 
@@ -249,7 +277,12 @@ impl Rejection {
     }
 
     fn envelope(&self) -> Envelope<'_> {
-        Envelope { code: self.status.as_u16(), detail: &self.detail, kind: &self.kind, errors: &self.errors }
+        Envelope {
+            code: self.status.as_u16(),
+            detail: &self.detail,
+            kind: &self.kind,
+            errors: &self.errors,
+        }
     }
 
     /// The HTTP status.
@@ -313,7 +346,9 @@ pub fn json(status: u16, body: &impl Serialize) -> Response {
         Ok(bytes) => {
             let mut response = Response::new(Body::from(bytes));
             *response.status_mut() = status;
-            response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            response
+                .headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
             response
         }
         Err(err) => {
@@ -322,7 +357,9 @@ pub fn json(status: u16, body: &impl Serialize) -> Response {
             let body = br#"{"code":500,"detail":"internal error","type":"internal_error"}"#;
             let mut response = Response::new(Body::from(&body[..]));
             *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-            response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            response
+                .headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
             response
         }
     }
@@ -331,7 +368,8 @@ pub fn json(status: u16, body: &impl Serialize) -> Response {
 /// A response without a body (204 and the like).
 pub fn empty(status: u16) -> Response {
     let mut response = Response::new(Body::empty());
-    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    *response.status_mut() =
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     response
 }
 
@@ -339,15 +377,24 @@ pub fn empty(status: u16) -> Response {
 pub fn header(response: &mut Response, name: &'static str, value: impl fmt::Display) {
     match HeaderValue::try_from(value.to_string()) {
         Ok(value) => {
-            response.headers_mut().insert(HeaderName::from_static(name), value);
+            response
+                .headers_mut()
+                .insert(HeaderName::from_static(name), value);
         }
-        Err(_) => tracing::error!(header = name, "response header value is not valid in HTTP; left out"),
+        Err(_) => tracing::error!(
+            header = name,
+            "response header value is not valid in HTTP; left out"
+        ),
     }
 }
 
 /// The request id the router's middleware stored on the request (a fresh one outside the router, e.g. in tests).
 pub fn request_id(parts: &Parts) -> RequestId {
-    parts.extensions.get::<RequestId>().cloned().unwrap_or_else(RequestId::generate)
+    parts
+        .extensions
+        .get::<RequestId>()
+        .cloned()
+        .unwrap_or_else(RequestId::generate)
 }
 
 /// Answers 426 if the request declares an `api-version` older than `config.min_api_version`, 400 if the header
@@ -357,7 +404,9 @@ pub fn check_api_version(headers: &HeaderMap, config: &RouterConfig) -> Result<(
         return Ok(());
     };
     let declared = value.to_str().ok().and_then(parse_version).ok_or_else(|| {
-        Rejection::bad_request("the api-version header is not a version (expected MAJOR.MINOR.PATCH)")
+        Rejection::bad_request(
+            "the api-version header is not a version (expected MAJOR.MINOR.PATCH)",
+        )
     })?;
     match &config.min_api_version {
         Some(min) if declared < *min => Err(Rejection::upgrade_required(&declared, min)),
@@ -392,18 +441,26 @@ pub fn bearer_token(headers: &HeaderMap) -> Result<&str, Rejection> {
     let value = value.to_str().map_err(|_| malformed())?;
     let (scheme, token) = value.trim().split_once(' ').ok_or_else(malformed)?;
     let token = token.trim();
-    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() || token.contains(char::is_whitespace) {
+    if !scheme.eq_ignore_ascii_case("bearer")
+        || token.is_empty()
+        || token.contains(char::is_whitespace)
+    {
         return Err(malformed());
     }
     Ok(token)
 }
 
 /// At most one value of a header: two are ambiguous, so 400.
-fn single_header<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h HeaderValue>, Rejection> {
+fn single_header<'h>(
+    headers: &'h HeaderMap,
+    name: &str,
+) -> Result<Option<&'h HeaderValue>, Rejection> {
     let mut values = headers.get_all(name).iter();
     match (values.next(), values.next()) {
         (first, None) => Ok(first),
-        (Some(_), Some(_)) => Err(Rejection::bad_request(format!("the {name} header is given more than once"))),
+        (Some(_), Some(_)) => Err(Rejection::bad_request(format!(
+            "the {name} header is given more than once"
+        ))),
         (None, Some(_)) => unreachable!("an iterator yields nothing after its end"),
     }
 }
@@ -412,18 +469,28 @@ fn single_header<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h He
 pub async fn path_params(parts: &mut Parts) -> Result<HashMap<String, String>, Rejection> {
     let params = RawPathParams::from_request_parts(parts, &())
         .await
-        .map_err(|_| Rejection::bad_request("a path parameter is not valid percent-encoded UTF-8"))?;
-    Ok(params.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect())
+        .map_err(|_| {
+            Rejection::bad_request("a path parameter is not valid percent-encoded UTF-8")
+        })?;
+    Ok(params
+        .iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect())
 }
 
 /// The declared query parameters; undeclared ones are ignored, a declared one given twice is a 400.
-pub fn query_params(uri: &Uri, declared: &[&'static str]) -> Result<HashMap<&'static str, String>, Rejection> {
+pub fn query_params(
+    uri: &Uri,
+    declared: &[&'static str],
+) -> Result<HashMap<&'static str, String>, Rejection> {
     let mut found = HashMap::new();
     for (key, value) in form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
         if let Some(name) = declared.iter().find(|name| **name == key)
             && found.insert(*name, value.into_owned()).is_some()
         {
-            return Err(Rejection::bad_request(format!("query parameter `{name}` is given more than once")));
+            return Err(Rejection::bad_request(format!(
+                "query parameter `{name}` is given more than once"
+            )));
         }
     }
     Ok(found)
@@ -483,7 +550,9 @@ pub async fn read_json(
     required: bool,
     object: bool,
 ) -> Result<Option<Value>, Rejection> {
-    let declared_len = headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let declared_len = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared_len.is_some_and(|len| len > limit as u64) {
         return Err(Rejection::payload_too_large(limit));
     }
@@ -512,9 +581,13 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), Rejection> {
     let mut parts = value.split(';').map(str::trim);
     let essence = parts.next().unwrap_or("");
     let json = essence == "application/json"
-        || essence.strip_prefix("application/").is_some_and(|sub| sub.ends_with("+json") && !sub.contains('/'));
+        || essence
+            .strip_prefix("application/")
+            .is_some_and(|sub| sub.ends_with("+json") && !sub.contains('/'));
     let utf8 = parts.all(|param| match param.split_once('=') {
-        Some((name, value)) if name.trim() == "charset" => value.trim().trim_matches('"') == "utf-8",
+        Some((name, value)) if name.trim() == "charset" => {
+            value.trim().trim_matches('"') == "utf-8"
+        }
         _ => true,
     });
     if json && utf8 { Ok(()) } else { Err(wrong()) }
@@ -630,12 +703,17 @@ pub struct Pattern {
 impl Pattern {
     /// A pattern for a `static`.
     pub const fn new(source: &'static str) -> Self {
-        Self { source, regex: OnceLock::new() }
+        Self {
+            source,
+            regex: OnceLock::new(),
+        }
     }
 
     fn is_match(&self, text: &str) -> bool {
         self.regex
-            .get_or_init(|| regex::Regex::new(self.source).expect("the generator checked every pattern"))
+            .get_or_init(|| {
+                regex::Regex::new(self.source).expect("the generator checked every pattern")
+            })
             .is_match(text)
     }
 }
@@ -665,7 +743,11 @@ impl Validator {
 
     /// Records a violation at the current place.
     pub fn fail(&mut self, kind: &'static str, msg: impl Into<String>) {
-        self.errors.push(Violation { loc: self.loc.clone(), msg: msg.into(), kind });
+        self.errors.push(Violation {
+            loc: self.loc.clone(),
+            msg: msg.into(),
+            kind,
+        });
     }
 
     /// Records a missing required key or parameter.
@@ -705,7 +787,10 @@ impl Validator {
         if self.null(value, nullable) {
             return None;
         }
-        let n = value.as_i64().map(i128::from).or_else(|| value.as_u64().map(i128::from));
+        let n = value
+            .as_i64()
+            .map(i128::from)
+            .or_else(|| value.as_u64().map(i128::from));
         if n.is_none() {
             self.fail("int_type", "must be an integer");
         }
@@ -737,7 +822,11 @@ impl Validator {
     }
 
     /// The object, or `None` after recording why not.
-    pub fn object<'v>(&mut self, value: &'v Value, nullable: bool) -> Option<&'v Map<String, Value>> {
+    pub fn object<'v>(
+        &mut self,
+        value: &'v Value,
+        nullable: bool,
+    ) -> Option<&'v Map<String, Value>> {
         if self.null(value, nullable) {
             return None;
         }
@@ -797,7 +886,10 @@ impl Validator {
     /// `minLength`, counted in characters.
     pub fn min_length(&mut self, text: &str, min: usize) {
         if text.chars().count() < min {
-            self.fail("string_too_short", format!("must have at least {min} characters"));
+            self.fail(
+                "string_too_short",
+                format!("must have at least {min} character{}", plural(min)),
+            );
         }
     }
 
@@ -805,14 +897,20 @@ impl Validator {
     pub fn max_length(&mut self, text: &str, max: usize) {
         // Cheap first: a string of at most `max` bytes has at most `max` characters.
         if text.len() > max && text.chars().count() > max {
-            self.fail("string_too_long", format!("must have at most {max} characters"));
+            self.fail(
+                "string_too_long",
+                format!("must have at most {max} character{}", plural(max)),
+            );
         }
     }
 
     /// `pattern`.
     pub fn pattern(&mut self, text: &str, pattern: &Pattern) {
         if !pattern.is_match(text) {
-            self.fail("string_pattern_mismatch", format!("must match the pattern `{}`", pattern.source));
+            self.fail(
+                "string_pattern_mismatch",
+                format!("must match the pattern `{}`", pattern.source),
+            );
         }
     }
 
@@ -842,7 +940,10 @@ impl Validator {
         if exclusive && n <= min {
             self.fail("greater_than", format!("must be greater than {min}"));
         } else if n < min {
-            self.fail("greater_than_equal", format!("must be greater than or equal to {min}"));
+            self.fail(
+                "greater_than_equal",
+                format!("must be greater than or equal to {min}"),
+            );
         }
     }
 
@@ -851,7 +952,10 @@ impl Validator {
         if exclusive && n >= max {
             self.fail("less_than", format!("must be less than {max}"));
         } else if n > max {
-            self.fail("less_than_equal", format!("must be less than or equal to {max}"));
+            self.fail(
+                "less_than_equal",
+                format!("must be less than or equal to {max}"),
+            );
         }
     }
 
@@ -860,7 +964,10 @@ impl Validator {
         if exclusive && x <= min {
             self.fail("greater_than", format!("must be greater than {min}"));
         } else if x < min {
-            self.fail("greater_than_equal", format!("must be greater than or equal to {min}"));
+            self.fail(
+                "greater_than_equal",
+                format!("must be greater than or equal to {min}"),
+            );
         }
     }
 
@@ -869,7 +976,10 @@ impl Validator {
         if exclusive && x >= max {
             self.fail("less_than", format!("must be less than {max}"));
         } else if x > max {
-            self.fail("less_than_equal", format!("must be less than or equal to {max}"));
+            self.fail(
+                "less_than_equal",
+                format!("must be less than or equal to {max}"),
+            );
         }
     }
 
@@ -884,21 +994,35 @@ impl Validator {
     /// `minItems`.
     pub fn min_items(&mut self, items: &[Value], min: usize) {
         if items.len() < min {
-            self.fail("too_short", format!("must have at least {min} items"));
+            self.fail(
+                "too_short",
+                format!("must have at least {min} item{}", plural(min)),
+            );
         }
     }
 
     /// `maxItems`.
     pub fn max_items(&mut self, items: &[Value], max: usize) {
         if items.len() > max {
-            self.fail("too_long", format!("must have at most {max} items"));
+            self.fail(
+                "too_long",
+                format!("must have at most {max} item{}", plural(max)),
+            );
         }
     }
 
     /// `Ok` if nothing was recorded, else a 422 listing every violation.
     pub fn finish(self) -> Result<(), Rejection> {
-        if self.errors.is_empty() { Ok(()) } else { Err(Rejection::validation(self.errors)) }
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(Rejection::validation(self.errors))
+        }
     }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
 }
 
 /// The router's 404 for paths no operation serves.
@@ -925,7 +1049,9 @@ fn panic_response(_payload: Box<dyn std::any::Any + Send + 'static>) -> Response
 
 /// Wraps the generated routes with what every response needs: panic recovery, the request id and a span.
 pub fn layers(routes: Router) -> Router {
-    routes.layer(CatchPanicLayer::custom(panic_response)).layer(axum::middleware::from_fn(request_context))
+    routes
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(axum::middleware::from_fn(request_context))
 }
 
 /// Assigns the request id (the client's if sane), runs the request in a span with method, path, id, status and
@@ -973,10 +1099,23 @@ mod tests {
 
     #[test]
     fn content_types() {
-        let ok = ["application/json", "application/json; charset=utf-8", "Application/JSON;charset=\"UTF-8\"",
-            "application/merge-patch+json"];
-        let bad = ["text/plain", "application/json; charset=latin1", "application/jsonx", ""];
-        for (value, expect) in ok.iter().map(|v| (v, true)).chain(bad.iter().map(|v| (v, false))) {
+        let ok = [
+            "application/json",
+            "application/json; charset=utf-8",
+            "Application/JSON;charset=\"UTF-8\"",
+            "application/merge-patch+json",
+        ];
+        let bad = [
+            "text/plain",
+            "application/json; charset=latin1",
+            "application/jsonx",
+            "",
+        ];
+        for (value, expect) in ok
+            .iter()
+            .map(|v| (v, true))
+            .chain(bad.iter().map(|v| (v, false)))
+        {
             let mut headers = HeaderMap::new();
             headers.insert(CONTENT_TYPE, HeaderValue::from_str(value).unwrap());
             assert_eq!(check_content_type(&headers).is_ok(), expect, "{value}");

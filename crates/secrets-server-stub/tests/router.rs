@@ -10,7 +10,9 @@ use axum::http::{HeaderValue, Request, StatusCode};
 use http_body_util::BodyExt;
 use secrets_server_stub::runtime::ApiVersion;
 use secrets_server_stub::types::{PresetSecretRequest, Provider, UserSecretResponse};
-use secrets_server_stub::{Context, CreateSecretFromPresetResponse, Rejection, RouterConfig, SecretsApi};
+use secrets_server_stub::{
+    Context, CreateSecretFromPresetResponse, Rejection, RouterConfig, SecretsApi,
+};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -30,7 +32,9 @@ impl SecretsApi for InMemory {
     async fn authenticate(&self, token: &str) -> Result<String, Rejection> {
         match token {
             "good" => Ok("alice".to_owned()),
-            "read-only" => Err(Rejection::forbidden("this operation needs a token with the 'write' scope")),
+            "read-only" => Err(Rejection::forbidden(
+                "this operation needs a token with the 'write' scope",
+            )),
             "busy" => Err(Rejection::too_many_requests(2)),
             _ => Err(Rejection::unauthorized("unknown or revoked token")),
         }
@@ -41,11 +45,18 @@ impl SecretsApi for InMemory {
         ctx: Context<String>,
         body: PresetSecretRequest,
     ) -> CreateSecretFromPresetResponse {
-        assert!(body.value.expose_secret() != PANIC, "the test implementation was asked to panic");
-        let fresh = self.stored.lock().unwrap().insert((ctx.caller, body.provider));
+        assert!(
+            body.value.expose_secret() != PANIC,
+            "the test implementation was asked to panic"
+        );
+        let fresh = self
+            .stored
+            .lock()
+            .unwrap()
+            .insert((ctx.caller, body.provider));
         if !fresh {
             let rejection = Rejection::conflict("a secret named OPENAI_API_KEY already exists");
-            return CreateSecretFromPresetResponse::Conflict(rejection.to_envelope().unwrap());
+            return CreateSecretFromPresetResponse::Conflict(rejection.into());
         }
         let now = chrono::Utc::now();
         CreateSecretFromPresetResponse::Created(UserSecretResponse {
@@ -102,7 +113,11 @@ struct Answer {
 
 async fn send(app: axum::Router, case: &Case) -> Answer {
     let mut request = Request::builder().method(case.method).uri(case.path);
-    let named = |name: &str| case.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
+    let named = |name: &str| {
+        case.headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(name))
+    };
     if !named("authorization") {
         request = request.header("authorization", "Bearer good");
     }
@@ -112,10 +127,17 @@ async fn send(app: axum::Router, case: &Case) -> Answer {
     for (name, value) in case.headers.iter().filter(|(_, value)| !value.is_empty()) {
         request = request.header(*name, HeaderValue::from_bytes(value).unwrap());
     }
-    let response = app.oneshot(request.body(Body::from(case.body.clone())).unwrap()).await.unwrap();
+    let response = app
+        .oneshot(request.body(Body::from(case.body.clone())).unwrap())
+        .await
+        .unwrap();
     let (parts, body) = response.into_parts();
     let body = String::from_utf8(body.collect().await.unwrap().to_bytes().to_vec()).unwrap();
-    Answer { status: parts.status, headers: parts.headers, body }
+    Answer {
+        status: parts.status,
+        headers: parts.headers,
+        body,
+    }
 }
 
 fn app(min_api_version: Option<&str>) -> axum::Router {
@@ -128,9 +150,21 @@ fn app(min_api_version: Option<&str>) -> axum::Router {
 
 fn check(case: &Case, answer: &Answer) {
     let name = case.name;
-    assert_eq!(answer.status.as_u16(), case.status, "{name}: {}", answer.body);
-    assert!(answer.headers.contains_key("x-request-id"), "{name}: no x-request-id");
-    assert!(!answer.body.contains("SECRET"), "{name}: the response echoes the submitted value: {}", answer.body);
+    assert_eq!(
+        answer.status.as_u16(),
+        case.status,
+        "{name}: {}",
+        answer.body
+    );
+    assert!(
+        answer.headers.contains_key("x-request-id"),
+        "{name}: no x-request-id"
+    );
+    assert!(
+        !answer.body.contains("SECRET"),
+        "{name}: the response echoes the submitted value: {}",
+        answer.body
+    );
     if case.status == 405 {
         assert_eq!(answer.headers["allow"], "POST", "{name}");
     }
@@ -142,11 +176,19 @@ fn check(case: &Case, answer: &Answer) {
     assert!(envelope["detail"].is_string(), "{name}: {envelope}");
     for (loc, kind) in case.errors {
         let loc: Value = serde_json::from_str(loc).unwrap();
-        let listed = envelope["errors"].as_array().into_iter().flatten().any(|e| e["loc"] == loc && e["type"] == *kind);
+        let listed = envelope["errors"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|e| e["loc"] == loc && e["type"] == *kind);
         assert!(listed, "{name}: no {kind} at {loc} in {envelope}");
     }
     if !case.errors.is_empty() {
-        assert_eq!(envelope["errors"].as_array().unwrap().len(), case.errors.len(), "{name}: {envelope}");
+        assert_eq!(
+            envelope["errors"].as_array().unwrap().len(),
+            case.errors.len(),
+            "{name}: {envelope}"
+        );
     }
 }
 
@@ -259,7 +301,12 @@ async fn every_request_is_answered_as_documented() {
             assert_eq!(answer.headers["retry-after"], "2", "{}", case.name);
         }
         if case.status == 426 {
-            assert!(answer.body.contains(case.min_api_version.unwrap()), "{}: {}", case.name, answer.body);
+            assert!(
+                answer.body.contains(case.min_api_version.unwrap()),
+                "{}: {}",
+                case.name,
+                answer.body
+            );
         }
     }
 }
@@ -286,16 +333,28 @@ async fn a_panic_is_a_500_and_the_server_keeps_serving() {
     check(&panics, &answer);
     let id = answer.headers["x-request-id"].to_str().unwrap();
     let envelope: Value = serde_json::from_str(&answer.body).unwrap();
-    assert!(envelope["detail"].as_str().unwrap().contains(id), "{envelope}");
+    assert!(
+        envelope["detail"].as_str().unwrap().contains(id),
+        "{envelope}"
+    );
     let after = case("after the panic", 201, None);
     check(&after, &send(app, &after).await);
 }
 
 #[tokio::test]
 async fn request_ids_are_kept_when_sane_and_replaced_otherwise() {
-    let kept = Case { headers: &[("x-request-id", b"req-42.a_b")], ..case("sane id", 201, None) };
-    assert_eq!(send(app(None), &kept).await.headers["x-request-id"], "req-42.a_b");
-    let replaced = Case { headers: &[("x-request-id", b"has spaces and \"quotes\"")], ..case("odd id", 201, None) };
+    let kept = Case {
+        headers: &[("x-request-id", b"req-42.a_b")],
+        ..case("sane id", 201, None)
+    };
+    assert_eq!(
+        send(app(None), &kept).await.headers["x-request-id"],
+        "req-42.a_b"
+    );
+    let replaced = Case {
+        headers: &[("x-request-id", b"has spaces and \"quotes\"")],
+        ..case("odd id", 201, None)
+    };
     let answer = send(app(None), &replaced).await;
     let id = answer.headers["x-request-id"].to_str().unwrap();
     assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");

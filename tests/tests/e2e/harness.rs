@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use secrets_client::Client;
+use secrets_client::types::{ErrorResponse, Provider, UserSecretResponse};
+use secrets_client::{Client, Error, ResponseValue};
 use secrets_handler::crypto::Keyring;
 use secrets_handler::store::Store;
 
@@ -123,6 +124,21 @@ impl Server {
         token
     }
 
+    /// `n` write tokens for users `{prefix}-1` … `{prefix}-n`, as (user, token).
+    pub fn tokens(&self, prefix: &str, n: usize) -> Vec<(String, String)> {
+        let count = n.to_string();
+        let out = self.command(&["token", "create", "--user", prefix, "--count", &count]).output().unwrap();
+        assert!(out.status.success(), "token create --count: {}", String::from_utf8_lossy(&out.stderr));
+        let tokens: Vec<(String, String)> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .enumerate()
+            .map(|(i, token)| (format!("{prefix}-{}", i + 1), token.to_owned()))
+            .collect();
+        assert_eq!(tokens.len(), n);
+        tokens
+    }
+
     pub fn client(&self, token: &str) -> Client {
         Client::with_bearer_token(&self.url(), token).unwrap()
     }
@@ -170,6 +186,23 @@ impl Drop for Server {
 fn signal(child: &Child, name: &str) {
     let status = Command::new("kill").arg(format!("-{name}")).arg(child.id().to_string()).status().unwrap();
     assert!(status.success(), "kill -{name} failed");
+}
+
+/// The four presets, so a user can hold one secret of each.
+pub const PROVIDERS: [Provider; 4] = [Provider::Openai, Provider::Anthropic, Provider::Github, Provider::Tinker];
+
+/// Sends one create through the generated client.
+pub async fn create(
+    client: &Client,
+    provider: Provider,
+    value: &str,
+) -> Result<ResponseValue<UserSecretResponse>, Error<ErrorResponse>> {
+    client.create_secret_from_preset().body_map(|b| b.provider(provider).value(value)).send().await
+}
+
+/// Opens the database read-only for checks: row counts and `PRAGMA integrity_check`.
+pub fn sqlite(path: &Path) -> rusqlite::Connection {
+    rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap()
 }
 
 /// Whether `needle` occurs anywhere in `haystack`.

@@ -1,15 +1,11 @@
 //! The preset operation as a client sees it: every documented answer, typed, plus restart and key checks.
 
 use secrets_client::types::{ErrorResponse, Provider};
-use secrets_client::{Client, Error, ResponseValue};
+use secrets_client::{Error, ResponseValue};
 
-use crate::harness::{Server, contains};
+use crate::harness::{PROVIDERS, Server, contains, create};
 
 type Sent = Result<ResponseValue<secrets_client::types::UserSecretResponse>, Error<ErrorResponse>>;
-
-async fn create(client: &Client, provider: Provider, value: &str) -> Sent {
-    client.create_secret_from_preset().body_map(|b| b.provider(provider).value(value)).send().await
-}
 
 /// The typed envelope of a failed call, with its status.
 fn envelope(sent: Sent) -> (u16, ErrorResponse) {
@@ -158,8 +154,7 @@ async fn plaintext_is_nowhere_on_disk_or_in_logs() {
     let token = server.token("grace", "write");
     let client = server.client(&token);
     let values: Vec<String> = (0..4).map(|i| format!("sk-plaintext-canary-{i}-{}", uuid::Uuid::new_v4())).collect();
-    let providers = [Provider::Openai, Provider::Anthropic, Provider::Github, Provider::Tinker];
-    for (provider, value) in providers.into_iter().zip(&values) {
+    for (provider, value) in PROVIDERS.into_iter().zip(&values) {
         assert_eq!(create(&client, provider, value).await.unwrap().status().as_u16(), 201);
     }
     // While running (WAL not yet checkpointed) and after a clean stop.

@@ -13,15 +13,15 @@ use anyhow::{Result, anyhow, bail};
 use heck::{ToPascalCase, ToSnakeCase};
 use openapiv3::{
     AdditionalProperties, Components, Header, IntegerFormat, Operation, Parameter, ParameterData,
-    ParameterSchemaOrContent, ReferenceOr, RequestBody, Response, Schema, SchemaKind, SecurityScheme, StatusCode,
-    StringFormat, Type, VariantOrUnknownOrEmpty,
+    ParameterSchemaOrContent, ReferenceOr, RequestBody, Response, Schema, SchemaKind,
+    SecurityScheme, StatusCode, StringFormat, Type, VariantOrUnknownOrEmpty,
 };
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
 
-use super::{Output, Spec};
 use super::client::SECRET_SCHEMA;
 use super::spec::pointer;
+use super::{Output, Spec};
 
 /// Where the generated stub is compiled: which path reaches the runtime module, and what the trait is called.
 pub(crate) struct Target {
@@ -31,9 +31,15 @@ pub(crate) struct Target {
 
 impl Target {
     /// `crates/secrets-server-stub`; the handler crate implements `SecretsApi`.
-    pub(crate) const STUB: Target = Target { runtime: "crate::runtime", api_trait: "SecretsApi" };
+    pub(crate) const STUB: Target = Target {
+        runtime: "crate::runtime",
+        api_trait: "SecretsApi",
+    };
     /// A fixture's stub, compiled in the `tests` crate against the stub crate's runtime.
-    pub(crate) const FIXTURE: Target = Target { runtime: "::secrets_server_stub::runtime", api_trait: "Api" };
+    pub(crate) const FIXTURE: Target = Target {
+        runtime: "::secrets_server_stub::runtime",
+        api_trait: "Api",
+    };
 }
 
 /// Fixture specs under `xtask/src/codegen/fixtures/server/`, each named for what it exercises. Their stubs are
@@ -50,7 +56,8 @@ pub(crate) const FIXTURES: &[&str] = &[
 ];
 
 /// The allows for a generated stub module: typify's and our output trip these; nothing broader.
-pub(crate) const ALLOWS: &str = "missing_docs, clippy::all, unused_qualifications, unused_imports, dead_code";
+pub(crate) const ALLOWS: &str =
+    "missing_docs, clippy::all, unused_qualifications, unused_imports, dead_code";
 
 /// The path of a fixture spec, relative to the workspace root.
 pub(crate) fn fixture_path(name: &str) -> PathBuf {
@@ -84,13 +91,20 @@ pub(crate) fn fixture_outputs() -> Result<Vec<Output>> {
         //! crate proves that each one compiles.
         #(#[allow(#allows)] pub mod #modules;)*
     };
-    outputs.push(Output { path: PathBuf::from("tests/src/fixtures.rs"), contents: super::format_file(list)? });
+    outputs.push(Output {
+        path: PathBuf::from("tests/src/fixtures.rs"),
+        contents: super::format_file(list)?,
+    });
     Ok(outputs)
 }
 
 /// Generates the stub for one spec. `generator` is the progenitor generator that already produced the client, so
 /// the stub's `types` module is the client's, type for type.
-pub(crate) fn generate(spec: &Spec, generator: &progenitor::Generator, target: &Target) -> Result<TokenStream> {
+pub(crate) fn generate(
+    spec: &Spec,
+    generator: &progenitor::Generator,
+    target: &Target,
+) -> Result<TokenStream> {
     build(spec, Some(generator), target)
 }
 
@@ -100,18 +114,40 @@ pub(crate) fn check(spec: &Spec) -> Result<()> {
     build(spec, None, &Target::FIXTURE).map(drop)
 }
 
-fn build(spec: &Spec, generator: Option<&progenitor::Generator>, target: &Target) -> Result<TokenStream> {
-    let named = generator.map(|g| g.get_type_space().iter_types().map(|t| (t.name(), t.ident())).collect());
-    let runtime: TokenStream = target.runtime.parse().map_err(|_| anyhow!("bad runtime path"))?;
-    let mut stub = Stub { spec, rt: runtime, named, validators: BTreeMap::new(), op: String::new() };
+fn build(
+    spec: &Spec,
+    generator: Option<&progenitor::Generator>,
+    target: &Target,
+) -> Result<TokenStream> {
+    let named = generator.map(|g| {
+        g.get_type_space()
+            .iter_types()
+            .map(|t| (t.name(), t.ident()))
+            .collect()
+    });
+    let runtime: TokenStream = target
+        .runtime
+        .parse()
+        .map_err(|_| anyhow!("bad runtime path"))?;
+    let mut stub = Stub {
+        spec,
+        rt: runtime,
+        named,
+        validators: BTreeMap::new(),
+        op: String::new(),
+    };
     let mut ops = Vec::new();
     for (path, item) in &spec.doc.paths.paths {
-        let ReferenceOr::Item(item) = item else { unreachable!("spec.rs rejects path-item $refs") };
+        let ReferenceOr::Item(item) = item else {
+            unreachable!("spec.rs rejects path-item $refs")
+        };
         for (method, op) in item.iter() {
             ops.push(stub.operation(path, method, op, &item.parameters)?);
         }
     }
-    let types = generator.map(|g| g.get_type_space().to_stream()).unwrap_or_default();
+    let types = generator
+        .map(|g| g.get_type_space().to_stream())
+        .unwrap_or_default();
     let api = format_ident!("{}", target.api_trait);
     let rt = &stub.rt;
     let title = &spec.doc.info.title;
@@ -262,7 +298,10 @@ impl<'a> Stub<'a> {
 
     fn components(&self, at: &str) -> Result<&'a Components> {
         let spec: &'a Spec = self.spec;
-        spec.doc.components.as_ref().ok_or_else(|| self.fail(at, "`$ref` used but the spec has no components"))
+        spec.doc
+            .components
+            .as_ref()
+            .ok_or_else(|| self.fail(at, "`$ref` used but the spec has no components"))
     }
 
     /// Follows `$ref`s into `#/components/<section>/`; returns the item and the pointer where it is written.
@@ -279,10 +318,14 @@ impl<'a> Stub<'a> {
                 ReferenceOr::Reference { reference } => {
                     let prefix = format!("#/components/{section}/");
                     let Some(name) = reference.strip_prefix(&prefix) else {
-                        bail!(self.fail(&at, format!("`$ref: {reference}` must point into {prefix}")));
+                        bail!(
+                            self.fail(&at, format!("`$ref: {reference}` must point into {prefix}"))
+                        );
                     };
                     let components = self.components(&at)?;
-                    item = lookup(components, name).ok_or_else(|| self.fail(&at, format!("`$ref: {reference}` resolves nowhere")))?;
+                    item = lookup(components, name).ok_or_else(|| {
+                        self.fail(&at, format!("`$ref: {reference}` resolves nowhere"))
+                    })?;
                     at = pointer(&["components", section, name]);
                 }
             }
@@ -302,9 +345,15 @@ impl<'a> Stub<'a> {
         shared_params: &'a [ReferenceOr<Parameter>],
     ) -> Result<Op> {
         let at = pointer(&["paths", path, method]);
-        self.op = op.operation_id.clone().expect("spec.rs requires an operationId");
+        self.op = op
+            .operation_id
+            .clone()
+            .expect("spec.rs requires an operationId");
         if !op.callbacks.is_empty() {
-            bail!(self.fail(&format!("{at}/callbacks"), "callbacks are not supported by the server stub"));
+            bail!(self.fail(
+                &format!("{at}/callbacks"),
+                "callbacks are not supported by the server stub"
+            ));
         }
         let secured = self.secured(op, &at)?;
 
@@ -314,7 +363,12 @@ impl<'a> Stub<'a> {
             .iter()
             .enumerate()
             .map(|(i, p)| (p, pointer(&["paths", path, "parameters", &i.to_string()])))
-            .chain(op.parameters.iter().enumerate().map(|(i, p)| (p, format!("{at}/parameters/{i}"))));
+            .chain(
+                op.parameters
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| (p, format!("{at}/parameters/{i}"))),
+            );
         for (param, param_at) in all {
             let param = self.parameter(param, param_at)?;
             params.retain(|p| !(p.name == param.name && p.location == param.location));
@@ -348,7 +402,12 @@ impl<'a> Stub<'a> {
 
         let summary = op.summary.as_deref().unwrap_or("");
         let description = op.description.as_deref().unwrap_or("");
-        let doc = format!("`{} {path}`: {summary}\n\n{description}", method.to_uppercase()).trim().to_owned();
+        let doc = format!(
+            "`{} {path}`: {summary}\n\n{description}",
+            method.to_uppercase()
+        )
+        .trim()
+        .to_owned();
         Ok(Op {
             id: self.op.clone(),
             pascal: self.op.to_pascal_case(),
@@ -368,17 +427,26 @@ impl<'a> Stub<'a> {
         let Some(requirements) = requirements.filter(|r| !r.is_empty()) else {
             return Ok(false);
         };
-        let at = if op.security.is_some() { format!("{at}/security") } else { "/security".to_owned() };
+        let at = if op.security.is_some() {
+            format!("{at}/security")
+        } else {
+            "/security".to_owned()
+        };
         for requirement in requirements {
             if requirement.is_empty() {
-                bail!(self.fail(&at, "optional security (`{}` beside a requirement) is not supported"));
+                bail!(self.fail(
+                    &at,
+                    "optional security (`{}` beside a requirement) is not supported"
+                ));
             }
             for name in requirement.keys() {
                 let scheme = self
                     .components(&at)?
                     .security_schemes
                     .get(name)
-                    .ok_or_else(|| self.fail(&at, format!("security scheme `{name}` is not defined")))?;
+                    .ok_or_else(|| {
+                        self.fail(&at, format!("security scheme `{name}` is not defined"))
+                    })?;
                 let (scheme, _) = self.resolve(
                     scheme,
                     pointer(&["components", "securitySchemes", name]),
@@ -405,17 +473,33 @@ impl<'a> Stub<'a> {
             Parameter::Header { parameter_data, .. } => (parameter_data, Location::Header),
             Parameter::Cookie { parameter_data, .. } => bail!(self.fail(
                 &at,
-                format!("cookie parameter `{}` is not supported", parameter_data.name)
+                format!(
+                    "cookie parameter `{}` is not supported",
+                    parameter_data.name
+                )
             )),
         };
-        let ParameterData { name, description, required, format, .. } = data;
+        let ParameterData {
+            name,
+            description,
+            required,
+            format,
+            ..
+        } = data;
         if location == Location::Header
-            && ["accept", "content-type", "authorization"].contains(&name.to_ascii_lowercase().as_str())
+            && ["accept", "content-type", "authorization"]
+                .contains(&name.to_ascii_lowercase().as_str())
         {
-            bail!(self.fail(&at, format!("header parameter `{name}` is reserved by OpenAPI; remove it")));
+            bail!(self.fail(
+                &at,
+                format!("header parameter `{name}` is reserved by OpenAPI; remove it")
+            ));
         }
         let ParameterSchemaOrContent::Schema(schema) = format else {
-            bail!(self.fail(&at, format!("parameter `{name}` uses `content`; only `schema` is supported")));
+            bail!(self.fail(
+                &at,
+                format!("parameter `{name}` uses `content`; only `schema` is supported")
+            ));
         };
         let schema_at = format!("{at}/schema");
         let kind = self.scalar_kind(schema, &schema_at, &format!("parameter `{name}`"))?;
@@ -435,14 +519,22 @@ impl<'a> Stub<'a> {
     }
 
     /// The JSON type a parameter's text is converted to; only scalars can be parameters here.
-    fn scalar_kind(&self, schema: &'a ReferenceOr<Schema>, at: &str, what: &str) -> Result<&'static str> {
+    fn scalar_kind(
+        &self,
+        schema: &'a ReferenceOr<Schema>,
+        at: &str,
+        what: &str,
+    ) -> Result<&'static str> {
         let (schema, at) = self.schema(schema, at)?;
         match &schema.schema_kind {
             SchemaKind::Type(Type::String(_)) => Ok("String"),
             SchemaKind::Type(Type::Integer(_)) => Ok("Integer"),
             SchemaKind::Type(Type::Number(_)) => Ok("Number"),
             SchemaKind::Type(Type::Boolean(_)) => Ok("Boolean"),
-            _ => Err(self.fail(&at, format!("{what} must have a string, integer, number or boolean schema"))),
+            _ => Err(self.fail(
+                &at,
+                format!("{what} must have a string, integer, number or boolean schema"),
+            )),
         }
     }
 
@@ -450,13 +542,21 @@ impl<'a> Stub<'a> {
         let (body, at) = self.resolve(body, at, "requestBodies", |c, n| c.request_bodies.get(n))?;
         let mut entries = body.content.iter();
         let (Some((media, content)), None) = (entries.next(), entries.next()) else {
-            bail!(self.fail(&at, "a request body must have exactly one media type, application/json"));
+            bail!(self.fail(
+                &at,
+                "a request body must have exactly one media type, application/json"
+            ));
         };
-        let content_at = format!("{at}/content/{}", media.replace('~', "~0").replace('/', "~1"));
+        let content_at = format!(
+            "{at}/content/{}",
+            media.replace('~', "~0").replace('/', "~1")
+        );
         if !is_json(media) {
             bail!(self.fail(
                 &content_at,
-                format!("request body media type `{media}` is not supported; only application/json is")
+                format!(
+                    "request body media type `{media}` is not supported; only application/json is"
+                )
             ));
         }
         if !content.encoding.is_empty() {
@@ -470,10 +570,20 @@ impl<'a> Stub<'a> {
         let (resolved, _) = self.schema(schema, &schema_at)?;
         let object = matches!(resolved.schema_kind, SchemaKind::Type(Type::Object(_)));
         let check = self.check(schema, &schema_at)?;
-        Ok(Body { ty: self.value_type(schema, &schema_at)?, required: body.required, object, check })
+        Ok(Body {
+            ty: self.value_type(schema, &schema_at)?,
+            required: body.required,
+            object,
+            check,
+        })
     }
 
-    fn response(&mut self, code: u16, response: &'a ReferenceOr<Response>, at: String) -> Result<Variant> {
+    fn response(
+        &mut self,
+        code: u16,
+        response: &'a ReferenceOr<Response>,
+        at: String,
+    ) -> Result<Variant> {
         if !(200..600).contains(&code) {
             bail!(self.fail(&at, format!("status {code} is not supported")));
         }
@@ -484,29 +594,44 @@ impl<'a> Stub<'a> {
         let body = match response.content.iter().next() {
             None => None,
             Some((media, content)) => {
-                let content_at = format!("{at}/content/{}", media.replace('~', "~0").replace('/', "~1"));
+                let content_at = format!(
+                    "{at}/content/{}",
+                    media.replace('~', "~0").replace('/', "~1")
+                );
                 if response.content.len() > 1 || !is_json(media) {
                     bail!(self.fail(
                         &content_at,
                         format!("response {code} media type `{media}` is not supported; only application/json is")
                     ));
                 }
-                let schema = content
-                    .schema
-                    .as_ref()
-                    .ok_or_else(|| self.fail(&content_at, format!("response {code} has no schema")))?;
+                let schema = content.schema.as_ref().ok_or_else(|| {
+                    self.fail(&content_at, format!("response {code} has no schema"))
+                })?;
                 Some(self.value_type(schema, &format!("{content_at}/schema"))?)
             }
         };
         let mut headers = Vec::new();
         for (name, header) in &response.headers {
             let header_at = format!("{at}/headers/{name}");
-            let (header, header_at) = self.resolve(header, header_at, "headers", |c, n| c.headers.get(n))?;
-            let Header { description, required, format, .. } = header;
+            let (header, header_at) =
+                self.resolve(header, header_at, "headers", |c, n| c.headers.get(n))?;
+            let Header {
+                description,
+                required,
+                format,
+                ..
+            } = header;
             let ParameterSchemaOrContent::Schema(schema) = format else {
-                bail!(self.fail(&header_at, format!("header `{name}` uses `content`; only `schema` is supported")));
+                bail!(self.fail(
+                    &header_at,
+                    format!("header `{name}` uses `content`; only `schema` is supported")
+                ));
             };
-            self.scalar_kind(schema, &format!("{header_at}/schema"), &format!("response header `{name}`"))?;
+            self.scalar_kind(
+                schema,
+                &format!("{header_at}/schema"),
+                &format!("response header `{name}`"),
+            )?;
             headers.push(ResponseHeader {
                 name: name.to_ascii_lowercase(),
                 field: field_ident(name),
@@ -556,12 +681,19 @@ impl<'a> Stub<'a> {
                 "an inline object, enum or composed schema here has no shared type name; move it to components/schemas and `$ref` it"
             )),
         };
-        Ok(if schema.schema_data.nullable { quote!(::std::option::Option<#ty>) } else { ty })
+        Ok(if schema.schema_data.nullable {
+            quote!(::std::option::Option<#ty>)
+        } else {
+            ty
+        })
     }
 
     fn component_type(&self, reference: &str, at: &str) -> Result<TokenStream> {
         let name = component_name(reference).ok_or_else(|| {
-            self.fail(at, format!("`$ref: {reference}` must point into #/components/schemas/"))
+            self.fail(
+                at,
+                format!("`$ref: {reference}` must point into #/components/schemas/"),
+            )
         })?;
         if name == SECRET_SCHEMA {
             return Ok(quote!(crate::SecretValue));
@@ -570,10 +702,12 @@ impl<'a> Stub<'a> {
         let Some(named) = &self.named else {
             return Ok(TokenStream::new());
         };
-        named
-            .get(&type_name)
-            .cloned()
-            .ok_or_else(|| self.fail(at, format!("the client's type space has no type `{type_name}` for `{reference}`")))
+        named.get(&type_name).cloned().ok_or_else(|| {
+            self.fail(
+                at,
+                format!("the client's type space has no type `{type_name}` for `{reference}`"),
+            )
+        })
     }
 
     /// Statements that validate `v: &serde_json::Value` against the schema, recording into `cx`.
@@ -581,7 +715,10 @@ impl<'a> Stub<'a> {
         match schema {
             ReferenceOr::Reference { reference } => {
                 let name = component_name(reference).ok_or_else(|| {
-                    self.fail(at, format!("`$ref: {reference}` must point into #/components/schemas/"))
+                    self.fail(
+                        at,
+                        format!("`$ref: {reference}` must point into #/components/schemas/"),
+                    )
                 })?;
                 self.validator(name, at)?;
                 let f = validator_ident(name);
@@ -642,7 +779,10 @@ impl<'a> Stub<'a> {
                 }
                 if let Some(pattern) = &t.pattern {
                     if let Err(err) = regex::Regex::new(pattern) {
-                        bail!(self.fail(&format!("{at}/pattern"), format!("pattern does not compile: {err}")));
+                        bail!(self.fail(
+                            &format!("{at}/pattern"),
+                            format!("pattern does not compile: {err}")
+                        ));
                     }
                     checks.push(quote! {
                         static PATTERN: #rt::Pattern = #rt::Pattern::new(#pattern);
@@ -650,9 +790,15 @@ impl<'a> Stub<'a> {
                     });
                 }
                 match &t.format {
-                    VariantOrUnknownOrEmpty::Item(StringFormat::DateTime) => checks.push(quote! { cx.date_time(s); }),
-                    VariantOrUnknownOrEmpty::Item(StringFormat::Date) => checks.push(quote! { cx.date(s); }),
-                    VariantOrUnknownOrEmpty::Unknown(f) if f == "uuid" => checks.push(quote! { cx.uuid(s); }),
+                    VariantOrUnknownOrEmpty::Item(StringFormat::DateTime) => {
+                        checks.push(quote! { cx.date_time(s); })
+                    }
+                    VariantOrUnknownOrEmpty::Item(StringFormat::Date) => {
+                        checks.push(quote! { cx.date(s); })
+                    }
+                    VariantOrUnknownOrEmpty::Unknown(f) if f == "uuid" => {
+                        checks.push(quote! { cx.uuid(s); })
+                    }
                     _ => {}
                 }
                 if checks.is_empty() {
@@ -664,12 +810,20 @@ impl<'a> Stub<'a> {
             SchemaKind::Type(Type::Integer(t)) => {
                 let nullable = nullable || t.enumeration.iter().any(Option::is_none);
                 let mut checks = Vec::new();
-                let values: Vec<i128> = t.enumeration.iter().flatten().map(|n| i128::from(*n)).collect();
+                let values: Vec<i128> = t
+                    .enumeration
+                    .iter()
+                    .flatten()
+                    .map(|n| i128::from(*n))
+                    .collect();
                 if !values.is_empty() {
                     checks.push(quote! { cx.one_of_int(n, &[#(#values),*]); });
                 }
                 // int32 fields cannot hold more: the format is a bound.
-                let int32 = matches!(t.format, VariantOrUnknownOrEmpty::Item(IntegerFormat::Int32));
+                let int32 = matches!(
+                    t.format,
+                    VariantOrUnknownOrEmpty::Item(IntegerFormat::Int32)
+                );
                 let implied = |n: i32| int32.then_some(i128::from(n));
                 if let Some(min) = t.minimum.map(i128::from).or(implied(i32::MIN)) {
                     let exclusive = t.exclusive_minimum;
@@ -691,7 +845,10 @@ impl<'a> Stub<'a> {
             }
             SchemaKind::Type(Type::Number(t)) => {
                 if t.enumeration.iter().any(Option::is_some) {
-                    bail!(self.fail(at, "a number `enum` is not supported; use integers or strings"));
+                    bail!(self.fail(
+                        at,
+                        "a number `enum` is not supported; use integers or strings"
+                    ));
                 }
                 let mut checks = Vec::new();
                 if let Some(min) = t.minimum {
@@ -792,12 +949,27 @@ impl<'a> Stub<'a> {
             // `allOf: [$ref]` is how 3.0 specs attach `nullable` or a description to a reference.
             SchemaKind::AllOf { all_of } if all_of.len() == 1 => {
                 let inner = self.check(&all_of[0], &format!("{at}/allOf/0"))?;
-                if nullable { quote! { if !v.is_null() { #inner } } } else { inner }
+                if nullable {
+                    quote! { if !v.is_null() { #inner } }
+                } else {
+                    inner
+                }
             }
-            SchemaKind::Any(any) if *any == openapiv3::AnySchema::default() => quote! { cx.any(v, #nullable); },
-            SchemaKind::Any(_) => bail!(self.fail(at, "a schema without `type` is not supported here; add `type`")),
-            SchemaKind::OneOf { .. } | SchemaKind::AnyOf { .. } | SchemaKind::AllOf { .. } | SchemaKind::Not { .. } => {
-                bail!(self.fail(at, "oneOf/anyOf/allOf/not in a request schema is not supported by the validator"))
+            SchemaKind::Any(any) if *any == openapiv3::AnySchema::default() => {
+                quote! { cx.any(v, #nullable); }
+            }
+            SchemaKind::Any(_) => bail!(self.fail(
+                at,
+                "a schema without `type` is not supported here; add `type`"
+            )),
+            SchemaKind::OneOf { .. }
+            | SchemaKind::AnyOf { .. }
+            | SchemaKind::AllOf { .. }
+            | SchemaKind::Not { .. } => {
+                bail!(self.fail(
+                    at,
+                    "oneOf/anyOf/allOf/not in a request schema is not supported by the validator"
+                ))
             }
         };
         Ok(tokens)
@@ -814,7 +986,10 @@ impl Op {
     }
 
     fn params_in(&self, location: Location) -> Vec<&Param> {
-        self.params.iter().filter(|p| p.location == location).collect()
+        self.params
+            .iter()
+            .filter(|p| p.location == location)
+            .collect()
     }
 
     fn struct_name(&self, location: Location) -> Ident {
@@ -828,7 +1003,11 @@ impl Op {
     /// `(argument name, type)` of every typed input after `ctx`, in trait order.
     fn inputs(&self) -> Vec<(Ident, TokenStream)> {
         let mut inputs = Vec::new();
-        for (location, arg) in [(Location::Path, "path"), (Location::Query, "query"), (Location::Header, "headers")] {
+        for (location, arg) in [
+            (Location::Path, "path"),
+            (Location::Query, "query"),
+            (Location::Header, "headers"),
+        ] {
             if !self.params_in(location).is_empty() {
                 let name = self.struct_name(location);
                 inputs.push((format_ident!("{arg}"), quote!(#name)));
@@ -836,7 +1015,11 @@ impl Op {
         }
         if let Some(body) = &self.body {
             let ty = &body.ty;
-            let ty = if body.required { quote!(#ty) } else { quote!(::std::option::Option<#ty>) };
+            let ty = if body.required {
+                quote!(#ty)
+            } else {
+                quote!(::std::option::Option<#ty>)
+            };
             inputs.push((format_ident!("body"), ty));
         }
         inputs
@@ -845,8 +1028,15 @@ impl Op {
     fn trait_method(&self, rt: &TokenStream) -> TokenStream {
         let method = format_ident!("{}", self.id.to_snake_case());
         let response = self.response_enum();
-        let caller = if self.secured { quote!(Self::Caller) } else { quote!(()) };
-        let inputs = self.inputs().into_iter().map(|(name, ty)| quote!(#name: #ty));
+        let caller = if self.secured {
+            quote!(Self::Caller)
+        } else {
+            quote!(())
+        };
+        let inputs = self
+            .inputs()
+            .into_iter()
+            .map(|(name, ty)| quote!(#name: #ty));
         let doc = &self.doc;
         quote! {
             #[doc = #doc]
@@ -858,7 +1048,11 @@ impl Op {
     /// The parameter structs, the response enum and its `IntoResponse`, and the handler.
     fn items(&self, rt: &TokenStream, api: &Ident) -> TokenStream {
         let mut items = TokenStream::new();
-        for (location, what) in [(Location::Path, "Path"), (Location::Query, "Query"), (Location::Header, "Header")] {
+        for (location, what) in [
+            (Location::Path, "Path"),
+            (Location::Query, "Query"),
+            (Location::Header, "Header"),
+        ] {
             let params = self.params_in(location);
             if params.is_empty() {
                 continue;
@@ -882,7 +1076,10 @@ impl Op {
         }
 
         let response = self.response_enum();
-        let doc = format!("Every documented answer of `{}`, one variant per status.", self.id);
+        let doc = format!(
+            "Every documented answer of `{}`, one variant per status.",
+            self.id
+        );
         let variants = self.variants.iter().map(|v| {
             let (name, doc) = (&v.name, &v.doc);
             let headers = v.headers.iter().map(|h| {
@@ -938,7 +1135,10 @@ impl Op {
     fn handler_fn(&self, rt: &TokenStream, api: &Ident) -> TokenStream {
         let handler = self.handler();
         let method = format_ident!("{}", self.id.to_snake_case());
-        let doc = format!("Extracts, authenticates and validates a `{}` request, then calls the API.", self.id);
+        let doc = format!(
+            "Extracts, authenticates and validates a `{}` request, then calls the API.",
+            self.id
+        );
         let auth = if self.secured {
             quote! {
                 let token = #rt::bearer_token(&parts.headers)?;
@@ -963,7 +1163,9 @@ impl Op {
             let names = params.iter().map(|p| &p.name);
             extract.extend(match location {
                 Location::Path => quote! { let mut #raw = #rt::path_params(&mut parts).await?; },
-                Location::Query => quote! { let mut #raw = #rt::query_params(&parts.uri, &[#(#names),*])?; },
+                Location::Query => {
+                    quote! { let mut #raw = #rt::query_params(&parts.uri, &[#(#names),*])?; }
+                }
                 Location::Header => quote! {},
             });
             let each = params.iter().map(|p| {
@@ -972,7 +1174,11 @@ impl Op {
                     Location::Header => quote! { #rt::header_param(&parts.headers, #name)? },
                     _ => quote! { #raw.remove(#name) },
                 };
-                let absent = if p.required { quote! { cx.missing(#name) } } else { quote! {} };
+                let absent = if p.required {
+                    quote! { cx.missing(#name) }
+                } else {
+                    quote! {}
+                };
                 quote! {
                     match #take {
                         Some(raw) => {
@@ -1018,7 +1224,11 @@ impl Op {
             });
         }
         let args = self.inputs().into_iter().map(|(name, _)| name);
-        let body_binding = if self.body.is_some() { quote!(body) } else { quote!(_body) };
+        let body_binding = if self.body.is_some() {
+            quote!(body)
+        } else {
+            quote!(_body)
+        };
         let parts_mut = (!self.params_in(Location::Path).is_empty()).then(|| quote!(mut));
         // Every violation of every part is collected before answering, so one 422 lists them all.
         let validate = (!self.params.is_empty() || self.body.is_some()).then(|| {
@@ -1049,8 +1259,14 @@ impl Op {
 }
 
 fn is_json(media: &str) -> bool {
-    let essence = media.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+    let essence = media
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 fn component_name(reference: &str) -> Option<&str> {
@@ -1059,7 +1275,9 @@ fn component_name(reference: &str) -> Option<&str> {
 
 /// The name typify gives a component schema (its `sanitize(name, Case::Pascal)`).
 fn typify_name(name: &str) -> String {
-    name.replace('\'', "").replace(|c: char| !(c.is_alphanumeric() || c == '_'), "-").to_pascal_case()
+    name.replace('\'', "")
+        .replace(|c: char| !(c.is_alphanumeric() || c == '_'), "-")
+        .to_pascal_case()
 }
 
 fn validator_ident(name: &str) -> Ident {

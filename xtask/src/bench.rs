@@ -1,0 +1,998 @@
+//! `cargo xtask bench [--quick]`: measures codegen, server, client and memory figures as ratios against baselines
+//! measured in the same run (the machine is shared and noisy), and writes the table to `docs/benchmarks.md`.
+//!
+//! Servers, load and clients run as separate processes (`crates/secrets-bench`, `secrets-server`), built in
+//! release mode, so each server's RSS is its own; xtask itself depends on no workspace crate.
+
+use std::fmt::Write as _;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, bail, ensure};
+use serde_json::Value;
+
+use crate::{codegen, project_root};
+
+/// Pinned so a run is reproducible; bump deliberately.
+const OPENAPI_GENERATOR: &str = "openapi-generator-cli==7.26.0";
+/// The route every server variant serves.
+const PATH: &str = "/api/v1/user/secrets/preset";
+/// Everything from this line on in `docs/benchmarks.md` is hand-written analysis, kept when the bench rewrites it.
+const ANALYSIS_MARKER: &str =
+    "<!-- analysis: hand-written below this line; `cargo xtask bench` keeps it -->";
+
+pub(crate) struct Options {
+    pub(crate) quick: bool,
+}
+
+/// How much to measure: the full run for publication, the quick one so CI keeps the harness working.
+struct Plan {
+    /// Repetitions of every figure; medians are reported.
+    runs: usize,
+    /// Repetitions of each openapi-generator invocation (a JVM start each, several seconds).
+    generator_runs: usize,
+    /// Fixed-request load: warm-up and measured seconds per run.
+    warmup_s: f64,
+    duration_s: f64,
+    /// Full-service creates: measured tokens per run (4 creates each) at 1 and at 64 connections, and warm-up tokens.
+    create_tokens: [usize; 2],
+    create_warmup_tokens: usize,
+    /// Client figure: measured requests per run, sequential and 64 concurrent.
+    client_requests: [usize; 2],
+}
+
+const FULL: Plan = Plan {
+    runs: 5,
+    generator_runs: 5,
+    warmup_s: 1.0,
+    duration_s: 4.0,
+    create_tokens: [400, 1000],
+    create_warmup_tokens: 50,
+    client_requests: [5_000, 20_000],
+};
+
+const QUICK: Plan = Plan {
+    runs: 3,
+    generator_runs: 2,
+    warmup_s: 0.2,
+    duration_s: 0.8,
+    create_tokens: [60, 200],
+    create_warmup_tokens: 10,
+    client_requests: [1_000, 4_000],
+};
+
+/// Connection counts of the server figures.
+const CONNECTIONS: [usize; 2] = [1, 64];
+
+/// One row of the published table.
+struct Row {
+    figure: String,
+    value: String,
+    baseline: String,
+    ratio: Option<f64>,
+    goal: String,
+    met: Option<bool>,
+}
+
+impl Row {
+    fn info(figure: impl Into<String>, value: impl Into<String>) -> Self {
+        Row {
+            figure: figure.into(),
+            value: value.into(),
+            baseline: "—".into(),
+            ratio: None,
+            goal: "—".into(),
+            met: None,
+        }
+    }
+}
+
+/// Everything a run produced: the table, detail sections, and the defects that make the run fail.
+#[derive(Default)]
+struct Report {
+    rows: Vec<Row>,
+    details: String,
+    defects: Vec<String>,
+}
+
+pub(crate) fn run(opts: &Options) -> Result<()> {
+    let started = Instant::now();
+    let plan = if opts.quick { &QUICK } else { &FULL };
+    let root = project_root();
+    let work = root.join("target/bench");
+    std::fs::create_dir_all(&work)?;
+    let machine = machine_description(&root);
+    eprintln!("bench: building the release binaries");
+    let bins = build(&root)?;
+    let mut report = Report::default();
+
+    eprintln!("bench: codegen");
+    codegen_figures(&root, &work, plan, &mut report)?;
+    eprintln!("bench: servers");
+    server_figures(&bins, &work, plan, &mut report)?;
+    eprintln!("bench: client");
+    client_figures(&bins, plan, &mut report)?;
+
+    let command = if opts.quick {
+        "cargo xtask bench --quick"
+    } else {
+        "cargo xtask bench"
+    };
+    let out = if opts.quick {
+        work.join("benchmarks-quick.md")
+    } else {
+        root.join("docs/benchmarks.md")
+    };
+    let text = render(
+        &report,
+        &machine,
+        command,
+        plan,
+        opts.quick,
+        started.elapsed(),
+        &out,
+    );
+    if let Some(dir) = out.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&out, &text).with_context(|| format!("cannot write {}", out.display()))?;
+    println!("{}", table(&report.rows));
+    eprintln!(
+        "bench: wrote {} in {:.0} s{}",
+        out.display(),
+        started.elapsed().as_secs_f64(),
+        if opts.quick {
+            " (quick run: fewer and shorter runs, not for publication)"
+        } else {
+            ""
+        }
+    );
+    if !report.defects.is_empty() {
+        bail!(
+            "{} figure(s) could not be measured honestly:\n  {}",
+            report.defects.len(),
+            report.defects.join("\n  ")
+        );
+    }
+    Ok(())
+}
+
+struct Bins {
+    bench: PathBuf,
+    server: PathBuf,
+}
+
+fn build(root: &Path) -> Result<Bins> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    run_ok(Command::new(cargo).current_dir(root).args([
+        "build",
+        "--release",
+        "--quiet",
+        "-p",
+        "secrets-bench",
+        "-p",
+        "secrets-handler",
+        "--bins",
+    ]))?;
+    Ok(Bins {
+        bench: root.join("target/release/secrets-bench"),
+        server: root.join("target/release/secrets-server"),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Codegen
+
+fn codegen_figures(root: &Path, work: &Path, plan: &Plan, report: &mut Report) -> Result<()> {
+    let spec_path = root.join("openapi.yaml");
+
+    // In-process: exactly what `cargo xtask codegen` does before comparing bytes, in this (dev-profile) binary.
+    let mut in_process = Vec::new();
+    for _ in 0..plan.runs.max(5) {
+        let start = Instant::now();
+        let spec = codegen::Spec::load(&spec_path)?;
+        let outputs = codegen::generate(&spec)?;
+        std::hint::black_box(&outputs);
+        in_process.push(start.elapsed().as_secs_f64());
+    }
+
+    // Whole process: what a developer waits for. One untimed run first so cargo's freshness check is warm.
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let check = |cmd: &mut Command| -> Result<f64> {
+        cmd.current_dir(root)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let start = Instant::now();
+        let status = cmd
+            .status()
+            .with_context(|| format!("cannot run {cmd:?}"))?;
+        let elapsed = start.elapsed().as_secs_f64();
+        ensure!(status.success(), "{cmd:?} failed with {status}");
+        Ok(elapsed)
+    };
+    let cargo_check = || {
+        let mut cmd = Command::new(&cargo);
+        cmd.args(["xtask", "codegen", "--check"]);
+        cmd
+    };
+    let xtask_bin = std::env::current_exe()?;
+    let bare_check = || {
+        let mut cmd = Command::new(&xtask_bin);
+        cmd.args(["codegen", "--check"]);
+        cmd
+    };
+    let mut whole = Vec::new();
+    let mut bare = Vec::new();
+    match check(&mut cargo_check()) {
+        Ok(_) => {
+            for _ in 0..plan.runs {
+                whole.push(check(&mut cargo_check())?);
+                bare.push(check(&mut bare_check())?);
+            }
+        }
+        Err(err) => report.defects.push(format!(
+            "codegen: `cargo xtask codegen --check` does not pass, so it was not timed: {err:#}"
+        )),
+    }
+
+    // openapi-generator, same spec, both Rust generators, each into a fresh directory.
+    let cli = ensure_openapi_generator(work)?;
+    let mut generators: Vec<(&str, Vec<f64>)> =
+        vec![("rust-axum", Vec::new()), ("rust", Vec::new())];
+    for i in 0..plan.generator_runs {
+        for (name, times) in &mut generators {
+            let out = work.join(format!("openapi-generator-{name}-{i}"));
+            let _ = std::fs::remove_dir_all(&out);
+            let mut cmd = Command::new(&cli);
+            cmd.arg("generate")
+                .args(["-g", name])
+                .arg("-i")
+                .arg(&spec_path)
+                .arg("-o")
+                .arg(&out);
+            times.push(check(&mut cmd).with_context(|| format!("openapi-generator -g {name}"))?);
+            let _ = std::fs::remove_dir_all(&out);
+        }
+    }
+
+    let median_in = median(&in_process);
+    let axum = median(&generators[0].1);
+    let rust = median(&generators[1].1);
+    let theirs = axum + rust;
+    report.rows.push(Row {
+        figure: "codegen in-process: parse + client + stub + format (dev-profile xtask)".into(),
+        value: secs(median_in),
+        baseline: format!("{} (openapi-generator rust-axum + rust)", secs(theirs)),
+        ratio: Some(theirs / median_in),
+        goal: "—".into(),
+        met: None,
+    });
+    if !whole.is_empty() {
+        let ours = median(&whole);
+        report.rows.push(Row {
+            figure: "codegen end to end: warm `cargo xtask codegen --check`".into(),
+            value: secs(ours),
+            baseline: format!("{} (openapi-generator rust-axum + rust)", secs(theirs)),
+            ratio: Some(theirs / ours),
+            goal: "≥ 20x".into(),
+            met: Some(theirs / ours >= 20.0),
+        });
+        report.rows.push(Row::info(
+            "codegen: the xtask binary alone (`target/debug/xtask codegen --check`, no cargo)",
+            secs(median(&bare)),
+        ));
+    }
+    report.rows.push(Row::info(
+        "openapi-generator -g rust-axum (JVM, whole process)",
+        secs(axum),
+    ));
+    report.rows.push(Row::info(
+        "openapi-generator -g rust (JVM, whole process)",
+        secs(rust),
+    ));
+    writeln!(
+        report.details,
+        "### Codegen samples (seconds)\n\n- in-process: {}\n- `cargo xtask codegen --check`: {}\n- xtask binary alone: {}\n\
+         - openapi-generator rust-axum: {}\n- openapi-generator rust: {}\n",
+        list(&in_process),
+        list(&whole),
+        list(&bare),
+        list(&generators[0].1),
+        list(&generators[1].1),
+    )?;
+    Ok(())
+}
+
+/// Creates `target/bench/venv` with the pinned openapi-generator-cli unless it is already there.
+fn ensure_openapi_generator(work: &Path) -> Result<PathBuf> {
+    let venv = work.join("venv");
+    let cli = venv.join("bin/openapi-generator-cli");
+    let marker = venv.join(".pinned");
+    if cli.exists() && std::fs::read_to_string(&marker).is_ok_and(|pin| pin == OPENAPI_GENERATOR) {
+        return Ok(cli);
+    }
+    eprintln!(
+        "bench: installing {OPENAPI_GENERATOR} into {}",
+        venv.display()
+    );
+    run_ok(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
+    run_ok(Command::new(venv.join("bin/pip")).args([
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        OPENAPI_GENERATOR,
+    ]))?;
+    std::fs::write(&marker, OPENAPI_GENERATOR)?;
+    Ok(cli)
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Servers
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Variant {
+    Baseline,
+    Typed,
+    Stub,
+    Create,
+    Unauthorized,
+    Invalid,
+}
+
+impl Variant {
+    const ALL: [Variant; 6] = [
+        Variant::Baseline,
+        Variant::Typed,
+        Variant::Stub,
+        Variant::Create,
+        Variant::Unauthorized,
+        Variant::Invalid,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            Variant::Baseline => "(a) bare axum handler, fixed 201",
+            Variant::Typed => "(a′) hand-written axum, typed Json in and out (reference)",
+            Variant::Stub => "(b) generated router + in-memory SecretsApi",
+            Variant::Create => "(c) secrets-server create (auth, validation, AES-GCM, SQLite)",
+            Variant::Unauthorized => "(d) secrets-server 401 (bad token)",
+            Variant::Invalid => "(e) secrets-server 422 (invalid body)",
+        }
+    }
+
+    fn short(self) -> &'static str {
+        match self {
+            Variant::Baseline => "a",
+            Variant::Typed => "a′",
+            Variant::Stub => "b",
+            Variant::Create => "c",
+            Variant::Unauthorized => "d",
+            Variant::Invalid => "e",
+        }
+    }
+
+    fn expect(self) -> u16 {
+        match self {
+            Variant::Baseline | Variant::Typed | Variant::Stub | Variant::Create => 201,
+            Variant::Unauthorized => 401,
+            Variant::Invalid => 422,
+        }
+    }
+
+    /// The goal on throughput relative to (a).
+    fn goal(self) -> Option<f64> {
+        match self {
+            Variant::Baseline | Variant::Typed => None,
+            Variant::Stub => Some(0.90),
+            Variant::Create => Some(0.50),
+            Variant::Unauthorized | Variant::Invalid => Some(0.85),
+        }
+    }
+}
+
+/// One load run against one server process.
+struct Sample {
+    rps: f64,
+    p50_us: f64,
+    p99_us: f64,
+    p999_us: f64,
+    /// Server CPU (user + system) per request answered, warm-up included.
+    cpu_us_per_request: f64,
+    /// Peak RSS of the server (VmHWM), KiB.
+    hwm_kib: u64,
+}
+
+fn server_figures(bins: &Bins, work: &Path, plan: &Plan, report: &mut Report) -> Result<()> {
+    let state = work.join("server");
+    let _ = std::fs::remove_dir_all(&state);
+    std::fs::create_dir_all(&state)?;
+    let database = state.join("secrets.db");
+    let key_file = state.join("secrets.key");
+
+    // Every create must be new: each user holds one secret per provider, so each token sends 4 creates.
+    let per_run: usize = plan
+        .create_tokens
+        .iter()
+        .map(|t| t + plan.create_warmup_tokens)
+        .sum();
+    let total = per_run * plan.runs + 1;
+    let out = Command::new(&bins.server)
+        .arg("--database")
+        .arg(&database)
+        .args([
+            "token",
+            "create",
+            "--user",
+            "bench",
+            "--count",
+            &total.to_string(),
+        ])
+        .env("RUST_LOG", "warn")
+        .stderr(Stdio::inherit())
+        .output()
+        .context("cannot run secrets-server token create --count")?;
+    ensure!(
+        out.status.success(),
+        "secrets-server token create --count failed"
+    );
+    let tokens: Vec<String> = String::from_utf8(out.stdout)?
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    ensure!(
+        tokens.len() == total,
+        "secrets-server token create --count {total} printed {} tokens",
+        tokens.len()
+    );
+    let mut unused = tokens.iter();
+    // The 422 run needs one valid token of its own (its creates never succeed, so it can be reused).
+    let invalid_token = unused.next().expect("total is at least 1").clone();
+
+    let mut samples: Vec<((Variant, usize), Vec<Sample>)> = Vec::new();
+    for run in 0..plan.runs {
+        for (ci, &connections) in CONNECTIONS.iter().enumerate() {
+            // Variants interleave within a run, so a burst of noise from the other tenants hits them all alike.
+            for variant in Variant::ALL {
+                eprintln!(
+                    "bench: run {}/{} {} at {connections} connection(s)",
+                    run + 1,
+                    plan.runs,
+                    variant.short()
+                );
+                let mut load = Command::new(&bins.bench);
+                load.arg("load")
+                    .args(["--connections", &connections.to_string()])
+                    .args(["--expect", &variant.expect().to_string()]);
+                match variant {
+                    Variant::Create => {
+                        let count = plan.create_tokens[ci] + plan.create_warmup_tokens;
+                        let file = state.join(format!("tokens-{run}-{connections}.txt"));
+                        let chunk: Vec<&str> =
+                            unused.by_ref().take(count).map(String::as_str).collect();
+                        std::fs::write(&file, chunk.join("\n"))?;
+                        load.arg("--tokens-file")
+                            .arg(&file)
+                            .args(["--warmup-tokens", &plan.create_warmup_tokens.to_string()]);
+                    }
+                    Variant::Unauthorized => {
+                        // Well formed (prefix and 43 base64url characters), so the server hashes it and looks it up.
+                        load.args(["--token", "st_unknownunknownunknownunknownunknownunknown0"]);
+                    }
+                    Variant::Invalid => {
+                        load.args(["--token", &invalid_token])
+                            .args(["--body", r#"{"provider":"openai-typo","value":""}"#]);
+                    }
+                    Variant::Baseline | Variant::Typed | Variant::Stub => {
+                        load.args(["--token", "st_bench"]);
+                    }
+                }
+                if variant != Variant::Create {
+                    load.args(["--warmup", &plan.warmup_s.to_string()])
+                        .args(["--duration", &plan.duration_s.to_string()]);
+                }
+                let sample = match measure(bins, &database, &key_file, &state, variant, &mut load) {
+                    Ok(sample) => sample,
+                    Err(err) => {
+                        report.defects.push(format!(
+                            "server {} at {connections} connection(s): {err:#}",
+                            variant.short()
+                        ));
+                        continue;
+                    }
+                };
+                match samples
+                    .iter_mut()
+                    .find(|(key, _)| *key == (variant, connections))
+                {
+                    Some((_, list)) => list.push(sample),
+                    None => samples.push(((variant, connections), vec![sample])),
+                }
+            }
+        }
+    }
+
+    let get = |variant: Variant, connections: usize| -> Option<&Vec<Sample>> {
+        samples
+            .iter()
+            .find(|(key, _)| *key == (variant, connections))
+            .map(|(_, list)| list)
+            .filter(|list| list.len() == plan.runs)
+    };
+    let med =
+        |list: &[Sample], f: fn(&Sample) -> f64| median(&list.iter().map(f).collect::<Vec<_>>());
+
+    writeln!(
+        report.details,
+        "### Server figures (medians of {} runs; latency from send to last byte read, every request recorded)\n\n\
+         | figure | conns | req/s | p50 | p99 | p99.9 | server CPU per request | peak RSS |\n|---|---|---|---|---|---|---|---|",
+        plan.runs
+    )?;
+    for &connections in &CONNECTIONS {
+        let baseline = get(Variant::Baseline, connections);
+        for variant in Variant::ALL {
+            let Some(list) = get(variant, connections) else {
+                report.defects.push(format!(
+                    "server {} at {connections} connection(s): not measured in every run",
+                    variant.short()
+                ));
+                continue;
+            };
+            let rps = med(list, |s| s.rps);
+            writeln!(
+                report.details,
+                "| {} | {connections} | {:.0} | {} | {} | {} | {:.1} µs | {:.1} MiB |",
+                variant.label(),
+                rps,
+                micros(med(list, |s| s.p50_us)),
+                micros(med(list, |s| s.p99_us)),
+                micros(med(list, |s| s.p999_us)),
+                med(list, |s| s.cpu_us_per_request),
+                med(list, |s| s.hwm_kib as f64) / 1024.0,
+            )?;
+            let figure = format!("server {}, {connections} conn: req/s", variant.label());
+            match (variant.goal(), baseline) {
+                (Some(goal), Some(base)) => {
+                    let base_rps = med(base, |s| s.rps);
+                    let ratio = rps / base_rps;
+                    report.rows.push(Row {
+                        figure,
+                        value: format!("{rps:.0}"),
+                        baseline: format!("{base_rps:.0} (a)"),
+                        ratio: Some(ratio),
+                        goal: format!("≥ {goal:.2}"),
+                        met: Some(ratio >= goal),
+                    });
+                }
+                _ => report.rows.push(Row::info(figure, format!("{rps:.0}"))),
+            }
+        }
+    }
+    report.details.push('\n');
+
+    // Latency and memory of the full create path under 64 connections.
+    if let (Some(create), Some(base)) = (get(Variant::Create, 64), get(Variant::Baseline, 64)) {
+        let p99 = med(create, |s| s.p99_us);
+        let base_p99 = med(base, |s| s.p99_us);
+        report.rows.push(Row {
+            figure: "server (c) create, 64 conns: p99 latency".into(),
+            value: micros(p99),
+            baseline: format!("{} (a)", micros(base_p99)),
+            ratio: Some(p99 / base_p99),
+            goal: "< 10 ms".into(),
+            met: Some(p99 < 10_000.0),
+        });
+        let hwm = med(create, |s| s.hwm_kib as f64) / 1024.0;
+        let base_hwm = med(base, |s| s.hwm_kib as f64) / 1024.0;
+        report.rows.push(Row {
+            figure: "memory: peak RSS (VmHWM) of secrets-server during (c), 64 conns".into(),
+            value: format!("{hwm:.1} MiB"),
+            baseline: format!("{base_hwm:.1} MiB (a)"),
+            ratio: Some(hwm / base_hwm),
+            goal: "— (reported)".into(),
+            met: None,
+        });
+    }
+    Ok(())
+}
+
+/// Starts the variant's server, runs the load command against it, and reads the server's CPU time and peak RSS.
+fn measure(
+    bins: &Bins,
+    database: &Path,
+    key_file: &Path,
+    state: &Path,
+    variant: Variant,
+    load: &mut Command,
+) -> Result<Sample> {
+    let port = free_port()?;
+    let listen = format!("127.0.0.1:{port}");
+    let mut serve = match variant {
+        Variant::Baseline | Variant::Typed | Variant::Stub => {
+            let name = match variant {
+                Variant::Baseline => "baseline",
+                Variant::Typed => "typed",
+                _ => "stub",
+            };
+            let mut cmd = Command::new(&bins.bench);
+            cmd.args(["serve", "--listen", &listen, "--variant", name]);
+            cmd
+        }
+        Variant::Create | Variant::Unauthorized | Variant::Invalid => {
+            let mut cmd = Command::new(&bins.server);
+            cmd.arg("--database")
+                .arg(database)
+                .args(["serve", "--listen", &listen, "--rate-limit", "0"])
+                .arg("--key-file")
+                .arg(key_file);
+            cmd
+        }
+    };
+    let log = std::fs::File::create(state.join(format!("server-{}.log", variant.short())))?;
+    serve
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(log);
+    let server = KillOnDrop(serve.spawn().context("cannot start the server")?);
+    wait_for_port(port, Duration::from_secs(30))?;
+    let pid = server.0.id();
+    let cpu_before = cpu_ticks(pid)?;
+    let out = load
+        .arg("--url")
+        .arg(format!("http://{listen}{PATH}"))
+        .stderr(Stdio::inherit())
+        .output()
+        .context("cannot run secrets-bench load")?;
+    let cpu_after = cpu_ticks(pid)?;
+    let hwm_kib = vm_hwm_kib(pid)?;
+    drop(server);
+    ensure!(
+        out.status.success(),
+        "secrets-bench load failed ({})",
+        out.status
+    );
+    let result: Value =
+        serde_json::from_slice(&out.stdout).context("secrets-bench load printed no JSON")?;
+    let mismatched = result["mismatched"].as_u64().unwrap_or(u64::MAX);
+    ensure!(
+        mismatched == 0,
+        "{mismatched} answer(s) were not {}: statuses {}",
+        variant.expect(),
+        result["statuses"]
+    );
+    let sent = result["sent"].as_f64().unwrap_or(0.0);
+    ensure!(sent > 0.0, "no request was answered");
+    let num = |key: &str| result[key].as_f64().unwrap_or(f64::NAN);
+    Ok(Sample {
+        rps: num("rps"),
+        p50_us: num("p50_us"),
+        p99_us: num("p99_us"),
+        p999_us: num("p999_us"),
+        // USER_HZ is 100 on Linux: one tick is 10 ms.
+        cpu_us_per_request: (cpu_after - cpu_before) as f64 * 10_000.0 / sent,
+        hwm_kib,
+    })
+}
+
+/// utime + stime of a process, in clock ticks.
+fn cpu_ticks(pid: u32) -> Result<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = &stat[stat.rfind(')').context("malformed /proc/pid/stat")? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name and state.
+    let utime: u64 = fields.get(11).context("no utime")?.parse()?;
+    let stime: u64 = fields.get(12).context("no stime")?.parse()?;
+    Ok(utime + stime)
+}
+
+fn vm_hwm_kib(pid: u32) -> Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .context("no VmHWM in /proc/pid/status")?;
+    Ok(line
+        .trim_start_matches("VmHWM:")
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()?)
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Client
+
+fn client_figures(bins: &Bins, plan: &Plan, report: &mut Report) -> Result<()> {
+    let port = free_port()?;
+    let listen = format!("127.0.0.1:{port}");
+    let _server = KillOnDrop(
+        Command::new(&bins.bench)
+            .args(["serve", "--variant", "baseline", "--listen", &listen])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("cannot start the baseline server")?,
+    );
+    wait_for_port(port, Duration::from_secs(30))?;
+    let url = format!("http://{listen}");
+    let concurrency = [1usize, 64];
+    // [concurrency index][raw, generated]
+    let mut rps: [[Vec<f64>; 2]; 2] = Default::default();
+    for _ in 0..plan.runs {
+        for (ci, &c) in concurrency.iter().enumerate() {
+            for (mi, mode) in ["raw", "generated"].into_iter().enumerate() {
+                let out = Command::new(&bins.bench)
+                    .args(["client", "--url", &url, "--mode", mode])
+                    .args(["--concurrency", &c.to_string()])
+                    .args(["--requests", &plan.client_requests[ci].to_string()])
+                    .stderr(Stdio::inherit())
+                    .output()
+                    .context("cannot run secrets-bench client")?;
+                if !out.status.success() {
+                    report.defects.push(format!(
+                        "client {mode} at concurrency {c} failed ({})",
+                        out.status
+                    ));
+                    continue;
+                }
+                let result: Value = serde_json::from_slice(&out.stdout)?;
+                rps[ci][mi].push(result["rps"].as_f64().unwrap_or(f64::NAN));
+            }
+        }
+    }
+    writeln!(
+        report.details,
+        "### Client samples (req/s against server (a))\n"
+    )?;
+    for (ci, &c) in concurrency.iter().enumerate() {
+        let [raw, generated] = &rps[ci];
+        writeln!(
+            report.details,
+            "- concurrency {c}: raw reqwest {}; generated {}",
+            list(raw),
+            list(generated)
+        )?;
+        if raw.len() != plan.runs || generated.len() != plan.runs {
+            continue;
+        }
+        let (raw, generated) = (median(raw), median(generated));
+        let ratio = generated / raw;
+        report.rows.push(Row {
+            figure: format!(
+                "client: generated `secrets_client` req/s, {}",
+                if c == 1 {
+                    "sequential".to_owned()
+                } else {
+                    format!("{c} concurrent")
+                }
+            ),
+            value: format!("{generated:.0}"),
+            baseline: format!("{raw:.0} (raw reqwest)"),
+            ratio: Some(ratio),
+            goal: "≥ 0.95".into(),
+            met: Some(ratio >= 0.95),
+        });
+    }
+    report.details.push('\n');
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Report
+
+fn render(
+    report: &Report,
+    machine: &str,
+    command: &str,
+    plan: &Plan,
+    quick: bool,
+    wall: Duration,
+    out: &Path,
+) -> String {
+    let mut text = String::new();
+    text.push_str("# Benchmarks\n\n");
+    text.push_str(
+        "Written by `cargo xtask bench` (the tables) — do not edit above the analysis marker; rerun instead. \
+         Every ratio compares figures measured in the same run, interleaved, on a shared machine.\n\n",
+    );
+    if quick {
+        text.push_str(
+            "**Quick run** (`--quick`): fewer and shorter runs than the published figures; it proves the harness \
+             works, its numbers are noisy.\n\n",
+        );
+    }
+    let _ = write!(
+        text,
+        "## Run\n\n- command: `{command}`\n{machine}- runs per figure: {} (medians reported); openapi-generator: {} \
+         runs per generator; fixed-request load: {} s warm-up + {} s measured per run; creates: {} / {} tokens (×4 \
+         creates) per run at 1 / 64 connections after {} warm-up tokens\n- wall time of the bench: {:.0} s\n\n",
+        plan.runs,
+        plan.generator_runs,
+        plan.warmup_s,
+        plan.duration_s,
+        plan.create_tokens[0],
+        plan.create_tokens[1],
+        plan.create_warmup_tokens,
+        wall.as_secs_f64(),
+    );
+    text.push_str("## Results\n\n");
+    text.push_str(&table(&report.rows));
+    text.push('\n');
+    if !report.defects.is_empty() {
+        text.push_str("\n**Not measured (defects of this run):**\n\n");
+        for defect in &report.defects {
+            let _ = writeln!(text, "- {defect}");
+        }
+    }
+    text.push_str("\n## Details\n\n");
+    text.push_str(&report.details);
+    text.push_str(
+        "Method: servers and load run as separate processes on 127.0.0.1; each run starts a fresh server. \
+         The load generator (`secrets-bench load`, one thread) keeps every connection alive and sends the next \
+         request when the previous answer has been read; it records every latency and fails a run when any answer \
+         has another status than expected (201, 401 or 422). Creates use distinct users, so every (c) answer is a \
+         real 201. Server CPU per request is the server's utime + stime (10 ms ticks) over the whole load run \
+         divided by the requests it answered.\n\n",
+    );
+    let kept = std::fs::read_to_string(out)
+        .ok()
+        .and_then(|old| old.find(ANALYSIS_MARKER).map(|at| old[at..].to_owned()));
+    match kept {
+        Some(analysis) => text.push_str(&analysis),
+        None => {
+            text.push_str(ANALYSIS_MARKER);
+            text.push_str("\n\n## Analysis\n\n(none yet)\n");
+        }
+    }
+    text
+}
+
+fn table(rows: &[Row]) -> String {
+    let mut text = String::from(
+        "| figure | value | baseline | ratio | goal | met? |\n|---|---|---|---|---|---|\n",
+    );
+    for row in rows {
+        let _ = writeln!(
+            text,
+            "| {} | {} | {} | {} | {} | {} |",
+            row.figure,
+            row.value,
+            row.baseline,
+            row.ratio.map_or("—".to_owned(), |r| format!("{r:.2}")),
+            row.goal,
+            match row.met {
+                Some(true) => "yes",
+                Some(false) => "**no**",
+                None => "—",
+            }
+        );
+    }
+    text
+}
+
+/// `nproc`, CPU model, memory, kernel, rustc, date and load, as list items.
+fn machine_description(root: &Path) -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split(':').nth(1))
+        .map_or("unknown".to_owned(), |m| m.trim().to_owned());
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let memory = meminfo
+        .lines()
+        .find(|l| l.starts_with("MemTotal:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kib| kib.parse::<f64>().ok())
+        .map_or("unknown".to_owned(), |kib| {
+            format!("{:.1} GiB", kib / 1024.0 / 1024.0)
+        });
+    let output = |program: &str, args: &[&str]| {
+        Command::new(program)
+            .args(args)
+            .current_dir(root)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map_or("unknown".to_owned(), |o| {
+                String::from_utf8_lossy(&o.stdout).trim().to_owned()
+            })
+    };
+    let dirty = !output("git", &["status", "--porcelain"]).is_empty();
+    format!(
+        "- date: {}\n- machine: {} CPUs (`nproc`), {model}, {memory} RAM, Linux {}; load average at start {} \
+         (shared with other builds)\n- rustc: {}\n- commit: {}{}\n",
+        output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
+        output("nproc", &[]),
+        output("uname", &["-r"]),
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" "),
+        output("rustc", &["--version"]),
+        output("git", &["rev-parse", "--short", "HEAD"]),
+        if dirty {
+            " with uncommitted changes"
+        } else {
+            ""
+        },
+    )
+}
+
+fn median(samples: &[f64]) -> f64 {
+    if samples.is_empty() {
+        return f64::NAN;
+    }
+    let mut sorted = samples.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let mid = sorted.len() / 2;
+    if sorted.len() % 2 == 1 {
+        sorted[mid]
+    } else {
+        (sorted[mid - 1] + sorted[mid]) / 2.0
+    }
+}
+
+fn secs(s: f64) -> String {
+    if s < 1.0 {
+        format!("{:.1} ms", s * 1000.0)
+    } else {
+        format!("{s:.2} s")
+    }
+}
+
+fn micros(us: f64) -> String {
+    if us < 1000.0 {
+        format!("{us:.0} µs")
+    } else {
+        format!("{:.2} ms", us / 1000.0)
+    }
+}
+
+fn list(samples: &[f64]) -> String {
+    if samples.is_empty() {
+        return "not measured".to_owned();
+    }
+    samples
+        .iter()
+        .map(|s| format!("{s:.4}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn run_ok(cmd: &mut Command) -> Result<()> {
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot run {cmd:?}"))?;
+    ensure!(status.success(), "{cmd:?} failed with {status}");
+    Ok(())
+}
+
+fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn wait_for_port(port: u16, limit: Duration) -> Result<()> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    bail!("no server listened on 127.0.0.1:{port} within {limit:?}")
+}
+
+/// Stops a server whatever happens to the run.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
