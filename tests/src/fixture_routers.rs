@@ -37,10 +37,7 @@ impl params::Api for Fixture {
         query: params::GetThingQuery,
         headers: params::GetThingHeaders,
     ) -> params::GetThingResponse {
-        let label = format!(
-            "{:?} {:?} {:?}",
-            query.limit, query.verbose, headers.x_trace
-        );
+        let label = format!("{:?} {:?} {:?}", query.limit, query.verbose, headers.x_trace);
         params::GetThingResponse::Ok(params::types::Thing {
             id: path.thing_id,
             label,
@@ -55,11 +52,7 @@ impl nested::Api for Fixture {
         authenticate(token).await
     }
 
-    async fn create_order(
-        &self,
-        _ctx: Context<()>,
-        body: nested::types::Order,
-    ) -> nested::CreateOrderResponse {
+    async fn create_order(&self, _ctx: Context<()>, body: nested::types::Order) -> nested::CreateOrderResponse {
         nested::CreateOrderResponse::Created(body)
     }
 }
@@ -75,11 +68,7 @@ impl bodies::Api for Fixture {
         bodies::ListNotesResponse::Ok(Vec::new())
     }
 
-    async fn touch_notes(
-        &self,
-        _ctx: Context<()>,
-        body: Option<bodies::types::Note>,
-    ) -> bodies::TouchNotesResponse {
+    async fn touch_notes(&self, _ctx: Context<()>, body: Option<bodies::types::Note>) -> bodies::TouchNotesResponse {
         let text = body.map_or_else(|| "blank".parse().unwrap(), |note| note.text);
         bodies::TouchNotesResponse::Ok(bodies::types::Note { text })
     }
@@ -122,10 +111,7 @@ async fn call(
     let response = app.oneshot(request.body(body).unwrap()).await.unwrap();
     let status = response.status().as_u16();
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
 }
 
 /// `(loc, type)` of every listed violation.
@@ -152,14 +138,7 @@ async fn parameters_are_typed_and_validated_with_their_loc() {
     );
 
     let uri = "/things/not-a-uuid?limit=abc&verbose=maybe&ratio=x";
-    let (status, body) = call(
-        app.clone(),
-        "GET",
-        uri,
-        &[AUTH, ("x-trace", &"x".repeat(33))],
-        None,
-    )
-    .await;
+    let (status, body) = call(app.clone(), "GET", uri, &[AUTH, ("x-trace", &"x".repeat(33))], None).await;
     assert_eq!(status, 422, "{body}");
     let expected = [
         (r#"["path","thing_id"]"#, "uuid_parsing"),
@@ -174,20 +153,10 @@ async fn parameters_are_typed_and_validated_with_their_loc() {
         .collect();
     assert_eq!(violations(&body), expected);
 
-    let (status, body) = call(
-        app.clone(),
-        "GET",
-        &format!("/things/{ID}?limit=0"),
-        &[AUTH],
-        None,
-    )
-    .await;
+    let (status, body) = call(app.clone(), "GET", &format!("/things/{ID}?limit=0"), &[AUTH], None).await;
     assert_eq!(
         (status, violations(&body)),
-        (
-            422,
-            vec![(r#"["query","limit"]"#.into(), "greater_than_equal".into())]
-        )
+        (422, vec![(r#"["query","limit"]"#.into(), "greater_than_equal".into())])
     );
     let (status, body) = call(app.clone(), "GET", &format!("/things/{ID}"), &[AUTH], None).await;
     assert_eq!(
@@ -239,10 +208,7 @@ async fn nested_violations_carry_integer_indices() {
     let (status, body) = call(app.clone(), "POST", "/orders", &[AUTH], Some(empty)).await;
     assert_eq!(
         (status, violations(&body)),
-        (
-            422,
-            vec![(r#"["body","lines"]"#.into(), "too_short".into())]
-        )
+        (422, vec![(r#"["body","lines"]"#.into(), "too_short".into())])
     );
 
     let good = json!({ "customer": { "name": "Ann" }, "lines": [{ "sku": "a", "quantity": 5 }], "priority": "low" });
@@ -255,29 +221,12 @@ async fn optional_bodies_and_bodyless_operations() {
     let app = bodies::router(Arc::new(Fixture), RouterConfig::default());
     let (status, body) = call(app.clone(), "POST", "/notes", &[AUTH], None).await;
     assert_eq!((status, &body["text"]), (200, &json!("blank")));
-    let (status, body) = call(
-        app.clone(),
-        "POST",
-        "/notes",
-        &[AUTH],
-        Some(json!({ "text": "hi" })),
-    )
-    .await;
+    let (status, body) = call(app.clone(), "POST", "/notes", &[AUTH], Some(json!({ "text": "hi" }))).await;
     assert_eq!((status, &body["text"]), (200, &json!("hi")));
-    let (status, body) = call(
-        app.clone(),
-        "POST",
-        "/notes",
-        &[AUTH],
-        Some(json!({ "text": "" })),
-    )
-    .await;
+    let (status, body) = call(app.clone(), "POST", "/notes", &[AUTH], Some(json!({ "text": "" }))).await;
     assert_eq!(
         (status, violations(&body)),
-        (
-            422,
-            vec![(r#"["body","text"]"#.into(), "string_too_short".into())]
-        )
+        (422, vec![(r#"["body","text"]"#.into(), "string_too_short".into())])
     );
     let (status, body) = call(app, "GET", "/notes", &[AUTH], None).await;
     assert_eq!((status, body), (200, json!([])));
@@ -287,12 +236,6 @@ async fn optional_bodies_and_bodyless_operations() {
 async fn security_empty_skips_authentication() {
     let app = unsecured::router(Arc::new(Fixture), RouterConfig::default());
     assert_eq!(call(app.clone(), "GET", "/health", &[], None).await.0, 200);
-    assert_eq!(
-        call(app.clone(), "GET", "/admin/status", &[], None).await.0,
-        401
-    );
-    assert_eq!(
-        call(app, "GET", "/admin/status", &[AUTH], None).await.0,
-        200
-    );
+    assert_eq!(call(app.clone(), "GET", "/admin/status", &[], None).await.0, 401);
+    assert_eq!(call(app, "GET", "/admin/status", &[AUTH], None).await.0, 200);
 }

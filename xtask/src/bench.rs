@@ -20,8 +20,7 @@ const OPENAPI_GENERATOR: &str = "openapi-generator-cli==7.26.0";
 /// The route every server variant serves.
 const PATH: &str = "/api/v1/user/secrets/preset";
 /// Everything from this line on in `docs/benchmarks.md` is hand-written analysis, kept when the bench rewrites it.
-const ANALYSIS_MARKER: &str =
-    "<!-- analysis: hand-written below this line; `cargo xtask bench` keeps it -->";
+const ANALYSIS_MARKER: &str = "<!-- analysis: hand-written below this line; `cargo xtask bench` keeps it -->";
 
 pub(crate) struct Options {
     pub(crate) quick: bool,
@@ -108,12 +107,19 @@ pub(crate) fn run(opts: &Options) -> Result<()> {
     let bins = build(&root)?;
     let mut report = Report::default();
 
+    // A figure that fails is a defect of the run, reported with the others; it does not hide the rest.
     eprintln!("bench: codegen");
-    codegen_figures(&root, &work, plan, &mut report)?;
+    if let Err(err) = codegen_figures(&root, &work, plan, &mut report) {
+        report.defects.push(format!("codegen: {err:#}"));
+    }
     eprintln!("bench: servers");
-    server_figures(&bins, &work, plan, &mut report)?;
+    if let Err(err) = server_figures(&bins, &work, plan, &mut report) {
+        report.defects.push(format!("servers: {err:#}"));
+    }
     eprintln!("bench: client");
-    client_figures(&bins, plan, &mut report)?;
+    if let Err(err) = client_figures(&bins, plan, &mut report) {
+        report.defects.push(format!("client: {err:#}"));
+    }
 
     let command = if opts.quick {
         "cargo xtask bench --quick"
@@ -125,15 +131,7 @@ pub(crate) fn run(opts: &Options) -> Result<()> {
     } else {
         root.join("docs/benchmarks.md")
     };
-    let text = render(
-        &report,
-        &machine,
-        command,
-        plan,
-        opts.quick,
-        started.elapsed(),
-        &out,
-    );
+    let text = render(&report, &machine, command, plan, opts.quick, started.elapsed(), &out);
     if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir)?;
     }
@@ -201,13 +199,9 @@ fn codegen_figures(root: &Path, work: &Path, plan: &Plan, report: &mut Report) -
     // Whole process: what a developer waits for. One untimed run first so cargo's freshness check is warm.
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let check = |cmd: &mut Command| -> Result<f64> {
-        cmd.current_dir(root)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+        cmd.current_dir(root).stdout(Stdio::null()).stderr(Stdio::null());
         let start = Instant::now();
-        let status = cmd
-            .status()
-            .with_context(|| format!("cannot run {cmd:?}"))?;
+        let status = cmd.status().with_context(|| format!("cannot run {cmd:?}"))?;
         let elapsed = start.elapsed().as_secs_f64();
         ensure!(status.success(), "{cmd:?} failed with {status}");
         Ok(elapsed)
@@ -217,7 +211,8 @@ fn codegen_figures(root: &Path, work: &Path, plan: &Plan, report: &mut Report) -
         cmd.args(["xtask", "codegen", "--check"]);
         cmd
     };
-    let xtask_bin = std::env::current_exe()?;
+    // By path, not `current_exe`: another `cargo xtask` in the same target dir may have replaced this binary.
+    let xtask_bin = root.join("target/debug/xtask");
     let bare_check = || {
         let mut cmd = Command::new(&xtask_bin);
         cmd.args(["codegen", "--check"]);
@@ -239,8 +234,7 @@ fn codegen_figures(root: &Path, work: &Path, plan: &Plan, report: &mut Report) -
 
     // openapi-generator, same spec, both Rust generators, each into a fresh directory.
     let cli = ensure_openapi_generator(work)?;
-    let mut generators: Vec<(&str, Vec<f64>)> =
-        vec![("rust-axum", Vec::new()), ("rust", Vec::new())];
+    let mut generators: Vec<(&str, Vec<f64>)> = vec![("rust-axum", Vec::new()), ("rust", Vec::new())];
     for i in 0..plan.generator_runs {
         for (name, times) in &mut generators {
             let out = work.join(format!("openapi-generator-{name}-{i}"));
@@ -288,10 +282,9 @@ fn codegen_figures(root: &Path, work: &Path, plan: &Plan, report: &mut Report) -
         "openapi-generator -g rust-axum (JVM, whole process)",
         secs(axum),
     ));
-    report.rows.push(Row::info(
-        "openapi-generator -g rust (JVM, whole process)",
-        secs(rust),
-    ));
+    report
+        .rows
+        .push(Row::info("openapi-generator -g rust (JVM, whole process)", secs(rust)));
     writeln!(
         report.details,
         "### Codegen samples (seconds)\n\n- in-process: {}\n- `cargo xtask codegen --check`: {}\n- xtask binary alone: {}\n\
@@ -313,10 +306,7 @@ fn ensure_openapi_generator(work: &Path) -> Result<PathBuf> {
     if cli.exists() && std::fs::read_to_string(&marker).is_ok_and(|pin| pin == OPENAPI_GENERATOR) {
         return Ok(cli);
     }
-    eprintln!(
-        "bench: installing {OPENAPI_GENERATOR} into {}",
-        venv.display()
-    );
+    eprintln!("bench: installing {OPENAPI_GENERATOR} into {}", venv.display());
     run_ok(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
     run_ok(Command::new(venv.join("bin/pip")).args([
         "install",
@@ -412,35 +402,18 @@ fn server_figures(bins: &Bins, work: &Path, plan: &Plan, report: &mut Report) ->
     let key_file = state.join("secrets.key");
 
     // Every create must be new: each user holds one secret per provider, so each token sends 4 creates.
-    let per_run: usize = plan
-        .create_tokens
-        .iter()
-        .map(|t| t + plan.create_warmup_tokens)
-        .sum();
+    let per_run: usize = plan.create_tokens.iter().map(|t| t + plan.create_warmup_tokens).sum();
     let total = per_run * plan.runs + 1;
     let out = Command::new(&bins.server)
         .arg("--database")
         .arg(&database)
-        .args([
-            "token",
-            "create",
-            "--user",
-            "bench",
-            "--count",
-            &total.to_string(),
-        ])
+        .args(["token", "create", "--user", "bench", "--count", &total.to_string()])
         .env("RUST_LOG", "warn")
         .stderr(Stdio::inherit())
         .output()
         .context("cannot run secrets-server token create --count")?;
-    ensure!(
-        out.status.success(),
-        "secrets-server token create --count failed"
-    );
-    let tokens: Vec<String> = String::from_utf8(out.stdout)?
-        .lines()
-        .map(str::to_owned)
-        .collect();
+    ensure!(out.status.success(), "secrets-server token create --count failed");
+    let tokens: Vec<String> = String::from_utf8(out.stdout)?.lines().map(str::to_owned).collect();
     ensure!(
         tokens.len() == total,
         "secrets-server token create --count {total} printed {} tokens",
@@ -469,8 +442,7 @@ fn server_figures(bins: &Bins, work: &Path, plan: &Plan, report: &mut Report) ->
                     Variant::Create => {
                         let count = plan.create_tokens[ci] + plan.create_warmup_tokens;
                         let file = state.join(format!("tokens-{run}-{connections}.txt"));
-                        let chunk: Vec<&str> =
-                            unused.by_ref().take(count).map(String::as_str).collect();
+                        let chunk: Vec<&str> = unused.by_ref().take(count).map(String::as_str).collect();
                         std::fs::write(&file, chunk.join("\n"))?;
                         load.arg("--tokens-file")
                             .arg(&file)
@@ -502,10 +474,7 @@ fn server_figures(bins: &Bins, work: &Path, plan: &Plan, report: &mut Report) ->
                         continue;
                     }
                 };
-                match samples
-                    .iter_mut()
-                    .find(|(key, _)| *key == (variant, connections))
-                {
+                match samples.iter_mut().find(|(key, _)| *key == (variant, connections)) {
                     Some((_, list)) => list.push(sample),
                     None => samples.push(((variant, connections), vec![sample])),
                 }
@@ -520,8 +489,7 @@ fn server_figures(bins: &Bins, work: &Path, plan: &Plan, report: &mut Report) ->
             .map(|(_, list)| list)
             .filter(|list| list.len() == plan.runs)
     };
-    let med =
-        |list: &[Sample], f: fn(&Sample) -> f64| median(&list.iter().map(f).collect::<Vec<_>>());
+    let med = |list: &[Sample], f: fn(&Sample) -> f64| median(&list.iter().map(f).collect::<Vec<_>>());
 
     writeln!(
         report.details,
@@ -630,10 +598,7 @@ fn measure(
         }
     };
     let log = std::fs::File::create(state.join(format!("server-{}.log", variant.short())))?;
-    serve
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(log);
+    serve.env("RUST_LOG", "warn").stdout(Stdio::null()).stderr(log);
     let server = KillOnDrop(serve.spawn().context("cannot start the server")?);
     wait_for_port(port, Duration::from_secs(30))?;
     let pid = server.0.id();
@@ -647,13 +612,8 @@ fn measure(
     let cpu_after = cpu_ticks(pid)?;
     let hwm_kib = vm_hwm_kib(pid)?;
     drop(server);
-    ensure!(
-        out.status.success(),
-        "secrets-bench load failed ({})",
-        out.status
-    );
-    let result: Value =
-        serde_json::from_slice(&out.stdout).context("secrets-bench load printed no JSON")?;
+    ensure!(out.status.success(), "secrets-bench load failed ({})", out.status);
+    let result: Value = serde_json::from_slice(&out.stdout).context("secrets-bench load printed no JSON")?;
     let mismatched = result["mismatched"].as_u64().unwrap_or(u64::MAX);
     ensure!(
         mismatched == 0,
@@ -731,10 +691,9 @@ fn client_figures(bins: &Bins, plan: &Plan, report: &mut Report) -> Result<()> {
                     .output()
                     .context("cannot run secrets-bench client")?;
                 if !out.status.success() {
-                    report.defects.push(format!(
-                        "client {mode} at concurrency {c} failed ({})",
-                        out.status
-                    ));
+                    report
+                        .defects
+                        .push(format!("client {mode} at concurrency {c} failed ({})", out.status));
                     continue;
                 }
                 let result: Value = serde_json::from_slice(&out.stdout)?;
@@ -742,10 +701,7 @@ fn client_figures(bins: &Bins, plan: &Plan, report: &mut Report) -> Result<()> {
             }
         }
     }
-    writeln!(
-        report.details,
-        "### Client samples (req/s against server (a))\n"
-    )?;
+    writeln!(report.details, "### Client samples (req/s against server (a))\n")?;
     for (ci, &c) in concurrency.iter().enumerate() {
         let [raw, generated] = &rps[ci];
         writeln!(
@@ -850,9 +806,7 @@ fn render(
 }
 
 fn table(rows: &[Row]) -> String {
-    let mut text = String::from(
-        "| figure | value | baseline | ratio | goal | met? |\n|---|---|---|---|---|---|\n",
-    );
+    let mut text = String::from("| figure | value | baseline | ratio | goal | met? |\n|---|---|---|---|---|---|\n");
     for row in rows {
         let _ = writeln!(
             text,
@@ -886,9 +840,7 @@ fn machine_description(root: &Path) -> String {
         .find(|l| l.starts_with("MemTotal:"))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|kib| kib.parse::<f64>().ok())
-        .map_or("unknown".to_owned(), |kib| {
-            format!("{:.1} GiB", kib / 1024.0 / 1024.0)
-        });
+        .map_or("unknown".to_owned(), |kib| format!("{:.1} GiB", kib / 1024.0 / 1024.0));
     let output = |program: &str, args: &[&str]| {
         Command::new(program)
             .args(args)
@@ -915,11 +867,7 @@ fn machine_description(root: &Path) -> String {
             .join(" "),
         output("rustc", &["--version"]),
         output("git", &["rev-parse", "--short", "HEAD"]),
-        if dirty {
-            " with uncommitted changes"
-        } else {
-            ""
-        },
+        if dirty { " with uncommitted changes" } else { "" },
     )
 }
 
@@ -957,17 +905,11 @@ fn list(samples: &[f64]) -> String {
     if samples.is_empty() {
         return "not measured".to_owned();
     }
-    samples
-        .iter()
-        .map(|s| format!("{s:.4}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    samples.iter().map(|s| format!("{s:.4}")).collect::<Vec<_>>().join(", ")
 }
 
 fn run_ok(cmd: &mut Command) -> Result<()> {
-    let status = cmd
-        .status()
-        .with_context(|| format!("cannot run {cmd:?}"))?;
+    let status = cmd.status().with_context(|| format!("cannot run {cmd:?}"))?;
     ensure!(status.success(), "{cmd:?} failed with {status}");
     Ok(())
 }

@@ -46,10 +46,7 @@ pub(crate) fn run(opts: &Options) -> Result<()> {
     // Contract fuzzing is about shapes, not throttling: no rate limit, so 429 never hides a real answer.
     serve.args(["--rate-limit", "0"]);
     let log = std::fs::File::create(run_dir.join("server.log"))?;
-    serve
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(log);
+    serve.env("RUST_LOG", "warn").stdout(Stdio::null()).stderr(log);
     let server = KillOnDrop(serve.spawn().context("cannot start secrets-server")?);
     wait_for_port(port, Duration::from_secs(30))?;
 
@@ -99,10 +96,7 @@ fn ensure_schemathesis(work: &Path) -> Result<PathBuf> {
     if st.exists() && std::fs::read_to_string(&marker).is_ok_and(|pin| pin == SCHEMATHESIS) {
         return Ok(st);
     }
-    eprintln!(
-        "contract: installing {SCHEMATHESIS} into {}",
-        venv.display()
-    );
+    eprintln!("contract: installing {SCHEMATHESIS} into {}", venv.display());
     run_ok(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
     run_ok(Command::new(venv.join("bin/pip")).args([
         "install",
@@ -128,9 +122,7 @@ fn build_server(root: &Path) -> Result<PathBuf> {
 }
 
 fn run_ok(cmd: &mut Command) -> Result<()> {
-    let status = cmd
-        .status()
-        .with_context(|| format!("cannot run {cmd:?}"))?;
+    let status = cmd.status().with_context(|| format!("cannot run {cmd:?}"))?;
     ensure!(status.success(), "{cmd:?} failed with {status}");
     Ok(())
 }

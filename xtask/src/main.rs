@@ -55,9 +55,7 @@ fn main() -> ExitCode {
             };
             codegen::run(spec.as_deref(), mode)
         }
-        Command::Contract { seed, max_examples } => {
-            contract::run(&contract::Options { seed, max_examples })
-        }
+        Command::Contract { seed, max_examples } => contract::run(&contract::Options { seed, max_examples }),
         Command::Bench { quick } => bench::run(&bench::Options { quick }),
     };
     match result {

@@ -4,10 +4,7 @@ use std::path::Path;
 use std::process::Command;
 
 fn xtask(args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(args)
-        .output()
-        .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_xtask")).args(args).output().unwrap();
     (out.status.success(), String::from_utf8(out.stderr).unwrap())
 }
 
@@ -45,9 +42,5 @@ fn bad_spec_fails_with_one_line_and_no_backtrace() {
         );
     }
     std::fs::remove_dir_all(&dir).unwrap();
-    assert!(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../openapi.yaml")
-            .exists()
-    );
+    assert!(Path::new(env!("CARGO_MANIFEST_DIR")).join("../openapi.yaml").exists());
 }

@@ -48,10 +48,7 @@ impl Sender {
             Sender::Generated(client) => {
                 let created = client
                     .create_secret_from_preset()
-                    .body_map(|b| {
-                        b.provider(Provider::Openai)
-                            .value("sk-bench-0123456789abcdef")
-                    })
+                    .body_map(|b| b.provider(Provider::Openai).value("sk-bench-0123456789abcdef"))
                     .send()
                     .await
                     .map_err(|err| anyhow::anyhow!("generated client: {err}"))?;
@@ -77,8 +74,7 @@ impl Sender {
                     bail!("raw reqwest: status {}", response.status());
                 }
                 let bytes = response.bytes().await.context("raw reqwest: body")?;
-                let _: serde_json::Value =
-                    serde_json::from_slice(&bytes).context("raw reqwest: json")?;
+                let _: serde_json::Value = serde_json::from_slice(&bytes).context("raw reqwest: json")?;
             }
         }
         Ok(())
@@ -109,9 +105,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         }
     };
     let sender = Arc::new(sender);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let elapsed = runtime.block_on(async {
         drive(&sender, args.concurrency, args.warmup).await?;
         let start = Instant::now();

@@ -80,8 +80,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     let (addr, host, path) = parse_url(&args.url)?;
     ensure!(args.connections > 0, "--connections must be at least 1");
     let plan = if let Some(file) = &args.tokens_file {
-        let text = std::fs::read_to_string(file)
-            .with_context(|| format!("cannot read {}", file.display()))?;
+        let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
         let tokens: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
         ensure!(
             tokens.len() > args.warmup_tokens,
@@ -124,9 +123,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     };
 
     let runtime = if args.threads <= 1 {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?
+        tokio::runtime::Builder::new_current_thread().enable_all().build()?
     } else {
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(args.threads)
@@ -210,11 +207,7 @@ fn report(plan: &Plan, tallies: Vec<Tally>, expect: u16) {
     println!("{result}");
 }
 
-async fn connection(
-    addr: SocketAddr,
-    plan: Arc<Plan>,
-    next: Arc<AtomicUsize>,
-) -> anyhow::Result<Tally> {
+async fn connection(addr: SocketAddr, plan: Arc<Plan>, next: Arc<AtomicUsize>) -> anyhow::Result<Tally> {
     let mut tally = Tally::default();
     let mut stream: Option<TcpStream> = None;
     let mut buf: Vec<u8> = Vec::with_capacity(8192);
@@ -250,9 +243,7 @@ async fn connection(
         }
         let s = stream.as_mut().expect("connected above");
         let sent_at = Instant::now();
-        s.write_all(request)
-            .await
-            .context("cannot send a request")?;
+        s.write_all(request).await.context("cannot send a request")?;
         let (status, close) = read_response(s, &mut buf).await?;
         let done = Instant::now();
         tally.sent += 1;
@@ -298,9 +289,7 @@ async fn read_response(stream: &mut TcpStream, buf: &mut Vec<u8>) -> anyhow::Res
                     } else if header.name.eq_ignore_ascii_case("connection") {
                         close = header.value.eq_ignore_ascii_case(b"close");
                     } else if header.name.eq_ignore_ascii_case("transfer-encoding") {
-                        bail!(
-                            "the server sent a chunked response; only Content-Length bodies are supported"
-                        );
+                        bail!("the server sent a chunked response; only Content-Length bodies are supported");
                     }
                 }
                 let Some(length) = length else {
@@ -320,10 +309,7 @@ async fn read_response(stream: &mut TcpStream, buf: &mut Vec<u8>) -> anyhow::Res
 
 async fn fill(stream: &mut TcpStream, buf: &mut Vec<u8>) -> anyhow::Result<()> {
     buf.reserve(8192);
-    let n = stream
-        .read_buf(buf)
-        .await
-        .context("cannot read a response")?;
+    let n = stream.read_buf(buf).await.context("cannot read a response")?;
     ensure!(n > 0, "the server closed the connection mid-response");
     Ok(())
 }

@@ -7,9 +7,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use axum::http::{StatusCode, header};
 use axum::routing::post;
-use secrets_server_stub::{
-    Context, CreateSecretFromPresetResponse, Rejection, RouterConfig, SecretsApi, types,
-};
+use secrets_server_stub::{Context, CreateSecretFromPresetResponse, Rejection, RouterConfig, SecretsApi, types};
 
 /// The route every variant serves, as the spec names it.
 pub(crate) const PATH: &str = "/api/v1/user/secrets/preset";
@@ -39,9 +37,7 @@ pub(crate) struct Args {
 
 pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     // The same runtime shape as `secrets-server` (`#[tokio::main]`: one worker per core), so only the router differs.
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
         let app = match args.variant {
             Variant::Baseline => axum::Router::new().route(PATH, post(baseline)),
@@ -50,20 +46,16 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
                     serde_json::from_str(CREATED_BODY).context("the canned 201 body")?;
                 axum::Router::new().route(
                     PATH,
-                    post(
-                        move |axum::Json(body): axum::Json<types::PresetSecretRequest>| {
-                            let created = created.clone();
-                            async move {
-                                std::hint::black_box(body);
-                                (StatusCode::CREATED, axum::Json(created))
-                            }
-                        },
-                    ),
+                    post(move |axum::Json(body): axum::Json<types::PresetSecretRequest>| {
+                        let created = created.clone();
+                        async move {
+                            std::hint::black_box(body);
+                            (StatusCode::CREATED, axum::Json(created))
+                        }
+                    }),
                 )
             }
-            Variant::Stub => {
-                secrets_server_stub::router(Arc::new(InMemory::new()?), RouterConfig::default())
-            }
+            Variant::Stub => secrets_server_stub::router(Arc::new(InMemory::new()?), RouterConfig::default()),
         };
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
@@ -74,11 +66,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     })
 }
 
-async fn baseline() -> (
-    StatusCode,
-    [(header::HeaderName, &'static str); 1],
-    &'static str,
-) {
+async fn baseline() -> (StatusCode, [(header::HeaderName, &'static str); 1], &'static str) {
     (
         StatusCode::CREATED,
         [(header::CONTENT_TYPE, "application/json")],

@@ -8,10 +8,9 @@ use secrets_client::{Client, Error, types::Provider};
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let token = std::env::var("SECRETS_TOKEN")?;
     let client = Client::with_bearer_token("http://127.0.0.1:8080", &token)?;
-    let request = client.create_secret_from_preset().body_map(|body| {
-        body.provider(Provider::Openai)
-            .value("sk-proj-example-value-789")
-    });
+    let request = client
+        .create_secret_from_preset()
+        .body_map(|body| body.provider(Provider::Openai).value("sk-proj-example-value-789"));
     match request.send().await {
         Ok(secret) => println!("stored {} ({})", secret.name, secret.masked_value),
         Err(Error::ErrorResponse(err)) => {

@@ -15,9 +15,10 @@ pub mod types {
         ///What is wrong. Never contains the submitted value.
         pub msg: ::std::string::String,
         /**The kind of violation, pydantic-style. Known values: `missing`, `extra_forbidden`, `enum`,
-`string_type`, `int_type`, `number_type`, `bool_type`, `object_type`, `array_type`,
-`string_too_short`, `string_too_long`, `string_pattern_mismatch`, `uuid_parsing`, `datetime_parsing`,
-`greater_than_equal`, `less_than_equal`, `too_short`, `too_long`, `null_type`.
+`string_type`, `int_type`, `number_type`, `bool_type`, `object_type`, `array_type`, `null_type`,
+`string_too_short`, `string_too_long`, `string_pattern_mismatch`, `uuid_parsing`, `date_parsing`,
+`datetime_parsing`, `greater_than`, `greater_than_equal`, `less_than`, `less_than_equal`, `multiple_of`,
+`too_short`, `too_long`, `value_error`. An open set, like `ErrorResponse.type`.
 */
         #[serde(rename = "type")]
         pub type_: ::std::string::String,

@@ -35,8 +35,8 @@ impl Client {
     ///
     /// Fails if the token cannot be sent in an HTTP header (it contains control characters or non-ASCII).
     pub fn with_bearer_token(base_url: &str, token: &str) -> Result<Self, BuildError> {
-        let mut auth = reqwest::header::HeaderValue::try_from(format!("Bearer {token}"))
-            .map_err(|_| BuildError::InvalidToken)?;
+        let mut auth =
+            reqwest::header::HeaderValue::try_from(format!("Bearer {token}")).map_err(|_| BuildError::InvalidToken)?;
         // Keeps the token out of reqwest's Debug output and HTTP/2 header compression tables.
         auth.set_sensitive(true);
         let mut headers = reqwest::header::HeaderMap::new();
@@ -64,9 +64,7 @@ pub enum BuildError {
 impl std::fmt::Display for BuildError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::InvalidToken => {
-                f.write_str("bearer token contains characters not allowed in an HTTP header")
-            }
+            Self::InvalidToken => f.write_str("bearer token contains characters not allowed in an HTTP header"),
             Self::Http(err) => write!(f, "cannot build the HTTP client: {err}"),
         }
     }

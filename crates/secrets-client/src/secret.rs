@@ -43,9 +43,6 @@ mod tests {
     fn debug_never_shows_the_value() {
         let secret = SecretValue::from("sk-proj-very-secret");
         assert_eq!(format!("{secret:?}"), "SecretValue(••••)");
-        assert_eq!(
-            serde_json::to_string(&secret).unwrap(),
-            r#""sk-proj-very-secret""#
-        );
+        assert_eq!(serde_json::to_string(&secret).unwrap(), r#""sk-proj-very-secret""#);
     }
 }

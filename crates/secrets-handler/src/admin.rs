@@ -16,11 +16,7 @@ const ROTATE_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// Runs a `token` subcommand. `token create` prints the token alone on stdout (so `$(…)` captures it) and
 /// everything else on stderr; the token is not stored, only its hash.
-pub async fn token(
-    command: TokenCommand,
-    database: &Path,
-    store_timeout: Duration,
-) -> Result<(), ServerError> {
+pub async fn token(command: TokenCommand, database: &Path, store_timeout: Duration) -> Result<(), ServerError> {
     let store = open_store(database, store_timeout)?;
     match command {
         TokenCommand::Create { user, scope, count } => {
@@ -93,8 +89,8 @@ pub async fn rotate(key: &KeyArgs, database: &Path) -> Result<(), ServerError> {
         return Err(ServerError::RotateFromEnv);
     }
     let store = open_store(database, ROTATE_TIMEOUT)?;
-    let old = Keyring::load_file(&key.key_file)?
-        .ok_or_else(|| ServerError::NoKeyFile(key.key_file.display().to_string()))?;
+    let old =
+        Keyring::load_file(&key.key_file)?.ok_or_else(|| ServerError::NoKeyFile(key.key_file.display().to_string()))?;
     check_keyring(&store, &old, &KeySource::File(key.key_file.clone())).await?;
     let new = old.with_new_key()?;
     new.replace_file(&key.key_file)?;

@@ -8,9 +8,7 @@ use std::time::Duration;
 use chrono::{SubsecRound as _, Utc};
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
-use secrets_server_stub::{
-    Context, CreateSecretFromPresetResponse, Rejection, RequestId, SecretsApi, types,
-};
+use secrets_server_stub::{Context, CreateSecretFromPresetResponse, Rejection, RequestId, SecretsApi, types};
 
 use crate::crypto::{self, CryptoError, Keyring};
 use crate::store::{NewSecret, Store, StoreError};
@@ -39,15 +37,9 @@ pub struct Handler {
 
 impl Handler {
     /// A handler over `store`, encrypting with `keyring`'s current key; `rate_limit` `None` disables limiting.
-    pub fn new(
-        store: Arc<Store>,
-        keyring: Keyring,
-        rate_limit: Option<RateLimit>,
-        store_timeout: Duration,
-    ) -> Self {
-        let limiter = rate_limit.map(|r| {
-            DefaultKeyedRateLimiter::keyed(Quota::per_second(r.per_second).allow_burst(r.burst))
-        });
+    pub fn new(store: Arc<Store>, keyring: Keyring, rate_limit: Option<RateLimit>, store_timeout: Duration) -> Self {
+        let limiter =
+            rate_limit.map(|r| DefaultKeyedRateLimiter::keyed(Quota::per_second(r.per_second).allow_burst(r.burst)));
         Self {
             store,
             keyring,
@@ -94,31 +86,19 @@ enum Failure {
 impl Failure {
     /// The one mapping from domain errors to responses. 5xx causes are logged with the request id (inside the
     /// router's request span), never sent.
-    fn into_response(
-        self,
-        request_id: &RequestId,
-        store_timeout: Duration,
-    ) -> CreateSecretFromPresetResponse {
+    fn into_response(self, request_id: &RequestId, store_timeout: Duration) -> CreateSecretFromPresetResponse {
         use CreateSecretFromPresetResponse as R;
         let waited = store_timeout.as_secs_f64().ceil() as u64;
         let log = |what: &str| tracing::error!(%request_id, error = %self, "{what}");
         match &self {
-            Failure::ReadOnlyToken => {
-                R::Forbidden(envelope(Rejection::forbidden(self.to_string())))
-            }
-            Failure::AlreadyExists(_) => {
-                R::Conflict(envelope(Rejection::conflict(self.to_string())))
-            }
-            Failure::Store(StoreError::Conflict) => {
-                R::Conflict(envelope(Rejection::conflict(self.to_string())))
-            }
+            Failure::ReadOnlyToken => R::Forbidden(envelope(Rejection::forbidden(self.to_string()))),
+            Failure::AlreadyExists(_) => R::Conflict(envelope(Rejection::conflict(self.to_string()))),
+            Failure::Store(StoreError::Conflict) => R::Conflict(envelope(Rejection::conflict(self.to_string()))),
             Failure::Store(StoreError::Timeout(_)) | Failure::TokenLookup(_, true) => {
                 log("the secret store timed out");
                 R::GatewayTimeout(envelope(Rejection::timeout(request_id, waited)))
             }
-            Failure::Store(
-                StoreError::Unavailable(_) | StoreError::Unreadable(_) | StoreError::Open { .. },
-            )
+            Failure::Store(StoreError::Unavailable(_) | StoreError::Unreadable(_) | StoreError::Open { .. })
             | Failure::TokenLookup(_, false) => {
                 log("the secret store failed");
                 R::BadGateway(envelope(Rejection::storage(request_id)))
@@ -188,14 +168,10 @@ impl Handler {
         let Some(limiter) = &self.limiter else {
             return Ok(());
         };
-        limiter
-            .check_key(&token_id.to_owned())
-            .map_err(|not_until| {
-                let wait = not_until.wait_time_from(DefaultClock::default().now());
-                Rejection::too_many_requests(
-                    u32::try_from(wait.as_secs_f64().ceil() as u64).unwrap_or(u32::MAX),
-                )
-            })
+        limiter.check_key(&token_id.to_owned()).map_err(|not_until| {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            Rejection::too_many_requests(u32::try_from(wait.as_secs_f64().ceil() as u64).unwrap_or(u32::MAX))
+        })
     }
 }
 

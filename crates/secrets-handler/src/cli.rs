@@ -21,12 +21,7 @@ pub const MASTER_KEY_ENV: &str = "SECRETS_MASTER_KEY";
 #[command(name = "secrets-server", version)]
 pub struct Cli {
     /// The SQLite database; created if missing.
-    #[arg(
-        long,
-        global = true,
-        env = "SECRETS_DATABASE",
-        default_value = "./secrets.db"
-    )]
+    #[arg(long, global = true, env = "SECRETS_DATABASE", default_value = "./secrets.db")]
     pub database: PathBuf,
     /// The store timeout: how long a request may wait for the database, e.g. `5s`, `500ms`.
     #[arg(long, global = true, env = "SECRETS_STORE_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
@@ -124,9 +119,7 @@ pub enum KeyCommand {
 /// Reads `500ms`, `5s`, `2m` or a bare number of seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
     let n: u64 = number
         .parse()
@@ -136,9 +129,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "" | "s" => Duration::from_secs(n),
         "m" => Duration::from_secs(n * 60),
         other => {
-            return Err(format!(
-                "unknown duration unit {other:?}, expected ms, s or m"
-            ));
+            return Err(format!("unknown duration unit {other:?}, expected ms, s or m"));
         }
     };
     if duration.is_zero() {
@@ -167,11 +158,7 @@ mod tests {
             (" 3s ", 3_000),
         ];
         for (text, ms) in ok {
-            assert_eq!(
-                parse_duration(text),
-                Ok(Duration::from_millis(ms)),
-                "{text}"
-            );
+            assert_eq!(parse_duration(text), Ok(Duration::from_millis(ms)), "{text}");
         }
         for text in ["", "s", "5h", "-1s", "0s", "1.5s"] {
             assert!(parse_duration(text).is_err(), "{text}");
@@ -185,30 +172,22 @@ mod tests {
     fn serve_arguments() {
         let cases: [ServeCase; 3] = [
             (&["serve"], Some((50, 100))),
-            (
-                &["serve", "--rate-limit", "5", "--rate-burst", "7"],
-                Some((5, 7)),
-            ),
+            (&["serve", "--rate-limit", "5", "--rate-burst", "7"], Some((5, 7))),
             (&["serve", "--rate-limit", "0"], None),
         ];
         for (args, expected) in cases {
-            let cli =
-                Cli::try_parse_from(std::iter::once("secrets-server").chain(args.iter().copied()))
-                    .unwrap();
+            let cli = Cli::try_parse_from(std::iter::once("secrets-server").chain(args.iter().copied())).unwrap();
             let Command::Serve(serve) = cli.command else {
                 panic!("{args:?} is not serve")
             };
-            let got = serve
-                .rate_limit()
-                .map(|r| (r.per_second.get(), r.burst.get()));
+            let got = serve.rate_limit().map(|r| (r.per_second.get(), r.burst.get()));
             assert_eq!(got, expected, "{args:?}");
         }
     }
 
     #[test]
     fn token_create_defaults_to_write() {
-        let cli =
-            Cli::try_parse_from(["secrets-server", "token", "create", "--user", "alice"]).unwrap();
+        let cli = Cli::try_parse_from(["secrets-server", "token", "create", "--user", "alice"]).unwrap();
         assert!(matches!(
             cli.command,
             Command::Token(TokenCommand::Create {

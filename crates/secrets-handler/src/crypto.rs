@@ -54,16 +54,10 @@ pub enum CryptoError {
 pub enum KeyringError {
     /// The key file exists but cannot be read.
     #[error("cannot read key file {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    Read { path: String, source: std::io::Error },
     /// The key file cannot be written.
     #[error("cannot write key file {path}: {source}")]
-    Write {
-        path: String,
-        source: std::io::Error,
-    },
+    Write { path: String, source: std::io::Error },
     /// A line is not `kid:base64-of-32-bytes`. Never quotes the line: it holds key material.
     #[error("{origin} line {line}: {problem}")]
     Parse {
@@ -100,8 +94,7 @@ impl fmt::Debug for MasterKey {
 
 impl MasterKey {
     fn new(id: String, bytes: Zeroizing<[u8; KEY_LEN]>) -> Self {
-        let cipher =
-            Aes256Gcm::new_from_slice(bytes.as_slice()).expect("a 32-byte key fits AES-256");
+        let cipher = Aes256Gcm::new_from_slice(bytes.as_slice()).expect("a 32-byte key fits AES-256");
         Self { id, bytes, cipher }
     }
 
@@ -157,10 +150,7 @@ fn random<const N: usize>() -> Result<[u8; N], CryptoError> {
 }
 
 fn valid_kid(kid: &str) -> bool {
-    (1..=32).contains(&kid.len())
-        && kid
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    (1..=32).contains(&kid.len()) && kid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 impl Keyring {
@@ -279,9 +269,7 @@ impl Keyring {
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
-        std::fs::File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(write_err)
+        std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(write_err)
     }
 
     /// The same keys plus a fresh one, `k<N+1>`, which becomes the key for writes.
@@ -356,13 +344,7 @@ fn seal_with(key: &MasterKey, plaintext: &[u8], aad: &[u8]) -> Result<Sealed, Cr
     let nonce = random::<NONCE_LEN>()?;
     let ciphertext = key
         .cipher
-        .encrypt(
-            &Nonce::from(nonce),
-            Payload {
-                msg: plaintext,
-                aad,
-            },
-        )
+        .encrypt(&Nonce::from(nonce), Payload { msg: plaintext, aad })
         .expect("AES-GCM encrypts any value shorter than 64 GiB");
     Ok(Sealed {
         key_id: key.id.clone(),
@@ -373,9 +355,7 @@ fn seal_with(key: &MasterKey, plaintext: &[u8], aad: &[u8]) -> Result<Sealed, Cr
 
 /// Turns a nonce column into a nonce.
 pub fn nonce_from_slice(bytes: &[u8]) -> Result<[u8; NONCE_LEN], CryptoError> {
-    bytes
-        .try_into()
-        .map_err(|_| CryptoError::BadNonce(bytes.len()))
+    bytes.try_into().map_err(|_| CryptoError::BadNonce(bytes.len()))
 }
 
 fn open_private(path: &Path, create_new: bool) -> std::io::Result<std::fs::File> {
@@ -401,7 +381,8 @@ mod tests {
 
     const K1: &str = "k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
     const K1_OTHER: &str = "k1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
-    const K1_K2: &str = "k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\nk2:AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=";
+    const K1_K2: &str =
+        "k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\nk2:AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=";
 
     #[test]
     fn round_trips_values() {
@@ -411,10 +392,7 @@ mod tests {
             let aad = secret_aad("alice", id);
             let sealed = ring.seal(value.as_bytes(), &aad).unwrap();
             assert_eq!(sealed.ciphertext.len(), value.len() + 16);
-            assert_eq!(
-                ring.open(&sealed, &aad).unwrap().as_slice(),
-                value.as_bytes()
-            );
+            assert_eq!(ring.open(&sealed, &aad).unwrap().as_slice(), value.as_bytes());
         }
     }
 
@@ -430,13 +408,8 @@ mod tests {
             ("both", "bob", other_id),
         ];
         for (what, owner, secret_id) in cases {
-            let err = ring
-                .open(&sealed, &secret_aad(owner, secret_id))
-                .unwrap_err();
-            assert!(
-                matches!(err, CryptoError::Undecryptable(_)),
-                "{what}: {err}"
-            );
+            let err = ring.open(&sealed, &secret_aad(owner, secret_id)).unwrap_err();
+            assert!(matches!(err, CryptoError::Undecryptable(_)), "{what}: {err}");
         }
     }
 
@@ -447,11 +420,7 @@ mod tests {
         // (keyring, what differs, whether the key id is absent rather than wrong)
         let cases = [
             (K1_OTHER, "another key under the same id", false),
-            (
-                "k2:AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=",
-                "key id absent",
-                true,
-            ),
+            ("k2:AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=", "key id absent", true),
         ];
         for (text, what, absent) in cases {
             match keyring(text).open(&sealed, &aad).unwrap_err() {
@@ -468,9 +437,7 @@ mod tests {
     fn nonce_differs_per_write() {
         let ring = keyring(K1);
         let aad = secret_aad("alice", uuid::Uuid::nil());
-        let sealed: Vec<Sealed> = (0..64)
-            .map(|_| ring.seal(b"same value", &aad).unwrap())
-            .collect();
+        let sealed: Vec<Sealed> = (0..64).map(|_| ring.seal(b"same value", &aad).unwrap()).collect();
         for (i, a) in sealed.iter().enumerate() {
             for b in &sealed[i + 1..] {
                 assert_ne!(a.nonce, b.nonce);
@@ -487,10 +454,7 @@ mod tests {
         let rotated = old.with_new_key().unwrap();
         assert_eq!(rotated.ids().collect::<Vec<_>>(), ["k1", "k2"]);
         let after = rotated.seal(b"v", &aad).unwrap();
-        assert_eq!(
-            (before.key_id.as_str(), after.key_id.as_str()),
-            ("k1", "k2")
-        );
+        assert_eq!((before.key_id.as_str(), after.key_id.as_str()), ("k1", "k2"));
         assert_eq!(rotated.open(&before, &aad).unwrap().as_slice(), b"v");
         // the text form round-trips
         let reparsed = keyring(&rotated.to_text());
@@ -503,10 +467,7 @@ mod tests {
         for kid in ["k1", "k2"] {
             let record = ring.key_check(kid).unwrap();
             ring.verify_key_check(&record).unwrap();
-            assert!(
-                keyring(K1_OTHER).verify_key_check(&record).is_err(),
-                "{kid}"
-            );
+            assert!(keyring(K1_OTHER).verify_key_check(&record).is_err(), "{kid}");
         }
     }
 
@@ -520,10 +481,7 @@ mod tests {
                 "k1:not base64!",
                 "test line 1: key is not valid base64 (standard, padded)",
             ),
-            (
-                "k1:AAAA",
-                "test line 1: key must decode to exactly 32 bytes",
-            ),
+            ("k1:AAAA", "test line 1: key must decode to exactly 32 bytes"),
             (
                 "bad id:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
                 "test line 1: key id must be 1 to 32 of A-Z a-z 0-9 - _",
@@ -565,19 +523,12 @@ mod tests {
         let path = dir.path().join("secrets.key");
         let ring = Keyring::generate().unwrap();
         ring.create_file(&path).unwrap();
-        assert!(
-            ring.create_file(&path).is_err(),
-            "create_file never overwrites"
-        );
+        assert!(ring.create_file(&path).is_err(), "create_file never overwrites");
         ring.with_new_key().unwrap().replace_file(&path).unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
         let loaded = Keyring::load_file(&path).unwrap().unwrap();
         assert_eq!(loaded.ids().collect::<Vec<_>>(), ["k1", "k2"]);
-        assert!(
-            Keyring::load_file(&dir.path().join("absent"))
-                .unwrap()
-                .is_none()
-        );
+        assert!(Keyring::load_file(&dir.path().join("absent")).unwrap().is_none());
     }
 }

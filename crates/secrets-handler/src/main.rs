@@ -12,9 +12,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     // Logs go to stderr, so `token create` can print the token alone on stdout. RUST_LOG overrides `info`.
     tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .with_writer(std::io::stderr)
         .init();
     match cli.command {

@@ -58,12 +58,7 @@ mod tests {
     #[test]
     fn masks_per_the_spec() {
         for (value, expected) in CASES {
-            assert_eq!(
-                mask(value),
-                *expected,
-                "value of {} chars",
-                value.chars().count()
-            );
+            assert_eq!(mask(value), *expected, "value of {} chars", value.chars().count());
         }
     }
 

@@ -40,10 +40,7 @@ mod tests {
             assert_eq!(secret_name(provider), name);
             assert_eq!(wire_name(provider), wire);
             // the wire name agrees with the generated type's serde form
-            assert_eq!(
-                serde_json::to_value(provider).unwrap(),
-                serde_json::Value::from(wire)
-            );
+            assert_eq!(serde_json::to_value(provider).unwrap(), serde_json::Value::from(wire));
         }
     }
 }

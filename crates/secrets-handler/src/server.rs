@@ -52,10 +52,7 @@ pub enum ServerError {
     NoSuchToken(String),
     /// Binding or serving failed.
     #[error("cannot serve on {addr}: {source}")]
-    Serve {
-        addr: String,
-        source: std::io::Error,
-    },
+    Serve { addr: String, source: std::io::Error },
 }
 
 /// Where the keyring came from.
@@ -85,10 +82,7 @@ pub fn open_store(database: &Path, timeout: Duration) -> Result<Store, ServerErr
 
 /// Loads the keyring from `SECRETS_MASTER_KEY` or the key file. When neither exists and the database holds no
 /// encrypted data, writes a new development key file (mode 0600) and warns.
-pub async fn load_keyring(
-    args: &KeyArgs,
-    store: &Store,
-) -> Result<(Keyring, KeySource), ServerError> {
+pub async fn load_keyring(args: &KeyArgs, store: &Store) -> Result<(Keyring, KeySource), ServerError> {
     if let Some(text) = std::env::var_os(MASTER_KEY_ENV).filter(|v| !v.is_empty()) {
         let text = Zeroizing::new(text.to_string_lossy().into_owned());
         return Ok((Keyring::parse(&text, MASTER_KEY_ENV)?, KeySource::Env));
@@ -116,39 +110,25 @@ pub async fn load_keyring(
 }
 
 /// Checks the keyring against the stored data; refuses with a clear message when it does not fit.
-pub async fn check_keyring(
-    store: &Store,
-    keyring: &Keyring,
-    source: &KeySource,
-) -> Result<(), ServerError> {
-    let checked =
-        store
-            .check_keyring(keyring)
-            .await
-            .map_err(|source_err| ServerError::KeyCheck {
-                origin: source.to_string(),
-                database: store.path().display().to_string(),
-                source: Box::new(source_err),
-            })?;
+pub async fn check_keyring(store: &Store, keyring: &Keyring, source: &KeySource) -> Result<(), ServerError> {
+    let checked = store
+        .check_keyring(keyring)
+        .await
+        .map_err(|source_err| ServerError::KeyCheck {
+            origin: source.to_string(),
+            database: store.path().display().to_string(),
+            source: Box::new(source_err),
+        })?;
     tracing::info!(keys = %checked.join(", "), writes_with = keyring.current().id(), from = %source, "master keys checked");
     Ok(())
 }
 
 /// `secrets-server serve`: runs until SIGINT or SIGTERM, then finishes in-flight requests and closes the database.
-pub async fn serve(
-    args: ServeArgs,
-    database: &Path,
-    store_timeout: Duration,
-) -> Result<(), ServerError> {
+pub async fn serve(args: ServeArgs, database: &Path, store_timeout: Duration) -> Result<(), ServerError> {
     let store = Arc::new(open_store(database, store_timeout)?);
     let (keyring, source) = load_keyring(&args.key, &store).await?;
     check_keyring(&store, &keyring, &source).await?;
-    let handler = Handler::new(
-        Arc::clone(&store),
-        keyring,
-        args.rate_limit(),
-        store_timeout,
-    );
+    let handler = Handler::new(Arc::clone(&store), keyring, args.rate_limit(), store_timeout);
     let config = RouterConfig {
         min_api_version: args.min_api_version.clone(),
         ..RouterConfig::default()
@@ -158,9 +138,7 @@ pub async fn serve(
         addr: args.listen.to_string(),
         source,
     };
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .map_err(serve_err)?;
+    let listener = tokio::net::TcpListener::bind(args.listen).await.map_err(serve_err)?;
     let addr = listener.local_addr().map_err(serve_err)?;
     tracing::info!(
         %addr,

@@ -14,10 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use rusqlite::{
-    Connection, ErrorCode, OpenFlags, OptionalExtension as _, Transaction, TransactionBehavior,
-    params,
-};
+use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension as _, Transaction, TransactionBehavior, params};
 use tokio::time::Instant;
 
 use crate::crypto::{self, CryptoError, Keyring, Sealed};
@@ -62,10 +59,7 @@ const MAX_IDLE_READERS: usize = 8;
 pub enum StoreError {
     /// The database could not be opened or prepared at startup.
     #[error("cannot open database {path}: {source}")]
-    Open {
-        path: String,
-        source: rusqlite::Error,
-    },
+    Open { path: String, source: rusqlite::Error },
     /// The store did not answer in time (locked by another writer, or overloaded). Nothing was written.
     #[error("the store did not answer within {0:?}")]
     Timeout(Duration),
@@ -92,9 +86,7 @@ impl From<rusqlite::Error> for StoreError {
             return StoreError::Database(e);
         };
         match code {
-            ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => {
-                StoreError::Timeout(Duration::ZERO)
-            }
+            ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => StoreError::Timeout(Duration::ZERO),
             ErrorCode::SystemIoFailure
             | ErrorCode::DatabaseCorrupt
             | ErrorCode::NotADatabase
@@ -122,9 +114,7 @@ pub enum KeyCheckError {
     #[error("stored secrets are encrypted with key {0}, which the keyring does not hold")]
     MissingKey(String),
     /// The keyring holds a different key under an id already used by this database.
-    #[error(
-        "key {0} in the keyring is not the key {0} this database was written with (it cannot decrypt stored data)"
-    )]
+    #[error("key {0} in the keyring is not the key {0} this database was written with (it cannot decrypt stored data)")]
     WrongKey(String),
     /// The store failed while checking.
     #[error(transparent)]
@@ -190,9 +180,7 @@ pub fn timestamp(t: DateTime<Utc>) -> String {
 }
 
 fn open_connection(path: &Path, timeout: Duration) -> rusqlite::Result<Connection> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-        | OpenFlags::SQLITE_OPEN_CREATE
-        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(timeout)?;
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
@@ -329,24 +317,24 @@ impl Store {
                 secret.sealed.ciphertext,
                 created,
             ])
-            .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict } else { e.into() })?;
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    StoreError::Conflict
+                } else {
+                    e.into()
+                }
+            })?;
             Ok(())
         })
         .await
     }
 
     /// The sealed value of `owner`'s secret `id`, if there is one.
-    pub async fn sealed_secret(
-        &self,
-        owner: &str,
-        id: uuid::Uuid,
-    ) -> Result<Option<Sealed>, StoreError> {
+    pub async fn sealed_secret(&self, owner: &str, id: uuid::Uuid) -> Result<Option<Sealed>, StoreError> {
         let owner = owner.to_owned();
         self.read(move |conn| {
             let row = conn
-                .prepare_cached(
-                    "SELECT key_id, nonce, ciphertext FROM secrets WHERE owner = ?1 AND id = ?2",
-                )?
+                .prepare_cached("SELECT key_id, nonce, ciphertext FROM secrets WHERE owner = ?1 AND id = ?2")?
                 .query_row(params![owner, id.to_string()], sealed_from_row)
                 .optional()?;
             row.map(|(key_id, nonce, ciphertext)| to_sealed(key_id, &nonce, ciphertext))
@@ -377,9 +365,7 @@ impl Store {
     pub async fn token_by_hash(&self, hash: TokenHash) -> Result<Option<TokenRow>, StoreError> {
         self.read(move |conn| {
             Ok(conn
-                .prepare_cached(
-                    "SELECT id, user, scope, hash, created_at, revoked_at FROM tokens WHERE hash = ?1",
-                )?
+                .prepare_cached("SELECT id, user, scope, hash, created_at, revoked_at FROM tokens WHERE hash = ?1")?
                 .query_row([hash.as_slice()], token_from_row)
                 .optional()?)
         })
@@ -419,9 +405,8 @@ impl Store {
     /// Key ids this database has seen (key-check records and stored secrets), sorted.
     pub async fn known_key_ids(&self) -> Result<Vec<String>, StoreError> {
         self.read(|conn| {
-            let mut stmt = conn.prepare(
-                "SELECT key_id FROM key_checks UNION SELECT key_id FROM secrets ORDER BY key_id",
-            )?;
+            let mut stmt =
+                conn.prepare("SELECT key_id FROM key_checks UNION SELECT key_id FROM secrets ORDER BY key_id")?;
             let ids = stmt
                 .query_map([], |row| row.get(0))?
                 .collect::<Result<Vec<String>, _>>()?;
@@ -436,8 +421,7 @@ impl Store {
     /// key (its key-check record, or one secret encrypted with it, does not decrypt). Returns the key ids checked.
     pub async fn check_keyring(&self, keyring: &Keyring) -> Result<Vec<String>, KeyCheckError> {
         let keyring = keyring.clone();
-        self.write(move |tx| Ok(check_keyring(tx, &keyring)))
-            .await?
+        self.write(move |tx| Ok(check_keyring(tx, &keyring))).await?
     }
 
     /// Re-encrypts every secret with `keyring`'s current key in one transaction; the number of secrets rewritten.
@@ -449,9 +433,7 @@ impl Store {
                 insert_key_check(tx, &keyring, &current)?;
             }
             let rows = tx
-                .prepare(
-                    "SELECT id, owner, key_id, nonce, ciphertext FROM secrets WHERE key_id <> ?1",
-                )?
+                .prepare("SELECT id, owner, key_id, nonce, ciphertext FROM secrets WHERE key_id <> ?1")?
                 .query_map([&current], |row| {
                     Ok((
                         row.get::<_, String>(0)?,
@@ -462,12 +444,9 @@ impl Store {
                     ))
                 })?
                 .collect::<Result<Vec<(String, String, String, Vec<u8>, Vec<u8>)>, _>>()?;
-            let mut update = tx.prepare(
-                "UPDATE secrets SET key_id = ?1, nonce = ?2, ciphertext = ?3 WHERE id = ?4",
-            )?;
+            let mut update = tx.prepare("UPDATE secrets SET key_id = ?1, nonce = ?2, ciphertext = ?3 WHERE id = ?4")?;
             for (id, owner, key_id, nonce, ciphertext) in &rows {
-                let secret_id = uuid::Uuid::parse_str(id)
-                    .map_err(|_| CryptoError::Undecryptable(key_id.clone()))?;
+                let secret_id = uuid::Uuid::parse_str(id).map_err(|_| CryptoError::Undecryptable(key_id.clone()))?;
                 let aad = crypto::secret_aad(owner, secret_id);
                 let sealed = to_sealed(key_id.clone(), nonce, ciphertext.clone())?;
                 let plain = keyring.open(&sealed, &aad)?;
@@ -511,9 +490,9 @@ fn token_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRow> {
     Ok(TokenRow {
         id: row.get(0)?,
         user: row.get(1)?,
-        scope: scope.parse().map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, Box::new(e))
-        })?,
+        scope: scope
+            .parse()
+            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, Box::new(e)))?,
         hash: row.get(3)?,
         created_at: row.get(4)?,
         revoked_at: row.get(5)?,
@@ -522,9 +501,7 @@ fn token_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRow> {
 
 fn has_key_check(tx: &Transaction<'_>, kid: &str) -> Result<bool, StoreError> {
     Ok(tx
-        .query_row("SELECT 1 FROM key_checks WHERE key_id = ?1", [kid], |_| {
-            Ok(())
-        })
+        .query_row("SELECT 1 FROM key_checks WHERE key_id = ?1", [kid], |_| Ok(()))
         .optional()?
         .is_some())
 }
@@ -629,19 +606,12 @@ mod tests {
             name: name.to_owned(),
             provider: "openai".to_owned(),
             masked_value: crate::mask::mask(value),
-            sealed: keyring
-                .seal(value.as_bytes(), &crypto::secret_aad(owner, id))
-                .unwrap(),
+            sealed: keyring.seal(value.as_bytes(), &crypto::secret_aad(owner, id)).unwrap(),
             created_at: Utc::now(),
         }
     }
 
-    async fn value_of(
-        f: &Fixture,
-        keyring: &Keyring,
-        owner: &str,
-        id: uuid::Uuid,
-    ) -> Result<String, StoreError> {
+    async fn value_of(f: &Fixture, keyring: &Keyring, owner: &str, id: uuid::Uuid) -> Result<String, StoreError> {
         let sealed = f.store.sealed_secret(owner, id).await?.expect("row exists");
         let plain = keyring.open(&sealed, &crypto::secret_aad(owner, id))?;
         Ok(String::from_utf8(plain.to_vec()).unwrap())
@@ -651,17 +621,9 @@ mod tests {
     async fn durability_pragmas() {
         let f = fixture(Duration::from_secs(5));
         let conn = f.store.writer.lock().await;
-        let mode: String = conn
-            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-            .unwrap();
-        let sync: i64 = conn
-            .query_row("PRAGMA synchronous", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(
-            (mode.as_str(), sync),
-            ("wal", 2),
-            "WAL with synchronous=FULL"
-        );
+        let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        let sync: i64 = conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();
+        assert_eq!((mode.as_str(), sync), ("wal", 2), "WAL with synchronous=FULL");
     }
 
     /// `(owner, name, expected)`, inserted in order into one store.
@@ -676,10 +638,7 @@ mod tests {
             ("bob", "OPENAI_API_KEY", false),
         ];
         for (i, (owner, name, ok)) in cases.into_iter().enumerate() {
-            let result = f
-                .store
-                .insert_secret(secret(&f.keyring, owner, name, "sk-value"))
-                .await;
+            let result = f.store.insert_secret(secret(&f.keyring, owner, name, "sk-value")).await;
             match (ok, result) {
                 (true, Ok(())) | (false, Err(StoreError::Conflict)) => {}
                 (_, other) => panic!("case {i} ({owner}, {name}): {other:?}"),
@@ -706,9 +665,7 @@ mod tests {
         }
         assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1);
         assert!(
-            results
-                .iter()
-                .all(|r| matches!(r, Ok(()) | Err(StoreError::Conflict))),
+            results.iter().all(|r| matches!(r, Ok(()) | Err(StoreError::Conflict))),
             "{results:?}"
         );
     }
@@ -723,10 +680,7 @@ mod tests {
         let (a_id, b_id) = (a.id, b.id);
         f.store.insert_secret(a).await.unwrap();
         f.store.insert_secret(b).await.unwrap();
-        assert_eq!(
-            value_of(&f, &f.keyring, "alice", a_id).await.unwrap(),
-            "alice-value"
-        );
+        assert_eq!(value_of(&f, &f.keyring, "alice", a_id).await.unwrap(), "alice-value");
         assert!(
             f.store.sealed_secret("bob", a_id).await.unwrap().is_none(),
             "owners see only their own rows"
@@ -854,11 +808,7 @@ mod tests {
         for (text, expected) in cases {
             let ring = Keyring::parse(text, "test").unwrap();
             let result = f.store.check_keyring(&ring).await;
-            assert_eq!(
-                result.err().map(|e| e.to_string()).as_deref(),
-                expected,
-                "{text:.3}"
-            );
+            assert_eq!(result.err().map(|e| e.to_string()).as_deref(), expected, "{text:.3}");
         }
     }
 
@@ -867,11 +817,7 @@ mod tests {
         let f = fixture(Duration::from_secs(5));
         let old = f.keyring.clone();
         let mut ids = Vec::new();
-        for (owner, value) in [
-            ("alice", "a-value"),
-            ("bob", "b-value"),
-            ("carol", "c-value"),
-        ] {
+        for (owner, value) in [("alice", "a-value"), ("bob", "b-value"), ("carol", "c-value")] {
             let s = secret(&old, owner, "OPENAI_API_KEY", value);
             ids.push((owner, s.id, value));
             f.store.insert_secret(s).await.unwrap();
@@ -884,22 +830,12 @@ mod tests {
             "a second run has nothing left to do"
         );
         for (owner, id, value) in &ids {
-            assert_eq!(
-                f.store
-                    .sealed_secret(owner, *id)
-                    .await
-                    .unwrap()
-                    .unwrap()
-                    .key_id,
-                "k2"
-            );
+            assert_eq!(f.store.sealed_secret(owner, *id).await.unwrap().unwrap().key_id, "k2");
             assert_eq!(value_of(&f, &rotated, owner, *id).await.unwrap(), *value);
         }
         f.store.check_keyring(&rotated).await.unwrap();
         // the old key alone no longer fits: the data now needs k2
-        assert!(
-            matches!(f.store.check_keyring(&old).await, Err(KeyCheckError::MissingKey(k)) if k == "k2")
-        );
+        assert!(matches!(f.store.check_keyring(&old).await, Err(KeyCheckError::MissingKey(k)) if k == "k2"));
     }
 
     #[test]

@@ -86,9 +86,7 @@ pub struct NewToken {
 
 impl fmt::Debug for NewToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("NewToken")
-            .field("id", &self.id)
-            .finish_non_exhaustive()
+        f.debug_struct("NewToken").field("id", &self.id).finish_non_exhaustive()
     }
 }
 
@@ -103,16 +101,10 @@ pub fn generate() -> Result<NewToken, RandomError> {
     getrandom::fill(bytes.as_mut_slice()).map_err(|_| RandomError)?;
     let mut id_bytes = [0u8; 6];
     getrandom::fill(&mut id_bytes).map_err(|_| RandomError)?;
-    let token = SecretString::from(format!(
-        "{TOKEN_PREFIX}{}",
-        URL_SAFE_NO_PAD.encode(bytes.as_slice())
-    ));
+    let token = SecretString::from(format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes.as_slice())));
     let id = format!(
         "tok_{}",
-        id_bytes
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
+        id_bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
     );
     let hash = hash(token.expose_secret());
     Ok(NewToken { id, token, hash })
@@ -160,10 +152,7 @@ mod tests {
     fn hash_is_sha256() {
         // (input, hex SHA-256)
         let cases = [
-            (
-                "",
-                "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
-            ),
+            ("", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
             (
                 "abc",
                 "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",

@@ -11,9 +11,10 @@ pub mod types {
         ///What is wrong. Never contains the submitted value.
         pub msg: ::std::string::String,
         /**The kind of violation, pydantic-style. Known values: `missing`, `extra_forbidden`, `enum`,
-`string_type`, `int_type`, `number_type`, `bool_type`, `object_type`, `array_type`,
-`string_too_short`, `string_too_long`, `string_pattern_mismatch`, `uuid_parsing`, `datetime_parsing`,
-`greater_than_equal`, `less_than_equal`, `too_short`, `too_long`, `null_type`.
+`string_type`, `int_type`, `number_type`, `bool_type`, `object_type`, `array_type`, `null_type`,
+`string_too_short`, `string_too_long`, `string_pattern_mismatch`, `uuid_parsing`, `date_parsing`,
+`datetime_parsing`, `greater_than`, `greater_than_equal`, `less_than`, `less_than_equal`, `multiple_of`,
+`too_short`, `too_long`, `value_error`. An open set, like `ErrorResponse.type`.
 */
         #[serde(rename = "type")]
         pub type_: ::std::string::String,
@@ -601,7 +602,8 @@ pub enum CreateSecretFromPresetResponse {
     ///201: The secret was stored. The body is its metadata; the value itself is never returned.
     Created(types::UserSecretResponse),
     /**400: The request could not be read: `Content-Type` is missing or not `application/json`, the body is not
-valid JSON, is not a JSON object, or has bytes after the JSON value.*/
+valid JSON (including invalid UTF-8 and duplicate object keys), is not a JSON object, or has bytes after
+the JSON value; or the `api-version` header is repeated or is not a version such as `1.0.0`.*/
     BadRequest(types::ErrorResponse),
     ///401: The `Authorization` header is missing or malformed, or its bearer token is unknown or revoked.
     Unauthorized(types::ErrorResponse),
@@ -623,7 +625,7 @@ router answers this before authentication, so it is the same for every caller.*/
         ///The body.
         body: types::ErrorResponse,
         ///Seconds to wait before the next request with this token is accepted.
-        retry_after: ::std::option::Option<i32>,
+        retry_after: i32,
     },
     ///500: An unexpected failure in the server. The detail carries a request id and no internal cause.
     InternalServerError(types::ErrorResponse),
@@ -648,9 +650,7 @@ impl ::axum::response::IntoResponse for CreateSecretFromPresetResponse {
             Self::UpgradeRequired(body) => crate::runtime::json(426u16, &body),
             Self::TooManyRequests { body, retry_after } => {
                 let mut response = crate::runtime::json(429u16, &body);
-                if let Some(value) = retry_after {
-                    crate::runtime::header(&mut response, "retry-after", value);
-                }
+                crate::runtime::header(&mut response, "retry-after", retry_after);
                 response
             }
             Self::InternalServerError(body) => crate::runtime::json(500u16, &body),
@@ -749,5 +749,7 @@ fn validate_secret_value(v: &::serde_json::Value, cx: &mut crate::runtime::Valid
     if let Some(s) = cx.string(v, false) {
         cx.min_length(s, 1usize);
         cx.max_length(s, 16384usize);
+        static PATTERN: crate::runtime::Pattern = crate::runtime::Pattern::new("\\S");
+        cx.pattern(s, &PATTERN);
     }
 }

@@ -54,12 +54,8 @@ mod tests {
 
     #[test]
     fn rejections_convert_to_the_spec_envelope() {
-        let envelope: types::ErrorResponse =
-            Rejection::conflict("a secret named X already exists").into();
-        assert_eq!(
-            (envelope.code, envelope.type_.as_str()),
-            (409, "already_exists_error")
-        );
+        let envelope: types::ErrorResponse = Rejection::conflict("a secret named X already exists").into();
+        assert_eq!((envelope.code, envelope.type_.as_str()), (409, "already_exists_error"));
         let validation = Rejection::validation(vec![runtime::Violation {
             loc: vec!["body".into(), 3.into()],
             msg: "field required".into(),

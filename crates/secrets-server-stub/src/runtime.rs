@@ -11,9 +11,7 @@ use std::time::Instant;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{FromRequestParts, RawPathParams, Request};
-use axum::http::header::{
-    AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue,
-};
+use axum::http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, Uri};
 use axum::middleware::Next;
@@ -146,11 +144,7 @@ pub struct Rejection {
 
 impl Rejection {
     /// Any status with any `type`; prefer the named constructors.
-    pub fn new(
-        status: StatusCode,
-        kind: impl Into<Cow<'static, str>>,
-        detail: impl Into<String>,
-    ) -> Self {
+    pub fn new(status: StatusCode, kind: impl Into<Cow<'static, str>>, detail: impl Into<String>) -> Self {
         Self {
             status,
             kind: kind.into(),
@@ -233,8 +227,7 @@ impl Rejection {
     /// 429 `rate_limit_error` with `Retry-After`.
     pub fn too_many_requests(retry_after_secs: u32) -> Self {
         let retry_after_secs = retry_after_secs.max(1);
-        let detail =
-            format!("rate limit exceeded for this token; retry after {retry_after_secs} seconds");
+        let detail = format!("rate limit exceeded for this token; retry after {retry_after_secs} seconds");
         Self {
             retry_after: Some(retry_after_secs),
             ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limit_error", detail)
@@ -264,9 +257,7 @@ impl Rejection {
         Self::new(
             StatusCode::GATEWAY_TIMEOUT,
             "timeout_error",
-            format!(
-                "the secret store did not answer within {waited_secs} seconds (request id {request_id})"
-            ),
+            format!("the secret store did not answer within {waited_secs} seconds (request id {request_id})"),
         )
     }
 
@@ -368,8 +359,7 @@ pub fn json(status: u16, body: &impl Serialize) -> Response {
 /// A response without a body (204 and the like).
 pub fn empty(status: u16) -> Response {
     let mut response = Response::new(Body::empty());
-    *response.status_mut() =
-        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     response
 }
 
@@ -377,14 +367,9 @@ pub fn empty(status: u16) -> Response {
 pub fn header(response: &mut Response, name: &'static str, value: impl fmt::Display) {
     match HeaderValue::try_from(value.to_string()) {
         Ok(value) => {
-            response
-                .headers_mut()
-                .insert(HeaderName::from_static(name), value);
+            response.headers_mut().insert(HeaderName::from_static(name), value);
         }
-        Err(_) => tracing::error!(
-            header = name,
-            "response header value is not valid in HTTP; left out"
-        ),
+        Err(_) => tracing::error!(header = name, "response header value is not valid in HTTP; left out"),
     }
 }
 
@@ -404,9 +389,7 @@ pub fn check_api_version(headers: &HeaderMap, config: &RouterConfig) -> Result<(
         return Ok(());
     };
     let declared = value.to_str().ok().and_then(parse_version).ok_or_else(|| {
-        Rejection::bad_request(
-            "the api-version header is not a version (expected MAJOR.MINOR.PATCH)",
-        )
+        Rejection::bad_request("the api-version header is not a version (expected MAJOR.MINOR.PATCH)")
     })?;
     match &config.min_api_version {
         Some(min) if declared < *min => Err(Rejection::upgrade_required(&declared, min)),
@@ -441,20 +424,14 @@ pub fn bearer_token(headers: &HeaderMap) -> Result<&str, Rejection> {
     let value = value.to_str().map_err(|_| malformed())?;
     let (scheme, token) = value.trim().split_once(' ').ok_or_else(malformed)?;
     let token = token.trim();
-    if !scheme.eq_ignore_ascii_case("bearer")
-        || token.is_empty()
-        || token.contains(char::is_whitespace)
-    {
+    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() || token.contains(char::is_whitespace) {
         return Err(malformed());
     }
     Ok(token)
 }
 
 /// At most one value of a header: two are ambiguous, so 400.
-fn single_header<'h>(
-    headers: &'h HeaderMap,
-    name: &str,
-) -> Result<Option<&'h HeaderValue>, Rejection> {
+fn single_header<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h HeaderValue>, Rejection> {
     let mut values = headers.get_all(name).iter();
     match (values.next(), values.next()) {
         (first, None) => Ok(first),
@@ -469,20 +446,12 @@ fn single_header<'h>(
 pub async fn path_params(parts: &mut Parts) -> Result<HashMap<String, String>, Rejection> {
     let params = RawPathParams::from_request_parts(parts, &())
         .await
-        .map_err(|_| {
-            Rejection::bad_request("a path parameter is not valid percent-encoded UTF-8")
-        })?;
-    Ok(params
-        .iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect())
+        .map_err(|_| Rejection::bad_request("a path parameter is not valid percent-encoded UTF-8"))?;
+    Ok(params.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect())
 }
 
 /// The declared query parameters; undeclared ones are ignored, a declared one given twice is a 400.
-pub fn query_params(
-    uri: &Uri,
-    declared: &[&'static str],
-) -> Result<HashMap<&'static str, String>, Rejection> {
+pub fn query_params(uri: &Uri, declared: &[&'static str]) -> Result<HashMap<&'static str, String>, Rejection> {
     let mut found = HashMap::new();
     for (key, value) in form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
         if let Some(name) = declared.iter().find(|name| **name == key)
@@ -585,9 +554,7 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), Rejection> {
             .strip_prefix("application/")
             .is_some_and(|sub| sub.ends_with("+json") && !sub.contains('/'));
     let utf8 = parts.all(|param| match param.split_once('=') {
-        Some((name, value)) if name.trim() == "charset" => {
-            value.trim().trim_matches('"') == "utf-8"
-        }
+        Some((name, value)) if name.trim() == "charset" => value.trim().trim_matches('"') == "utf-8",
         _ => true,
     });
     if json && utf8 { Ok(()) } else { Err(wrong()) }
@@ -596,23 +563,25 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), Rejection> {
 /// Parses JSON like `serde_json::from_slice::<Value>`, but rejects duplicate object keys (serde_json would keep the
 /// last one silently, so what we validate could differ from what another parser reads).
 fn parse_strict(bytes: &[u8]) -> Result<Value, Rejection> {
-    serde_json::from_slice::<StrictValue>(bytes).map(|v| v.0).map_err(|err| {
-        let (line, column) = (err.line(), err.column());
-        // serde_json's own messages can quote the input, so only its category and position are used.
-        let detail = match err.classify() {
-            serde_json::error::Category::Data => {
-                format!("request body has a duplicate object key at line {line} column {column}")
-            }
-            serde_json::error::Category::Eof => {
-                format!("request body is not valid JSON: unexpected end at line {line} column {column}")
-            }
-            _ if err.to_string().starts_with("trailing characters") => {
-                format!("request body has bytes after the JSON value at line {line} column {column}")
-            }
-            _ => format!("request body is not valid JSON: syntax error at line {line} column {column}"),
-        };
-        Rejection::bad_request(detail)
-    })
+    serde_json::from_slice::<StrictValue>(bytes)
+        .map(|v| v.0)
+        .map_err(|err| {
+            let (line, column) = (err.line(), err.column());
+            // serde_json's own messages can quote the input, so only its category and position are used.
+            let detail = match err.classify() {
+                serde_json::error::Category::Data => {
+                    format!("request body has a duplicate object key at line {line} column {column}")
+                }
+                serde_json::error::Category::Eof => {
+                    format!("request body is not valid JSON: unexpected end at line {line} column {column}")
+                }
+                _ if err.to_string().starts_with("trailing characters") => {
+                    format!("request body has bytes after the JSON value at line {line} column {column}")
+                }
+                _ => format!("request body is not valid JSON: syntax error at line {line} column {column}"),
+            };
+            Rejection::bad_request(detail)
+        })
 }
 
 struct StrictValue(Value);
@@ -711,9 +680,7 @@ impl Pattern {
 
     fn is_match(&self, text: &str) -> bool {
         self.regex
-            .get_or_init(|| {
-                regex::Regex::new(self.source).expect("the generator checked every pattern")
-            })
+            .get_or_init(|| regex::Regex::new(self.source).expect("the generator checked every pattern"))
             .is_match(text)
     }
 }
@@ -822,11 +789,7 @@ impl Validator {
     }
 
     /// The object, or `None` after recording why not.
-    pub fn object<'v>(
-        &mut self,
-        value: &'v Value,
-        nullable: bool,
-    ) -> Option<&'v Map<String, Value>> {
+    pub fn object<'v>(&mut self, value: &'v Value, nullable: bool) -> Option<&'v Map<String, Value>> {
         if self.null(value, nullable) {
             return None;
         }
@@ -906,6 +869,11 @@ impl Validator {
 
     /// `pattern`.
     pub fn pattern(&mut self, text: &str, pattern: &Pattern) {
+        // A value already too short or too long gets that one clear error, not a pattern error on top (pydantic
+        // reports one constraint per value, too).
+        if self.errors.last().is_some_and(|e| e.loc == self.loc) {
+            return;
+        }
         if !pattern.is_match(text) {
             self.fail(
                 "string_pattern_mismatch",
@@ -940,10 +908,7 @@ impl Validator {
         if exclusive && n <= min {
             self.fail("greater_than", format!("must be greater than {min}"));
         } else if n < min {
-            self.fail(
-                "greater_than_equal",
-                format!("must be greater than or equal to {min}"),
-            );
+            self.fail("greater_than_equal", format!("must be greater than or equal to {min}"));
         }
     }
 
@@ -952,10 +917,7 @@ impl Validator {
         if exclusive && n >= max {
             self.fail("less_than", format!("must be less than {max}"));
         } else if n > max {
-            self.fail(
-                "less_than_equal",
-                format!("must be less than or equal to {max}"),
-            );
+            self.fail("less_than_equal", format!("must be less than or equal to {max}"));
         }
     }
 
@@ -964,10 +926,7 @@ impl Validator {
         if exclusive && x <= min {
             self.fail("greater_than", format!("must be greater than {min}"));
         } else if x < min {
-            self.fail(
-                "greater_than_equal",
-                format!("must be greater than or equal to {min}"),
-            );
+            self.fail("greater_than_equal", format!("must be greater than or equal to {min}"));
         }
     }
 
@@ -976,10 +935,7 @@ impl Validator {
         if exclusive && x >= max {
             self.fail("less_than", format!("must be less than {max}"));
         } else if x > max {
-            self.fail(
-                "less_than_equal",
-                format!("must be less than or equal to {max}"),
-            );
+            self.fail("less_than_equal", format!("must be less than or equal to {max}"));
         }
     }
 
@@ -994,20 +950,14 @@ impl Validator {
     /// `minItems`.
     pub fn min_items(&mut self, items: &[Value], min: usize) {
         if items.len() < min {
-            self.fail(
-                "too_short",
-                format!("must have at least {min} item{}", plural(min)),
-            );
+            self.fail("too_short", format!("must have at least {min} item{}", plural(min)));
         }
     }
 
     /// `maxItems`.
     pub fn max_items(&mut self, items: &[Value], max: usize) {
         if items.len() > max {
-            self.fail(
-                "too_long",
-                format!("must have at most {max} item{}", plural(max)),
-            );
+            self.fail("too_long", format!("must have at most {max} item{}", plural(max)));
         }
     }
 
@@ -1111,11 +1061,7 @@ mod tests {
             "application/jsonx",
             "",
         ];
-        for (value, expect) in ok
-            .iter()
-            .map(|v| (v, true))
-            .chain(bad.iter().map(|v| (v, false)))
-        {
+        for (value, expect) in ok.iter().map(|v| (v, true)).chain(bad.iter().map(|v| (v, false))) {
             let mut headers = HeaderMap::new();
             headers.insert(CONTENT_TYPE, HeaderValue::from_str(value).unwrap());
             assert_eq!(check_content_type(&headers).is_ok(), expect, "{value}");

@@ -10,9 +10,7 @@ use axum::http::{HeaderValue, Request, StatusCode};
 use http_body_util::BodyExt;
 use secrets_server_stub::runtime::ApiVersion;
 use secrets_server_stub::types::{PresetSecretRequest, Provider, UserSecretResponse};
-use secrets_server_stub::{
-    Context, CreateSecretFromPresetResponse, Rejection, RouterConfig, SecretsApi,
-};
+use secrets_server_stub::{Context, CreateSecretFromPresetResponse, Rejection, RouterConfig, SecretsApi};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -49,11 +47,7 @@ impl SecretsApi for InMemory {
             body.value.expose_secret() != PANIC,
             "the test implementation was asked to panic"
         );
-        let fresh = self
-            .stored
-            .lock()
-            .unwrap()
-            .insert((ctx.caller, body.provider));
+        let fresh = self.stored.lock().unwrap().insert((ctx.caller, body.provider));
         if !fresh {
             let rejection = Rejection::conflict("a secret named OPENAI_API_KEY already exists");
             return CreateSecretFromPresetResponse::Conflict(rejection.into());
@@ -113,11 +107,7 @@ struct Answer {
 
 async fn send(app: axum::Router, case: &Case) -> Answer {
     let mut request = Request::builder().method(case.method).uri(case.path);
-    let named = |name: &str| {
-        case.headers
-            .iter()
-            .any(|(n, _)| n.eq_ignore_ascii_case(name))
-    };
+    let named = |name: &str| case.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
     if !named("authorization") {
         request = request.header("authorization", "Bearer good");
     }
@@ -150,16 +140,8 @@ fn app(min_api_version: Option<&str>) -> axum::Router {
 
 fn check(case: &Case, answer: &Answer) {
     let name = case.name;
-    assert_eq!(
-        answer.status.as_u16(),
-        case.status,
-        "{name}: {}",
-        answer.body
-    );
-    assert!(
-        answer.headers.contains_key("x-request-id"),
-        "{name}: no x-request-id"
-    );
+    assert_eq!(answer.status.as_u16(), case.status, "{name}: {}", answer.body);
+    assert!(answer.headers.contains_key("x-request-id"), "{name}: no x-request-id");
     assert!(
         !answer.body.contains("SECRET"),
         "{name}: the response echoes the submitted value: {}",
@@ -196,43 +178,124 @@ fn check(case: &Case, answer: &Answer) {
 async fn every_request_is_answered_as_documented() {
     let cases = [
         case("created", 201, None),
-        Case { name: "bearer scheme is case-insensitive", headers: &[("authorization", b"bEaReR good")], ..case("", 201, None) },
-        Case { name: "charset utf-8 is json", headers: &[("content-type", b"application/json; charset=utf-8")], ..case("", 201, None) },
-        Case { name: "+json suffix is json", headers: &[("content-type", b"application/vnd.secrets+json")], ..case("", 201, None) },
+        Case {
+            name: "bearer scheme is case-insensitive",
+            headers: &[("authorization", b"bEaReR good")],
+            ..case("", 201, None)
+        },
+        Case {
+            name: "charset utf-8 is json",
+            headers: &[("content-type", b"application/json; charset=utf-8")],
+            ..case("", 201, None)
+        },
+        Case {
+            name: "+json suffix is json",
+            headers: &[("content-type", b"application/vnd.secrets+json")],
+            ..case("", 201, None)
+        },
         // 401: the token is checked before the body is read.
-        Case { name: "no authorization", headers: &[("authorization", b"")], body: "not json".into(), ..case("", 401, Some("authentication_error")) },
-        Case { name: "basic scheme", headers: &[("authorization", b"Basic Z29vZA==")], ..case("", 401, Some("authentication_error")) },
-        Case { name: "no scheme", headers: &[("authorization", b"good")], ..case("", 401, Some("authentication_error")) },
-        Case { name: "empty token", headers: &[("authorization", b"Bearer ")], ..case("", 401, Some("authentication_error")) },
-        Case { name: "non-ascii token", headers: &[("authorization", b"Bearer g\xc3\xb6od")], ..case("", 401, Some("authentication_error")) },
-        Case { name: "unknown token", headers: &[("authorization", b"Bearer nope")], ..case("", 401, Some("authentication_error")) },
+        Case {
+            name: "no authorization",
+            headers: &[("authorization", b"")],
+            body: "not json".into(),
+            ..case("", 401, Some("authentication_error"))
+        },
+        Case {
+            name: "basic scheme",
+            headers: &[("authorization", b"Basic Z29vZA==")],
+            ..case("", 401, Some("authentication_error"))
+        },
+        Case {
+            name: "no scheme",
+            headers: &[("authorization", b"good")],
+            ..case("", 401, Some("authentication_error"))
+        },
+        Case {
+            name: "empty token",
+            headers: &[("authorization", b"Bearer ")],
+            ..case("", 401, Some("authentication_error"))
+        },
+        Case {
+            name: "non-ascii token",
+            headers: &[("authorization", b"Bearer g\xc3\xb6od")],
+            ..case("", 401, Some("authentication_error"))
+        },
+        Case {
+            name: "unknown token",
+            headers: &[("authorization", b"Bearer nope")],
+            ..case("", 401, Some("authentication_error"))
+        },
         Case {
             name: "two authorization headers",
             headers: &[("authorization", b"Bearer good"), ("authorization", b"Bearer good")],
             ..case("", 401, Some("authentication_error"))
         },
-        Case { name: "read-only token", headers: &[("authorization", b"Bearer read-only")], ..case("", 403, Some("permission_error")) },
-        Case { name: "rate limited", headers: &[("authorization", b"Bearer busy")], ..case("", 429, Some("rate_limit_error")) },
+        Case {
+            name: "read-only token",
+            headers: &[("authorization", b"Bearer read-only")],
+            ..case("", 403, Some("permission_error"))
+        },
+        Case {
+            name: "rate limited",
+            headers: &[("authorization", b"Bearer busy")],
+            ..case("", 429, Some("rate_limit_error"))
+        },
         // 400: the body cannot be read as a JSON object.
-        Case { name: "no content-type", headers: &[("content-type", b"")], ..case("", 400, Some("invalid_request_error")) },
-        Case { name: "text content-type", headers: &[("content-type", b"text/plain")], ..case("", 400, Some("invalid_request_error")) },
+        Case {
+            name: "no content-type",
+            headers: &[("content-type", b"")],
+            ..case("", 400, Some("invalid_request_error"))
+        },
+        Case {
+            name: "text content-type",
+            headers: &[("content-type", b"text/plain")],
+            ..case("", 400, Some("invalid_request_error"))
+        },
         Case {
             name: "latin1 charset",
             headers: &[("content-type", b"application/json; charset=latin1")],
             ..case("", 400, Some("invalid_request_error"))
         },
-        Case { name: "malformed json", body: format!(r#"{{"provider": "openai", "value": "{CANARY}"#), ..case("", 400, Some("invalid_request_error")) },
-        Case { name: "bare word", body: CANARY.into(), ..case("", 400, Some("invalid_request_error")) },
-        Case { name: "empty body", body: String::new(), ..case("", 400, Some("invalid_request_error")) },
-        Case { name: "array body", body: format!("[{}]", ok_body()), ..case("", 400, Some("invalid_request_error")) },
-        Case { name: "string body", body: format!("\"{CANARY}\""), ..case("", 400, Some("invalid_request_error")) },
-        Case { name: "trailing bytes", body: format!("{} {CANARY}", ok_body()), ..case("", 400, Some("invalid_request_error")) },
+        Case {
+            name: "malformed json",
+            body: format!(r#"{{"provider": "openai", "value": "{CANARY}"#),
+            ..case("", 400, Some("invalid_request_error"))
+        },
+        Case {
+            name: "bare word",
+            body: CANARY.into(),
+            ..case("", 400, Some("invalid_request_error"))
+        },
+        Case {
+            name: "empty body",
+            body: String::new(),
+            ..case("", 400, Some("invalid_request_error"))
+        },
+        Case {
+            name: "array body",
+            body: format!("[{}]", ok_body()),
+            ..case("", 400, Some("invalid_request_error"))
+        },
+        Case {
+            name: "string body",
+            body: format!("\"{CANARY}\""),
+            ..case("", 400, Some("invalid_request_error"))
+        },
+        Case {
+            name: "trailing bytes",
+            body: format!("{} {CANARY}", ok_body()),
+            ..case("", 400, Some("invalid_request_error"))
+        },
         Case {
             name: "duplicate key",
             body: format!(r#"{{"provider": "openai", "value": "x", "value": "{CANARY}"}}"#),
             ..case("", 400, Some("invalid_request_error"))
         },
-        Case { name: "bad api-version", headers: &[("api-version", b"one")], ..case("", 400, Some("invalid_request_error")) },
+        Case {
+            name: "bad api-version",
+            headers: &[("api-version", b"one")],
+            ..case("", 400, Some("invalid_request_error"))
+        },
         // 422: every violation at once, with loc and a pydantic-style type.
         Case {
             name: "wrong enum and missing value",
@@ -249,7 +312,10 @@ async fn every_request_is_answered_as_documented() {
         Case {
             name: "wrong types",
             body: json!({ "provider": 7, "value": [CANARY] }).to_string(),
-            errors: &[(r#"["body","provider"]"#, "string_type"), (r#"["body","value"]"#, "string_type")],
+            errors: &[
+                (r#"["body","provider"]"#, "string_type"),
+                (r#"["body","value"]"#, "string_type"),
+            ],
             ..case("", 422, Some("validation_error"))
         },
         Case {
@@ -267,14 +333,18 @@ async fn every_request_is_answered_as_documented() {
         Case {
             name: "value too long in characters",
             // 16384 characters is the limit; these are 16385 two-byte characters.
-            body: json!({ "provider": "openai", "value": format!("{CANARY}{}", "é".repeat(16385 - CANARY.len())) }).to_string(),
+            body: json!({ "provider": "openai", "value": format!("{CANARY}{}", "é".repeat(16385 - CANARY.len())) })
+                .to_string(),
             errors: &[(r#"["body","value"]"#, "string_too_long")],
             ..case("", 422, Some("validation_error"))
         },
         Case {
             name: "empty object",
             body: "{}".into(),
-            errors: &[(r#"["body","provider"]"#, "missing"), (r#"["body","value"]"#, "missing")],
+            errors: &[
+                (r#"["body","provider"]"#, "missing"),
+                (r#"["body","value"]"#, "missing"),
+            ],
             ..case("", 422, Some("validation_error"))
         },
         Case {
@@ -283,16 +353,57 @@ async fn every_request_is_answered_as_documented() {
             ..case("", 413, Some("request_too_large_error"))
         },
         // The router's own answers.
-        Case { name: "unknown path", path: "/api/v1/user/secret/preset", ..case("", 404, Some("not_found_error")) },
-        Case { name: "trailing slash", path: "/api/v1/user/secrets/preset/", ..case("", 404, Some("not_found_error")) },
-        Case { name: "wrong method", method: "GET", ..case("", 405, Some("method_not_allowed_error")) },
-        Case { name: "wrong method, no token", method: "DELETE", headers: &[("authorization", b"")], ..case("", 405, Some("method_not_allowed_error")) },
+        Case {
+            name: "unknown path",
+            path: "/api/v1/user/secret/preset",
+            ..case("", 404, Some("not_found_error"))
+        },
+        Case {
+            name: "trailing slash",
+            path: "/api/v1/user/secrets/preset/",
+            ..case("", 404, Some("not_found_error"))
+        },
+        Case {
+            name: "wrong method",
+            method: "GET",
+            ..case("", 405, Some("method_not_allowed_error"))
+        },
+        Case {
+            name: "wrong method, no token",
+            method: "DELETE",
+            headers: &[("authorization", b"")],
+            ..case("", 405, Some("method_not_allowed_error"))
+        },
         // api-version
-        Case { name: "older api-version", headers: &[("api-version", b"0.9.0")], min_api_version: Some("1.0.0"), ..case("", 426, Some("upgrade_required")) },
-        Case { name: "numeric, not lexical", headers: &[("api-version", b"1.9.0")], min_api_version: Some("1.10.0"), ..case("", 426, Some("upgrade_required")) },
-        Case { name: "same api-version", headers: &[("api-version", b"1.0.0")], min_api_version: Some("1.0.0"), ..case("", 201, None) },
-        Case { name: "newer api-version", headers: &[("api-version", b"1.2")], min_api_version: Some("1.0.0"), ..case("", 201, None) },
-        Case { name: "no api-version", min_api_version: Some("1.0.0"), ..case("", 201, None) },
+        Case {
+            name: "older api-version",
+            headers: &[("api-version", b"0.9.0")],
+            min_api_version: Some("1.0.0"),
+            ..case("", 426, Some("upgrade_required"))
+        },
+        Case {
+            name: "numeric, not lexical",
+            headers: &[("api-version", b"1.9.0")],
+            min_api_version: Some("1.10.0"),
+            ..case("", 426, Some("upgrade_required"))
+        },
+        Case {
+            name: "same api-version",
+            headers: &[("api-version", b"1.0.0")],
+            min_api_version: Some("1.0.0"),
+            ..case("", 201, None)
+        },
+        Case {
+            name: "newer api-version",
+            headers: &[("api-version", b"1.2")],
+            min_api_version: Some("1.0.0"),
+            ..case("", 201, None)
+        },
+        Case {
+            name: "no api-version",
+            min_api_version: Some("1.0.0"),
+            ..case("", 201, None)
+        },
     ];
     for case in &cases {
         let answer = send(app(case.min_api_version), case).await;
@@ -333,10 +444,7 @@ async fn a_panic_is_a_500_and_the_server_keeps_serving() {
     check(&panics, &answer);
     let id = answer.headers["x-request-id"].to_str().unwrap();
     let envelope: Value = serde_json::from_str(&answer.body).unwrap();
-    assert!(
-        envelope["detail"].as_str().unwrap().contains(id),
-        "{envelope}"
-    );
+    assert!(envelope["detail"].as_str().unwrap().contains(id), "{envelope}");
     let after = case("after the panic", 201, None);
     check(&after, &send(app, &after).await);
 }
@@ -347,10 +455,7 @@ async fn request_ids_are_kept_when_sane_and_replaced_otherwise() {
         headers: &[("x-request-id", b"req-42.a_b")],
         ..case("sane id", 201, None)
     };
-    assert_eq!(
-        send(app(None), &kept).await.headers["x-request-id"],
-        "req-42.a_b"
-    );
+    assert_eq!(send(app(None), &kept).await.headers["x-request-id"], "req-42.a_b");
     let replaced = Case {
         headers: &[("x-request-id", b"has spaces and \"quotes\"")],
         ..case("odd id", 201, None)

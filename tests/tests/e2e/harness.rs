@@ -5,6 +5,7 @@ use std::io::Read as _;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use secrets_client::types::{ErrorResponse, Provider, UserSecretResponse};
@@ -12,18 +13,25 @@ use secrets_client::{Client, Error, ResponseValue};
 use secrets_handler::crypto::Keyring;
 use secrets_handler::store::Store;
 
-/// The binary `cargo test --workspace` built beside this test executable (secrets-handler's own integration tests
-/// make cargo build it).
+/// The `secrets-server` binary beside this test executable, rebuilt first (once per run) so that
+/// `cargo test -p tests` never runs a stale server: cargo does not rebuild another package's binary for it.
 pub fn server_bin() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(Path::parent).unwrap();
-    let bin = dir.join(format!("secrets-server{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        bin.exists(),
-        "{} is missing: run `cargo test --workspace` (or `cargo build -p secrets-handler`) first",
-        bin.display()
-    );
-    bin
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let exe = std::env::current_exe().unwrap();
+            let profile_dir = exe.parent().and_then(Path::parent).unwrap();
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+            let mut build = Command::new(cargo);
+            build.args(["build", "--quiet", "-p", "secrets-handler", "--bin", "secrets-server"]);
+            if profile_dir.file_name().is_some_and(|name| name == "release") {
+                build.arg("--release");
+            }
+            let status = build.status().expect("cannot run cargo to build secrets-server");
+            assert!(status.success(), "cargo build -p secrets-handler failed");
+            profile_dir.join(format!("secrets-server{}", std::env::consts::EXE_SUFFIX))
+        })
+        .clone()
 }
 
 pub struct Server {
@@ -77,7 +85,11 @@ impl Server {
     /// Starts (again) on a new port; Err with the exit status if the process gives up before listening.
     pub fn spawn(&mut self) -> Result<(), String> {
         self.port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let log = OpenOptions::new().create(true).append(true).open(self.log_file()).unwrap();
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_file())
+            .unwrap();
         let listen = format!("127.0.0.1:{}", self.port);
         let mut cmd = self.command(&["serve", "--listen", &listen]);
         cmd.arg("--key-file").arg(self.key_file()).args(&self.args);
@@ -95,6 +107,7 @@ impl Server {
             std::thread::sleep(Duration::from_millis(20));
         }
         let _ = child.kill();
+        let _ = child.wait();
         Err("secrets-server did not listen within 30 s".to_owned())
     }
 
@@ -117,8 +130,15 @@ impl Server {
 
     /// A new token, printed once by `token create` on stdout.
     pub fn token(&self, user: &str, scope: &str) -> String {
-        let out = self.command(&["token", "create", "--user", user, "--scope", scope]).output().unwrap();
-        assert!(out.status.success(), "token create: {}", String::from_utf8_lossy(&out.stderr));
+        let out = self
+            .command(&["token", "create", "--user", user, "--scope", scope])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "token create: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
         assert!(token.starts_with("st_"), "token create printed something else");
         token
@@ -127,8 +147,15 @@ impl Server {
     /// `n` write tokens for users `{prefix}-1` … `{prefix}-n`, as (user, token).
     pub fn tokens(&self, prefix: &str, n: usize) -> Vec<(String, String)> {
         let count = n.to_string();
-        let out = self.command(&["token", "create", "--user", prefix, "--count", &count]).output().unwrap();
-        assert!(out.status.success(), "token create --count: {}", String::from_utf8_lossy(&out.stderr));
+        let out = self
+            .command(&["token", "create", "--user", prefix, "--count", &count])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "token create --count: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let tokens: Vec<(String, String)> = String::from_utf8(out.stdout)
             .unwrap()
             .lines()
@@ -152,13 +179,15 @@ impl Server {
         text
     }
 
-    /// The bytes of the database files as they are on disk: main, `-wal` and `-shm`.
-    pub fn database_bytes(&self) -> Vec<(String, Vec<u8>)> {
+    /// The database files as they are on disk (main, `-wal` and `-shm`), as lossy text: searching it for ASCII
+    /// values finds every occurrence of their bytes, with std's fast substring search.
+    pub fn database_text(&self) -> Vec<(String, String)> {
         ["", "-wal", "-shm"]
             .iter()
             .filter_map(|suffix| {
                 let path = PathBuf::from(format!("{}{suffix}", self.database().display()));
-                std::fs::read(&path).ok().map(|bytes| (path.display().to_string(), bytes))
+                let bytes = std::fs::read(&path).ok()?;
+                Some((path.display().to_string(), String::from_utf8_lossy(&bytes).into_owned()))
             })
             .collect()
     }
@@ -184,12 +213,21 @@ impl Drop for Server {
 }
 
 fn signal(child: &Child, name: &str) {
-    let status = Command::new("kill").arg(format!("-{name}")).arg(child.id().to_string()).status().unwrap();
+    let status = Command::new("kill")
+        .arg(format!("-{name}"))
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
     assert!(status.success(), "kill -{name} failed");
 }
 
 /// The four presets, so a user can hold one secret of each.
-pub const PROVIDERS: [Provider; 4] = [Provider::Openai, Provider::Anthropic, Provider::Github, Provider::Tinker];
+pub const PROVIDERS: [Provider; 4] = [
+    Provider::Openai,
+    Provider::Anthropic,
+    Provider::Github,
+    Provider::Tinker,
+];
 
 /// Sends one create through the generated client.
 pub async fn create(
@@ -197,15 +235,14 @@ pub async fn create(
     provider: Provider,
     value: &str,
 ) -> Result<ResponseValue<UserSecretResponse>, Error<ErrorResponse>> {
-    client.create_secret_from_preset().body_map(|b| b.provider(provider).value(value)).send().await
+    client
+        .create_secret_from_preset()
+        .body_map(|b| b.provider(provider).value(value))
+        .send()
+        .await
 }
 
 /// Opens the database read-only for checks: row counts and `PRAGMA integrity_check`.
 pub fn sqlite(path: &Path) -> rusqlite::Connection {
     rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap()
-}
-
-/// Whether `needle` occurs anywhere in `haystack`.
-pub fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use rand::Rng as _;
 use secrets_client::Error;
 
-use crate::harness::{PROVIDERS, Server, contains, create, sqlite};
+use crate::harness::{PROVIDERS, Server, create, sqlite};
 
 #[tokio::test]
 async fn concurrent_identical_creates_store_exactly_one() {
@@ -44,8 +44,10 @@ async fn every_acknowledged_create_survives_sigkill() {
     let mut server = Server::start();
     let users = server.tokens("crash", 160);
     // (user, token, provider index) still to create, shared by the workers.
-    let todo: Vec<(String, String, usize)> =
-        users.iter().flat_map(|(u, t)| (0..4).map(move |p| (u.clone(), t.clone(), p))).collect();
+    let todo: Vec<(String, String, usize)> = users
+        .iter()
+        .flat_map(|(u, t)| (0..4).map(move |p| (u.clone(), t.clone(), p)))
+        .collect();
     let todo = Arc::new(std::sync::Mutex::new(todo));
     let mut acknowledged: Vec<(String, uuid::Uuid, String)> = Vec::new();
 
@@ -58,7 +60,9 @@ async fn every_acknowledged_create_survives_sigkill() {
                 tokio::spawn(async move {
                     let mut acked = Vec::new();
                     loop {
-                        let Some((user, token, p)) = todo.lock().unwrap().pop() else { break };
+                        let Some((user, token, p)) = todo.lock().unwrap().pop() else {
+                            break;
+                        };
                         let client = secrets_client::Client::with_bearer_token(&url, &token).unwrap();
                         let value = format!("sk-crash-{user}-{p}-{}", uuid::Uuid::new_v4());
                         match create(&client, PROVIDERS[p], &value).await {
@@ -85,14 +89,25 @@ async fn every_acknowledged_create_survives_sigkill() {
     }
     server.stop();
 
-    assert!(acknowledged.len() > 100, "only {} creates were acknowledged", acknowledged.len());
+    assert!(
+        acknowledged.len() > 100,
+        "only {} creates were acknowledged",
+        acknowledged.len()
+    );
     for (user, id, value) in &acknowledged {
-        assert_eq!(server.stored_value(user, *id).await.as_deref(), Some(value.as_str()), "{user} {id}");
+        assert_eq!(
+            server.stored_value(user, *id).await.as_deref(),
+            Some(value.as_str()),
+            "{user} {id}"
+        );
     }
     let db = sqlite(&server.database());
     let integrity: String = db.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
     assert_eq!(integrity, "ok");
-    eprintln!("crash durability: {KILLS} SIGKILLs survived, {} acknowledged creates verified", acknowledged.len());
+    eprintln!(
+        "crash durability: {KILLS} SIGKILLs survived, {} acknowledged creates verified",
+        acknowledged.len()
+    );
 }
 
 #[tokio::test]
@@ -106,7 +121,9 @@ async fn a_thousand_random_values_never_reach_disk_or_logs_in_plaintext() {
         let batch: Vec<String> = (0..4)
             .map(|_| {
                 let mut rng = rand::rng();
-                (0..rng.random_range(12..64)).map(|_| rng.random_range(b'!'..=b'~') as char).collect()
+                (0..rng.random_range(12..64))
+                    .map(|_| rng.random_range(b'!'..=b'~') as char)
+                    .collect()
             })
             .collect();
         values.extend(batch.iter().cloned());
@@ -121,13 +138,13 @@ async fn a_thousand_random_values_never_reach_disk_or_logs_in_plaintext() {
         task.await.unwrap();
     }
     assert_eq!(values.len(), 1000);
-    let running = server.database_bytes();
+    let running = server.database_text();
     server.stop();
-    let stopped = server.database_bytes();
+    let stopped = server.database_text();
     let logs = server.logs();
     for value in &values {
         for (file, bytes) in running.iter().chain(&stopped) {
-            assert!(!contains(bytes, value), "{file} holds a plaintext value");
+            assert!(!bytes.contains(value.as_str()), "{file} holds a plaintext value");
         }
         assert!(!logs.contains(value.as_str()), "the log holds a plaintext value");
     }

@@ -10,7 +10,9 @@ fn json() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(Value::from),
-        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::from),
         ".{0,40}".prop_map(Value::String),
         prop_oneof![Just("openai"), Just("anthropic"), Just("github"), Just("tinker")].prop_map(Value::from),
     ];
@@ -27,10 +29,11 @@ fn json() -> impl Strategy<Value = Value> {
     })
 }
 
-/// Every string of 8 or more characters in a document: none may come back in a response.
+/// Every string of 8 or more characters in a document, but the provider names a 201 rightly names: none may come
+/// back in a response.
 fn long_strings(value: &Value, out: &mut Vec<String>) {
     match value {
-        Value::String(s) if s.chars().count() >= 8 => out.push(s.clone()),
+        Value::String(s) if s.chars().count() >= 8 && !["anthropic"].contains(&s.as_str()) => out.push(s.clone()),
         Value::Array(items) => items.iter().for_each(|v| long_strings(v, out)),
         Value::Object(map) => map.values().for_each(|v| long_strings(v, out)),
         _ => {}
@@ -48,8 +51,16 @@ impl Target {
     fn new() -> Target {
         let server = Server::start();
         let token = server.token("prop", "write");
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        Target { server, token, runtime, http: reqwest::Client::new() }
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        Target {
+            server,
+            token,
+            runtime,
+            http: reqwest::Client::new(),
+        }
     }
 
     /// POSTs `body` and checks the answer; returns the response text.

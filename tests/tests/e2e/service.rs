@@ -3,7 +3,7 @@
 use secrets_client::types::{ErrorResponse, Provider};
 use secrets_client::{Error, ResponseValue};
 
-use crate::harness::{PROVIDERS, Server, contains, create};
+use crate::harness::{PROVIDERS, Server, create};
 
 type Sent = Result<ResponseValue<secrets_client::types::UserSecretResponse>, Error<ErrorResponse>>;
 
@@ -36,22 +36,58 @@ async fn create_answers_201_then_409() {
         assert_eq!(server.stored_value("alice", created.id).await.as_deref(), Some(value));
 
         let (status, err) = envelope(create(&client, provider, "another").await);
-        assert_eq!((status, err.code, err.type_.as_str()), (409, 409, "already_exists_error"));
+        assert_eq!(
+            (status, err.code, err.type_.as_str()),
+            (409, 409, "already_exists_error")
+        );
         assert!(err.detail.contains(name), "{}", err.detail);
     }
 
     // Secrets are private to their owner: bob's OPENAI_API_KEY does not collide with alice's.
     let bob = server.client(&server.token("bob", "write"));
-    assert_eq!(create(&bob, Provider::Openai, "bobs").await.unwrap().status().as_u16(), 201);
+    assert_eq!(
+        create(&bob, Provider::Openai, "bobs").await.unwrap().status().as_u16(),
+        201
+    );
 }
 
 /// (case, server flags, which token, value) → (status, type)
-const ERRORS: &[(&str, &[&str], &str, &str, u16, &str)] = &[
-    ("unknown token", &[], "wrong", "sk-canary-1", 401, "authentication_error"),
-    ("revoked token", &[], "revoked", "sk-canary-2", 401, "authentication_error"),
+type ErrorCase = (
+    &'static str,
+    &'static [&'static str],
+    &'static str,
+    &'static str,
+    u16,
+    &'static str,
+);
+
+const ERRORS: &[ErrorCase] = &[
+    (
+        "unknown token",
+        &[],
+        "wrong",
+        "sk-canary-1",
+        401,
+        "authentication_error",
+    ),
+    (
+        "revoked token",
+        &[],
+        "revoked",
+        "sk-canary-2",
+        401,
+        "authentication_error",
+    ),
     ("read-only token", &[], "read", "sk-canary-3", 403, "permission_error"),
     ("empty value", &[], "write", "", 422, "validation_error"),
-    ("old client", &["--min-api-version", "2.0.0"], "write", "sk-canary-4", 426, "upgrade_required"),
+    (
+        "old client",
+        &["--min-api-version", "2.0.0"],
+        "write",
+        "sk-canary-4",
+        426,
+        "upgrade_required",
+    ),
 ];
 
 #[tokio::test]
@@ -71,7 +107,11 @@ async fn errors_arrive_as_the_typed_envelope() {
             scope => server.token("carol", scope),
         };
         let (got, err) = envelope(create(&server.client(&token), Provider::Github, value).await);
-        assert_eq!((got, err.code, err.type_.as_str()), (*status, i32::from(*status), *kind), "{case}");
+        assert_eq!(
+            (got, err.code, err.type_.as_str()),
+            (*status, i32::from(*status), *kind),
+            "{case}"
+        );
         if !value.is_empty() {
             assert!(!err.detail.contains(value), "{case}: detail echoes the value");
         }
@@ -94,11 +134,21 @@ async fn several_violations_in_one_answer() {
         .unwrap();
     assert_eq!(response.status().as_u16(), 422);
     let err: ErrorResponse = response.json().await.unwrap();
-    let mut found: Vec<(String, String)> =
-        err.errors.iter().map(|e| (e.loc.iter().map(ToString::to_string).collect(), e.type_.clone())).collect();
+    let mut found: Vec<(String, String)> = err
+        .errors
+        .iter()
+        .map(|e| (e.loc.iter().map(ToString::to_string).collect(), e.type_.clone()))
+        .collect();
     found.sort();
-    let expected = [("bodyextra", "extra_forbidden"), ("bodyprovider", "enum"), ("bodyvalue", "string_too_short")];
-    let expected: Vec<(String, String)> = expected.iter().map(|(l, t)| ((*l).to_owned(), (*t).to_owned())).collect();
+    let expected = [
+        ("bodyextra", "extra_forbidden"),
+        ("bodyprovider", "enum"),
+        ("bodyvalue", "string_too_short"),
+    ];
+    let expected: Vec<(String, String)> = expected
+        .iter()
+        .map(|(l, t)| ((*l).to_owned(), (*t).to_owned()))
+        .collect();
     assert_eq!(found, expected);
     assert!(!serde_json::to_string(&err).unwrap().contains("sk-canary-5"));
 }
@@ -127,7 +177,9 @@ async fn restart_keeps_secrets_and_a_wrong_key_refuses_to_start() {
     let mut server = Server::start();
     let token = server.token("frank", "write");
     let value = "sk-proj-restart-canary-0123456789";
-    let created = create(&server.client(&token), Provider::Anthropic, value).await.unwrap();
+    let created = create(&server.client(&token), Provider::Anthropic, value)
+        .await
+        .unwrap();
     server.stop();
 
     assert_eq!(server.stored_value("frank", created.id).await.as_deref(), Some(value));
@@ -139,7 +191,9 @@ async fn restart_keeps_secrets_and_a_wrong_key_refuses_to_start() {
     let original = std::fs::read(server.key_file()).unwrap();
     let other = Server::start();
     std::fs::copy(other.key_file(), server.key_file()).unwrap();
-    let err = server.spawn().expect_err("started with a key that cannot decrypt the stored data");
+    let err = server
+        .spawn()
+        .expect_err("started with a key that cannot decrypt the stored data");
     assert!(err.contains("exited"), "{err}");
     let logs = server.logs();
     assert!(logs.contains("k1"), "the refusal names the key id: {logs}");
@@ -153,17 +207,22 @@ async fn plaintext_is_nowhere_on_disk_or_in_logs() {
     let mut server = Server::start();
     let token = server.token("grace", "write");
     let client = server.client(&token);
-    let values: Vec<String> = (0..4).map(|i| format!("sk-plaintext-canary-{i}-{}", uuid::Uuid::new_v4())).collect();
+    let values: Vec<String> = (0..4)
+        .map(|i| format!("sk-plaintext-canary-{i}-{}", uuid::Uuid::new_v4()))
+        .collect();
     for (provider, value) in PROVIDERS.into_iter().zip(&values) {
         assert_eq!(create(&client, provider, value).await.unwrap().status().as_u16(), 201);
     }
     // While running (WAL not yet checkpointed) and after a clean stop.
     for phase in ["running", "stopped"] {
-        for (file, bytes) in server.database_bytes() {
+        for (file, bytes) in server.database_text() {
             for value in &values {
-                assert!(!contains(&bytes, value), "{phase}: {file} holds a plaintext value");
+                assert!(
+                    !bytes.contains(value.as_str()),
+                    "{phase}: {file} holds a plaintext value"
+                );
             }
-            assert!(!contains(&bytes, &token), "{phase}: {file} holds the token");
+            assert!(!bytes.contains(token.as_str()), "{phase}: {file} holds the token");
         }
         server.stop();
     }

@@ -23,12 +23,7 @@ pub(crate) fn generator(spec: &Spec) -> Result<(Generator, proc_macro2::TokenStr
     let mut generator = Generator::new(&settings());
     let tokens = catch_panic(|| generator.generate_tokens(&spec.doc))
         .map_err(|msg| anyhow!("{}: progenitor failed: {msg}", spec.path.display()))?
-        .map_err(|err| {
-            anyhow!(
-                "{}: progenitor rejected the spec: {err}",
-                spec.path.display()
-            )
-        })?;
+        .map_err(|err| anyhow!("{}: progenitor rejected the spec: {err}", spec.path.display()))?;
     Ok((generator, tokens))
 }
 

@@ -13,8 +13,8 @@ use anyhow::{Result, anyhow, bail};
 use heck::{ToPascalCase, ToSnakeCase};
 use openapiv3::{
     AdditionalProperties, Components, Header, IntegerFormat, Operation, Parameter, ParameterData,
-    ParameterSchemaOrContent, ReferenceOr, RequestBody, Response, Schema, SchemaKind,
-    SecurityScheme, StatusCode, StringFormat, Type, VariantOrUnknownOrEmpty,
+    ParameterSchemaOrContent, ReferenceOr, RequestBody, Response, Schema, SchemaKind, SecurityScheme, StatusCode,
+    StringFormat, Type, VariantOrUnknownOrEmpty,
 };
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
@@ -56,8 +56,7 @@ pub(crate) const FIXTURES: &[&str] = &[
 ];
 
 /// The allows for a generated stub module: typify's and our output trip these; nothing broader.
-pub(crate) const ALLOWS: &str =
-    "missing_docs, clippy::all, unused_qualifications, unused_imports, dead_code";
+pub(crate) const ALLOWS: &str = "missing_docs, clippy::all, unused_qualifications, unused_imports, dead_code";
 
 /// The path of a fixture spec, relative to the workspace root.
 pub(crate) fn fixture_path(name: &str) -> PathBuf {
@@ -100,11 +99,7 @@ pub(crate) fn fixture_outputs() -> Result<Vec<Output>> {
 
 /// Generates the stub for one spec. `generator` is the progenitor generator that already produced the client, so
 /// the stub's `types` module is the client's, type for type.
-pub(crate) fn generate(
-    spec: &Spec,
-    generator: &progenitor::Generator,
-    target: &Target,
-) -> Result<TokenStream> {
+pub(crate) fn generate(spec: &Spec, generator: &progenitor::Generator, target: &Target) -> Result<TokenStream> {
     build(spec, Some(generator), target)
 }
 
@@ -114,21 +109,9 @@ pub(crate) fn check(spec: &Spec) -> Result<()> {
     build(spec, None, &Target::FIXTURE).map(drop)
 }
 
-fn build(
-    spec: &Spec,
-    generator: Option<&progenitor::Generator>,
-    target: &Target,
-) -> Result<TokenStream> {
-    let named = generator.map(|g| {
-        g.get_type_space()
-            .iter_types()
-            .map(|t| (t.name(), t.ident()))
-            .collect()
-    });
-    let runtime: TokenStream = target
-        .runtime
-        .parse()
-        .map_err(|_| anyhow!("bad runtime path"))?;
+fn build(spec: &Spec, generator: Option<&progenitor::Generator>, target: &Target) -> Result<TokenStream> {
+    let named = generator.map(|g| g.get_type_space().iter_types().map(|t| (t.name(), t.ident())).collect());
+    let runtime: TokenStream = target.runtime.parse().map_err(|_| anyhow!("bad runtime path"))?;
     let mut stub = Stub {
         spec,
         rt: runtime,
@@ -145,9 +128,7 @@ fn build(
             ops.push(stub.operation(path, method, op, &item.parameters)?);
         }
     }
-    let types = generator
-        .map(|g| g.get_type_space().to_stream())
-        .unwrap_or_default();
+    let types = generator.map(|g| g.get_type_space().to_stream()).unwrap_or_default();
     let api = format_ident!("{}", target.api_trait);
     let rt = &stub.rt;
     let title = &spec.doc.info.title;
@@ -318,14 +299,11 @@ impl<'a> Stub<'a> {
                 ReferenceOr::Reference { reference } => {
                     let prefix = format!("#/components/{section}/");
                     let Some(name) = reference.strip_prefix(&prefix) else {
-                        bail!(
-                            self.fail(&at, format!("`$ref: {reference}` must point into {prefix}"))
-                        );
+                        bail!(self.fail(&at, format!("`$ref: {reference}` must point into {prefix}")));
                     };
                     let components = self.components(&at)?;
-                    item = lookup(components, name).ok_or_else(|| {
-                        self.fail(&at, format!("`$ref: {reference}` resolves nowhere"))
-                    })?;
+                    item = lookup(components, name)
+                        .ok_or_else(|| self.fail(&at, format!("`$ref: {reference}` resolves nowhere")))?;
                     at = pointer(&["components", section, name]);
                 }
             }
@@ -345,10 +323,7 @@ impl<'a> Stub<'a> {
         shared_params: &'a [ReferenceOr<Parameter>],
     ) -> Result<Op> {
         let at = pointer(&["paths", path, method]);
-        self.op = op
-            .operation_id
-            .clone()
-            .expect("spec.rs requires an operationId");
+        self.op = op.operation_id.clone().expect("spec.rs requires an operationId");
         if !op.callbacks.is_empty() {
             bail!(self.fail(
                 &format!("{at}/callbacks"),
@@ -402,12 +377,9 @@ impl<'a> Stub<'a> {
 
         let summary = op.summary.as_deref().unwrap_or("");
         let description = op.description.as_deref().unwrap_or("");
-        let doc = format!(
-            "`{} {path}`: {summary}\n\n{description}",
-            method.to_uppercase()
-        )
-        .trim()
-        .to_owned();
+        let doc = format!("`{} {path}`: {summary}\n\n{description}", method.to_uppercase())
+            .trim()
+            .to_owned();
         Ok(Op {
             id: self.op.clone(),
             pascal: self.op.to_pascal_case(),
@@ -434,19 +406,14 @@ impl<'a> Stub<'a> {
         };
         for requirement in requirements {
             if requirement.is_empty() {
-                bail!(self.fail(
-                    &at,
-                    "optional security (`{}` beside a requirement) is not supported"
-                ));
+                bail!(self.fail(&at, "optional security (`{}` beside a requirement) is not supported"));
             }
             for name in requirement.keys() {
                 let scheme = self
                     .components(&at)?
                     .security_schemes
                     .get(name)
-                    .ok_or_else(|| {
-                        self.fail(&at, format!("security scheme `{name}` is not defined"))
-                    })?;
+                    .ok_or_else(|| self.fail(&at, format!("security scheme `{name}` is not defined")))?;
                 let (scheme, _) = self.resolve(
                     scheme,
                     pointer(&["components", "securitySchemes", name]),
@@ -473,10 +440,7 @@ impl<'a> Stub<'a> {
             Parameter::Header { parameter_data, .. } => (parameter_data, Location::Header),
             Parameter::Cookie { parameter_data, .. } => bail!(self.fail(
                 &at,
-                format!(
-                    "cookie parameter `{}` is not supported",
-                    parameter_data.name
-                )
+                format!("cookie parameter `{}` is not supported", parameter_data.name)
             )),
         };
         let ParameterData {
@@ -487,8 +451,7 @@ impl<'a> Stub<'a> {
             ..
         } = data;
         if location == Location::Header
-            && ["accept", "content-type", "authorization"]
-                .contains(&name.to_ascii_lowercase().as_str())
+            && ["accept", "content-type", "authorization"].contains(&name.to_ascii_lowercase().as_str())
         {
             bail!(self.fail(
                 &at,
@@ -519,12 +482,7 @@ impl<'a> Stub<'a> {
     }
 
     /// The JSON type a parameter's text is converted to; only scalars can be parameters here.
-    fn scalar_kind(
-        &self,
-        schema: &'a ReferenceOr<Schema>,
-        at: &str,
-        what: &str,
-    ) -> Result<&'static str> {
+    fn scalar_kind(&self, schema: &'a ReferenceOr<Schema>, at: &str, what: &str) -> Result<&'static str> {
         let (schema, at) = self.schema(schema, at)?;
         match &schema.schema_kind {
             SchemaKind::Type(Type::String(_)) => Ok("String"),
@@ -542,21 +500,13 @@ impl<'a> Stub<'a> {
         let (body, at) = self.resolve(body, at, "requestBodies", |c, n| c.request_bodies.get(n))?;
         let mut entries = body.content.iter();
         let (Some((media, content)), None) = (entries.next(), entries.next()) else {
-            bail!(self.fail(
-                &at,
-                "a request body must have exactly one media type, application/json"
-            ));
+            bail!(self.fail(&at, "a request body must have exactly one media type, application/json"));
         };
-        let content_at = format!(
-            "{at}/content/{}",
-            media.replace('~', "~0").replace('/', "~1")
-        );
+        let content_at = format!("{at}/content/{}", media.replace('~', "~0").replace('/', "~1"));
         if !is_json(media) {
             bail!(self.fail(
                 &content_at,
-                format!(
-                    "request body media type `{media}` is not supported; only application/json is"
-                )
+                format!("request body media type `{media}` is not supported; only application/json is")
             ));
         }
         if !content.encoding.is_empty() {
@@ -578,12 +528,7 @@ impl<'a> Stub<'a> {
         })
     }
 
-    fn response(
-        &mut self,
-        code: u16,
-        response: &'a ReferenceOr<Response>,
-        at: String,
-    ) -> Result<Variant> {
+    fn response(&mut self, code: u16, response: &'a ReferenceOr<Response>, at: String) -> Result<Variant> {
         if !(200..600).contains(&code) {
             bail!(self.fail(&at, format!("status {code} is not supported")));
         }
@@ -594,27 +539,24 @@ impl<'a> Stub<'a> {
         let body = match response.content.iter().next() {
             None => None,
             Some((media, content)) => {
-                let content_at = format!(
-                    "{at}/content/{}",
-                    media.replace('~', "~0").replace('/', "~1")
-                );
+                let content_at = format!("{at}/content/{}", media.replace('~', "~0").replace('/', "~1"));
                 if response.content.len() > 1 || !is_json(media) {
                     bail!(self.fail(
                         &content_at,
                         format!("response {code} media type `{media}` is not supported; only application/json is")
                     ));
                 }
-                let schema = content.schema.as_ref().ok_or_else(|| {
-                    self.fail(&content_at, format!("response {code} has no schema"))
-                })?;
+                let schema = content
+                    .schema
+                    .as_ref()
+                    .ok_or_else(|| self.fail(&content_at, format!("response {code} has no schema")))?;
                 Some(self.value_type(schema, &format!("{content_at}/schema"))?)
             }
         };
         let mut headers = Vec::new();
         for (name, header) in &response.headers {
             let header_at = format!("{at}/headers/{name}");
-            let (header, header_at) =
-                self.resolve(header, header_at, "headers", |c, n| c.headers.get(n))?;
+            let (header, header_at) = self.resolve(header, header_at, "headers", |c, n| c.headers.get(n))?;
             let Header {
                 description,
                 required,
@@ -689,12 +631,8 @@ impl<'a> Stub<'a> {
     }
 
     fn component_type(&self, reference: &str, at: &str) -> Result<TokenStream> {
-        let name = component_name(reference).ok_or_else(|| {
-            self.fail(
-                at,
-                format!("`$ref: {reference}` must point into #/components/schemas/"),
-            )
-        })?;
+        let name = component_name(reference)
+            .ok_or_else(|| self.fail(at, format!("`$ref: {reference}` must point into #/components/schemas/")))?;
         if name == SECRET_SCHEMA {
             return Ok(quote!(crate::SecretValue));
         }
@@ -715,10 +653,7 @@ impl<'a> Stub<'a> {
         match schema {
             ReferenceOr::Reference { reference } => {
                 let name = component_name(reference).ok_or_else(|| {
-                    self.fail(
-                        at,
-                        format!("`$ref: {reference}` must point into #/components/schemas/"),
-                    )
+                    self.fail(at, format!("`$ref: {reference}` must point into #/components/schemas/"))
                 })?;
                 self.validator(name, at)?;
                 let f = validator_ident(name);
@@ -779,10 +714,7 @@ impl<'a> Stub<'a> {
                 }
                 if let Some(pattern) = &t.pattern {
                     if let Err(err) = regex::Regex::new(pattern) {
-                        bail!(self.fail(
-                            &format!("{at}/pattern"),
-                            format!("pattern does not compile: {err}")
-                        ));
+                        bail!(self.fail(&format!("{at}/pattern"), format!("pattern does not compile: {err}")));
                     }
                     checks.push(quote! {
                         static PATTERN: #rt::Pattern = #rt::Pattern::new(#pattern);
@@ -790,15 +722,9 @@ impl<'a> Stub<'a> {
                     });
                 }
                 match &t.format {
-                    VariantOrUnknownOrEmpty::Item(StringFormat::DateTime) => {
-                        checks.push(quote! { cx.date_time(s); })
-                    }
-                    VariantOrUnknownOrEmpty::Item(StringFormat::Date) => {
-                        checks.push(quote! { cx.date(s); })
-                    }
-                    VariantOrUnknownOrEmpty::Unknown(f) if f == "uuid" => {
-                        checks.push(quote! { cx.uuid(s); })
-                    }
+                    VariantOrUnknownOrEmpty::Item(StringFormat::DateTime) => checks.push(quote! { cx.date_time(s); }),
+                    VariantOrUnknownOrEmpty::Item(StringFormat::Date) => checks.push(quote! { cx.date(s); }),
+                    VariantOrUnknownOrEmpty::Unknown(f) if f == "uuid" => checks.push(quote! { cx.uuid(s); }),
                     _ => {}
                 }
                 if checks.is_empty() {
@@ -810,20 +736,12 @@ impl<'a> Stub<'a> {
             SchemaKind::Type(Type::Integer(t)) => {
                 let nullable = nullable || t.enumeration.iter().any(Option::is_none);
                 let mut checks = Vec::new();
-                let values: Vec<i128> = t
-                    .enumeration
-                    .iter()
-                    .flatten()
-                    .map(|n| i128::from(*n))
-                    .collect();
+                let values: Vec<i128> = t.enumeration.iter().flatten().map(|n| i128::from(*n)).collect();
                 if !values.is_empty() {
                     checks.push(quote! { cx.one_of_int(n, &[#(#values),*]); });
                 }
                 // int32 fields cannot hold more: the format is a bound.
-                let int32 = matches!(
-                    t.format,
-                    VariantOrUnknownOrEmpty::Item(IntegerFormat::Int32)
-                );
+                let int32 = matches!(t.format, VariantOrUnknownOrEmpty::Item(IntegerFormat::Int32));
                 let implied = |n: i32| int32.then_some(i128::from(n));
                 if let Some(min) = t.minimum.map(i128::from).or(implied(i32::MIN)) {
                     let exclusive = t.exclusive_minimum;
@@ -845,10 +763,7 @@ impl<'a> Stub<'a> {
             }
             SchemaKind::Type(Type::Number(t)) => {
                 if t.enumeration.iter().any(Option::is_some) {
-                    bail!(self.fail(
-                        at,
-                        "a number `enum` is not supported; use integers or strings"
-                    ));
+                    bail!(self.fail(at, "a number `enum` is not supported; use integers or strings"));
                 }
                 let mut checks = Vec::new();
                 if let Some(min) = t.minimum {
@@ -958,14 +873,8 @@ impl<'a> Stub<'a> {
             SchemaKind::Any(any) if *any == openapiv3::AnySchema::default() => {
                 quote! { cx.any(v, #nullable); }
             }
-            SchemaKind::Any(_) => bail!(self.fail(
-                at,
-                "a schema without `type` is not supported here; add `type`"
-            )),
-            SchemaKind::OneOf { .. }
-            | SchemaKind::AnyOf { .. }
-            | SchemaKind::AllOf { .. }
-            | SchemaKind::Not { .. } => {
+            SchemaKind::Any(_) => bail!(self.fail(at, "a schema without `type` is not supported here; add `type`")),
+            SchemaKind::OneOf { .. } | SchemaKind::AnyOf { .. } | SchemaKind::AllOf { .. } | SchemaKind::Not { .. } => {
                 bail!(self.fail(
                     at,
                     "oneOf/anyOf/allOf/not in a request schema is not supported by the validator"
@@ -986,10 +895,7 @@ impl Op {
     }
 
     fn params_in(&self, location: Location) -> Vec<&Param> {
-        self.params
-            .iter()
-            .filter(|p| p.location == location)
-            .collect()
+        self.params.iter().filter(|p| p.location == location).collect()
     }
 
     fn struct_name(&self, location: Location) -> Ident {
@@ -1028,15 +934,8 @@ impl Op {
     fn trait_method(&self, rt: &TokenStream) -> TokenStream {
         let method = format_ident!("{}", self.id.to_snake_case());
         let response = self.response_enum();
-        let caller = if self.secured {
-            quote!(Self::Caller)
-        } else {
-            quote!(())
-        };
-        let inputs = self
-            .inputs()
-            .into_iter()
-            .map(|(name, ty)| quote!(#name: #ty));
+        let caller = if self.secured { quote!(Self::Caller) } else { quote!(()) };
+        let inputs = self.inputs().into_iter().map(|(name, ty)| quote!(#name: #ty));
         let doc = &self.doc;
         quote! {
             #[doc = #doc]
@@ -1076,28 +975,35 @@ impl Op {
         }
 
         let response = self.response_enum();
-        let doc = format!(
-            "Every documented answer of `{}`, one variant per status.",
-            self.id
-        );
+        let doc = format!("Every documented answer of `{}`, one variant per status.", self.id);
         let variants = self.variants.iter().map(|v| {
             let (name, doc) = (&v.name, &v.doc);
             let headers = v.headers.iter().map(|h| {
                 let (field, ty) = (&h.field, &h.ty);
                 let doc = h.doc.as_deref().unwrap_or("").trim();
-                let ty = if h.required { quote!(#ty) } else { quote!(::std::option::Option<#ty>) };
+                let ty = if h.required {
+                    quote!(#ty)
+                } else {
+                    quote!(::std::option::Option<#ty>)
+                };
                 quote! { #[doc = #doc] #field: #ty, }
             });
             match (&v.body, v.headers.is_empty()) {
                 (None, true) => quote! { #[doc = #doc] #name, },
                 (Some(body), true) => quote! { #[doc = #doc] #name(#body), },
-                (Some(body), false) => quote! { #[doc = #doc] #name { #[doc = "The body."] body: #body, #(#headers)* }, },
+                (Some(body), false) => {
+                    quote! { #[doc = #doc] #name { #[doc = "The body."] body: #body, #(#headers)* }, }
+                }
                 (None, false) => quote! { #[doc = #doc] #name { #(#headers)* }, },
             }
         });
         let arms = self.variants.iter().map(|v| {
             let (name, code) = (&v.name, v.code);
-            let make = if v.body.is_some() { quote!(#rt::json(#code, &body)) } else { quote!(#rt::empty(#code)) };
+            let make = if v.body.is_some() {
+                quote!(#rt::json(#code, &body))
+            } else {
+                quote!(#rt::empty(#code))
+            };
             let sets = v.headers.iter().map(|h| {
                 let (field, header) = (&h.field, &h.name);
                 if h.required {
@@ -1259,14 +1165,8 @@ impl Op {
 }
 
 fn is_json(media: &str) -> bool {
-    let essence = media
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    essence == "application/json"
-        || (essence.starts_with("application/") && essence.ends_with("+json"))
+    let essence = media.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 fn component_name(reference: &str) -> Option<&str> {

@@ -16,8 +16,7 @@ pub(crate) struct Spec {
 
 impl Spec {
     pub(crate) fn load(path: &Path) -> Result<Spec> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|err| anyhow!("cannot read {}: {err}", path.display()))?;
+        let text = std::fs::read_to_string(path).map_err(|err| anyhow!("cannot read {}: {err}", path.display()))?;
         Spec::parse(path, text)
     }
 
@@ -104,20 +103,12 @@ fn strip_location(msg: &str) -> &str {
 }
 
 /// Every `$ref` must point at something inside this document.
-fn check_refs(
-    root: &Value,
-    node: &Value,
-    pointer: &mut String,
-    located: &Located<'_>,
-) -> Result<()> {
+fn check_refs(root: &Value, node: &Value, pointer: &mut String, located: &Located<'_>) -> Result<()> {
     match node {
         Value::Object(map) => {
             if let Some(target) = map.get("$ref") {
                 let Some(target) = target.as_str() else {
-                    bail!(
-                        "{}: `$ref` at {pointer} is not a string",
-                        located.at(pointer)
-                    );
+                    bail!("{}: `$ref` at {pointer} is not a string", located.at(pointer));
                 };
                 let Some(local) = target.strip_prefix('#') else {
                     bail!(
@@ -180,23 +171,37 @@ fn check_operations(doc: &OpenAPI, raw: &Value, located: &Located<'_>) -> Result
                     located.at(&format!("{at}/responses/default"))
                 );
             }
-            let mut first: Option<(String, Value)> = None;
-            for code in op.responses.responses.keys() {
-                let is_error = match code {
-                    StatusCode::Code(c) => *c >= 400,
-                    StatusCode::Range(r) => *r >= 4,
-                };
-                if !is_error {
-                    continue;
-                }
-                let schema = error_schema(raw, &at, &code.to_string())?;
-                match &first {
-                    None => first = Some((code.to_string(), schema)),
-                    Some((first_code, first_schema)) if *first_schema != schema => bail!(
-                        "{}: operation `{id}`: error responses {first_code} and {code} use different schemas; every error response of an operation must share one schema (ErrorResponse)",
-                        located.at(&format!("{at}/responses/{code}"))
-                    ),
-                    Some(_) => {}
+            // progenitor gives each operation one success type and one error type, and asserts on anything else.
+            for (class, in_class, rule) in [
+                (
+                    "success",
+                    2u16..3,
+                    "every 2xx response of an operation must share one body schema",
+                ),
+                (
+                    "error",
+                    4u16..6,
+                    "every error response of an operation must share one schema (ErrorResponse)",
+                ),
+            ] {
+                let mut first: Option<(String, Value)> = None;
+                for code in op.responses.responses.keys() {
+                    let hundreds = match code {
+                        StatusCode::Code(c) => c / 100,
+                        StatusCode::Range(r) => *r,
+                    };
+                    if !in_class.contains(&hundreds) {
+                        continue;
+                    }
+                    let schema = response_schema(raw, &at, &code.to_string())?;
+                    match &first {
+                        None => first = Some((code.to_string(), schema)),
+                        Some((first_code, first_schema)) if *first_schema != schema => bail!(
+                            "{}: operation `{id}`: {class} responses {first_code} and {code} use different schemas; {rule}",
+                            located.at(&format!("{at}/responses/{code}"))
+                        ),
+                        Some(_) => {}
+                    }
                 }
             }
         }
@@ -204,8 +209,8 @@ fn check_operations(doc: &OpenAPI, raw: &Value, located: &Located<'_>) -> Result
     Ok(())
 }
 
-/// The body schema(s) of one response, following a response `$ref`: the value compared across error codes.
-fn error_schema(raw: &Value, op_pointer: &str, code: &str) -> Result<Value> {
+/// The body schema(s) of one response, following a response `$ref`: the value compared across status codes.
+fn response_schema(raw: &Value, op_pointer: &str, code: &str) -> Result<Value> {
     let mut response = raw
         .pointer(&format!("{op_pointer}/responses/{code}"))
         .ok_or_else(|| anyhow!("response {code} missing at {op_pointer}"))?;
@@ -217,23 +222,15 @@ fn error_schema(raw: &Value, op_pointer: &str, code: &str) -> Result<Value> {
             None => break,
         }
     }
-    Ok(response
-        .get("content")
-        .cloned()
-        .map_or(Value::Null, |content| {
-            let schemas: serde_json::Map<String, Value> = content
-                .as_object()
-                .into_iter()
-                .flatten()
-                .map(|(media, m)| {
-                    (
-                        media.clone(),
-                        m.get("schema").cloned().unwrap_or(Value::Null),
-                    )
-                })
-                .collect();
-            Value::Object(schemas)
-        }))
+    Ok(response.get("content").cloned().map_or(Value::Null, |content| {
+        let schemas: serde_json::Map<String, Value> = content
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(media, m)| (media.clone(), m.get("schema").cloned().unwrap_or(Value::Null)))
+            .collect();
+        Value::Object(schemas)
+    }))
 }
 
 /// A JSON pointer from unescaped segments.
@@ -259,11 +256,7 @@ pub(crate) fn line_of(text: &str, pointer: &str) -> Option<usize> {
         .map(|s| s.replace("~1", "/").replace("~0", "~"));
     for seg in segments {
         let index: Option<usize> = seg.parse().ok();
-        let keys = [
-            format!("{seg}:"),
-            format!("'{seg}':"),
-            format!("\"{seg}\":"),
-        ];
+        let keys = [format!("{seg}:"), format!("'{seg}':"), format!("\"{seg}\":")];
         let mut hit = None;
         let mut seen = 0usize;
         for (i, line) in lines.iter().enumerate().skip(start) {
@@ -294,11 +287,7 @@ pub(crate) fn line_of(text: &str, pointer: &str) -> Option<usize> {
         found = Some(i + 1);
         in_item = item;
         // Inside an item, its keys are two columns deeper than the dash; a key's children are deeper than it.
-        (start, parent_indent) = if item {
-            (i, indent + 1)
-        } else {
-            (i + 1, indent)
-        };
+        (start, parent_indent) = if item { (i, indent + 1) } else { (i + 1, indent) };
     }
     found.or(Some(1))
 }

@@ -8,14 +8,9 @@ use crate::codegen::{Spec, format_file};
 
 /// The stub of the real spec, exactly as `cargo xtask codegen` writes it.
 fn openapi_stub() -> String {
-    let spec = Spec::load(&crate::project_root().join("openapi.yaml"))
-        .unwrap_or_else(|err| panic!("{err:#}"));
-    let (generator, _) =
-        crate::codegen::client::generator(&spec).unwrap_or_else(|err| panic!("{err:#}"));
-    format_file(
-        super::generate(&spec, &generator, &Target::STUB).unwrap_or_else(|err| panic!("{err:#}")),
-    )
-    .unwrap()
+    let spec = Spec::load(&crate::project_root().join("openapi.yaml")).unwrap_or_else(|err| panic!("{err:#}"));
+    let (generator, _) = crate::codegen::client::generator(&spec).unwrap_or_else(|err| panic!("{err:#}"));
+    format_file(super::generate(&spec, &generator, &Target::STUB).unwrap_or_else(|err| panic!("{err:#}"))).unwrap()
 }
 
 fn check(case: &str) {
@@ -58,10 +53,7 @@ fn every_fixture_file_is_listed() {
         .filter(|name| !FIXTURES.iter().any(|f| *name == format!("{f}.yaml")))
         .collect();
     unlisted.sort();
-    assert!(
-        unlisted.is_empty(),
-        "fixtures not in FIXTURES: {unlisted:?}"
-    );
+    assert!(unlisted.is_empty(), "fixtures not in FIXTURES: {unlisted:?}");
 }
 
 #[test]
@@ -70,10 +62,7 @@ fn no_unreferenced_snapshots() {
     let mut stale: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|name| {
-            !cases()
-                .any(|case| *name == format!("xtask__codegen__server__tests__server__{case}.snap"))
-        })
+        .filter(|name| !cases().any(|case| *name == format!("xtask__codegen__server__tests__server__{case}.snap")))
         .collect();
     stale.sort();
     assert!(
@@ -105,9 +94,7 @@ fn unsupported_constructs_fail_with_operation_and_line() {
     let multipart = format!(
         "requestBody:\n  content:\n    multipart/form-data:\n      schema: {{ $ref: '#/components/schemas/Thing' }}\n{OK_RESPONSE}"
     );
-    let cookie = format!(
-        "parameters:\n  - {{ name: session, in: cookie, schema: {{ type: string }} }}\n{OK_RESPONSE}"
-    );
+    let cookie = format!("parameters:\n  - {{ name: session, in: cookie, schema: {{ type: string }} }}\n{OK_RESPONSE}");
     let callback = format!(
         "callbacks:\n  done:\n    '{{$request.body#/url}}':\n      post:\n        responses:\n          '200': {{ description: ok }}\n{OK_RESPONSE}"
     );
@@ -124,8 +111,7 @@ fn unsupported_constructs_fail_with_operation_and_line() {
         "parameters:\n  - {{ name: ids, in: query, schema: {{ type: array, items: {{ type: string }} }} }}\n{OK_RESPONSE}"
     );
     let api_key = format!("security:\n  - key: []\n{OK_RESPONSE}");
-    let api_key_components =
-        format!("{THING}securitySchemes:\n  key: {{ type: apiKey, in: header, name: X-Key }}\n");
+    let api_key_components = format!("{THING}securitySchemes:\n  key: {{ type: apiKey, in: header, name: X-Key }}\n");
     let bad_pattern = format!(
         "requestBody:\n  content:\n    application/json:\n      schema: {{ $ref: '#/components/schemas/Code' }}\n{OK_RESPONSE}"
     );

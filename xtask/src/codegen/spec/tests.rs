@@ -53,6 +53,11 @@ const BAD_SPECS: &[(&str, &str, &str)] = &[
         "bad.yaml:10: operation `get_a`: error responses 400 and 500 use different schemas; every error response of an operation must share one schema (ErrorResponse)",
     ),
     (
+        "success schemas differ",
+        "openapi: 3.0.3\ninfo: { title: T, version: '1' }\npaths:\n  /a:\n    get:\n      operationId: get_a\n      responses:\n        '200': { description: ok, content: { application/json: { schema: { type: string } } } }\n        '204': { description: empty }\n",
+        "bad.yaml:9: operation `get_a`: success responses 200 and 204 use different schemas; every 2xx response of an operation must share one body schema",
+    ),
+    (
         "default beside 2xx",
         "openapi: 3.0.3\ninfo: { title: T, version: '1' }\npaths:\n  /a:\n    get:\n      operationId: get_a\n      responses:\n        '204': { description: ok }\n        default: { description: any error }\n",
         "bad.yaml:9: operation `get_a` has a `default` response beside 2xx responses; list each error status explicitly",
