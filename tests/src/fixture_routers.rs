@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::Request;
 use http_body_util::BodyExt;
-use secrets_server_stub::{Context, Rejection, RouterConfig};
+use secrets_server_stub::{Context, Rejection, RequestId, RouterConfig};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -26,7 +26,7 @@ async fn authenticate(token: &str) -> Result<(), Rejection> {
 impl params::Api for Fixture {
     type Caller = ();
 
-    async fn authenticate(&self, token: &str) -> Result<(), Rejection> {
+    async fn authenticate(&self, token: &str, _request_id: &RequestId) -> Result<(), Rejection> {
         authenticate(token).await
     }
 
@@ -48,7 +48,7 @@ impl params::Api for Fixture {
 impl nested::Api for Fixture {
     type Caller = ();
 
-    async fn authenticate(&self, token: &str) -> Result<(), Rejection> {
+    async fn authenticate(&self, token: &str, _request_id: &RequestId) -> Result<(), Rejection> {
         authenticate(token).await
     }
 
@@ -60,7 +60,7 @@ impl nested::Api for Fixture {
 impl bodies::Api for Fixture {
     type Caller = ();
 
-    async fn authenticate(&self, token: &str) -> Result<(), Rejection> {
+    async fn authenticate(&self, token: &str, _request_id: &RequestId) -> Result<(), Rejection> {
         authenticate(token).await
     }
 
@@ -77,7 +77,7 @@ impl bodies::Api for Fixture {
 impl unsecured::Api for Fixture {
     type Caller = ();
 
-    async fn authenticate(&self, token: &str) -> Result<(), Rejection> {
+    async fn authenticate(&self, token: &str, _request_id: &RequestId) -> Result<(), Rejection> {
         authenticate(token).await
     }
 

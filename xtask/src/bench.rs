@@ -49,7 +49,7 @@ const FULL: Plan = Plan {
     duration_s: 4.0,
     create_tokens: [400, 1000],
     create_warmup_tokens: 50,
-    client_requests: [5_000, 20_000],
+    client_requests: [10_000, 40_000],
 };
 
 const QUICK: Plan = Plan {
@@ -523,7 +523,7 @@ fn server_figures(bins: &Bins, work: &Path, plan: &Plan, report: &mut Report) ->
             match (variant.goal(), baseline) {
                 (Some(goal), Some(base)) => {
                     let base_rps = med(base, |s| s.rps);
-                    let ratio = rps / base_rps;
+                    let ratio = paired_ratio(list, base, |s| s.rps);
                     report.rows.push(Row {
                         figure,
                         value: format!("{rps:.0}"),
@@ -678,11 +678,15 @@ fn client_figures(bins: &Bins, plan: &Plan, report: &mut Report) -> Result<()> {
     wait_for_port(port, Duration::from_secs(30))?;
     let url = format!("http://{listen}");
     let concurrency = [1usize, 64];
-    // [concurrency index][raw, generated]
+    // [concurrency index][raw, generated]: req/s and client CPU per request
     let mut rps: [[Vec<f64>; 2]; 2] = Default::default();
-    for _ in 0..plan.runs {
+    let mut cpu: [[Vec<f64>; 2]; 2] = Default::default();
+    for run in 0..plan.runs {
         for (ci, &c) in concurrency.iter().enumerate() {
-            for (mi, mode) in ["raw", "generated"].into_iter().enumerate() {
+            // Which goes first alternates, so a drift in the machine's load favours neither.
+            let order = if run % 2 == 0 { [0, 1] } else { [1, 0] };
+            for mi in order {
+                let mode = ["raw", "generated"][mi];
                 let out = Command::new(&bins.bench)
                     .args(["client", "--url", &url, "--mode", mode])
                     .args(["--concurrency", &c.to_string()])
@@ -698,6 +702,7 @@ fn client_figures(bins: &Bins, plan: &Plan, report: &mut Report) -> Result<()> {
                 }
                 let result: Value = serde_json::from_slice(&out.stdout)?;
                 rps[ci][mi].push(result["rps"].as_f64().unwrap_or(f64::NAN));
+                cpu[ci][mi].push(result["cpu_us_per_request"].as_f64().unwrap_or(f64::NAN));
             }
         }
     }
@@ -706,15 +711,18 @@ fn client_figures(bins: &Bins, plan: &Plan, report: &mut Report) -> Result<()> {
         let [raw, generated] = &rps[ci];
         writeln!(
             report.details,
-            "- concurrency {c}: raw reqwest {}; generated {}",
+            "- concurrency {c}: raw reqwest {}; generated {}; client CPU per request (median): raw {:.1} µs, \
+             generated {:.1} µs",
             list(raw),
-            list(generated)
+            list(generated),
+            median(&cpu[ci][0]),
+            median(&cpu[ci][1]),
         )?;
         if raw.len() != plan.runs || generated.len() != plan.runs {
             continue;
         }
+        let ratio = median(&raw.iter().zip(generated).map(|(r, g)| g / r).collect::<Vec<_>>());
         let (raw, generated) = (median(raw), median(generated));
-        let ratio = generated / raw;
         report.rows.push(Row {
             figure: format!(
                 "client: generated `secrets_client` req/s, {}",
@@ -789,9 +797,14 @@ fn render(
          The load generator (`secrets-bench load`, one thread) keeps every connection alive and sends the next \
          request when the previous answer has been read; it records every latency and fails a run when any answer \
          has another status than expected (201, 401 or 422). Creates use distinct users, so every (c) answer is a \
-         real 201. Server CPU per request is the server's utime + stime (10 ms ticks) over the whole load run \
+         real 201. Ratios are medians of per-run ratios (both sides measured back to back in each run), so they \
+         can differ slightly from the ratio of the two medians shown. Server CPU per request is the server's utime + stime (10 ms ticks) over the whole load run \
          divided by the requests it answered.\n\n",
     );
+    if quick {
+        text.push_str("The analysis of missed goals is in `docs/benchmarks.md`.\n");
+        return text;
+    }
     let kept = std::fs::read_to_string(out)
         .ok()
         .and_then(|old| old.find(ANALYSIS_MARKER).map(|at| old[at..].to_owned()));
@@ -869,6 +882,11 @@ fn machine_description(root: &Path) -> String {
         output("git", &["rev-parse", "--short", "HEAD"]),
         if dirty { " with uncommitted changes" } else { "" },
     )
+}
+
+/// The median of per-run ratios: each run measured both back to back, so pairing cancels slow drifts in load.
+fn paired_ratio(list: &[Sample], base: &[Sample], f: fn(&Sample) -> f64) -> f64 {
+    median(&list.iter().zip(base).map(|(s, b)| f(s) / f(b)).collect::<Vec<_>>())
 }
 
 fn median(samples: &[f64]) -> f64 {

@@ -106,17 +106,20 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     };
     let sender = Arc::new(sender);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let elapsed = runtime.block_on(async {
+    let (elapsed, cpu) = runtime.block_on(async {
         drive(&sender, args.concurrency, args.warmup).await?;
+        let cpu_before = cpu_ticks()?;
         let start = Instant::now();
         drive(&sender, args.concurrency, args.requests).await?;
-        anyhow::Ok(start.elapsed())
+        anyhow::Ok((start.elapsed(), cpu_ticks()? - cpu_before))
     })?;
     let result = serde_json::json!({
         "requests": args.requests,
         "concurrency": args.concurrency,
         "elapsed_s": elapsed.as_secs_f64(),
         "rps": args.requests as f64 / elapsed.as_secs_f64().max(f64::MIN_POSITIVE),
+        // USER_HZ is 100 on Linux: one tick is 10 ms.
+        "cpu_us_per_request": cpu as f64 * 10_000.0 / args.requests as f64,
     });
     println!("{result}");
     Ok(())
@@ -142,4 +145,15 @@ async fn drive(sender: &Arc<Sender>, concurrency: usize, total: usize) -> anyhow
         task.await??;
     }
     Ok(start.elapsed())
+}
+
+/// utime + stime of this process, in clock ticks: the client's own cost, whatever else runs on the machine.
+fn cpu_ticks() -> anyhow::Result<u64> {
+    let stat = std::fs::read_to_string("/proc/self/stat")?;
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let rest = &stat[stat.rfind(')').context("malformed /proc/self/stat")? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: u64 = fields.get(11).context("no utime")?.parse()?;
+    let stime: u64 = fields.get(12).context("no stime")?.parse()?;
+    Ok(utime + stime)
 }

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use axum::http::{StatusCode, header};
 use axum::routing::post;
-use secrets_server_stub::{Context, CreateSecretFromPresetResponse, Rejection, RouterConfig, SecretsApi, types};
+use secrets_server_stub::{
+    Context, CreateSecretFromPresetResponse, Rejection, RequestId, RouterConfig, SecretsApi, types,
+};
 
 /// The route every variant serves, as the spec names it.
 pub(crate) const PATH: &str = "/api/v1/user/secrets/preset";
@@ -89,7 +91,7 @@ impl InMemory {
 impl SecretsApi for InMemory {
     type Caller = ();
 
-    async fn authenticate(&self, token: &str) -> Result<(), Rejection> {
+    async fn authenticate(&self, token: &str, _request_id: &RequestId) -> Result<(), Rejection> {
         if token.is_empty() {
             Err(Rejection::unauthorized("empty bearer token"))
         } else {

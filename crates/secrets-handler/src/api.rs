@@ -1,5 +1,5 @@
 //! The `SecretsApi` implementation: authenticates and rate-limits bearer tokens, stores secrets; domain errors
-//! become responses in one place, [`Failure::into_response`].
+//! become the envelope in one place, [`Failure::rejection`].
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -49,34 +49,13 @@ impl Handler {
     }
 }
 
-/// The caller as `authenticate` left it. A token lookup that failed in the store is carried here rather than
-/// rejected in `authenticate`, because `authenticate` does not know the request id a 502/504 detail must name;
-/// [`Authenticated::caller`] is the only way to the caller, so no operation can skip the check.
-#[derive(Debug)]
-pub struct Authenticated(Result<Caller, StoreError>);
-
-impl Authenticated {
-    /// The verified caller, or the store failure that kept the token from being verified.
-    fn caller(&self) -> Result<&Caller, Failure> {
-        self.0
-            .as_ref()
-            .map_err(|e| Failure::TokenLookup(e.to_string(), is_timeout(e)))
-    }
-}
-
-fn is_timeout(e: &StoreError) -> bool {
-    matches!(e, StoreError::Timeout(_))
-}
-
-/// Why an operation failed; mapped to a response once, in [`Failure::into_response`].
+/// Why an operation failed; mapped to the envelope once, in [`Failure::rejection`].
 #[derive(Debug, thiserror::Error)]
 enum Failure {
     #[error("this operation needs a token with the 'write' scope")]
     ReadOnlyToken,
     #[error("a secret named {0} already exists")]
     AlreadyExists(&'static str),
-    #[error("token lookup failed: {0}")]
-    TokenLookup(String, bool),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -84,51 +63,51 @@ enum Failure {
 }
 
 impl Failure {
-    /// The one mapping from domain errors to responses. 5xx causes are logged with the request id (inside the
+    /// The one mapping from domain errors to the envelope. 5xx causes are logged with the request id (inside the
     /// router's request span), never sent.
-    fn into_response(self, request_id: &RequestId, store_timeout: Duration) -> CreateSecretFromPresetResponse {
-        use CreateSecretFromPresetResponse as R;
+    fn rejection(self, request_id: &RequestId, store_timeout: Duration) -> Rejection {
         let waited = store_timeout.as_secs_f64().ceil() as u64;
         let log = |what: &str| tracing::error!(%request_id, error = %self, "{what}");
         match &self {
-            Failure::ReadOnlyToken => R::Forbidden(envelope(Rejection::forbidden(self.to_string()))),
-            Failure::AlreadyExists(_) => R::Conflict(envelope(Rejection::conflict(self.to_string()))),
-            Failure::Store(StoreError::Conflict) => R::Conflict(envelope(Rejection::conflict(self.to_string()))),
-            Failure::Store(StoreError::Timeout(_)) | Failure::TokenLookup(_, true) => {
+            Failure::ReadOnlyToken => Rejection::forbidden(self.to_string()),
+            Failure::AlreadyExists(_) | Failure::Store(StoreError::Conflict) => Rejection::conflict(self.to_string()),
+            Failure::Store(StoreError::Timeout(_)) => {
                 log("the secret store timed out");
-                R::GatewayTimeout(envelope(Rejection::timeout(request_id, waited)))
+                Rejection::timeout(request_id, waited)
             }
-            Failure::Store(StoreError::Unavailable(_) | StoreError::Unreadable(_) | StoreError::Open { .. })
-            | Failure::TokenLookup(_, false) => {
+            Failure::Store(StoreError::Unavailable(_) | StoreError::Unreadable(_) | StoreError::Open { .. }) => {
                 log("the secret store failed");
-                R::BadGateway(envelope(Rejection::storage(request_id)))
+                Rejection::storage(request_id)
             }
             Failure::Store(StoreError::Database(_) | StoreError::Task(_)) | Failure::Crypto(_) => {
                 log("internal error");
-                R::InternalServerError(envelope(Rejection::internal(request_id)))
+                Rejection::internal(request_id)
             }
         }
     }
-}
 
-/// The envelope of a rejection, as the response enum's variants carry it.
-// TODO: use the stub's `From<Rejection> for ErrorResponse` once it has one (its lib.rs doc example assumes it)
-fn envelope(rejection: Rejection) -> types::ErrorResponse {
-    types::ErrorResponse {
-        code: i32::from(rejection.status().as_u16()),
-        detail: rejection.detail().to_owned(),
-        type_: rejection.kind().to_owned(),
-        errors: Vec::new(),
+    /// The documented response for this failure: the variant is chosen by the envelope's status.
+    fn into_response(self, request_id: &RequestId, store_timeout: Duration) -> CreateSecretFromPresetResponse {
+        use CreateSecretFromPresetResponse as R;
+        let rejection = self.rejection(request_id, store_timeout);
+        let status = rejection.status().as_u16();
+        let body = rejection.into();
+        match status {
+            403 => R::Forbidden(body),
+            409 => R::Conflict(body),
+            502 => R::BadGateway(body),
+            504 => R::GatewayTimeout(body),
+            _ => R::InternalServerError(body),
+        }
     }
 }
 
 impl Handler {
     async fn create(
         &self,
-        caller: &Authenticated,
+        caller: &Caller,
         body: types::PresetSecretRequest,
     ) -> Result<types::UserSecretResponse, Failure> {
-        let caller = caller.caller()?;
         if caller.scope != Scope::Write {
             return Err(Failure::ReadOnlyToken);
         }
@@ -176,31 +155,32 @@ impl Handler {
 }
 
 impl SecretsApi for Handler {
-    type Caller = Authenticated;
+    type Caller = Caller;
 
-    async fn authenticate(&self, token: &str) -> Result<Authenticated, Rejection> {
+    async fn authenticate(&self, token: &str, request_id: &RequestId) -> Result<Caller, Rejection> {
         if !tokens::well_formed(token) {
             return Err(Rejection::unauthorized(UNKNOWN_TOKEN));
         }
         let hash = tokens::hash(token);
         let row = match self.store.token_by_hash(hash).await {
             Ok(row) => row,
-            Err(e) => return Ok(Authenticated(Err(e))),
+            // The token could not be checked: a store failure (502/504), not a bad token.
+            Err(e) => return Err(Failure::Store(e).rejection(request_id, self.store_timeout)),
         };
         let row = row
             .filter(|row| row.revoked_at.is_none() && tokens::verify(&row.hash, &hash))
             .ok_or_else(|| Rejection::unauthorized(UNKNOWN_TOKEN))?;
         self.check_rate(&row.id)?;
-        Ok(Authenticated(Ok(Caller {
+        Ok(Caller {
             token_id: row.id,
             user: row.user,
             scope: row.scope,
-        })))
+        })
     }
 
     async fn create_secret_from_preset(
         &self,
-        ctx: Context<Authenticated>,
+        ctx: Context<Caller>,
         body: types::PresetSecretRequest,
     ) -> CreateSecretFromPresetResponse {
         match self.create(&ctx.caller, body).await {

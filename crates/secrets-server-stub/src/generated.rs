@@ -576,10 +576,11 @@ pub trait SecretsApi: Send + Sync + 'static {
     /// What `authenticate` returns; passed to every operation that has security requirements.
     type Caller: Send + Sync + 'static;
     /// Bearer token (already extracted; scheme matched case-insensitively) -> caller, or a rejection
-    /// (401/403/429...). Runs before the body is read.
+    /// (401/403/429, or a 5xx naming `request_id` when the token store fails). Runs before the body is read.
     fn authenticate(
         &self,
         token: &str,
+        request_id: &crate::runtime::RequestId,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<Self::Caller, crate::runtime::Rejection>,
     > + Send;
@@ -668,7 +669,7 @@ async fn handle_create_secret_from_preset<A: SecretsApi>(
     let request_id = crate::runtime::request_id(&parts);
     crate::runtime::check_api_version(&parts.headers, &config)?;
     let token = crate::runtime::bearer_token(&parts.headers)?;
-    let caller = api.authenticate(token).await?;
+    let caller = api.authenticate(token, &request_id).await?;
     let mut validator = crate::runtime::Validator::new();
     let cx = &mut validator;
     let body = crate::runtime::read_json(

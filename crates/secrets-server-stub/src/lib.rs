@@ -4,14 +4,15 @@
 //!
 //! ```no_run
 //! # use std::sync::Arc;
-//! use secrets_server_stub::{Context, CreateSecretFromPresetResponse, Rejection, RouterConfig, SecretsApi, types};
+//! use secrets_server_stub::{Context, CreateSecretFromPresetResponse, Rejection, RequestId, RouterConfig, SecretsApi};
+//! use secrets_server_stub::types;
 //!
 //! struct Server;
 //!
 //! impl SecretsApi for Server {
 //!     type Caller = String;
 //!
-//!     async fn authenticate(&self, token: &str) -> Result<String, Rejection> {
+//!     async fn authenticate(&self, token: &str, _request_id: &RequestId) -> Result<String, Rejection> {
 //!         if token == "st_demo" { Ok("alice".into()) } else { Err(Rejection::unauthorized("unknown token")) }
 //!     }
 //!

@@ -326,6 +326,13 @@ impl IntoResponse for Rejection {
         if let Some(secs) = self.retry_after {
             header(&mut response, "retry-after", secs);
         }
+        if self.status == StatusCode::PAYLOAD_TOO_LARGE {
+            // The rest of the body is never read, so the connection cannot carry another request: say so, or a
+            // client that pools connections sends its next request into a closing socket.
+            response
+                .headers_mut()
+                .insert(axum::http::header::CONNECTION, HeaderValue::from_static("close"));
+        }
         response
     }
 }

@@ -10,7 +10,7 @@ use axum::http::{HeaderValue, Request, StatusCode};
 use http_body_util::BodyExt;
 use secrets_server_stub::runtime::ApiVersion;
 use secrets_server_stub::types::{PresetSecretRequest, Provider, UserSecretResponse};
-use secrets_server_stub::{Context, CreateSecretFromPresetResponse, Rejection, RouterConfig, SecretsApi};
+use secrets_server_stub::{Context, CreateSecretFromPresetResponse, Rejection, RequestId, RouterConfig, SecretsApi};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -27,7 +27,7 @@ struct InMemory {
 impl SecretsApi for InMemory {
     type Caller = String;
 
-    async fn authenticate(&self, token: &str) -> Result<String, Rejection> {
+    async fn authenticate(&self, token: &str, _request_id: &RequestId) -> Result<String, Rejection> {
         match token {
             "good" => Ok("alice".to_owned()),
             "read-only" => Err(Rejection::forbidden(

@@ -233,3 +233,22 @@ async fn plaintext_is_nowhere_on_disk_or_in_logs() {
     }
     assert!(!logs.contains(&token), "the log holds the token");
 }
+
+/// The spec's 504: another writer holds the database longer than `--store-timeout`; nothing is stored.
+#[tokio::test]
+async fn a_locked_store_answers_504_and_stores_nothing() {
+    let server = Server::start_with(&["--rate-limit", "0", "--store-timeout", "300ms"]);
+    let client = server.client(&server.token("heidi", "write"));
+    let blocker = rusqlite::Connection::open(server.database()).unwrap();
+    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let (status, err) = envelope(create(&client, Provider::Openai, "sk-timeout-canary").await);
+    assert_eq!((status, err.code, err.type_.as_str()), (504, 504, "timeout_error"));
+    assert!(err.detail.contains("request id"), "{}", err.detail);
+    blocker.execute_batch("ROLLBACK").unwrap();
+    let created = create(&client, Provider::Openai, "sk-timeout-canary").await.unwrap();
+    assert_eq!(
+        created.status().as_u16(),
+        201,
+        "the timed-out create left nothing behind"
+    );
+}

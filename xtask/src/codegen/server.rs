@@ -153,8 +153,8 @@ fn build(spec: &Spec, generator: Option<&progenitor::Generator>, target: &Target
             type Caller: Send + Sync + 'static;
 
             /// Bearer token (already extracted; scheme matched case-insensitively) -> caller, or a rejection
-            /// (401/403/429...). Runs before the body is read.
-            fn authenticate(&self, token: &str)
+            /// (401/403/429, or a 5xx naming `request_id` when the token store fails). Runs before the body is read.
+            fn authenticate(&self, token: &str, request_id: &#rt::RequestId)
                 -> impl ::std::future::Future<Output = ::std::result::Result<Self::Caller, #rt::Rejection>> + Send;
 
             #(#methods)*
@@ -1048,7 +1048,7 @@ impl Op {
         let auth = if self.secured {
             quote! {
                 let token = #rt::bearer_token(&parts.headers)?;
-                let caller = api.authenticate(token).await?;
+                let caller = api.authenticate(token, &request_id).await?;
             }
         } else {
             quote! { let caller = (); }
