@@ -75,7 +75,12 @@ impl Failure {
                 log("the secret store timed out");
                 Rejection::timeout(request_id, waited)
             }
-            Failure::Store(StoreError::Unavailable(_) | StoreError::Unreadable(_) | StoreError::Open { .. }) => {
+            Failure::Store(
+                StoreError::Unavailable(_)
+                | StoreError::Unreadable(_)
+                | StoreError::Open { .. }
+                | StoreError::Create { .. },
+            ) => {
                 log("the secret store failed");
                 Rejection::storage(request_id)
             }

@@ -60,6 +60,9 @@ pub enum StoreError {
     /// The database could not be opened or prepared at startup.
     #[error("cannot open database {path}: {source}")]
     Open { path: String, source: rusqlite::Error },
+    /// The database file could not be created.
+    #[error("cannot create database {path}: {source}")]
+    Create { path: String, source: std::io::Error },
     /// The store did not answer in time (locked by another writer, or overloaded). Nothing was written.
     #[error("the store did not answer within {0:?}")]
     Timeout(Duration),
@@ -174,6 +177,19 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// Creates a missing database file readable by its owner only; SQLite gives `-wal` and `-shm` the same mode.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(err) => Err(err),
+    }
+}
+
 /// Formats a time the way the database stores it.
 pub fn timestamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
@@ -198,6 +214,10 @@ impl Store {
             path: path.display().to_string(),
             source,
         };
+        create_private(path).map_err(|source| StoreError::Create {
+            path: path.display().to_string(),
+            source,
+        })?;
         let conn = open_connection(path, timeout).map_err(open_err)?;
         conn.execute_batch(SCHEMA).map_err(open_err)?;
         Ok(Self {

@@ -226,8 +226,14 @@ async fn plaintext_is_nowhere_on_disk_or_in_logs() {
         }
         server.stop();
     }
+    use std::os::unix::fs::PermissionsExt as _;
+    for file in [server.database(), server.key_file()] {
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{} is readable by others", file.display());
+    }
     let logs = server.logs();
     assert!(logs.contains("listening"), "the log was captured: {logs}");
+    assert!(!logs.contains('\u{1b}'), "terminal colour codes in a log file");
     for value in &values {
         assert!(!logs.contains(value.as_str()), "the log holds a plaintext value");
     }
