@@ -335,3 +335,27 @@ fn parse_url(url: &str) -> anyhow::Result<(SocketAddr, String, String)> {
     let path = if path.is_empty() { "/" } else { path };
     Ok((addr, host.to_owned(), path.to_owned()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::parse_url;
+
+    #[test]
+    fn urls() {
+        let ok = [
+            ("http://127.0.0.1:8080/api/v1/x", "127.0.0.1:8080", "/api/v1/x"),
+            ("http://127.0.0.1:1", "127.0.0.1:1", "/"),
+        ];
+        for (url, host, path) in ok {
+            let (addr, h, p) = parse_url(url).unwrap();
+            assert_eq!(
+                (addr.to_string().as_str(), h.as_str(), p.as_str()),
+                (host, host, path),
+                "{url}"
+            );
+        }
+        for url in ["https://127.0.0.1:1/", "http://localhost:80/", "127.0.0.1:1"] {
+            assert!(parse_url(url).is_err(), "{url}");
+        }
+    }
+}

@@ -1,20 +1,22 @@
 //! The secret store: one SQLite file holding encrypted secrets, token hashes and key-check records.
 //!
 //! Durability: WAL journal with `synchronous=FULL`, so a commit is fsynced before it returns and a 201 survives
-//! SIGKILL or power loss. Concurrency: one writer connection behind an async FIFO mutex (SQLite admits one writer at
-//! a time anyway; queueing in-process avoids SQLite's sleeping busy handler), plus a small pool of reader
-//! connections, which WAL lets run beside the writer. Every call runs on tokio's blocking pool and is bounded by the
-//! store timeout, and SQLite's busy timeout is set to what is left of it, so a database locked by another process
-//! answers [`StoreError::Timeout`]. A write that times out is rolled back, never committed late: the blocking task
-//! and the waiter race for one flag, and the task commits only if it wins.
+//! SIGKILL or power loss. Concurrency: one writer thread owns the only writing connection (SQLite admits one writer
+//! at a time anyway) and commits in groups: it takes every write queued while the previous commit was being
+//! fsynced and runs them in one transaction, each inside its own savepoint, so one fsync acknowledges many
+//! requests and one failing write (a duplicate name) rolls back alone. Reads use a small pool of connections,
+//! which WAL lets run beside the writer, on tokio's blocking pool. Every call is bounded by the store timeout, and
+//! SQLite's busy timeout is set to what is left of it, so a database locked by another process answers
+//! [`StoreError::Timeout`]. A write that times out is never committed late: the writer and the waiter race for one
+//! flag, and the writer runs the write only if it wins.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension as _, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension as _, params};
 use tokio::time::Instant;
 
 use crate::crypto::{self, CryptoError, Keyring, Sealed};
@@ -53,6 +55,8 @@ CREATE TABLE IF NOT EXISTS key_checks (
 
 /// Idle reader connections kept open.
 const MAX_IDLE_READERS: usize = 8;
+/// Writes committed together at most: bounds the latency one fsync adds to the first of them.
+const MAX_GROUP: usize = 256;
 
 /// Errors from the store. The API maps them to statuses in one place (`api`).
 #[derive(Debug, thiserror::Error)]
@@ -163,9 +167,92 @@ pub struct TokenRow {
 /// The SQLite secret store. Cheap to share behind an `Arc`.
 pub struct Store {
     path: PathBuf,
-    writer: Arc<tokio::sync::Mutex<Connection>>,
+    writer: mpsc::Sender<(Job, Instant)>,
     readers: Arc<Mutex<Vec<Connection>>>,
     timeout: Duration,
+}
+
+/// One queued write. The writer thread calls it with the open group transaction (`None` if the group could not
+/// start); it runs the write in a savepoint and returns what to do once the group's commit succeeded or failed.
+type Job = Box<dyn FnOnce(Option<&Connection>, &GroupStart) -> Finish + Send>;
+type Finish = Box<dyn FnOnce(Result<(), &rusqlite::Error>) + Send>;
+
+/// Why a group could not start, handed to each of its writes.
+enum GroupStart {
+    Started,
+    Failed(rusqlite::Error),
+}
+
+const PENDING: u8 = 0;
+const CLAIMED: u8 = 1;
+const ABANDONED: u8 = 2;
+
+/// The writer thread: takes the first queued write, then everything queued behind it, and commits them together.
+fn writer_loop(conn: Connection, jobs: mpsc::Receiver<(Job, Instant)>) {
+    while let Ok(first) = jobs.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match jobs.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        // Wait for another process's lock no longer than the most patient write in the group.
+        let deadline = group
+            .iter()
+            .map(|(_, deadline)| *deadline)
+            .max()
+            .expect("a group is never empty");
+        let started = conn
+            .busy_timeout(deadline.saturating_duration_since(Instant::now()))
+            .and_then(|()| conn.execute_batch("BEGIN IMMEDIATE"));
+        let start = match started {
+            Ok(()) => GroupStart::Started,
+            Err(e) => GroupStart::Failed(e),
+        };
+        let live = matches!(start, GroupStart::Started).then_some(&conn);
+        let finishes: Vec<Finish> = group.into_iter().map(|(job, _)| job(live, &start)).collect();
+        if live.is_none() {
+            finishes.into_iter().for_each(|finish| finish(Ok(())));
+            continue;
+        }
+        let committed = conn.execute_batch("COMMIT");
+        if committed.is_err() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        for finish in finishes {
+            finish(committed.as_ref().copied());
+        }
+    }
+}
+
+/// Runs one write of a group in its own savepoint, so that its failure rolls back only its own changes.
+fn run_in_savepoint<T>(
+    conn: &Connection,
+    f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    conn.execute_batch("SAVEPOINT write")?;
+    match f(conn) {
+        Ok(value) => {
+            conn.execute_batch("RELEASE write")?;
+            Ok(value)
+        }
+        Err(e) => {
+            conn.execute_batch("ROLLBACK TO write; RELEASE write")?;
+            Err(e)
+        }
+    }
+}
+
+/// The error a write reports when its group failed as a whole; `rusqlite::Error` is not `Clone`, so the error is
+/// rebuilt from its SQLite code, which is what the mapping to statuses looks at.
+fn group_error(e: &rusqlite::Error) -> StoreError {
+    match e {
+        rusqlite::Error::SqliteFailure(code, msg) => {
+            StoreError::from(rusqlite::Error::SqliteFailure(*code, msg.clone()))
+        }
+        other => StoreError::Task(other.to_string()),
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -220,9 +307,17 @@ impl Store {
         })?;
         let conn = open_connection(path, timeout).map_err(open_err)?;
         conn.execute_batch(SCHEMA).map_err(open_err)?;
+        let (writer, jobs) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("secrets-store-writer".to_owned())
+            .spawn(move || writer_loop(conn, jobs))
+            .map_err(|source| StoreError::Create {
+                path: path.display().to_string(),
+                source,
+            })?;
         Ok(Self {
             path: path.to_owned(),
-            writer: Arc::new(tokio::sync::Mutex::new(conn)),
+            writer,
             readers: Arc::new(Mutex::new(Vec::new())),
             timeout,
         })
@@ -239,52 +334,60 @@ impl Store {
         self
     }
 
-    /// Runs `f` in one `BEGIN IMMEDIATE` transaction on the writer, within the store timeout. On
-    /// [`StoreError::Timeout`] nothing was committed.
+    /// Runs `f` inside the writer's next group transaction (in a savepoint of its own), within the store timeout.
+    /// Returns once the group is committed; on [`StoreError::Timeout`] nothing of `f` was committed.
     pub async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
     where
-        F: FnOnce(&Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
         T: Send + 'static,
     {
-        const PENDING: u8 = 0;
-        const COMMITTING: u8 = 1;
-        const ABANDONED: u8 = 2;
         let timeout = self.timeout;
         let deadline = Instant::now() + timeout;
-        let mut guard = tokio::time::timeout_at(deadline, Arc::clone(&self.writer).lock_owned())
-            .await
-            .map_err(|_| StoreError::Timeout(timeout))?;
         let claim = Arc::new(AtomicU8::new(PENDING));
-        let task_claim = Arc::clone(&claim);
-        let mut task = tokio::task::spawn_blocking(move || {
-            let conn: &mut Connection = &mut guard;
-            conn.busy_timeout(deadline.saturating_duration_since(Instant::now()))?;
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let value = f(&tx)?;
-            if task_claim
-                .compare_exchange(PENDING, COMMITTING, Ordering::SeqCst, Ordering::SeqCst)
-                .is_err()
-            {
-                return Err(StoreError::Timeout(timeout)); // dropping `tx` rolls back
-            }
-            tx.commit()?;
-            Ok(value)
+        let (reply, answer) = tokio::sync::oneshot::channel::<Result<T, StoreError>>();
+        let job_claim = Arc::clone(&claim);
+        let job: Job = Box::new(move |conn: Option<&Connection>, start: &GroupStart| -> Finish {
+            let outcome = match (conn, start) {
+                (_, GroupStart::Failed(e)) => Err(group_error(e)),
+                (None, GroupStart::Started) => Err(StoreError::Task("the group has no connection".to_owned())),
+                (Some(conn), GroupStart::Started) => {
+                    if job_claim
+                        .compare_exchange(PENDING, CLAIMED, Ordering::SeqCst, Ordering::SeqCst)
+                        .is_err()
+                    {
+                        // The waiter gave up: it already answered 504, so this write must not happen.
+                        return Box::new(|_| {});
+                    }
+                    run_in_savepoint(conn, f)
+                }
+            };
+            Box::new(move |committed| {
+                let answer = match (outcome, committed) {
+                    (Ok(value), Ok(())) => Ok(value),
+                    (Ok(_), Err(e)) => Err(group_error(e)),
+                    (Err(e), _) => Err(e),
+                };
+                let _ = reply.send(answer.map_err(|e| with_timeout(e, timeout)));
+            })
         });
-        let joined = match tokio::time::timeout_at(deadline, &mut task).await {
-            Ok(joined) => joined,
+        self.writer
+            .send((job, deadline))
+            .map_err(|_| StoreError::Task("the writer thread has stopped".to_owned()))?;
+        tokio::pin!(answer);
+        match tokio::time::timeout_at(deadline, &mut answer).await {
+            Ok(answered) => answered.map_err(|_| StoreError::Task("the writer dropped a write".to_owned()))?,
             Err(_)
                 if claim
                     .compare_exchange(PENDING, ABANDONED, Ordering::SeqCst, Ordering::SeqCst)
                     .is_ok() =>
             {
-                return Err(StoreError::Timeout(timeout));
+                Err(StoreError::Timeout(timeout))
             }
-            // the task is already committing: its outcome is the answer
-            Err(_) => task.await,
-        };
-        joined
-            .map_err(|e| StoreError::Task(e.to_string()))?
-            .map_err(|e| with_timeout(e, timeout))
+            // The writer already runs it: its outcome, committed or not, is the answer.
+            Err(_) => answer
+                .await
+                .map_err(|_| StoreError::Task("the writer dropped a write".to_owned()))?,
+        }
     }
 
     /// Runs `f` on a reader connection, within the store timeout.
@@ -519,14 +622,14 @@ fn token_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRow> {
     })
 }
 
-fn has_key_check(tx: &Transaction<'_>, kid: &str) -> Result<bool, StoreError> {
+fn has_key_check(tx: &Connection, kid: &str) -> Result<bool, StoreError> {
     Ok(tx
         .query_row("SELECT 1 FROM key_checks WHERE key_id = ?1", [kid], |_| Ok(()))
         .optional()?
         .is_some())
 }
 
-fn insert_key_check(tx: &Transaction<'_>, keyring: &Keyring, kid: &str) -> Result<(), StoreError> {
+fn insert_key_check(tx: &Connection, keyring: &Keyring, kid: &str) -> Result<(), StoreError> {
     let record = keyring.key_check(kid)?;
     tx.execute(
         "INSERT INTO key_checks (key_id, nonce, ciphertext, created_at) VALUES (?1, ?2, ?3, ?4)",
@@ -540,7 +643,7 @@ fn insert_key_check(tx: &Transaction<'_>, keyring: &Keyring, kid: &str) -> Resul
     Ok(())
 }
 
-fn check_keyring(tx: &Transaction<'_>, keyring: &Keyring) -> Result<Vec<String>, KeyCheckError> {
+fn check_keyring(tx: &Connection, keyring: &Keyring) -> Result<Vec<String>, KeyCheckError> {
     let wrong = |kid: &str| KeyCheckError::WrongKey(kid.to_owned());
     // 1. every key id the database has a record of must still name the same key, if the keyring holds it
     let records = tx
@@ -640,9 +743,16 @@ mod tests {
     #[tokio::test]
     async fn durability_pragmas() {
         let f = fixture(Duration::from_secs(5));
-        let conn = f.store.writer.lock().await;
-        let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
-        let sync: i64 = conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();
+        // Asked on the writer's own connection: `synchronous` is a per-connection setting.
+        let (mode, sync) = f
+            .store
+            .write(|conn| {
+                let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+                let sync: i64 = conn.query_row("PRAGMA synchronous", [], |r| r.get(0))?;
+                Ok((mode, sync))
+            })
+            .await
+            .unwrap();
         assert_eq!((mode.as_str(), sync), ("wal", 2), "WAL with synchronous=FULL");
     }
 
