@@ -832,7 +832,12 @@ fn table(rows: &[Row]) -> String {
             row.figure,
             row.value,
             row.baseline,
-            row.ratio.map_or("—".to_owned(), |r| format!("{r:.2}")),
+            // Three decimals near the goals, so 0.949 never shows as a "0.95" that missed 0.95.
+            row.ratio.map_or("—".to_owned(), |r| if r < 10.0 {
+                format!("{r:.3}")
+            } else {
+                format!("{r:.1}")
+            }),
             row.goal,
             match row.met {
                 Some(true) => "yes",

@@ -51,9 +51,10 @@ pub(crate) fn run(opts: &Options) -> Result<()> {
     wait_for_port(port, Duration::from_secs(30))?;
 
     let out = Command::new(&st)
-        .current_dir(&root)
+        // Run inside the run directory: schemathesis and hypothesis keep state in the working directory.
+        .current_dir(&run_dir)
         .arg("run")
-        .arg("openapi.yaml")
+        .arg(root.join("openapi.yaml"))
         .args(["--url", &url])
         .args(["--header", &format!("Authorization: Bearer {token}")])
         .args(["--checks", "all"])
