@@ -37,10 +37,25 @@ pub(crate) fn run(spec_path: Option<&Path>, mode: Mode) -> Result<()> {
 
 /// Everything `cargo xtask codegen` writes, generated from one spec.
 pub(crate) fn generate(spec: &Spec) -> Result<Vec<Output>> {
+    // The fixtures' stubs do not depend on the spec; writing them here keeps `--check` their freshness test too.
+    std::thread::scope(|scope| {
+        let fixtures = scope.spawn(server::fixture_outputs);
+        let mut outputs = generate_spec(spec)?;
+        outputs.extend(
+            fixtures
+                .join()
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("fixture generation panicked")))?,
+        );
+        Ok(outputs)
+    })
+}
+
+/// The client and the stub of the real spec.
+fn generate_spec(spec: &Spec) -> Result<Vec<Output>> {
     server::check(spec)?;
     let (generator, client) = client::generator(spec)?;
     let stub = server::generate(spec, &generator, &server::Target::STUB)?;
-    let mut outputs = vec![
+    let outputs = vec![
         Output {
             path: PathBuf::from("crates/secrets-client/src/generated.rs"),
             contents: format_file(client)?,
@@ -50,8 +65,6 @@ pub(crate) fn generate(spec: &Spec) -> Result<Vec<Output>> {
             contents: format_file(stub)?,
         },
     ];
-    // The fixtures' stubs do not depend on the spec; writing them here keeps `--check` their freshness test too.
-    outputs.extend(server::fixture_outputs()?);
     Ok(outputs)
 }
 

@@ -29,10 +29,21 @@ pub(crate) fn generator(spec: &Spec) -> Result<(Generator, proc_macro2::TokenStr
 
 /// progenitor panics on some specs; turn a panic into an error without printing a backtrace.
 fn catch_panic<T>(f: impl FnOnce() -> T) -> std::result::Result<T, String> {
-    let previous = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
+    thread_local!(static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    // One process-wide hook that stays quiet only on threads inside `catch_panic`: generators run on several
+    // threads at once, and swapping the global hook per call would race.
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(std::cell::Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    QUIET.with(|quiet| quiet.set(true));
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-    std::panic::set_hook(previous);
+    QUIET.with(|quiet| quiet.set(false));
     result.map_err(|payload| {
         payload
             .downcast_ref::<String>()
