@@ -45,6 +45,12 @@ CREATE TABLE IF NOT EXISTS tokens (
     created_at TEXT NOT NULL,
     revoked_at TEXT
 ) STRICT;
+-- Bumped by every change to `tokens`, so servers can cache lookups and still see a revocation at once.
+CREATE TABLE IF NOT EXISTS token_epoch (id INTEGER PRIMARY KEY CHECK (id = 0), epoch INTEGER NOT NULL) STRICT;
+INSERT OR IGNORE INTO token_epoch (id, epoch) VALUES (0, 0);
+CREATE TRIGGER IF NOT EXISTS tokens_inserted AFTER INSERT ON tokens BEGIN UPDATE token_epoch SET epoch = epoch + 1; END;
+CREATE TRIGGER IF NOT EXISTS tokens_updated AFTER UPDATE ON tokens BEGIN UPDATE token_epoch SET epoch = epoch + 1; END;
+CREATE TRIGGER IF NOT EXISTS tokens_deleted AFTER DELETE ON tokens BEGIN UPDATE token_epoch SET epoch = epoch + 1; END;
 CREATE TABLE IF NOT EXISTS key_checks (
     key_id     TEXT PRIMARY KEY,
     nonce      BLOB NOT NULL,
@@ -55,6 +61,8 @@ CREATE TABLE IF NOT EXISTS key_checks (
 
 /// Idle reader connections kept open.
 const MAX_IDLE_READERS: usize = 8;
+/// Token lookups remembered at most (unknown tokens included); the cache starts over when full.
+const MAX_CACHED_TOKENS: usize = 10_000;
 /// Writes committed together at most: bounds the latency one fsync adds to the first of them.
 const MAX_GROUP: usize = 256;
 
@@ -169,7 +177,42 @@ pub struct Store {
     path: PathBuf,
     writer: mpsc::Sender<(Job, Instant)>,
     readers: Arc<Mutex<Vec<Connection>>>,
+    tokens: Mutex<TokenCache>,
     timeout: Duration,
+}
+
+/// Token lookups already made, valid while `token_epoch` is unchanged. Checking the epoch is one indexed read on a
+/// connection of its own, run in place: much cheaper than a trip to the blocking pool, which a lookup costs.
+struct TokenCache {
+    probe: Connection,
+    epoch: i64,
+    entries: std::collections::HashMap<TokenHash, Option<TokenRow>>,
+}
+
+impl TokenCache {
+    /// The cached lookup, if the tokens table has not changed since it was made.
+    fn get(&mut self, hash: &TokenHash) -> Result<Option<Option<TokenRow>>, StoreError> {
+        let epoch: i64 = self
+            .probe
+            .prepare_cached("SELECT epoch FROM token_epoch WHERE id = 0")?
+            .query_row([], |r| r.get(0))?;
+        if epoch != self.epoch {
+            self.entries.clear();
+            self.epoch = epoch;
+        }
+        Ok(self.entries.get(hash).cloned())
+    }
+
+    /// Remembers a lookup made at `epoch` (a lookup that raced a change is dropped, not cached).
+    fn put(&mut self, epoch: i64, hash: TokenHash, row: Option<TokenRow>) {
+        if epoch != self.epoch {
+            return;
+        }
+        if self.entries.len() >= MAX_CACHED_TOKENS {
+            self.entries.clear();
+        }
+        self.entries.insert(hash, row);
+    }
 }
 
 /// One queued write. The writer thread calls it with the open group transaction (`None` if the group could not
@@ -315,8 +358,15 @@ impl Store {
                 path: path.display().to_string(),
                 source,
             })?;
+        let probe = open_connection(path, timeout).map_err(open_err)?;
+        let tokens = Mutex::new(TokenCache {
+            probe,
+            epoch: -1,
+            entries: Default::default(),
+        });
         Ok(Self {
             path: path.to_owned(),
+            tokens,
             writer,
             readers: Arc::new(Mutex::new(Vec::new())),
             timeout,
@@ -486,13 +536,26 @@ impl Store {
 
     /// The token with this hash, revoked or not.
     pub async fn token_by_hash(&self, hash: TokenHash) -> Result<Option<TokenRow>, StoreError> {
-        self.read(move |conn| {
-            Ok(conn
-                .prepare_cached("SELECT id, user, scope, hash, created_at, revoked_at FROM tokens WHERE hash = ?1")?
-                .query_row([hash.as_slice()], token_from_row)
-                .optional()?)
-        })
-        .await
+        let epoch = {
+            let mut cache = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(row) = cache.get(&hash)? {
+                return Ok(row);
+            }
+            cache.epoch
+        };
+        let row = self
+            .read(move |conn| {
+                Ok(conn
+                    .prepare_cached("SELECT id, user, scope, hash, created_at, revoked_at FROM tokens WHERE hash = ?1")?
+                    .query_row([hash.as_slice()], token_from_row)
+                    .optional()?)
+            })
+            .await?;
+        self.tokens
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .put(epoch, hash, row.clone());
+        Ok(row)
     }
 
     /// Revokes the token with this id or hash; the revoked row, or `None` if no live token matched.

@@ -258,3 +258,33 @@ async fn a_locked_store_answers_504_and_stores_nothing() {
         "the timed-out create left nothing behind"
     );
 }
+
+/// Token lookups are cached; a revocation from the CLI must still take effect on the very next request.
+#[tokio::test]
+async fn revoking_a_token_in_use_takes_effect_at_once() {
+    let server = Server::start();
+    let token = server.token("ivan", "write");
+    let client = server.client(&token);
+    assert_eq!(
+        create(&client, Provider::Openai, "sk-revoke-canary-1")
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        201
+    );
+    let out = server.command(&["token", "revoke", &token]).output().unwrap();
+    assert!(out.status.success(), "revoke failed");
+    let (status, err) = envelope(create(&client, Provider::Github, "sk-revoke-canary-2").await);
+    assert_eq!((status, err.type_.as_str()), (401, "authentication_error"));
+    // And a token created while the server runs is accepted at once.
+    let fresh = server.client(&server.token("ivan", "write"));
+    assert_eq!(
+        create(&fresh, Provider::Github, "sk-revoke-canary-3")
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        201
+    );
+}
