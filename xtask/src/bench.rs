@@ -5,14 +5,14 @@
 //! release mode, so each server's RSS is its own; xtask itself depends on no workspace crate.
 
 use std::fmt::Write as _;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail, ensure};
 use serde_json::Value;
 
+use crate::process::{KillOnDrop, free_port, pinned_venv_tool, run_ok, wait_for_port};
 use crate::{codegen, project_root};
 
 /// Pinned so a run is reproducible; bump deliberately.
@@ -304,22 +304,7 @@ fn codegen_figures(root: &Path, work: &Path, plan: &Plan, report: &mut Report) -
 
 /// Creates `target/bench/venv` with the pinned openapi-generator-cli unless it is already there.
 fn ensure_openapi_generator(work: &Path) -> Result<PathBuf> {
-    let venv = work.join("venv");
-    let cli = venv.join("bin/openapi-generator-cli");
-    let marker = venv.join(".pinned");
-    if cli.exists() && std::fs::read_to_string(&marker).is_ok_and(|pin| pin == OPENAPI_GENERATOR) {
-        return Ok(cli);
-    }
-    eprintln!("bench: installing {OPENAPI_GENERATOR} into {}", venv.display());
-    run_ok(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
-    run_ok(Command::new(venv.join("bin/pip")).args([
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        OPENAPI_GENERATOR,
-    ]))?;
-    std::fs::write(&marker, OPENAPI_GENERATOR)?;
-    Ok(cli)
+    pinned_venv_tool(&work.join("venv"), OPENAPI_GENERATOR, "openapi-generator-cli")
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -934,37 +919,6 @@ fn list(samples: &[f64]) -> String {
         return "not measured".to_owned();
     }
     samples.iter().map(|s| format!("{s:.4}")).collect::<Vec<_>>().join(", ")
-}
-
-fn run_ok(cmd: &mut Command) -> Result<()> {
-    let status = cmd.status().with_context(|| format!("cannot run {cmd:?}"))?;
-    ensure!(status.success(), "{cmd:?} failed with {status}");
-    Ok(())
-}
-
-fn free_port() -> Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-fn wait_for_port(port: u16, limit: Duration) -> Result<()> {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Ok(());
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    bail!("no server listened on 127.0.0.1:{port} within {limit:?}")
-}
-
-/// Stops a server whatever happens to the run.
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 #[cfg(test)]

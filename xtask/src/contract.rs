@@ -1,12 +1,12 @@
 //! `cargo xtask contract`: schemathesis, pinned in a private virtualenv, against the real server on loopback.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail, ensure};
 
+use crate::process::{KillOnDrop, free_port, pinned_venv_tool, run_ok, wait_for_port};
 use crate::project_root;
 
 /// Pinned so a run is reproducible; bump deliberately.
@@ -89,24 +89,9 @@ pub(crate) fn run(opts: &Options) -> Result<()> {
     Ok(())
 }
 
-/// Creates `target/contract/venv` with the pinned schemathesis unless it is already there.
+/// `target/contract/venv/bin/st`, with the pinned schemathesis.
 fn ensure_schemathesis(work: &Path) -> Result<PathBuf> {
-    let venv = work.join("venv");
-    let st = venv.join("bin/st");
-    let marker = venv.join(".pinned");
-    if st.exists() && std::fs::read_to_string(&marker).is_ok_and(|pin| pin == SCHEMATHESIS) {
-        return Ok(st);
-    }
-    eprintln!("contract: installing {SCHEMATHESIS} into {}", venv.display());
-    run_ok(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
-    run_ok(Command::new(venv.join("bin/pip")).args([
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        SCHEMATHESIS,
-    ]))?;
-    std::fs::write(&marker, SCHEMATHESIS)?;
-    Ok(st)
+    pinned_venv_tool(&work.join("venv"), SCHEMATHESIS, "st")
 }
 
 fn build_server(root: &Path) -> Result<PathBuf> {
@@ -120,35 +105,4 @@ fn build_server(root: &Path) -> Result<PathBuf> {
         "secrets-server",
     ]))?;
     Ok(root.join("target/debug/secrets-server"))
-}
-
-fn run_ok(cmd: &mut Command) -> Result<()> {
-    let status = cmd.status().with_context(|| format!("cannot run {cmd:?}"))?;
-    ensure!(status.success(), "{cmd:?} failed with {status}");
-    Ok(())
-}
-
-fn free_port() -> Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-fn wait_for_port(port: u16, limit: Duration) -> Result<()> {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Ok(());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    bail!("secrets-server did not listen on 127.0.0.1:{port} within {limit:?}")
-}
-
-/// Stops the server whatever happens to the run.
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }

@@ -3,6 +3,7 @@
 mod bench;
 mod codegen;
 mod contract;
+mod process;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
