@@ -129,6 +129,26 @@ fn short_diff(old: &str, new: &str) -> String {
     short
 }
 
+/// insta cannot tell a snapshot no test writes any more; each generator's tests list their cases and call this.
+#[cfg(test)]
+pub(crate) fn assert_snapshots_referenced<'a>(module: &str, cases: impl Iterator<Item = &'a str>) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("src/codegen/{module}/snapshots"));
+    let expected: Vec<String> = cases
+        .map(|case| format!("xtask__codegen__{module}__tests__{module}__{case}.snap"))
+        .collect();
+    let mut stale: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| !expected.contains(name))
+        .collect();
+    stale.sort();
+    assert!(
+        stale.is_empty(),
+        "unreferenced snapshots in {}: {stale:?}",
+        dir.display()
+    );
+}
+
 #[cfg(test)]
 mod update_tests {
     use super::{Mode, Output, update};

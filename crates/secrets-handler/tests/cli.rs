@@ -1,4 +1,4 @@
-//! The `secrets-server` binary's admin commands as an operator runs them (this also makes `cargo test` build it).
+//! The `secrets-server` binary's admin commands as an operator runs them.
 
 use std::process::Command;
 

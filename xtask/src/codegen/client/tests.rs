@@ -44,20 +44,5 @@ fn output_is_deterministic() {
 
 #[test]
 fn no_unreferenced_snapshots() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/codegen/client/snapshots");
-    let mut stale: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|name| {
-            !CASES
-                .iter()
-                .any(|case| *name == format!("xtask__codegen__client__tests__client__{case}.snap"))
-        })
-        .collect();
-    stale.sort();
-    assert!(
-        stale.is_empty(),
-        "unreferenced snapshots in {}: {stale:?}",
-        dir.display()
-    );
+    crate::codegen::assert_snapshots_referenced("client", CASES.iter().copied());
 }

@@ -58,18 +58,7 @@ fn every_fixture_file_is_listed() {
 
 #[test]
 fn no_unreferenced_snapshots() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/codegen/server/snapshots");
-    let mut stale: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|name| !cases().any(|case| *name == format!("xtask__codegen__server__tests__server__{case}.snap")))
-        .collect();
-    stale.sort();
-    assert!(
-        stale.is_empty(),
-        "unreferenced snapshots in {}: {stale:?}",
-        dir.display()
-    );
+    crate::codegen::assert_snapshots_referenced("server", cases());
 }
 
 /// A one-operation spec: `operation` is the YAML of `paths./things.post`, `components` the YAML of `components`.
