@@ -36,12 +36,12 @@ impl params::Api for Fixture {
         path: params::GetThingPath,
         query: params::GetThingQuery,
         headers: params::GetThingHeaders,
-    ) -> params::GetThingResponse {
+    ) -> Result<params::GetThingResponse, Rejection> {
         let label = format!("{:?} {:?} {:?}", query.limit, query.verbose, headers.x_trace);
-        params::GetThingResponse::Ok(params::types::Thing {
+        Ok(params::GetThingResponse::Ok(params::types::Thing {
             id: path.thing_id,
             label,
-        })
+        }))
     }
 }
 
@@ -52,8 +52,12 @@ impl nested::Api for Fixture {
         authenticate(token).await
     }
 
-    async fn create_order(&self, _ctx: Context<()>, body: nested::types::Order) -> nested::CreateOrderResponse {
-        nested::CreateOrderResponse::Created(body)
+    async fn create_order(
+        &self,
+        _ctx: Context<()>,
+        body: nested::types::Order,
+    ) -> Result<nested::CreateOrderResponse, Rejection> {
+        Ok(nested::CreateOrderResponse::Created(body))
     }
 }
 
@@ -64,13 +68,17 @@ impl bodies::Api for Fixture {
         authenticate(token).await
     }
 
-    async fn list_notes(&self, _ctx: Context<()>) -> bodies::ListNotesResponse {
-        bodies::ListNotesResponse::Ok(Vec::new())
+    async fn list_notes(&self, _ctx: Context<()>) -> Result<bodies::ListNotesResponse, Rejection> {
+        Ok(bodies::ListNotesResponse::Ok(Vec::new()))
     }
 
-    async fn touch_notes(&self, _ctx: Context<()>, body: Option<bodies::types::Note>) -> bodies::TouchNotesResponse {
+    async fn touch_notes(
+        &self,
+        _ctx: Context<()>,
+        body: Option<bodies::types::Note>,
+    ) -> Result<bodies::TouchNotesResponse, Rejection> {
         let text = body.map_or_else(|| "blank".parse().unwrap(), |note| note.text);
-        bodies::TouchNotesResponse::Ok(bodies::types::Note { text })
+        Ok(bodies::TouchNotesResponse::Ok(bodies::types::Note { text }))
     }
 }
 
@@ -81,12 +89,14 @@ impl unsecured::Api for Fixture {
         authenticate(token).await
     }
 
-    async fn health(&self, _ctx: Context<()>) -> unsecured::HealthResponse {
-        unsecured::HealthResponse::Ok(unsecured::types::Status { ok: true })
+    async fn health(&self, _ctx: Context<()>) -> Result<unsecured::HealthResponse, Rejection> {
+        Ok(unsecured::HealthResponse::Ok(unsecured::types::Status { ok: true }))
     }
 
-    async fn admin_status(&self, _ctx: Context<()>) -> unsecured::AdminStatusResponse {
-        unsecured::AdminStatusResponse::Ok(unsecured::types::Status { ok: true })
+    async fn admin_status(&self, _ctx: Context<()>) -> Result<unsecured::AdminStatusResponse, Rejection> {
+        Ok(unsecured::AdminStatusResponse::Ok(unsecured::types::Status {
+            ok: true,
+        }))
     }
 }
 

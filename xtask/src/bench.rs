@@ -194,8 +194,8 @@ fn codegen_figures(root: &Path, work: &Path, plan: &Plan, report: &mut Report) -
     let mut in_process = Vec::new();
     for _ in 0..plan.runs.max(5) {
         let start = Instant::now();
-        let spec = codegen::Spec::load(&spec_path)?;
-        let outputs = codegen::generate(&spec)?;
+        let spec = codegen::load(&spec_path)?;
+        let outputs = codegen::generate(root, &spec)?;
         std::hint::black_box(&outputs);
         in_process.push(start.elapsed().as_secs_f64());
     }

@@ -1,4 +1,4 @@
-//! Project automation: `cargo xtask codegen [--check]` and friends (see README).
+//! Project automation: `cargo xtask codegen [--check]`, `stub`, `contract`, `bench` (see README).
 
 mod bench;
 mod codegen;
@@ -28,6 +28,21 @@ enum Command {
         #[arg(long)]
         spec: Option<PathBuf>,
     },
+    /// Generate a standalone server-stub crate (stub-gen over stub-runtime) for any OpenAPI 3.0 document.
+    Stub {
+        /// The spec to read.
+        spec: PathBuf,
+        /// The folder to write the crate into (created if missing; only changed files are rewritten).
+        #[arg(long)]
+        out: PathBuf,
+        /// The crate's name (default: the folder's name).
+        #[arg(long)]
+        name: Option<String>,
+        /// The component schema of the error envelope: error responses with this body are answered by returning a
+        /// `Rejection` rather than as response-enum variants.
+        #[arg(long)]
+        envelope: Option<String>,
+    },
     /// Fuzz the real server against openapi.yaml with schemathesis (installed into target/contract/venv).
     Contract {
         /// Random seed for schemathesis; a failure names the seed that reproduces it.
@@ -56,6 +71,12 @@ fn main() -> ExitCode {
             };
             codegen::run(spec.as_deref(), mode)
         }
+        Command::Stub {
+            spec,
+            out,
+            name,
+            envelope,
+        } => codegen::stub::run(&spec, &out, name.as_deref(), envelope),
         Command::Contract { seed, max_examples } => contract::run(&contract::Options { seed, max_examples }),
         Command::Bench { quick } => bench::run(&bench::Options { quick }),
     };

@@ -103,7 +103,7 @@ impl SecretsApi for InMemory {
         &self,
         _ctx: Context<()>,
         _body: types::PresetSecretRequest,
-    ) -> CreateSecretFromPresetResponse {
-        CreateSecretFromPresetResponse::Created(self.created.clone())
+    ) -> Result<CreateSecretFromPresetResponse, Rejection> {
+        Ok(CreateSecretFromPresetResponse::Created(self.created.clone()))
     }
 }

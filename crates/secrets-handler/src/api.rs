@@ -1,9 +1,8 @@
 //! The `SecretsApi` implementation: authenticates and rate-limits bearer tokens, stores secrets; domain errors
-//! become the envelope in one place, [`Failure::rejection`].
+//! become the envelope in one place, `From<Failure> for Rejection`, so operations use `?`.
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{SubsecRound as _, Utc};
 use governor::clock::{Clock as _, DefaultClock};
@@ -32,24 +31,23 @@ pub struct Handler {
     store: Arc<Store>,
     keyring: Keyring,
     limiter: Option<DefaultKeyedRateLimiter<String>>,
-    store_timeout: Duration,
 }
 
 impl Handler {
-    /// A handler over `store`, encrypting with `keyring`'s current key; `rate_limit` `None` disables limiting.
-    pub fn new(store: Arc<Store>, keyring: Keyring, rate_limit: Option<RateLimit>, store_timeout: Duration) -> Self {
+    /// A handler over `store` (whose timeout bounds every call), encrypting with `keyring`'s current key;
+    /// `rate_limit` `None` disables limiting.
+    pub fn new(store: Arc<Store>, keyring: Keyring, rate_limit: Option<RateLimit>) -> Self {
         let limiter =
             rate_limit.map(|r| DefaultKeyedRateLimiter::keyed(Quota::per_second(r.per_second).allow_burst(r.burst)));
         Self {
             store,
             keyring,
             limiter,
-            store_timeout,
         }
     }
 }
 
-/// Why an operation failed; mapped to the envelope once, in [`Failure::rejection`].
+/// Why an operation failed; mapped to the envelope once, in `From<Failure> for Rejection`.
 #[derive(Debug, thiserror::Error)]
 enum Failure {
     #[error("this operation needs a token with the 'write' scope")]
@@ -62,47 +60,31 @@ enum Failure {
     Crypto(#[from] CryptoError),
 }
 
-impl Failure {
-    /// The one mapping from domain errors to the envelope. 5xx causes are logged with the request id (inside the
-    /// router's request span), never sent.
-    fn rejection(self, request_id: &RequestId, store_timeout: Duration) -> Rejection {
-        let waited = store_timeout.as_secs_f64().ceil() as u64;
-        let log = |what: &str| tracing::error!(%request_id, error = %self, "{what}");
-        match &self {
-            Failure::ReadOnlyToken => Rejection::forbidden(self.to_string()),
-            Failure::AlreadyExists(_) | Failure::Store(StoreError::Conflict) => Rejection::conflict(self.to_string()),
-            Failure::Store(StoreError::Timeout(_)) => {
-                log("the secret store timed out");
-                Rejection::timeout(request_id, waited)
+/// The one mapping from domain errors to the envelope, so operations use `?`. 5xx causes travel as the rejection's
+/// internal cause: the router logs them once with the request id and never sends them.
+impl From<Failure> for Rejection {
+    fn from(failure: Failure) -> Self {
+        match &failure {
+            Failure::ReadOnlyToken => Rejection::forbidden(failure.to_string()),
+            Failure::AlreadyExists(_) | Failure::Store(StoreError::Conflict) => {
+                Rejection::conflict(failure.to_string())
+            }
+            Failure::Store(StoreError::Timeout(waited)) => {
+                let what = match waited.as_secs_f64().ceil() as u64 {
+                    0 => "the secret store did not answer in time".to_owned(),
+                    secs => format!("the secret store did not answer within {secs} seconds"),
+                };
+                Rejection::gateway_timeout("timeout_error", what, failure)
             }
             Failure::Store(
                 StoreError::Unavailable(_)
                 | StoreError::Unreadable(_)
                 | StoreError::Open { .. }
                 | StoreError::Create { .. },
-            ) => {
-                log("the secret store failed");
-                Rejection::storage(request_id)
-            }
+            ) => Rejection::bad_gateway("storage_error", "the secret store failed", failure),
             Failure::Store(StoreError::Database(_) | StoreError::Task(_)) | Failure::Crypto(_) => {
-                log("internal error");
-                Rejection::internal(request_id)
+                Rejection::internal(failure)
             }
-        }
-    }
-
-    /// The documented response for this failure: the variant is chosen by the envelope's status.
-    fn into_response(self, request_id: &RequestId, store_timeout: Duration) -> CreateSecretFromPresetResponse {
-        use CreateSecretFromPresetResponse as R;
-        let rejection = self.rejection(request_id, store_timeout);
-        let status = rejection.status().as_u16();
-        let body = rejection.into();
-        match status {
-            403 => R::Forbidden(body),
-            409 => R::Conflict(body),
-            502 => R::BadGateway(body),
-            504 => R::GatewayTimeout(body),
-            _ => R::InternalServerError(body),
         }
     }
 }
@@ -162,16 +144,13 @@ impl Handler {
 impl SecretsApi for Handler {
     type Caller = Caller;
 
-    async fn authenticate(&self, token: &str, request_id: &RequestId) -> Result<Caller, Rejection> {
+    async fn authenticate(&self, token: &str, _request_id: &RequestId) -> Result<Caller, Rejection> {
         if !tokens::well_formed(token) {
             return Err(Rejection::unauthorized(UNKNOWN_TOKEN));
         }
         let hash = tokens::hash(token);
-        let row = match self.store.token_by_hash(hash).await {
-            Ok(row) => row,
-            // The token could not be checked: a store failure (502/504), not a bad token.
-            Err(e) => return Err(Failure::Store(e).rejection(request_id, self.store_timeout)),
-        };
+        // A store failure here is a 502/504, not a bad token: the token could not be checked.
+        let row = self.store.token_by_hash(hash).await.map_err(Failure::Store)?;
         let row = row
             .filter(|row| row.revoked_at.is_none() && tokens::verify(&row.hash, &hash))
             .ok_or_else(|| Rejection::unauthorized(UNKNOWN_TOKEN))?;
@@ -187,10 +166,8 @@ impl SecretsApi for Handler {
         &self,
         ctx: Context<Caller>,
         body: types::PresetSecretRequest,
-    ) -> CreateSecretFromPresetResponse {
-        match self.create(&ctx.caller, body).await {
-            Ok(created) => CreateSecretFromPresetResponse::Created(created),
-            Err(failure) => failure.into_response(&ctx.request_id, self.store_timeout),
-        }
+    ) -> Result<CreateSecretFromPresetResponse, Rejection> {
+        let created = self.create(&ctx.caller, body).await?;
+        Ok(CreateSecretFromPresetResponse::Created(created))
     }
 }

@@ -128,7 +128,7 @@ pub async fn serve(args: ServeArgs, database: &Path, store_timeout: Duration) ->
     let store = Arc::new(open_store(database, store_timeout)?);
     let (keyring, source) = load_keyring(&args.key, &store).await?;
     check_keyring(&store, &keyring, &source).await?;
-    let handler = Handler::new(Arc::clone(&store), keyring, args.rate_limit(), store_timeout);
+    let handler = Handler::new(Arc::clone(&store), keyring, args.rate_limit());
     let config = RouterConfig {
         min_api_version: args.min_api_version.clone(),
         ..RouterConfig::default()

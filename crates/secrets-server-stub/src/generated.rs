@@ -571,18 +571,18 @@ characters is shown as `••••` alone.
         }
     }
 }
-///The operations of User secrets API (`openapi.yaml` version 1.0.0): implement this on your state and pass it to [`router`].
+///The operations of User secrets API (version 1.0.0): implement this on your state and pass it to [`router`].
 pub trait SecretsApi: Send + Sync + 'static {
     /// What `authenticate` returns; passed to every operation that has security requirements.
     type Caller: Send + Sync + 'static;
     /// Bearer token (already extracted; scheme matched case-insensitively) -> caller, or a rejection
-    /// (401/403/429, or a 5xx naming `request_id` when the token store fails). Runs before the body is read.
+    /// (401/403/429, or a 5xx when the token store fails). Runs before the body is read.
     fn authenticate(
         &self,
         token: &str,
-        request_id: &crate::runtime::RequestId,
+        request_id: &::stub_runtime::RequestId,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<Self::Caller, crate::runtime::Rejection>,
+        Output = ::std::result::Result<Self::Caller, ::stub_runtime::Rejection>,
     > + Send;
     /**`POST /api/v1/user/secrets/preset`: Store a secret from a provider preset
 
@@ -590,73 +590,30 @@ Stores `value` as the caller's secret for `provider`. The server chooses the sec
 environment-variable name the provider's SDK reads (see `Provider`). A caller holds at most one secret of
 each name; a second create for the same provider answers 409.
 
-Requires a token with the `write` scope.*/
+Requires a token with the `write` scope.
+
+Documented errors (400, 401, 403, 404, 409, 413, 422, 426, 429, 500, 502, 504) are answered by returning `Err(Rejection)`.*/
     fn create_secret_from_preset(
         &self,
-        ctx: crate::runtime::Context<Self::Caller>,
+        ctx: ::stub_runtime::Context<Self::Caller>,
         body: types::PresetSecretRequest,
-    ) -> impl ::std::future::Future<Output = CreateSecretFromPresetResponse> + Send;
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            CreateSecretFromPresetResponse,
+            ::stub_runtime::Rejection,
+        >,
+    > + Send;
 }
-///Every documented answer of `create_secret_from_preset`, one variant per status.
+///Every documented answer of `create_secret_from_preset` but the envelope's, one variant per status.
 #[derive(Debug)]
 pub enum CreateSecretFromPresetResponse {
     ///201: The secret was stored. The body is its metadata; the value itself is never returned.
     Created(types::UserSecretResponse),
-    /**400: The request could not be read: `Content-Type` is missing or not `application/json`, the body is not
-valid JSON (including invalid UTF-8 and duplicate object keys), is not a JSON object, or has bytes after
-the JSON value; or the `api-version` header is repeated or is not a version such as `1.0.0`.*/
-    BadRequest(types::ErrorResponse),
-    ///401: The `Authorization` header is missing or malformed, or its bearer token is unknown or revoked.
-    Unauthorized(types::ErrorResponse),
-    ///403: The token is valid but lacks the scope the operation needs (a `read` token tried to write).
-    Forbidden(types::ErrorResponse),
-    /**404: No operation is served at the requested path (for example a misspelled path, or a trailing slash). The
-router answers this before authentication, so it is the same for every caller.*/
-    NotFound(types::ErrorResponse),
-    ///409: The caller already has a secret with this provider's name.
-    Conflict(types::ErrorResponse),
-    ///413: The request body is larger than the server's limit (262144 bytes by default).
-    PayloadTooLarge(types::ErrorResponse),
-    ///422: The body is JSON but does not match the schema. Every violation is listed in `errors`.
-    UnprocessableEntity(types::ErrorResponse),
-    ///426: The request declared an `api-version` older than the oldest version this server serves.
-    UpgradeRequired(types::ErrorResponse),
-    ///429: The token has sent more requests than its rate limit allows. Retry after `Retry-After` seconds.
-    TooManyRequests {
-        ///The body.
-        body: types::ErrorResponse,
-        ///Seconds to wait before the next request with this token is accepted.
-        retry_after: i32,
-    },
-    ///500: An unexpected failure in the server. The detail carries a request id and no internal cause.
-    InternalServerError(types::ErrorResponse),
-    /**502: The secret store failed: the database reported an I/O error or returned data that could not be read
-(for example a stored value that no configured key decrypts). The request may be retried.*/
-    BadGateway(types::ErrorResponse),
-    /**504: The secret store did not answer in time (for example the database stayed locked by another writer for
-longer than the server's store timeout). Nothing was stored; the request may be retried.*/
-    GatewayTimeout(types::ErrorResponse),
 }
 impl ::axum::response::IntoResponse for CreateSecretFromPresetResponse {
     fn into_response(self) -> ::axum::response::Response {
         match self {
-            Self::Created(body) => crate::runtime::json(201u16, &body),
-            Self::BadRequest(body) => crate::runtime::json(400u16, &body),
-            Self::Unauthorized(body) => crate::runtime::json(401u16, &body),
-            Self::Forbidden(body) => crate::runtime::json(403u16, &body),
-            Self::NotFound(body) => crate::runtime::json(404u16, &body),
-            Self::Conflict(body) => crate::runtime::json(409u16, &body),
-            Self::PayloadTooLarge(body) => crate::runtime::json(413u16, &body),
-            Self::UnprocessableEntity(body) => crate::runtime::json(422u16, &body),
-            Self::UpgradeRequired(body) => crate::runtime::json(426u16, &body),
-            Self::TooManyRequests { body, retry_after } => {
-                let mut response = crate::runtime::json(429u16, &body);
-                crate::runtime::header(&mut response, "retry-after", retry_after);
-                response
-            }
-            Self::InternalServerError(body) => crate::runtime::json(500u16, &body),
-            Self::BadGateway(body) => crate::runtime::json(502u16, &body),
-            Self::GatewayTimeout(body) => crate::runtime::json(504u16, &body),
+            Self::Created(body) => ::stub_runtime::json(201u16, &body),
         }
     }
 }
@@ -664,49 +621,51 @@ impl ::axum::response::IntoResponse for CreateSecretFromPresetResponse {
 async fn handle_create_secret_from_preset<A: SecretsApi>(
     ::axum::extract::State((api, config)): ::axum::extract::State<Shared<A>>,
     request: ::axum::extract::Request,
-) -> ::std::result::Result<::axum::response::Response, crate::runtime::Rejection> {
+) -> ::axum::response::Response {
     let (parts, body) = request.into_parts();
-    let request_id = crate::runtime::request_id(&parts);
-    crate::runtime::check_api_version(&parts.headers, &config)?;
-    let token = crate::runtime::bearer_token(&parts.headers)?;
-    let caller = api.authenticate(token, &request_id).await?;
-    let mut validator = crate::runtime::Validator::new();
-    let cx = &mut validator;
-    let body = crate::runtime::read_json(
+    let request_id = ::stub_runtime::request_id(&parts);
+    let answer = async {
+        ::stub_runtime::check_api_version(&parts.headers, &config)?;
+        let token = ::stub_runtime::bearer_token(&parts.headers)?;
+        let caller = api.authenticate(token, &request_id).await?;
+        let bytes = ::stub_runtime::read_body(&parts.headers, body, config.body_limit)
+            .await?;
+        let mut validator = ::stub_runtime::Validator::new();
+        let cx = &mut validator;
+        let body: ::std::option::Option<types::PresetSecretRequest> = ::stub_runtime::decode_json(
             &parts.headers,
-            body,
-            config.body_limit,
+            &bytes,
             true,
             true,
-        )
-        .await?;
-    if let Some(v) = &body {
-        cx.enter("body");
-        validate_preset_secret_request(v, cx);
-        cx.leave();
-    }
-    validator.finish()?;
-    let body: types::PresetSecretRequest = crate::runtime::typed(
-        body.unwrap_or_default(),
-        "body",
-    )?;
-    let ctx = crate::runtime::Context {
-        caller,
-        request_id,
+            cx,
+            |v, cx| {
+                validators::validate_preset_secret_request(v, cx);
+            },
+        )?;
+        validator.finish()?;
+        let body = ::stub_runtime::present(body)?;
+        let ctx = ::stub_runtime::Context {
+            caller,
+            request_id: request_id.clone(),
+        };
+        let response = api.create_secret_from_preset(ctx, body).await?;
+        ::std::result::Result::<
+            _,
+            ::stub_runtime::Rejection,
+        >::Ok(::axum::response::IntoResponse::into_response(response))
     };
-    Ok(
-        ::axum::response::IntoResponse::into_response(
-            api.create_secret_from_preset(ctx, body).await,
-        ),
-    )
+    match answer.await {
+        Ok(response) => response,
+        Err(rejection) => rejection.into_response_for(&request_id),
+    }
 }
-type Shared<A> = (::std::sync::Arc<A>, ::std::sync::Arc<crate::runtime::RouterConfig>);
+type Shared<A> = (::std::sync::Arc<A>, ::std::sync::Arc<::stub_runtime::RouterConfig>);
 /// The axum router for every operation: it owns extraction, authentication, validation and every
 /// rejection (404, 405 with `Allow`, 400, 401, 413, 422, 426, a caught panic as 500), all in the envelope,
 /// and sets `x-request-id` on every response.
 pub fn router<A: SecretsApi>(
     api: ::std::sync::Arc<A>,
-    config: crate::runtime::RouterConfig,
+    config: ::stub_runtime::RouterConfig,
 ) -> ::axum::Router {
     let state: Shared<A> = (api, ::std::sync::Arc::new(config));
     let routes = ::axum::Router::new()
@@ -714,43 +673,64 @@ pub fn router<A: SecretsApi>(
             "/api/v1/user/secrets/preset",
             ::axum::routing::post(handle_create_secret_from_preset::<A>),
         )
-        .method_not_allowed_fallback(crate::runtime::method_not_allowed)
-        .fallback(crate::runtime::not_found)
+        .method_not_allowed_fallback(::stub_runtime::method_not_allowed)
+        .fallback(::stub_runtime::not_found)
         .with_state(state);
-    crate::runtime::layers(routes)
+    ::stub_runtime::layers(routes)
 }
-///Validates a `PresetSecretRequest`, recording every violation.
-fn validate_preset_secret_request(
-    v: &::serde_json::Value,
-    cx: &mut crate::runtime::Validator,
-) {
-    if let Some(obj) = cx.object(v, false) {
-        cx.required(obj, &["provider", "value"]);
-        if let Some(v) = obj.get("provider") {
-            cx.enter("provider");
-            validate_provider(v, cx);
-            cx.leave();
+/// Validators generated from the component schemas: each records every violation of a value into the
+/// [`Validator`](#rt::Validator).
+pub mod validators {
+    use super::validators;
+    ///Validates a `PresetSecretRequest`, recording every violation.
+    pub fn validate_preset_secret_request(
+        v: &::serde_json::Value,
+        cx: &mut ::stub_runtime::Validator,
+    ) {
+        if let Some(obj) = cx.object(v, false) {
+            cx.required(obj, &["provider", "value"]);
+            if let Some(v) = obj.get("provider") {
+                cx.enter("provider");
+                validators::validate_provider(v, cx);
+                cx.leave();
+            }
+            if let Some(v) = obj.get("value") {
+                cx.enter("value");
+                validators::validate_secret_value(v, cx);
+                cx.leave();
+            }
+            cx.no_extra(obj, &["provider", "value"]);
         }
-        if let Some(v) = obj.get("value") {
-            cx.enter("value");
-            validate_secret_value(v, cx);
-            cx.leave();
-        }
-        cx.no_extra(obj, &["provider", "value"]);
     }
-}
-///Validates a `Provider`, recording every violation.
-fn validate_provider(v: &::serde_json::Value, cx: &mut crate::runtime::Validator) {
-    if let Some(s) = cx.string(v, false) {
+    ///Validates a `Provider`, recording every violation.
+    pub fn validate_provider(
+        v: &::serde_json::Value,
+        cx: &mut ::stub_runtime::Validator,
+    ) {
+        if let Some(s) = cx.string(v, false) {
+            validate_provider_str(s, cx);
+        }
+    }
+    ///Validates the text of a `Provider`, recording every violation.
+    pub fn validate_provider_str(s: &str, cx: &mut ::stub_runtime::Validator) {
+        let _ = &s;
         cx.one_of_str(s, &["openai", "anthropic", "github", "tinker"]);
     }
-}
-///Validates a `SecretValue`, recording every violation.
-fn validate_secret_value(v: &::serde_json::Value, cx: &mut crate::runtime::Validator) {
-    if let Some(s) = cx.string(v, false) {
+    ///Validates a `SecretValue`, recording every violation.
+    pub fn validate_secret_value(
+        v: &::serde_json::Value,
+        cx: &mut ::stub_runtime::Validator,
+    ) {
+        if let Some(s) = cx.string(v, false) {
+            validate_secret_value_str(s, cx);
+        }
+    }
+    ///Validates the text of a `SecretValue`, recording every violation.
+    pub fn validate_secret_value_str(s: &str, cx: &mut ::stub_runtime::Validator) {
+        let _ = &s;
         cx.min_length(s, 1usize);
         cx.max_length(s, 16384usize);
-        static PATTERN: crate::runtime::Pattern = crate::runtime::Pattern::new("\\S");
+        static PATTERN: ::stub_runtime::Pattern = ::stub_runtime::Pattern::new("\\S");
         cx.pattern(s, &PATTERN);
     }
 }

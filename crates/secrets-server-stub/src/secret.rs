@@ -4,10 +4,14 @@
 use std::fmt;
 
 use secrecy::{ExposeSecret, SecretString};
+use serde::de::Error as _;
+use stub_runtime::Validator;
+use zeroize::Zeroizing;
 
-/// A secret received from a client. Deserializes from a JSON string; `Debug` shows `SecretValue(••••)`, and
-/// `Serialize` writes `"[redacted]"` (typify derives `Serialize` for every type, but the server must never echo a
-/// secret back). The memory is wiped on drop.
+/// A secret received from a client. Deserializes from a JSON string that satisfies the spec's `SecretValue` schema
+/// (checked by the validator generated from it, so a valid body is decoded in one pass); `Debug` shows
+/// `SecretValue(••••)`, and `Serialize` writes `"[redacted]"` (typify derives `Serialize` for every type, but the
+/// server must never echo a secret back). The memory is wiped on drop, and so is a refused value.
 #[derive(Clone)]
 pub struct SecretValue(SecretString);
 
@@ -38,7 +42,14 @@ impl From<&str> for SecretValue {
 
 impl<'de> serde::Deserialize<'de> for SecretValue {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        String::deserialize(deserializer).map(Self::from)
+        let text = Zeroizing::new(String::deserialize(deserializer)?);
+        let mut cx = Validator::new();
+        crate::validators::validate_secret_value_str(&text, &mut cx);
+        if cx.error_count() > 0 {
+            // Never the value: the router's violation walk says what is wrong with it.
+            return Err(D::Error::custom("the secret does not match the SecretValue schema"));
+        }
+        Ok(Self(SecretString::from(text.as_str())))
     }
 }
 
@@ -58,5 +69,15 @@ mod tests {
         assert_eq!(secret.expose_secret(), "sk-proj-very-secret");
         assert_eq!(format!("{secret:?}"), "SecretValue(••••)");
         assert_eq!(serde_json::to_string(&secret).unwrap(), r#""[redacted]""#);
+    }
+
+    #[test]
+    fn refuses_what_the_schema_refuses_without_quoting_it() {
+        let too_long = format!("\"{}\"", "x".repeat(16385));
+        for bad in [r#""""#, r#""   ""#, too_long.as_str(), "7"] {
+            let err = serde_json::from_str::<SecretValue>(bad).unwrap_err().to_string();
+            assert!(!err.contains("xxx"), "{err}");
+        }
+        assert!(serde_json::from_str::<SecretValue>(r#"" a ""#).is_ok());
     }
 }

@@ -1,35 +1,40 @@
-//! Loads openapi.yaml and rejects, with file:line and JSON pointer, what the generators would mishandle or panic on.
+//! Reading a spec: YAML text -> `openapiv3` document, refusing (with `file:line` and JSON pointer) what is not an
+//! OpenAPI 3.0 document or has a `$ref` that resolves nowhere. No I/O: the caller reads the file.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
 
-use anyhow::{Result, anyhow, bail};
-use openapiv3::{OpenAPI, ReferenceOr, StatusCode};
+use openapiv3::OpenAPI;
 use serde_json::Value;
 
+use crate::Error;
+
+macro_rules! bail {
+    ($($arg:tt)*) => { return Err(Error::new(format!($($arg)*))) };
+}
+
 /// A parsed spec plus what error messages need to point into it.
-pub(crate) struct Spec {
-    pub(crate) path: PathBuf,
-    pub(crate) text: String,
-    pub(crate) doc: OpenAPI,
+pub struct Spec {
+    /// How error messages name the file (usually its path as the user gave it).
+    pub path: String,
+    /// The text, for `file:line` in error messages.
+    pub text: String,
+    /// The document.
+    pub doc: OpenAPI,
+    /// The document as plain JSON, for lookups `openapiv3` does not keep (e.g. raw `$ref` targets).
+    pub raw: Value,
 }
 
 impl Spec {
-    pub(crate) fn load(path: &Path) -> Result<Spec> {
-        let text = std::fs::read_to_string(path).map_err(|err| anyhow!("cannot read {}: {err}", path.display()))?;
-        Spec::parse(path, text)
-    }
-
-    pub(crate) fn parse(path: &Path, text: String) -> Result<Spec> {
+    /// Parses `text`, naming it `path` in every error.
+    pub fn parse(path: &str, text: String) -> Result<Spec, Error> {
         let raw: Value = serde_yaml::from_str(&text).map_err(|err| match err.location() {
-            Some(loc) => anyhow!(
-                "{}:{}:{}: invalid YAML: {}",
-                path.display(),
+            Some(loc) => Error::new(format!(
+                "{path}:{}:{}: invalid YAML: {}",
                 loc.line(),
                 loc.column(),
                 strip_location(&err.to_string())
-            ),
-            None => anyhow!("{}: invalid YAML: {err}", path.display()),
+            )),
+            None => Error::new(format!("{path}: invalid YAML: {err}")),
         })?;
         let located = Located { path, text: &text };
 
@@ -59,22 +64,22 @@ impl Spec {
                 })
                 .collect();
             let pointer = pointer(&segments.iter().map(String::as_str).collect::<Vec<_>>());
-            anyhow!(
+            Error::new(format!(
                 "{}: does not match the OpenAPI 3.0 schema at {pointer}: {}",
                 located.at(&pointer),
                 err.inner()
-            )
+            ))
         })?;
-        check_operations(&doc, &raw, &located)?;
         Ok(Spec {
-            path: path.to_path_buf(),
+            path: path.to_owned(),
             text,
             doc,
+            raw,
         })
     }
 
     /// `file:line` for a JSON pointer into this spec, for error messages of later stages.
-    pub(crate) fn at(&self, pointer: &str) -> String {
+    pub fn at(&self, pointer: &str) -> String {
         Located {
             path: &self.path,
             text: &self.text,
@@ -84,15 +89,15 @@ impl Spec {
 }
 
 struct Located<'a> {
-    path: &'a Path,
+    path: &'a str,
     text: &'a str,
 }
 
 impl Located<'_> {
     fn at(&self, pointer: &str) -> String {
         match line_of(self.text, pointer) {
-            Some(line) => format!("{}:{line}", self.path.display()),
-            None => self.path.display().to_string(),
+            Some(line) => format!("{}:{line}", self.path),
+            None => self.path.to_owned(),
         }
     }
 }
@@ -103,7 +108,7 @@ fn strip_location(msg: &str) -> &str {
 }
 
 /// Every `$ref` must point at something inside this document.
-fn check_refs(root: &Value, node: &Value, pointer: &mut String, located: &Located<'_>) -> Result<()> {
+fn check_refs(root: &Value, node: &Value, pointer: &mut String, located: &Located<'_>) -> Result<(), Error> {
     match node {
         Value::Object(map) => {
             if let Some(target) = map.get("$ref") {
@@ -143,98 +148,8 @@ fn check_refs(root: &Value, node: &Value, pointer: &mut String, located: &Locate
     Ok(())
 }
 
-/// What progenitor would panic on or name wrongly: caught here, naming the operation.
-fn check_operations(doc: &OpenAPI, raw: &Value, located: &Located<'_>) -> Result<()> {
-    for (path, item) in &doc.paths.paths {
-        let ReferenceOr::Item(item) = item else {
-            bail!(
-                "{}: path `{path}` is a $ref; path items must be written inline",
-                located.at(&pointer(&["paths", path]))
-            );
-        };
-        for (method, op) in item.iter() {
-            let at = pointer(&["paths", path, method]);
-            let Some(id) = &op.operation_id else {
-                bail!(
-                    "{}: operation {} {path} has no operationId; the client and the stub trait name methods after it",
-                    located.at(&at),
-                    method.to_uppercase()
-                );
-            };
-            let has_2xx = op.responses.responses.keys().any(|code| match code {
-                StatusCode::Code(c) => (200..300).contains(c),
-                StatusCode::Range(r) => *r == 2,
-            });
-            if op.responses.default.is_some() && has_2xx {
-                bail!(
-                    "{}: operation `{id}` has a `default` response beside 2xx responses; list each error status explicitly",
-                    located.at(&format!("{at}/responses/default"))
-                );
-            }
-            // progenitor gives each operation one success type and one error type, and asserts on anything else.
-            for (class, in_class, rule) in [
-                (
-                    "success",
-                    2u16..3,
-                    "every 2xx response of an operation must share one body schema",
-                ),
-                (
-                    "error",
-                    4u16..6,
-                    "every error response of an operation must share one schema (ErrorResponse)",
-                ),
-            ] {
-                let mut first: Option<(String, Value)> = None;
-                for code in op.responses.responses.keys() {
-                    let hundreds = match code {
-                        StatusCode::Code(c) => c / 100,
-                        StatusCode::Range(r) => *r,
-                    };
-                    if !in_class.contains(&hundreds) {
-                        continue;
-                    }
-                    let schema = response_schema(raw, &at, &code.to_string())?;
-                    match &first {
-                        None => first = Some((code.to_string(), schema)),
-                        Some((first_code, first_schema)) if *first_schema != schema => bail!(
-                            "{}: operation `{id}`: {class} responses {first_code} and {code} use different schemas; {rule}",
-                            located.at(&format!("{at}/responses/{code}"))
-                        ),
-                        Some(_) => {}
-                    }
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-/// The body schema(s) of one response, following a response `$ref`: the value compared across status codes.
-fn response_schema(raw: &Value, op_pointer: &str, code: &str) -> Result<Value> {
-    let mut response = raw
-        .pointer(&format!("{op_pointer}/responses/{code}"))
-        .ok_or_else(|| anyhow!("response {code} missing at {op_pointer}"))?;
-    for _ in 0..16 {
-        match response.get("$ref").and_then(Value::as_str) {
-            Some(target) => {
-                response = raw.pointer(&target[1..]).expect("refs were checked");
-            }
-            None => break,
-        }
-    }
-    Ok(response.get("content").cloned().map_or(Value::Null, |content| {
-        let schemas: serde_json::Map<String, Value> = content
-            .as_object()
-            .into_iter()
-            .flatten()
-            .map(|(media, m)| (media.clone(), m.get("schema").cloned().unwrap_or(Value::Null)))
-            .collect();
-        Value::Object(schemas)
-    }))
-}
-
 /// A JSON pointer from unescaped segments.
-pub(crate) fn pointer(segments: &[&str]) -> String {
+pub fn pointer(segments: &[&str]) -> String {
     segments
         .iter()
         .map(|s| format!("/{}", s.replace('~', "~0").replace('/', "~1")))
@@ -243,7 +158,7 @@ pub(crate) fn pointer(segments: &[&str]) -> String {
 
 /// Best-effort line (1-based) of a JSON pointer in block-style YAML: follows each key at a deeper indent; for an
 /// array index, counts `- ` items. Stops at the deepest segment it can find, so errors still point nearby.
-pub(crate) fn line_of(text: &str, pointer: &str) -> Option<usize> {
+pub fn line_of(text: &str, pointer: &str) -> Option<usize> {
     let lines: Vec<&str> = text.lines().collect();
     let mut start = 0usize;
     let mut parent_indent: isize = -1;
@@ -293,4 +208,5 @@ pub(crate) fn line_of(text: &str, pointer: &str) -> Option<usize> {
 }
 
 #[cfg(test)]
+#[path = "spec_tests.rs"]
 mod tests;

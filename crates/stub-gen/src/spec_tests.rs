@@ -1,7 +1,5 @@
 //! Bad specs: each kind gets one clear error naming the file, line and what is wrong.
 
-use std::path::Path;
-
 use super::{Spec, line_of};
 
 const OPERATION: &str = r#"
@@ -43,26 +41,6 @@ const BAD_SPECS: &[(&str, &str, &str)] = &[
         "bad.yaml:4: `$ref: other.yaml#/paths/a` at /paths/~1a points outside this file; only local references (#/...) are supported",
     ),
     (
-        "missing operationId",
-        "openapi: 3.0.3\ninfo: { title: T, version: '1' }\npaths:\n  /a:\n    get:\n      responses:\n        '204': { description: ok }\n",
-        "bad.yaml:5: operation GET /a has no operationId; the client and the stub trait name methods after it",
-    ),
-    (
-        "error schemas differ",
-        "openapi: 3.0.3\ninfo: { title: T, version: '1' }\npaths:\n  /a:\n    get:\n      operationId: get_a\n      responses:\n        '204': { description: ok }\n        '400': { description: bad, content: { application/json: { schema: { type: string } } } }\n        '500': { description: oops, content: { application/json: { schema: { type: integer } } } }\n",
-        "bad.yaml:10: operation `get_a`: error responses 400 and 500 use different schemas; every error response of an operation must share one schema (ErrorResponse)",
-    ),
-    (
-        "success schemas differ",
-        "openapi: 3.0.3\ninfo: { title: T, version: '1' }\npaths:\n  /a:\n    get:\n      operationId: get_a\n      responses:\n        '200': { description: ok, content: { application/json: { schema: { type: string } } } }\n        '204': { description: empty }\n",
-        "bad.yaml:9: operation `get_a`: success responses 200 and 204 use different schemas; every 2xx response of an operation must share one body schema",
-    ),
-    (
-        "default beside 2xx",
-        "openapi: 3.0.3\ninfo: { title: T, version: '1' }\npaths:\n  /a:\n    get:\n      operationId: get_a\n      responses:\n        '204': { description: ok }\n        default: { description: any error }\n",
-        "bad.yaml:9: operation `get_a` has a `default` response beside 2xx responses; list each error status explicitly",
-    ),
-    (
         "not an openapi shape",
         "openapi: 3.0.3\ninfo: { title: T, version: '1' }\npaths:\n  /a:\n    get:\n      operationId: 7\n      responses: {}\n",
         "bad.yaml:3: does not match the OpenAPI 3.0 schema at /paths: invalid type: integer `7`, expected a string",
@@ -72,9 +50,9 @@ const BAD_SPECS: &[(&str, &str, &str)] = &[
 #[test]
 fn bad_specs_get_one_clear_error() {
     for (what, text, expected) in BAD_SPECS {
-        let err = match Spec::parse(Path::new("bad.yaml"), (*text).to_owned()) {
+        let err = match Spec::parse("bad.yaml", (*text).to_owned()) {
             Ok(_) => panic!("{what}: accepted"),
-            Err(err) => format!("{err:#}"),
+            Err(err) => err.to_string(),
         };
         assert_eq!(&err, expected, "{what}");
         assert!(!err.contains('\n'), "{what}: error spans several lines");
@@ -86,7 +64,7 @@ fn good_spec_with_ref_is_accepted() {
     let text = format!(
         "openapi: 3.0.3\ninfo: {{ title: T, version: '1' }}\n{OPERATION}components:\n  schemas:\n    Thing: {{ type: object }}\n"
     );
-    Spec::parse(Path::new("ok.yaml"), text).unwrap();
+    Spec::parse("ok.yaml", text).unwrap();
 }
 
 #[test]

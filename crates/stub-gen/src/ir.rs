@@ -1,0 +1,226 @@
+//! The intermediate representation between reading and emitting: plain data about operations, parameters, bodies,
+//! responses and the checks their schemas imply. Lowering ([`crate::lower`]) builds it and does every refusal;
+//! emitting ([`crate::emit`]) turns it into tokens and cannot fail.
+
+use std::collections::BTreeMap;
+
+/// Everything the stub of one spec needs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Api {
+    /// `info.title`.
+    pub title: String,
+    /// `info.version`.
+    pub version: String,
+    /// In spec order (paths, then methods in `openapiv3`'s order).
+    pub operations: Vec<Operation>,
+    /// The validators of the component schemas that requests reach, by component name.
+    pub validators: BTreeMap<String, Check>,
+}
+
+/// One operation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Operation {
+    /// The operationId; the trait method is its snake case.
+    pub id: String,
+    /// The axum route (`/things/{id}`).
+    pub path: String,
+    /// Lower-case HTTP method (`get`, `post`, …).
+    pub method: String,
+    /// Summary and description, for the trait method's docs.
+    pub doc: String,
+    /// Whether a bearer token is required (and `authenticate` runs).
+    pub secured: bool,
+    /// Path, query and header parameters; operation-level ones override path-level ones.
+    pub params: Vec<Param>,
+    /// The JSON request body, if any.
+    pub body: Option<Body>,
+    /// The documented answers that are variants of the operation's response enum.
+    pub responses: Vec<Response>,
+    /// Documented statuses whose body is the envelope: answered by returning a `Rejection`.
+    pub rejections: Vec<u16>,
+}
+
+/// Where a parameter is read from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Location {
+    /// A path segment.
+    Path,
+    /// The query string.
+    Query,
+    /// A request header.
+    Header,
+}
+
+/// The JSON type a parameter's text is converted to before validation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScalarKind {
+    /// Kept as text.
+    String,
+    /// An integer.
+    Integer,
+    /// A number.
+    Number,
+    /// `true` / `false`.
+    Boolean,
+}
+
+/// One parameter.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Param {
+    /// The name on the wire.
+    pub name: String,
+    /// Where it is read from.
+    pub location: Location,
+    /// Path parameters are always required.
+    pub required: bool,
+    /// Its Rust type (before `Option` for optional parameters).
+    pub ty: TypeRef,
+    /// How its text is converted.
+    pub kind: ScalarKind,
+    /// What its schema requires.
+    pub check: Check,
+    /// Its description.
+    pub doc: Option<String>,
+}
+
+/// The JSON request body.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Body {
+    /// Its Rust type.
+    pub ty: TypeRef,
+    /// Whether an empty body is refused.
+    pub required: bool,
+    /// What its schema requires.
+    pub check: Check,
+    /// Whether decoding into [`Body::ty`] alone enforces every constraint of the schema, so that a valid body is
+    /// decoded in one pass and the violation walk runs only when decoding fails.
+    pub typed_complete: bool,
+}
+
+/// One documented answer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Response {
+    /// The status.
+    pub code: u16,
+    /// The JSON body's type, if it has one.
+    pub body: Option<TypeRef>,
+    /// Documented headers.
+    pub headers: Vec<ResponseHeader>,
+    /// The response's description.
+    pub doc: String,
+}
+
+/// A documented response header.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResponseHeader {
+    /// The header's name, lower case.
+    pub name: String,
+    /// Its Rust type (before `Option` when not required).
+    pub ty: TypeRef,
+    /// Whether the implementation must set it.
+    pub required: bool,
+    /// Its description.
+    pub doc: Option<String>,
+}
+
+/// A Rust type as the stub names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TypeRef {
+    /// A type of the shared type space, by typify's name (`types::Name`).
+    Named(String),
+    /// A replacement type from the settings, by path.
+    Replaced(String),
+    /// `String`.
+    String,
+    /// `chrono::DateTime<Utc>`.
+    DateTime,
+    /// `chrono::NaiveDate`.
+    Date,
+    /// `uuid::Uuid`.
+    Uuid,
+    /// `i32`.
+    I32,
+    /// `i64`.
+    I64,
+    /// `f64`.
+    F64,
+    /// `bool`.
+    Bool,
+    /// `Vec<T>`.
+    Vec(Box<TypeRef>),
+    /// `Option<T>` (a nullable schema).
+    Option(Box<TypeRef>),
+}
+
+/// What a schema requires of a JSON value; the validators are generated from it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Check {
+    /// The component schema's validator.
+    Ref(String),
+    /// No type: only `null` is checked.
+    Any { nullable: bool },
+    /// `type: string`.
+    String {
+        nullable: bool,
+        values: Vec<String>,
+        min_length: Option<usize>,
+        max_length: Option<usize>,
+        pattern: Option<String>,
+        format: Option<StringFormat>,
+    },
+    /// `type: integer`.
+    Integer {
+        nullable: bool,
+        values: Vec<i128>,
+        minimum: Option<(i128, bool)>,
+        maximum: Option<(i128, bool)>,
+        multiple_of: Option<f64>,
+    },
+    /// `type: number`.
+    Number {
+        nullable: bool,
+        minimum: Option<(f64, bool)>,
+        maximum: Option<(f64, bool)>,
+        multiple_of: Option<f64>,
+    },
+    /// `type: boolean`.
+    Boolean { nullable: bool },
+    /// `type: object`.
+    Object {
+        nullable: bool,
+        required: Vec<String>,
+        properties: Vec<(String, Check)>,
+        additional: Additional,
+    },
+    /// `type: array`.
+    Array {
+        nullable: bool,
+        min_items: Option<usize>,
+        max_items: Option<usize>,
+        items: Option<Box<Check>>,
+    },
+    /// `allOf: [one]`, how 3.0 attaches `nullable` to a reference.
+    Wrapped { nullable: bool, inner: Box<Check> },
+}
+
+/// A string `format` the validators check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StringFormat {
+    /// RFC 3339 date-time.
+    DateTime,
+    /// RFC 3339 full-date.
+    Date,
+    /// A UUID.
+    Uuid,
+}
+
+/// What an object allows beside its properties.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Additional {
+    /// Anything (`additionalProperties` absent or `true`).
+    Any,
+    /// Nothing (`additionalProperties: false`).
+    None,
+    /// Values of this schema.
+    Schema(Box<Check>),
+}

@@ -1,0 +1,130 @@
+//! The server-stub generator as a library: an OpenAPI 3.0 document -> an axum server stub (an async trait with one
+//! method per operation, a response enum per operation, validators and a router) that depends on `stub-runtime`.
+//!
+//! It does no I/O. Three stages, a file each:
+//! - [`spec`]: YAML text -> an `openapiv3` document ([`Spec::parse`]);
+//! - [`lower`]: the document -> an [`ir::Api`] of plain data; every refusal happens here, naming the operation and
+//!   `file:line`;
+//! - [`emit`]: the IR -> tokens, which cannot fail.
+//!
+//! The schema types are not generated here: the caller passes the type space it shares with the client
+//! ([`Types`]), so that client and stub have one definition of every schema.
+
+pub mod emit;
+pub mod ir;
+pub mod lower;
+pub mod names;
+pub mod spec;
+
+use std::collections::BTreeSet;
+
+use proc_macro2::TokenStream;
+
+pub use spec::Spec;
+
+/// A spec the generator cannot serve, as one line: `file:line: operation `id`: what is wrong`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Error(String);
+
+impl Error {
+    pub(crate) fn new(message: String) -> Self {
+        Self(message)
+    }
+}
+
+/// The shared type space: its tokens (the body of the `types` module) and the names of the types it defines.
+#[derive(Clone, Debug, Default)]
+pub struct Types {
+    /// The items of the `types` module.
+    pub tokens: TokenStream,
+    /// typify's name of every type in it.
+    pub names: BTreeSet<String>,
+}
+
+/// A component schema whose type is hand-written rather than generated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Replacement {
+    /// The component schema's name.
+    pub schema: String,
+    /// The Rust path of the type that replaces it (`crate::SecretValue`).
+    pub path: String,
+    /// Whether the type's `Deserialize` enforces the schema's constraints itself (so that a valid body can be
+    /// decoded in one pass).
+    pub validates: bool,
+}
+
+/// The project-specific choices; nothing project-specific is a constant inside the generator.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Settings {
+    /// The path through which generated code reaches the runtime crate.
+    pub runtime: String,
+    /// The trait's name.
+    pub api_trait: String,
+    /// Hand-written types for component schemas.
+    pub replacements: Vec<Replacement>,
+    /// The component schema of the error envelope: error responses with this body are answered by returning a
+    /// `Rejection`, not as variants of the response enums.
+    pub envelope: Option<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            runtime: "::stub_runtime".to_owned(),
+            api_trait: "Api".to_owned(),
+            replacements: Vec::new(),
+            envelope: None,
+        }
+    }
+}
+
+impl Settings {
+    /// The replacement for a component schema, if any.
+    pub fn replacement(&self, schema: &str) -> Option<&Replacement> {
+        self.replacements.iter().find(|r| r.schema == schema)
+    }
+
+    pub(crate) fn runtime_path(&self) -> TokenStream {
+        // Checked by `generate` before emitting.
+        self.runtime.parse().unwrap_or_default()
+    }
+}
+
+/// The stub of `spec`: lowering, then emitting.
+pub fn generate(spec: &Spec, types: &Types, settings: &Settings) -> Result<TokenStream, Error> {
+    check_settings(settings)?;
+    let api = lower::lower(spec, Some(types), settings)?;
+    Ok(emit::emit(&api, &types.tokens, settings))
+}
+
+fn check_settings(settings: &Settings) -> Result<(), Error> {
+    if syn::parse_str::<syn::Path>(&settings.runtime).is_err() {
+        return Err(Error::new(format!(
+            "settings: runtime path `{}` is not a Rust path",
+            settings.runtime
+        )));
+    }
+    if syn::parse_str::<syn::Ident>(&settings.api_trait).is_err() {
+        return Err(Error::new(format!(
+            "settings: trait name `{}` is not an identifier",
+            settings.api_trait
+        )));
+    }
+    for replacement in &settings.replacements {
+        if syn::parse_str::<syn::Type>(&replacement.path).is_err() {
+            return Err(Error::new(format!(
+                "settings: replacement `{}` is not a Rust type",
+                replacement.path
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Everything [`generate`] would refuse that does not depend on the type space: run it before building one, so that
+/// an unsupported construct is reported by operation and line rather than by the type generator's message.
+pub fn check(spec: &Spec, settings: &Settings) -> Result<(), Error> {
+    check_settings(settings)?;
+    lower::lower(spec, None, settings).map(drop)
+}

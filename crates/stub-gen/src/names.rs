@@ -1,0 +1,100 @@
+//! Names: how spec names become Rust identifiers, the same way typify names the shared types.
+
+use heck::{ToPascalCase, ToSnakeCase};
+use proc_macro2::{Ident, Span};
+use quote::format_ident;
+
+/// The name typify gives a component schema (its `sanitize(name, Case::Pascal)`).
+pub fn typify_name(name: &str) -> String {
+    name.replace('\'', "")
+        .replace(|c: char| !(c.is_alphanumeric() || c == '_'), "-")
+        .to_pascal_case()
+}
+
+/// The validator function of a component schema.
+pub fn validator_ident(name: &str) -> Ident {
+    format_ident!("validate_{}", typify_name(name).to_snake_case())
+}
+
+/// The trait method of an operation.
+pub fn method_ident(operation_id: &str) -> Ident {
+    field_ident(operation_id)
+}
+
+/// The PascalCase stem of an operation's items (`CreateThingResponse`, `CreateThingPath`, …).
+pub fn pascal(operation_id: &str) -> String {
+    let pascal = operation_id.to_pascal_case();
+    if pascal.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("Op{pascal}")
+    } else {
+        pascal
+    }
+}
+
+/// A snake_case field name for a parameter or header (`x-trace` -> `x_trace`), never a keyword.
+pub fn field_ident(name: &str) -> Ident {
+    let mut snake = name.to_snake_case();
+    if snake.is_empty() || snake.starts_with(|c: char| c.is_ascii_digit()) {
+        snake = format!("p_{snake}");
+    }
+    if syn::parse_str::<Ident>(&snake).is_err() {
+        snake.push('_');
+    }
+    Ident::new(&snake, Span::call_site())
+}
+
+/// The variant name of a status: its reason phrase in PascalCase.
+pub fn status_name(code: u16) -> String {
+    let name = match code {
+        200 => "Ok",
+        201 => "Created",
+        202 => "Accepted",
+        203 => "NonAuthoritativeInformation",
+        204 => "NoContent",
+        205 => "ResetContent",
+        206 => "PartialContent",
+        300 => "MultipleChoices",
+        301 => "MovedPermanently",
+        302 => "Found",
+        303 => "SeeOther",
+        304 => "NotModified",
+        307 => "TemporaryRedirect",
+        308 => "PermanentRedirect",
+        400 => "BadRequest",
+        401 => "Unauthorized",
+        402 => "PaymentRequired",
+        403 => "Forbidden",
+        404 => "NotFound",
+        405 => "MethodNotAllowed",
+        406 => "NotAcceptable",
+        407 => "ProxyAuthenticationRequired",
+        408 => "RequestTimeout",
+        409 => "Conflict",
+        410 => "Gone",
+        411 => "LengthRequired",
+        412 => "PreconditionFailed",
+        413 => "PayloadTooLarge",
+        414 => "UriTooLong",
+        415 => "UnsupportedMediaType",
+        416 => "RangeNotSatisfiable",
+        417 => "ExpectationFailed",
+        421 => "MisdirectedRequest",
+        422 => "UnprocessableEntity",
+        423 => "Locked",
+        424 => "FailedDependency",
+        425 => "TooEarly",
+        426 => "UpgradeRequired",
+        428 => "PreconditionRequired",
+        429 => "TooManyRequests",
+        431 => "RequestHeaderFieldsTooLarge",
+        451 => "UnavailableForLegalReasons",
+        500 => "InternalServerError",
+        501 => "NotImplemented",
+        502 => "BadGateway",
+        503 => "ServiceUnavailable",
+        504 => "GatewayTimeout",
+        505 => "HttpVersionNotSupported",
+        _ => return format!("Status{code}"),
+    };
+    name.to_owned()
+}

@@ -1,0 +1,226 @@
+//! The request body: reading it within the limit, the `Content-Type`, strict JSON (no duplicate keys, no trailing
+//! bytes), and decoding into the operation's type in one pass when the body is valid.
+
+use std::fmt;
+
+use axum::body::{Body, Bytes};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderMap};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use serde::de::{DeserializeOwned, Deserializer, Error as _, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
+use zeroize::Zeroize as _;
+
+mod objects_only;
+
+use objects_only::ObjectsOnly;
+
+use crate::extract::single_header;
+use crate::{Loc, Rejection, Validator, Violation};
+
+/// Reads the request body: 413 (with `Connection: close`) when `Content-Length` or the bytes themselves exceed
+/// `limit`, 400 when the body cannot be read.
+pub async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, Rejection> {
+    let declared_len = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared_len.is_some_and(|len| len > limit as u64) {
+        return Err(Rejection::payload_too_large(limit));
+    }
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(err) if err.downcast_ref::<LengthLimitError>().is_some() => Err(Rejection::payload_too_large(limit)),
+        Err(_) => Err(Rejection::bad_request("request body could not be read")),
+    }
+}
+
+/// Decodes a JSON body into its type, validating it against its schema (`check`, generated).
+///
+/// - An empty body that is not `required` is `Ok(None)`.
+/// - A missing or wrong `Content-Type`, invalid JSON, duplicate keys and trailing bytes are a 400 (no detail ever
+///   quotes the body: only line, column and category).
+/// - When `typed_complete` (the type itself carries every constraint of the schema), a valid body is decoded in
+///   one pass, straight into `T`: no intermediate `Value` ever holds it. Only when that fails, or when the type
+///   does not carry every constraint, is the body parsed into a `Value` and walked by `check`, which records every
+///   violation into `cx` under `loc: ["body", …]` (then the answer is `Ok(None)` and `cx` turns into the 422).
+///   Every string of that `Value` is wiped before it is dropped.
+pub fn decode_json<T: DeserializeOwned>(
+    headers: &HeaderMap,
+    bytes: &[u8],
+    required: bool,
+    typed_complete: bool,
+    cx: &mut Validator,
+    check: impl FnOnce(&Value, &mut Validator),
+) -> Result<Option<T>, Rejection> {
+    if bytes.is_empty() && !required {
+        return Ok(None);
+    }
+    check_content_type(headers)?;
+    if typed_complete && let Some(value) = decode_objects_only(bytes) {
+        return Ok(Some(value));
+    }
+    let mut value = parse_strict(bytes)?;
+    let before = cx.error_count();
+    cx.enter("body");
+    check(&value, cx);
+    let typed = if cx.error_count() > before {
+        None
+    } else {
+        match T::deserialize(&value) {
+            Ok(typed) => Some(typed),
+            Err(err) => {
+                // The type is stricter than the walk (or the walk has a gap): still a 422 that does not echo the
+                // value, as serde's message might.
+                tracing::warn!(category = ?err.classify(), "request body passed validation but does not deserialize");
+                cx.fail("value_error", "does not match the schema");
+                None
+            }
+        }
+    };
+    cx.leave();
+    scrub(&mut value);
+    Ok(typed)
+}
+
+/// `T` straight from the bytes, with structs read from JSON objects only (see [`objects_only`]); `None` on any
+/// error, whose message is not kept (it could quote the body).
+fn decode_objects_only<T: DeserializeOwned>(bytes: &[u8]) -> Option<T> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = T::deserialize(ObjectsOnly(&mut deserializer)).ok()?;
+    deserializer.end().ok()?;
+    Some(value)
+}
+
+/// The body of an operation whose body is required, once validation has passed (a missing one was a 422 already).
+pub fn present<T>(body: Option<T>) -> Result<T, Rejection> {
+    body.ok_or_else(|| Rejection::internal("a required body passed validation but was not decoded"))
+}
+
+/// Wipes every string of a request value (the body may hold secrets) before it is dropped.
+fn scrub(value: &mut Value) {
+    match value {
+        Value::String(text) => text.zeroize(),
+        Value::Array(items) => items.iter_mut().for_each(scrub),
+        Value::Object(map) => map.values_mut().for_each(scrub),
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
+}
+
+pub(crate) fn check_content_type(headers: &HeaderMap) -> Result<(), Rejection> {
+    let wrong = || Rejection::bad_request("Content-Type must be application/json");
+    let value = single_header(headers, CONTENT_TYPE.as_str())?.ok_or_else(wrong)?;
+    let value = value.to_str().map_err(|_| wrong())?.to_ascii_lowercase();
+    let mut parts = value.split(';').map(str::trim);
+    let essence = parts.next().unwrap_or("");
+    let json = essence == "application/json"
+        || essence
+            .strip_prefix("application/")
+            .is_some_and(|sub| sub.ends_with("+json") && !sub.contains('/'));
+    let utf8 = parts.all(|param| match param.split_once('=') {
+        Some((name, value)) if name.trim() == "charset" => value.trim().trim_matches('"') == "utf-8",
+        _ => true,
+    });
+    if json && utf8 { Ok(()) } else { Err(wrong()) }
+}
+
+/// Parses JSON like `serde_json::from_slice::<Value>`, but rejects duplicate object keys (serde_json would keep the
+/// last one silently, so what we validate could differ from what another parser reads).
+fn parse_strict(bytes: &[u8]) -> Result<Value, Rejection> {
+    serde_json::from_slice::<StrictValue>(bytes)
+        .map(|v| v.0)
+        .map_err(|err| {
+            let (line, column) = (err.line(), err.column());
+            // serde_json's own messages can quote the input, so only its category and position are used.
+            let detail = match err.classify() {
+                serde_json::error::Category::Data => {
+                    format!("request body has a duplicate object key at line {line} column {column}")
+                }
+                serde_json::error::Category::Eof => {
+                    format!("request body is not valid JSON: unexpected end at line {line} column {column}")
+                }
+                _ if err.to_string().starts_with("trailing characters") => {
+                    format!("request body has bytes after the JSON value at line {line} column {column}")
+                }
+                _ => format!("request body is not valid JSON: syntax error at line {line} column {column}"),
+            };
+            Rejection::bad_request(detail)
+        })
+}
+
+struct StrictValue(Value);
+
+impl<'de> serde::Deserialize<'de> for StrictValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(StrictVisitor).map(StrictValue)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(StrictValue(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if object.contains_key(&key) {
+                return Err(A::Error::custom("duplicate key"));
+            }
+            let StrictValue(value) = map.next_value()?;
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
+    }
+}
+
+/// Deserializes a validated part of the request into its generated type. Validation should have caught anything
+/// this rejects; if not, the answer is still a 422 that does not echo the value (serde's message might).
+pub fn typed<T: DeserializeOwned>(value: Value, part: &'static str) -> Result<T, Rejection> {
+    serde_json::from_value(value).map_err(|err| {
+        tracing::warn!(part, category = ?err.classify(), "request passed validation but does not deserialize");
+        Rejection::validation(vec![Violation {
+            loc: vec![Loc::Key(part.to_owned())],
+            msg: "does not match the schema".to_owned(),
+            kind: "value_error",
+        }])
+    })
+}

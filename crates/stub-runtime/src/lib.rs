@@ -1,0 +1,50 @@
+//! The runtime of generated server stubs: what the router that `stub-gen` emits calls at run time, the way
+//! progenitor's generated clients call `progenitor-client`. Generated code reaches everything here through one path
+//! (`::stub_runtime` by default), so a stub compiles in any crate that depends on this one.
+//!
+//! # The envelope
+//!
+//! Every failure, from every layer, is answered in one JSON envelope, FastAPI/pydantic style:
+//!
+//! ```json
+//! {"code": 422, "detail": "request body does not match the schema", "type": "validation_error",
+//!  "errors": [{"loc": ["body", "provider"], "msg": "must be one of 'openai', 'anthropic'", "type": "enum"}]}
+//! ```
+//!
+//! - `code` is always the HTTP status ([`Rejection`] holds one status for both);
+//! - `type` is a stable machine-readable kind (`invalid_request_error`, `authentication_error`, `permission_error`,
+//!   `not_found_error`, `method_not_allowed_error`, `already_exists_error`, `request_too_large_error`,
+//!   `validation_error`, `upgrade_required`, `rate_limit_error`, `internal_error`, or an implementer's own);
+//! - `detail` is for people, never quotes a submitted value, and on a 5xx names the request id (the cause is logged
+//!   with that id, never sent);
+//! - `errors` (422 only) lists every violation: `loc` from the request part (`body`, `path`, `query`, `header`) down
+//!   through object keys and array indices, and pydantic's violation types (`missing`, `string_type`, `int_type`,
+//!   `enum`, `string_too_short`, `string_pattern_mismatch`, `extra_forbidden`, `object_type`, …).
+//!
+//! # Modules
+//! - [`rejection`]: the envelope and the one conversion to HTTP;
+//! - [`extract`]: request id, `api-version`, bearer token, parameters;
+//! - [`body`]: body limit, content type, strict JSON, one-pass typed decoding;
+//! - [`validate`]: the [`Validator`] generated validators drive;
+//! - [`layers`]: 404/405 fallbacks, panic recovery, request ids and spans.
+
+pub mod body;
+mod context;
+pub mod extract;
+pub mod layers;
+pub mod rejection;
+pub mod validate;
+
+pub use body::{decode_json, present, read_body, typed};
+pub use context::{
+    API_VERSION_HEADER, ApiVersion, Context, DEFAULT_BODY_LIMIT, REQUEST_ID_HEADER, RequestId, RouterConfig,
+};
+pub use extract::{
+    ParamKind, bearer_token, check_api_version, coerce, header_param, path_params, query_params, request_id,
+};
+pub use layers::{layers, method_not_allowed, not_found};
+pub use rejection::{Loc, Rejection, Violation, empty, header, json};
+pub use validate::{Pattern, Validator};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,373 @@
+//! The error envelope `{code, detail, type, errors?}` and the one conversion from a failure to HTTP, plus the
+//! response helpers that generated `IntoResponse` impls call.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use axum::body::Body;
+use axum::http::StatusCode;
+use axum::http::header::{CONNECTION, CONTENT_TYPE, HeaderName, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::{ApiVersion, RequestId};
+
+/// One place in a request: an object key or an array index.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Loc {
+    /// An object key, or the request part (`body`, `path`, `query`, `header`).
+    Key(String),
+    /// An array index.
+    Index(usize),
+}
+
+impl From<&str> for Loc {
+    fn from(key: &str) -> Self {
+        Self::Key(key.to_owned())
+    }
+}
+
+impl From<&String> for Loc {
+    fn from(key: &String) -> Self {
+        Self::Key(key.clone())
+    }
+}
+
+impl From<usize> for Loc {
+    fn from(index: usize) -> Self {
+        Self::Index(index)
+    }
+}
+
+/// One violation of the request schema, serialized as the spec's `ErrorDetail`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Violation {
+    /// Where, from the request part down.
+    pub loc: Vec<Loc>,
+    /// What is wrong; never contains the submitted value.
+    pub msg: String,
+    /// The pydantic-style kind (the spec's `ErrorDetail.type` lists them).
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+}
+
+/// An error answer in the envelope: the one conversion from a failure to HTTP. The router builds one for every
+/// rejection it makes; implementers return one (`Err(rejection)`, usually through `?` and a `From` impl of their
+/// own) for theirs.
+///
+/// Like dropshot's `HttpError`, it carries a public part (status, `type`, `detail`, `errors`) and, separately, an
+/// internal cause that is logged once, with the request id, when the router answers; the cause is never sent. The
+/// envelope's `code` is always the HTTP status: nothing can set one without the other.
+#[derive(Clone, Debug)]
+pub struct Rejection {
+    status: StatusCode,
+    kind: Cow<'static, str>,
+    detail: Cow<'static, str>,
+    errors: Vec<Violation>,
+    retry_after: Option<u32>,
+    close: bool,
+    cause: Option<String>,
+}
+
+impl Rejection {
+    /// Any status with any `type`; prefer the named constructors. A status outside 400–599 is not an error: it
+    /// becomes 500, and the mistake is logged when the router answers.
+    pub fn new(status: StatusCode, kind: impl Into<Cow<'static, str>>, detail: impl Into<Cow<'static, str>>) -> Self {
+        let (status, cause) = if status.is_client_error() || status.is_server_error() {
+            (status, None)
+        } else {
+            let cause = format!("a rejection was built with the non-error status {status}");
+            (StatusCode::INTERNAL_SERVER_ERROR, Some(cause))
+        };
+        Self {
+            status,
+            kind: kind.into(),
+            detail: detail.into(),
+            errors: Vec::new(),
+            retry_after: None,
+            close: false,
+            cause,
+        }
+    }
+
+    /// Attaches the internal cause: logged once with the request id when the router answers, never sent.
+    pub fn with_cause(mut self, cause: impl fmt::Display) -> Self {
+        self.cause = Some(cause.to_string());
+        self
+    }
+
+    /// 400 `invalid_request_error`.
+    pub fn bad_request(detail: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_request_error", detail)
+    }
+
+    /// 401 `authentication_error`.
+    pub fn unauthorized(detail: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "authentication_error", detail)
+    }
+
+    /// 403 `permission_error`.
+    pub fn forbidden(detail: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "permission_error", detail)
+    }
+
+    /// 404 `not_found_error`.
+    pub fn not_found(detail: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found_error", detail)
+    }
+
+    /// 405 `method_not_allowed_error`; the router adds the `Allow` header.
+    pub fn method_not_allowed() -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed_error",
+            "this method is not allowed on this path; see the Allow header",
+        )
+    }
+
+    /// 409 `already_exists_error`.
+    pub fn conflict(detail: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::CONFLICT, "already_exists_error", detail)
+    }
+
+    /// 413 `request_too_large_error`. The rest of the body is never read, so the answer says
+    /// `Connection: close`.
+    pub fn payload_too_large(limit: usize) -> Self {
+        Self {
+            close: true,
+            ..Self::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "request_too_large_error",
+                format!("request body is larger than {limit} bytes"),
+            )
+        }
+    }
+
+    /// 415 `unsupported_media_type_error`.
+    pub fn unsupported_media_type(detail: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type_error",
+            detail,
+        )
+    }
+
+    /// 422 `validation_error` listing every violation.
+    pub fn validation(errors: Vec<Violation>) -> Self {
+        let only_body = errors
+            .iter()
+            .all(|e| e.loc.first() == Some(&Loc::Key("body".to_owned())));
+        let detail = if only_body {
+            "request body does not match the schema"
+        } else {
+            "request does not match the schema"
+        };
+        Self {
+            errors,
+            ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_error", detail)
+        }
+    }
+
+    /// 426 `upgrade_required`.
+    pub fn upgrade_required(declared: &ApiVersion, required: &ApiVersion) -> Self {
+        Self::new(
+            StatusCode::UPGRADE_REQUIRED,
+            "upgrade_required",
+            format!(
+                "api-version {declared} is no longer served; upgrade the client to api-version {required} or later"
+            ),
+        )
+    }
+
+    /// 429 `rate_limit_error` with `Retry-After`.
+    pub fn too_many_requests(retry_after_secs: u32) -> Self {
+        let retry_after_secs = retry_after_secs.max(1);
+        let detail = format!("rate limit exceeded; retry after {retry_after_secs} seconds");
+        Self {
+            retry_after: Some(retry_after_secs),
+            ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limit_error", detail)
+        }
+    }
+
+    /// 500 `internal_error`. The answer names the request id, never the cause; the cause is logged with the id.
+    pub fn internal(cause: impl fmt::Display) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "internal error").with_cause(cause)
+    }
+
+    /// 502 with the given `type`: a service this server depends on failed. `what` is public (say which service,
+    /// not why); the cause is logged.
+    pub fn bad_gateway(
+        kind: impl Into<Cow<'static, str>>,
+        what: impl Into<Cow<'static, str>>,
+        cause: impl fmt::Display,
+    ) -> Self {
+        Self::new(StatusCode::BAD_GATEWAY, kind, what).with_cause(cause)
+    }
+
+    /// 504 with the given `type`: a service this server depends on did not answer in time.
+    pub fn gateway_timeout(
+        kind: impl Into<Cow<'static, str>>,
+        what: impl Into<Cow<'static, str>>,
+        cause: impl fmt::Display,
+    ) -> Self {
+        Self::new(StatusCode::GATEWAY_TIMEOUT, kind, what).with_cause(cause)
+    }
+
+    /// The HTTP status, which is also the envelope's `code`.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The envelope's `type`.
+    pub fn kind(&self) -> &str {
+        &self.kind
+    }
+
+    /// The envelope's `detail` (a 5xx answer adds the request id to it).
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
+    /// The envelope's `errors` (only on 422).
+    pub fn errors(&self) -> &[Violation] {
+        &self.errors
+    }
+
+    /// The `Retry-After` seconds, if any.
+    pub fn retry_after(&self) -> Option<u32> {
+        self.retry_after
+    }
+
+    /// The internal cause, if any: for logs and tests, never for a response.
+    pub fn cause(&self) -> Option<&str> {
+        self.cause.as_deref()
+    }
+
+    /// Asks the answer to close the connection (the body will not be read, so the connection cannot carry another
+    /// request).
+    pub fn closing(mut self) -> Self {
+        self.close = true;
+        self
+    }
+
+    /// The answer to `request_id`: logs the cause once (5xx at error level, anything else at info), names the id
+    /// in a 5xx `detail`, and renders the envelope. The router calls this for every rejection.
+    pub fn into_response_for(self, request_id: &RequestId) -> Response {
+        if let Some(cause) = &self.cause {
+            if self.status.is_server_error() {
+                tracing::error!(%request_id, status = self.status.as_u16(), kind = %self.kind, %cause, "request failed");
+            } else {
+                tracing::info!(%request_id, status = self.status.as_u16(), kind = %self.kind, %cause, "request rejected");
+            }
+        }
+        if self.status.is_server_error() {
+            let detail = format!("{} (request id {request_id})", self.detail);
+            return Self {
+                detail: detail.into(),
+                cause: None,
+                ..self
+            }
+            .render();
+        }
+        self.render()
+    }
+
+    fn render(&self) -> Response {
+        let envelope = Envelope {
+            code: self.status.as_u16(),
+            detail: &self.detail,
+            kind: &self.kind,
+            errors: &self.errors,
+        };
+        let mut response = json(self.status.as_u16(), &envelope);
+        if let Some(secs) = self.retry_after {
+            header(&mut response, "retry-after", secs);
+        }
+        if self.close {
+            // A client that pools connections would otherwise send its next request into a closing socket.
+            response
+                .headers_mut()
+                .insert(CONNECTION, HeaderValue::from_static("close"));
+        }
+        response
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}: {}", self.status.as_u16(), self.kind, self.detail)
+    }
+}
+
+impl std::error::Error for Rejection {}
+
+#[derive(Serialize)]
+struct Envelope<'a> {
+    code: u16,
+    detail: &'a str,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    errors: &'a [Violation],
+}
+
+/// Outside the router (in tests, or a hand-written route): the envelope without a request id. A 5xx or a
+/// rejection with a cause is also handed, in the response's extensions, to the router's request-context layer,
+/// which answers it again with the request id and logs the cause.
+impl IntoResponse for Rejection {
+    fn into_response(self) -> Response {
+        let mut response = self.render();
+        if self.cause.is_some() || self.status.is_server_error() {
+            response.extensions_mut().insert(Pending(self));
+        }
+        response
+    }
+}
+
+/// A rejection answered by `IntoResponse`, waiting for the layer that knows the request id.
+#[derive(Clone)]
+pub(crate) struct Pending(pub(crate) Rejection);
+
+/// A JSON response; generated `IntoResponse` impls build every body through here.
+pub fn json(status: u16, body: &impl Serialize) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    match serde_json::to_vec(body) {
+        Ok(bytes) => {
+            let mut response = Response::new(Body::from(bytes));
+            *response.status_mut() = status;
+            response
+                .headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            response
+        }
+        Err(err) => {
+            // Only our own types are serialized here, so this is a bug; the body would not say more than this.
+            tracing::error!(error = %err, "response body cannot be serialized");
+            let body = br#"{"code":500,"detail":"internal error","type":"internal_error"}"#;
+            let mut response = Response::new(Body::from(&body[..]));
+            *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+            response
+                .headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            response
+        }
+    }
+}
+
+/// A response without a body (204 and the like).
+pub fn empty(status: u16) -> Response {
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    response
+}
+
+/// Sets a documented response header; a value that cannot be a header is left out and logged.
+pub fn header(response: &mut Response, name: &'static str, value: impl fmt::Display) {
+    match HeaderValue::try_from(value.to_string()) {
+        Ok(value) => {
+            response.headers_mut().insert(HeaderName::from_static(name), value);
+        }
+        Err(_) => tracing::error!(header = name, "response header value is not valid in HTTP; left out"),
+    }
+}

@@ -1,0 +1,187 @@
+//! The runtime's invariants, as tables: every rejection's envelope `code` is its HTTP status; versions and content
+//! types parse as documented; a body is decoded in one pass or walked for every violation.
+
+use axum::http::StatusCode;
+use axum::http::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
+use axum::response::IntoResponse;
+use http_body_util::BodyExt as _;
+use serde_json::{Value, json};
+
+use crate::body::check_content_type;
+use crate::extract::parse_version;
+use crate::{ApiVersion, Loc, Rejection, RequestId, Validator, Violation, decode_json};
+
+/// Every constructor, with the status it must answer.
+fn every_rejection() -> Vec<(Rejection, u16)> {
+    let v = ApiVersion::new(1, 0, 0);
+    vec![
+        (Rejection::bad_request("x"), 400),
+        (Rejection::unauthorized("x"), 401),
+        (Rejection::forbidden("x"), 403),
+        (Rejection::not_found("x"), 404),
+        (Rejection::method_not_allowed(), 405),
+        (Rejection::conflict("x"), 409),
+        (Rejection::payload_too_large(10), 413),
+        (Rejection::unsupported_media_type("x"), 415),
+        (Rejection::validation(vec![]), 422),
+        (Rejection::upgrade_required(&v, &v), 426),
+        (Rejection::too_many_requests(3), 429),
+        (Rejection::internal("cause"), 500),
+        (
+            Rejection::bad_gateway("storage_error", "the store failed", "cause"),
+            502,
+        ),
+        (
+            Rejection::gateway_timeout("timeout_error", "the store timed out", "cause"),
+            504,
+        ),
+        (Rejection::new(StatusCode::IM_A_TEAPOT, "teapot", "x"), 418),
+        // Not an error status: becomes a 500, never a 2xx with an error body.
+        (Rejection::new(StatusCode::OK, "ok", "x"), 500),
+        (Rejection::new(StatusCode::MOVED_PERMANENTLY, "moved", "x"), 500),
+        (Rejection::forbidden("x").with_cause("why"), 403),
+    ]
+}
+
+async fn body_of(response: axum::response::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap())
+}
+
+#[tokio::test]
+async fn envelope_code_is_always_the_status() {
+    let id = RequestId::generate();
+    for (rejection, status) in every_rejection() {
+        for response in [
+            rejection.clone().into_response(),
+            rejection.clone().into_response_for(&id),
+        ] {
+            let (got, body) = body_of(response).await;
+            assert_eq!(got, status, "{rejection}");
+            assert_eq!(
+                body["code"],
+                json!(status),
+                "{rejection}: body code differs from the status"
+            );
+            assert!(
+                body["type"].is_string() && body["detail"].is_string(),
+                "{rejection}: {body}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn server_errors_name_the_request_id_and_never_the_cause() {
+    let id = RequestId::generate();
+    for (rejection, status) in every_rejection().into_iter().filter(|(_, s)| *s >= 500) {
+        let (_, body) = body_of(rejection.into_response_for(&id)).await;
+        let detail = body["detail"].as_str().unwrap();
+        assert!(detail.contains(id.as_str()), "{status}: {detail}");
+        assert!(
+            !body.to_string().contains("cause"),
+            "{status}: the cause leaked: {body}"
+        );
+    }
+}
+
+#[test]
+fn versions_compare_numerically() {
+    assert!(parse_version("1.10.0").unwrap() > parse_version("1.9").unwrap());
+    assert_eq!(parse_version("2").unwrap(), ApiVersion::new(2, 0, 0));
+    assert!(parse_version("one").is_none());
+}
+
+#[test]
+fn content_types() {
+    let ok = [
+        "application/json",
+        "application/json; charset=utf-8",
+        "Application/JSON;charset=\"UTF-8\"",
+        "application/merge-patch+json",
+    ];
+    let bad = [
+        "text/plain",
+        "application/json; charset=latin1",
+        "application/jsonx",
+        "",
+    ];
+    for (value, expect) in ok.iter().map(|v| (v, true)).chain(bad.iter().map(|v| (v, false))) {
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_str(value).unwrap());
+        assert_eq!(check_content_type(&headers).is_ok(), expect, "{value}");
+    }
+}
+
+#[derive(serde::Deserialize, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+struct Thing {
+    name: String,
+}
+
+/// The walk for `Thing`: an object with a required string `name` and nothing else.
+fn check_thing(v: &Value, cx: &mut Validator) {
+    if let Some(obj) = cx.object(v, false) {
+        cx.required(obj, &["name"]);
+        if let Some(v) = obj.get("name") {
+            cx.enter("name");
+            cx.string(v, false);
+            cx.leave();
+        }
+        cx.no_extra(obj, &["name"]);
+    }
+}
+
+/// (body, typed_complete, what comes out: Ok(decoded) or the violations' (loc, type), or a 400)
+#[test]
+fn bodies_decode_in_one_pass_or_list_every_violation() {
+    type Expect = Result<Option<Thing>, Result<Vec<(Vec<Loc>, &'static str)>, u16>>;
+    let body = |key: &str| Loc::Key(key.to_owned());
+    let thing = |name: &str| Thing { name: name.to_owned() };
+    let cases: Vec<(&str, bool, Expect)> = vec![
+        (r#"{"name":"a"}"#, true, Ok(Some(thing("a")))),
+        (r#"{"name":"a"}"#, false, Ok(Some(thing("a")))),
+        ("", false, Err(Err(400))),
+        (r#"["name"]"#, true, Err(Ok(vec![(vec![body("body")], "object_type")]))),
+        ("7", false, Err(Ok(vec![(vec![body("body")], "object_type")]))),
+        (
+            r#"{"name":1,"x":2}"#,
+            true,
+            Err(Ok(vec![
+                (vec![body("body"), body("name")], "string_type"),
+                (vec![body("body"), body("x")], "extra_forbidden"),
+            ])),
+        ),
+        ("{}", true, Err(Ok(vec![(vec![body("body"), body("name")], "missing")]))),
+        (r#"{"name":"a","name":"b"}"#, true, Err(Err(400))),
+        (r#"{"name":"a"} x"#, true, Err(Err(400))),
+        (r#"{"name":"#, true, Err(Err(400))),
+    ];
+    let mut headers = HeaderMap::new();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    for (text, complete, expect) in cases {
+        let mut cx = Validator::new();
+        let got = decode_json::<Thing>(&headers, text.as_bytes(), true, complete, &mut cx, check_thing);
+        let got: Expect = match got {
+            Err(rejection) => Err(Err(rejection.status().as_u16())),
+            Ok(decoded) => match cx.finish() {
+                Ok(()) => Ok(decoded),
+                Err(rejection) => Err(Ok(rejection
+                    .errors()
+                    .iter()
+                    .map(|Violation { loc, kind, .. }| (loc.clone(), *kind))
+                    .collect())),
+            },
+        };
+        assert_eq!(got, expect, "{text} (typed_complete: {complete})");
+    }
+}
+
+#[test]
+fn an_empty_optional_body_is_none() {
+    let mut cx = Validator::new();
+    let got = decode_json::<Thing>(&HeaderMap::new(), b"", false, true, &mut cx, check_thing).unwrap();
+    assert_eq!(got, None);
+    assert!(cx.finish().is_ok());
+}

@@ -1,0 +1,325 @@
+//! Schema validation: the [`Validator`] that generated validators drive, recording every violation with its `loc`
+//! and a pydantic-style type.
+
+use std::sync::OnceLock;
+
+use serde_json::{Map, Value};
+
+use crate::{Loc, Rejection, Violation};
+
+/// A `pattern` from the spec, compiled on first use (the generator checked that it compiles).
+pub struct Pattern {
+    source: &'static str,
+    regex: OnceLock<regex::Regex>,
+}
+
+impl Pattern {
+    /// A pattern for a `static`.
+    pub const fn new(source: &'static str) -> Self {
+        Self {
+            source,
+            regex: OnceLock::new(),
+        }
+    }
+
+    fn is_match(&self, text: &str) -> bool {
+        self.regex
+            .get_or_init(|| regex::Regex::new(self.source).expect("the generator checked every pattern"))
+            .is_match(text)
+    }
+}
+
+/// Collects every violation of a request, with its `loc`; generated validators drive it.
+#[derive(Debug, Default)]
+pub struct Validator {
+    loc: Vec<Loc>,
+    errors: Vec<Violation>,
+}
+
+impl Validator {
+    /// An empty validator at the request's root.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Descends into a request part, object key or array index.
+    pub fn enter(&mut self, segment: impl Into<Loc>) {
+        self.loc.push(segment.into());
+    }
+
+    /// Undoes the last `enter`.
+    pub fn leave(&mut self) {
+        self.loc.pop();
+    }
+
+    /// Records a violation at the current place.
+    pub fn fail(&mut self, kind: &'static str, msg: impl Into<String>) {
+        self.errors.push(Violation {
+            loc: self.loc.clone(),
+            msg: msg.into(),
+            kind,
+        });
+    }
+
+    /// Records a missing required key or parameter.
+    pub fn missing(&mut self, key: &str) {
+        self.enter(key);
+        self.fail("missing", "field required");
+        self.leave();
+    }
+
+    /// `true` if `value` is null (and records `null_type` unless the schema is nullable).
+    fn null(&mut self, value: &Value, nullable: bool) -> bool {
+        if value.is_null() && !nullable {
+            self.fail("null_type", "must not be null");
+        }
+        value.is_null()
+    }
+
+    /// A schema without a type: only null is checked.
+    pub fn any(&mut self, value: &Value, nullable: bool) {
+        self.null(value, nullable);
+    }
+
+    /// The string, or `None` after recording why not.
+    pub fn string<'v>(&mut self, value: &'v Value, nullable: bool) -> Option<&'v str> {
+        if self.null(value, nullable) {
+            return None;
+        }
+        let text = value.as_str();
+        if text.is_none() {
+            self.fail("string_type", "must be a string");
+        }
+        text
+    }
+
+    /// The integer, or `None` after recording why not.
+    pub fn integer(&mut self, value: &Value, nullable: bool) -> Option<i128> {
+        if self.null(value, nullable) {
+            return None;
+        }
+        let n = value
+            .as_i64()
+            .map(i128::from)
+            .or_else(|| value.as_u64().map(i128::from));
+        if n.is_none() {
+            self.fail("int_type", "must be an integer");
+        }
+        n
+    }
+
+    /// The number, or `None` after recording why not.
+    pub fn number(&mut self, value: &Value, nullable: bool) -> Option<f64> {
+        if self.null(value, nullable) {
+            return None;
+        }
+        let n = value.as_f64();
+        if n.is_none() {
+            self.fail("number_type", "must be a number");
+        }
+        n
+    }
+
+    /// The boolean, or `None` after recording why not.
+    pub fn boolean(&mut self, value: &Value, nullable: bool) -> Option<bool> {
+        if self.null(value, nullable) {
+            return None;
+        }
+        let b = value.as_bool();
+        if b.is_none() {
+            self.fail("bool_type", "must be a boolean");
+        }
+        b
+    }
+
+    /// The object, or `None` after recording why not.
+    pub fn object<'v>(&mut self, value: &'v Value, nullable: bool) -> Option<&'v Map<String, Value>> {
+        if self.null(value, nullable) {
+            return None;
+        }
+        let object = value.as_object();
+        if object.is_none() {
+            self.fail("object_type", "must be an object");
+        }
+        object
+    }
+
+    /// The array, or `None` after recording why not.
+    pub fn array<'v>(&mut self, value: &'v Value, nullable: bool) -> Option<&'v [Value]> {
+        if self.null(value, nullable) {
+            return None;
+        }
+        let items = value.as_array().map(Vec::as_slice);
+        if items.is_none() {
+            self.fail("array_type", "must be an array");
+        }
+        items
+    }
+
+    /// Every key in `required` is present.
+    pub fn required(&mut self, object: &Map<String, Value>, required: &[&str]) {
+        for key in required {
+            if !object.contains_key(*key) {
+                self.missing(key);
+            }
+        }
+    }
+
+    /// No key outside `known` (`additionalProperties: false`).
+    pub fn no_extra(&mut self, object: &Map<String, Value>, known: &[&str]) {
+        for key in object.keys().filter(|key| !known.contains(&key.as_str())) {
+            self.enter(key);
+            self.fail("extra_forbidden", "extra fields not permitted");
+            self.leave();
+        }
+    }
+
+    /// A string `enum`.
+    pub fn one_of_str(&mut self, text: &str, allowed: &[&str]) {
+        if !allowed.contains(&text) {
+            let list: Vec<String> = allowed.iter().map(|a| format!("'{a}'")).collect();
+            self.fail("enum", format!("must be one of {}", list.join(", ")));
+        }
+    }
+
+    /// An integer `enum`.
+    pub fn one_of_int(&mut self, n: i128, allowed: &[i128]) {
+        if !allowed.contains(&n) {
+            let list: Vec<String> = allowed.iter().map(i128::to_string).collect();
+            self.fail("enum", format!("must be one of {}", list.join(", ")));
+        }
+    }
+
+    /// `minLength`, counted in characters.
+    pub fn min_length(&mut self, text: &str, min: usize) {
+        if text.chars().count() < min {
+            self.fail(
+                "string_too_short",
+                format!("must have at least {min} character{}", plural(min)),
+            );
+        }
+    }
+
+    /// `maxLength`, counted in characters.
+    pub fn max_length(&mut self, text: &str, max: usize) {
+        // Cheap first: a string of at most `max` bytes has at most `max` characters.
+        if text.len() > max && text.chars().count() > max {
+            self.fail(
+                "string_too_long",
+                format!("must have at most {max} character{}", plural(max)),
+            );
+        }
+    }
+
+    /// `pattern`.
+    pub fn pattern(&mut self, text: &str, pattern: &Pattern) {
+        // A value already too short or too long gets that one clear error, not a pattern error on top (pydantic
+        // reports one constraint per value, too).
+        if self.errors.last().is_some_and(|e| e.loc == self.loc) {
+            return;
+        }
+        if !pattern.is_match(text) {
+            self.fail(
+                "string_pattern_mismatch",
+                format!("must match the pattern `{}`", pattern.source),
+            );
+        }
+    }
+
+    /// `format: uuid`.
+    pub fn uuid(&mut self, text: &str) {
+        if uuid::Uuid::parse_str(text).is_err() {
+            self.fail("uuid_parsing", "must be a UUID");
+        }
+    }
+
+    /// `format: date-time` (RFC 3339).
+    pub fn date_time(&mut self, text: &str) {
+        if chrono::DateTime::parse_from_rfc3339(text).is_err() {
+            self.fail("datetime_parsing", "must be an RFC 3339 date-time");
+        }
+    }
+
+    /// `format: date` (RFC 3339 full-date).
+    pub fn date(&mut self, text: &str) {
+        if chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").is_err() {
+            self.fail("date_parsing", "must be an RFC 3339 full-date (YYYY-MM-DD)");
+        }
+    }
+
+    /// `minimum` / `exclusiveMinimum` of an integer.
+    pub fn int_minimum(&mut self, n: i128, min: i128, exclusive: bool) {
+        if exclusive && n <= min {
+            self.fail("greater_than", format!("must be greater than {min}"));
+        } else if n < min {
+            self.fail("greater_than_equal", format!("must be greater than or equal to {min}"));
+        }
+    }
+
+    /// `maximum` / `exclusiveMaximum` of an integer.
+    pub fn int_maximum(&mut self, n: i128, max: i128, exclusive: bool) {
+        if exclusive && n >= max {
+            self.fail("less_than", format!("must be less than {max}"));
+        } else if n > max {
+            self.fail("less_than_equal", format!("must be less than or equal to {max}"));
+        }
+    }
+
+    /// `minimum` / `exclusiveMinimum` of a number.
+    pub fn minimum(&mut self, x: f64, min: f64, exclusive: bool) {
+        if exclusive && x <= min {
+            self.fail("greater_than", format!("must be greater than {min}"));
+        } else if x < min {
+            self.fail("greater_than_equal", format!("must be greater than or equal to {min}"));
+        }
+    }
+
+    /// `maximum` / `exclusiveMaximum` of a number.
+    pub fn maximum(&mut self, x: f64, max: f64, exclusive: bool) {
+        if exclusive && x >= max {
+            self.fail("less_than", format!("must be less than {max}"));
+        } else if x > max {
+            self.fail("less_than_equal", format!("must be less than or equal to {max}"));
+        }
+    }
+
+    /// `multipleOf`.
+    pub fn multiple_of(&mut self, x: f64, factor: f64) {
+        let ratio = x / factor;
+        if (ratio - ratio.round()).abs() > 1e-9 {
+            self.fail("multiple_of", format!("must be a multiple of {factor}"));
+        }
+    }
+
+    /// `minItems`.
+    pub fn min_items(&mut self, items: &[Value], min: usize) {
+        if items.len() < min {
+            self.fail("too_short", format!("must have at least {min} item{}", plural(min)));
+        }
+    }
+
+    /// `maxItems`.
+    pub fn max_items(&mut self, items: &[Value], max: usize) {
+        if items.len() > max {
+            self.fail("too_long", format!("must have at most {max} item{}", plural(max)));
+        }
+    }
+
+    /// How many violations are recorded so far.
+    pub fn error_count(&self) -> usize {
+        self.errors.len()
+    }
+
+    /// `Ok` if nothing was recorded, else a 422 listing every violation.
+    pub fn finish(self) -> Result<(), Rejection> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(Rejection::validation(self.errors))
+        }
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
