@@ -601,7 +601,10 @@ impl<'a> Lowering<'a> {
                 if let Some(pattern) = &t.pattern
                     && let Err(err) = regex::Regex::new(pattern)
                 {
-                    return Err(self.fail(&format!("{at}/pattern"), format!("pattern does not compile: {err}")));
+                    // regex's message draws the pattern over several lines; its last line says what is wrong.
+                    let text = err.to_string();
+                    let why = text.lines().last().unwrap_or("").trim().trim_start_matches("error: ");
+                    return Err(self.fail(&format!("{at}/pattern"), format!("pattern does not compile: {why}")));
                 }
                 Check::String {
                     nullable: nullable || t.enumeration.iter().any(Option::is_none),
