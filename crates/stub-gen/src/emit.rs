@@ -1,12 +1,18 @@
 //! Emitting: [`ir::Api`] -> tokens. Everything was decided by lowering, so nothing here can fail; the generated code
 //! only wires the spec's operations to the runtime crate, reached through the one path in the settings.
 
-use proc_macro2::{Ident, Literal, TokenStream};
+use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
 use crate::Settings;
-use crate::ir::{self, Additional, Check, Location, ScalarKind, StringFormat, TypeRef};
-use crate::names::{field_ident, method_ident, pascal, status_name, validator_ident};
+
+mod handler;
+mod validators;
+
+use crate::ir::{self, Location, TypeRef};
+use crate::names::{field_ident, method_ident, pascal, status_name};
+use handler::handler_fn;
+use validators::validator;
 
 /// The stub module: types, the trait, per-operation items, the router and the validators.
 pub fn emit(api: &ir::Api, types: &TokenStream, settings: &Settings) -> TokenStream {
@@ -93,7 +99,7 @@ fn routes(ops: &[ir::Operation]) -> Vec<TokenStream> {
         .collect()
 }
 
-fn handler_ident(op: &ir::Operation) -> Ident {
+pub(crate) fn handler_ident(op: &ir::Operation) -> Ident {
     format_ident!("handle_{}", method_ident(&op.id).to_string().trim_start_matches("r#"))
 }
 
@@ -101,7 +107,7 @@ fn response_enum(op: &ir::Operation) -> Ident {
     format_ident!("{}Response", pascal(&op.id))
 }
 
-fn struct_name(op: &ir::Operation, location: Location) -> Ident {
+pub(crate) fn struct_name(op: &ir::Operation, location: Location) -> Ident {
     let stem = pascal(&op.id);
     match location {
         Location::Path => format_ident!("{stem}Path"),
@@ -110,17 +116,17 @@ fn struct_name(op: &ir::Operation, location: Location) -> Ident {
     }
 }
 
-fn params_in(op: &ir::Operation, location: Location) -> Vec<&ir::Param> {
+pub(crate) fn params_in(op: &ir::Operation, location: Location) -> Vec<&ir::Param> {
     op.params.iter().filter(|p| p.location == location).collect()
 }
 
-const PARTS: [(Location, &str, &str); 3] = [
+pub(crate) const PARTS: [(Location, &str, &str); 3] = [
     (Location::Path, "path", "path"),
     (Location::Query, "query", "query"),
     (Location::Header, "header", "headers"),
 ];
 
-fn ty(t: &TypeRef) -> TokenStream {
+pub(crate) fn ty(t: &TypeRef) -> TokenStream {
     match t {
         TypeRef::Named(name) => {
             let ident = format_ident!("{name}");
@@ -149,7 +155,7 @@ fn ty(t: &TypeRef) -> TokenStream {
 }
 
 /// `(argument name, type)` of every typed input after `ctx`, in trait order.
-fn inputs(op: &ir::Operation) -> Vec<(Ident, TokenStream)> {
+pub(crate) fn inputs(op: &ir::Operation) -> Vec<(Ident, TokenStream)> {
     let mut inputs = Vec::new();
     for (location, _, arg) in PARTS {
         if !params_in(op, location).is_empty() {
@@ -287,354 +293,4 @@ fn items(op: &ir::Operation, rt: &TokenStream, api: &Ident) -> TokenStream {
     });
     items.extend(handler_fn(op, rt, api));
     items
-}
-
-fn handler_fn(op: &ir::Operation, rt: &TokenStream, api: &Ident) -> TokenStream {
-    let handler = handler_ident(op);
-    let method = method_ident(&op.id);
-    let doc = format!(
-        "Extracts, authenticates and validates a `{}` request, then calls the API.",
-        op.id
-    );
-    let auth = if op.secured {
-        quote! {
-            let token = #rt::bearer_token(&parts.headers)?;
-            let caller = api.authenticate(token, &request_id).await?;
-        }
-    } else {
-        quote! { let caller = (); }
-    };
-    let mut extract = TokenStream::new();
-    let mut convert = TokenStream::new();
-    for (location, part, arg) in PARTS {
-        let params = params_in(op, location);
-        if params.is_empty() {
-            continue;
-        }
-        let raw = format_ident!("{arg}_raw");
-        let object = format_ident!("{arg}_object");
-        let names = params.iter().map(|p| &p.name);
-        extract.extend(match location {
-            Location::Path => quote! { let mut #raw = #rt::path_params(&mut parts).await?; },
-            Location::Query => quote! { let mut #raw = #rt::query_params(&parts.uri, &[#(#names),*])?; },
-            Location::Header => quote! {},
-        });
-        let each = params.iter().map(|p| {
-            let name = &p.name;
-            let kind = match p.kind {
-                ScalarKind::String => quote!(String),
-                ScalarKind::Integer => quote!(Integer),
-                ScalarKind::Number => quote!(Number),
-                ScalarKind::Boolean => quote!(Boolean),
-            };
-            let check = check_tokens(&p.check, rt);
-            let take = match location {
-                Location::Header => quote! { #rt::header_param(&parts.headers, #name)? },
-                _ => quote! { #raw.remove(#name) },
-            };
-            let absent = if p.required {
-                quote! { cx.missing(#name) }
-            } else {
-                quote! {}
-            };
-            quote! {
-                match #take {
-                    Some(raw) => {
-                        let value = #rt::coerce(raw, #rt::ParamKind::#kind);
-                        {
-                            let v = &value;
-                            cx.enter(#name);
-                            #check
-                            cx.leave();
-                        }
-                        #object.insert(#name.to_owned(), value);
-                    }
-                    None => { #absent }
-                }
-            }
-        });
-        extract.extend(quote! {
-            let mut #object = ::serde_json::Map::new();
-            cx.enter(#part);
-            #(#each)*
-            cx.leave();
-        });
-        let arg = format_ident!("{arg}");
-        let t = struct_name(op, location);
-        convert.extend(quote! {
-            let #arg: #t = #rt::typed(::serde_json::Value::Object(#object), #part)?;
-        });
-    }
-    let mut read = TokenStream::new();
-    if let Some(body) = &op.body {
-        let (required, complete, t) = (body.required, body.typed_complete, ty(&body.ty));
-        let check = check_tokens(&body.check, rt);
-        read.extend(quote! {
-            let bytes = #rt::read_body(&parts.headers, body, config.body_limit).await?;
-        });
-        extract.extend(quote! {
-            let body: ::std::option::Option<#t> =
-                #rt::decode_json(&parts.headers, &bytes, #required, #complete, cx, |v, cx| { #check })?;
-        });
-        convert.extend(if body.required {
-            quote! { let body = #rt::present(body)?; }
-        } else {
-            quote! {}
-        });
-    }
-    let args = inputs(op).into_iter().map(|(name, _)| name);
-    let body_binding = if op.body.is_some() { quote!(body) } else { quote!(_body) };
-    let parts_mut = (!params_in(op, Location::Path).is_empty()).then(|| quote!(mut));
-    // Every violation of every part is collected before answering, so one 422 lists them all.
-    let validate = (!op.params.is_empty() || op.body.is_some()).then(|| {
-        quote! {
-            let mut validator = #rt::Validator::new();
-            let cx = &mut validator;
-            #extract
-            validator.finish()?;
-        }
-    });
-    quote! {
-        #[doc = #doc]
-        async fn #handler<A: #api>(
-            ::axum::extract::State((api, config)): ::axum::extract::State<Shared<A>>,
-            request: ::axum::extract::Request,
-        ) -> ::axum::response::Response {
-            let (#parts_mut parts, #body_binding) = request.into_parts();
-            let request_id = #rt::request_id(&parts);
-            let answer = async {
-                #rt::check_api_version(&parts.headers, &config)?;
-                #auth
-                #read
-                #validate
-                #convert
-                let ctx = #rt::Context { caller, request_id: request_id.clone() };
-                let response = api.#method(ctx, #(#args),*).await?;
-                ::std::result::Result::<_, #rt::Rejection>::Ok(::axum::response::IntoResponse::into_response(response))
-            };
-            match answer.await {
-                Ok(response) => response,
-                Err(rejection) => rejection.into_response_for(&request_id),
-            }
-        }
-    }
-}
-
-/// A component schema's validator; a string schema also gets a `_str` twin that replacement types can call.
-fn validator(name: &str, check: &Check, rt: &TokenStream) -> TokenStream {
-    let f = validator_ident(name);
-    let doc = format!("Validates a `{name}`, recording every violation.");
-    if let Check::String { nullable, .. } = check {
-        let f_str = format_ident!("{f}_str");
-        let checks = string_checks(check, rt);
-        let doc_str = format!("Validates the text of a `{name}`, recording every violation.");
-        return quote! {
-            #[doc = #doc]
-            pub fn #f(v: &::serde_json::Value, cx: &mut #rt::Validator) {
-                if let Some(s) = cx.string(v, #nullable) { #f_str(s, cx); }
-            }
-
-            #[doc = #doc_str]
-            pub fn #f_str(s: &str, cx: &mut #rt::Validator) {
-                let _ = &s;
-                #(#checks)*
-            }
-        };
-    }
-    let body = check_tokens(check, rt);
-    quote! {
-        #[doc = #doc]
-        pub fn #f(v: &::serde_json::Value, cx: &mut #rt::Validator) {
-            #body
-        }
-    }
-}
-
-fn string_checks(check: &Check, rt: &TokenStream) -> Vec<TokenStream> {
-    let Check::String {
-        values,
-        min_length,
-        max_length,
-        pattern,
-        format,
-        ..
-    } = check
-    else {
-        return Vec::new();
-    };
-    let mut checks = Vec::new();
-    if !values.is_empty() {
-        checks.push(quote! { cx.one_of_str(s, &[#(#values),*]); });
-    }
-    if let Some(min) = min_length {
-        checks.push(quote! { cx.min_length(s, #min); });
-    }
-    if let Some(max) = max_length {
-        checks.push(quote! { cx.max_length(s, #max); });
-    }
-    if let Some(pattern) = pattern {
-        checks.push(quote! {
-            static PATTERN: #rt::Pattern = #rt::Pattern::new(#pattern);
-            cx.pattern(s, &PATTERN);
-        });
-    }
-    match format {
-        Some(StringFormat::DateTime) => checks.push(quote! { cx.date_time(s); }),
-        Some(StringFormat::Date) => checks.push(quote! { cx.date(s); }),
-        Some(StringFormat::Uuid) => checks.push(quote! { cx.uuid(s); }),
-        None => {}
-    }
-    checks
-}
-
-/// Statements that validate `v: &serde_json::Value` against the check, recording into `cx`.
-fn check_tokens(check: &Check, rt: &TokenStream) -> TokenStream {
-    match check {
-        Check::Ref(name) => {
-            let f = validator_ident(name);
-            quote! { validators::#f(v, cx); }
-        }
-        Check::Any { nullable } => quote! { cx.any(v, #nullable); },
-        Check::String { nullable, .. } => {
-            let checks = string_checks(check, rt);
-            if checks.is_empty() {
-                quote! { cx.string(v, #nullable); }
-            } else {
-                quote! { if let Some(s) = cx.string(v, #nullable) { #(#checks)* } }
-            }
-        }
-        Check::Integer {
-            nullable,
-            values,
-            minimum,
-            maximum,
-            multiple_of,
-        } => {
-            let mut checks = Vec::new();
-            if !values.is_empty() {
-                let values = values.iter().map(|n| Literal::i128_unsuffixed(*n));
-                checks.push(quote! { cx.one_of_int(n, &[#(#values),*]); });
-            }
-            if let Some((min, exclusive)) = minimum {
-                let min = Literal::i128_unsuffixed(*min);
-                checks.push(quote! { cx.int_minimum(n, #min, #exclusive); });
-            }
-            if let Some((max, exclusive)) = maximum {
-                let max = Literal::i128_unsuffixed(*max);
-                checks.push(quote! { cx.int_maximum(n, #max, #exclusive); });
-            }
-            if let Some(factor) = multiple_of {
-                checks.push(quote! { cx.multiple_of(n as f64, #factor); });
-            }
-            if checks.is_empty() {
-                quote! { cx.integer(v, #nullable); }
-            } else {
-                quote! { if let Some(n) = cx.integer(v, #nullable) { #(#checks)* } }
-            }
-        }
-        Check::Number {
-            nullable,
-            minimum,
-            maximum,
-            multiple_of,
-        } => {
-            let mut checks = Vec::new();
-            if let Some((min, exclusive)) = minimum {
-                checks.push(quote! { cx.minimum(x, #min, #exclusive); });
-            }
-            if let Some((max, exclusive)) = maximum {
-                checks.push(quote! { cx.maximum(x, #max, #exclusive); });
-            }
-            if let Some(factor) = multiple_of {
-                checks.push(quote! { cx.multiple_of(x, #factor); });
-            }
-            if checks.is_empty() {
-                quote! { cx.number(v, #nullable); }
-            } else {
-                quote! { if let Some(x) = cx.number(v, #nullable) { #(#checks)* } }
-            }
-        }
-        Check::Boolean { nullable } => quote! { cx.boolean(v, #nullable); },
-        Check::Object {
-            nullable,
-            required,
-            properties,
-            additional,
-        } => {
-            let known: Vec<&String> = properties.iter().map(|(key, _)| key).collect();
-            let mut checks = Vec::new();
-            if !required.is_empty() {
-                checks.push(quote! { cx.required(obj, &[#(#required),*]); });
-            }
-            for (key, property) in properties {
-                let inner = check_tokens(property, rt);
-                checks.push(quote! {
-                    if let Some(v) = obj.get(#key) {
-                        cx.enter(#key);
-                        #inner
-                        cx.leave();
-                    }
-                });
-            }
-            match additional {
-                Additional::None => checks.push(quote! { cx.no_extra(obj, &[#(#known),*]); }),
-                Additional::Schema(extra) => {
-                    let inner = check_tokens(extra, rt);
-                    checks.push(quote! {
-                        let known: &[&str] = &[#(#known),*];
-                        for (key, v) in obj {
-                            if !known.contains(&key.as_str()) {
-                                cx.enter(key);
-                                #inner
-                                cx.leave();
-                            }
-                        }
-                    });
-                }
-                Additional::Any => {}
-            }
-            if checks.is_empty() {
-                quote! { cx.object(v, #nullable); }
-            } else {
-                quote! { if let Some(obj) = cx.object(v, #nullable) { #(#checks)* } }
-            }
-        }
-        Check::Array {
-            nullable,
-            min_items,
-            max_items,
-            items,
-        } => {
-            let mut checks = Vec::new();
-            if let Some(min) = min_items {
-                checks.push(quote! { cx.min_items(items, #min); });
-            }
-            if let Some(max) = max_items {
-                checks.push(quote! { cx.max_items(items, #max); });
-            }
-            if let Some(item) = items {
-                let inner = check_tokens(item, rt);
-                checks.push(quote! {
-                    for (i, v) in items.iter().enumerate() {
-                        cx.enter(i);
-                        #inner
-                        cx.leave();
-                    }
-                });
-            }
-            if checks.is_empty() {
-                quote! { cx.array(v, #nullable); }
-            } else {
-                quote! { if let Some(items) = cx.array(v, #nullable) { #(#checks)* } }
-            }
-        }
-        Check::Wrapped { nullable, inner } => {
-            let inner = check_tokens(inner, rt);
-            if *nullable {
-                quote! { if !v.is_null() { #inner } }
-            } else {
-                inner
-            }
-        }
-    }
 }

@@ -1,0 +1,227 @@
+//! The validators: statements that check a `serde_json::Value` against a schema's [`Check`], recording every
+//! violation into the runtime's `Validator`.
+
+use proc_macro2::{Literal, TokenStream};
+use quote::{format_ident, quote};
+
+use crate::ir::{Additional, Check, StringFormat};
+use crate::names::validator_ident;
+
+/// A component schema's validator; a string schema also gets a `_str` twin that replacement types can call.
+pub(super) fn validator(name: &str, check: &Check, rt: &TokenStream) -> TokenStream {
+    let f = validator_ident(name);
+    let doc = format!("Validates a `{name}`, recording every violation.");
+    if let Check::String { nullable, .. } = check {
+        let f_str = format_ident!("{f}_str");
+        let checks = string_checks(check, rt);
+        let doc_str = format!("Validates the text of a `{name}`, recording every violation.");
+        return quote! {
+            #[doc = #doc]
+            pub fn #f(v: &::serde_json::Value, cx: &mut #rt::Validator) {
+                if let Some(s) = cx.string(v, #nullable) { #f_str(s, cx); }
+            }
+
+            #[doc = #doc_str]
+            pub fn #f_str(s: &str, cx: &mut #rt::Validator) {
+                let _ = &s;
+                #(#checks)*
+            }
+        };
+    }
+    let body = check_tokens(check, rt);
+    quote! {
+        #[doc = #doc]
+        pub fn #f(v: &::serde_json::Value, cx: &mut #rt::Validator) {
+            #body
+        }
+    }
+}
+
+fn string_checks(check: &Check, rt: &TokenStream) -> Vec<TokenStream> {
+    let Check::String {
+        values,
+        min_length,
+        max_length,
+        pattern,
+        format,
+        ..
+    } = check
+    else {
+        return Vec::new();
+    };
+    let mut checks = Vec::new();
+    if !values.is_empty() {
+        checks.push(quote! { cx.one_of_str(s, &[#(#values),*]); });
+    }
+    if let Some(min) = min_length {
+        checks.push(quote! { cx.min_length(s, #min); });
+    }
+    if let Some(max) = max_length {
+        checks.push(quote! { cx.max_length(s, #max); });
+    }
+    if let Some(pattern) = pattern {
+        checks.push(quote! {
+            static PATTERN: #rt::Pattern = #rt::Pattern::new(#pattern);
+            cx.pattern(s, &PATTERN);
+        });
+    }
+    match format {
+        Some(StringFormat::DateTime) => checks.push(quote! { cx.date_time(s); }),
+        Some(StringFormat::Date) => checks.push(quote! { cx.date(s); }),
+        Some(StringFormat::Uuid) => checks.push(quote! { cx.uuid(s); }),
+        None => {}
+    }
+    checks
+}
+
+/// Statements that validate `v: &serde_json::Value` against the check, recording into `cx`.
+pub(super) fn check_tokens(check: &Check, rt: &TokenStream) -> TokenStream {
+    match check {
+        Check::Ref(name) => {
+            let f = validator_ident(name);
+            quote! { validators::#f(v, cx); }
+        }
+        Check::Any { nullable } => quote! { cx.any(v, #nullable); },
+        Check::String { nullable, .. } => {
+            let checks = string_checks(check, rt);
+            if checks.is_empty() {
+                quote! { cx.string(v, #nullable); }
+            } else {
+                quote! { if let Some(s) = cx.string(v, #nullable) { #(#checks)* } }
+            }
+        }
+        Check::Integer {
+            nullable,
+            values,
+            minimum,
+            maximum,
+            multiple_of,
+        } => {
+            let mut checks = Vec::new();
+            if !values.is_empty() {
+                let values = values.iter().map(|n| Literal::i128_unsuffixed(*n));
+                checks.push(quote! { cx.one_of_int(n, &[#(#values),*]); });
+            }
+            if let Some((min, exclusive)) = minimum {
+                let min = Literal::i128_unsuffixed(*min);
+                checks.push(quote! { cx.int_minimum(n, #min, #exclusive); });
+            }
+            if let Some((max, exclusive)) = maximum {
+                let max = Literal::i128_unsuffixed(*max);
+                checks.push(quote! { cx.int_maximum(n, #max, #exclusive); });
+            }
+            if let Some(factor) = multiple_of {
+                checks.push(quote! { cx.multiple_of(n as f64, #factor); });
+            }
+            if checks.is_empty() {
+                quote! { cx.integer(v, #nullable); }
+            } else {
+                quote! { if let Some(n) = cx.integer(v, #nullable) { #(#checks)* } }
+            }
+        }
+        Check::Number {
+            nullable,
+            minimum,
+            maximum,
+            multiple_of,
+        } => {
+            let mut checks = Vec::new();
+            if let Some((min, exclusive)) = minimum {
+                checks.push(quote! { cx.minimum(x, #min, #exclusive); });
+            }
+            if let Some((max, exclusive)) = maximum {
+                checks.push(quote! { cx.maximum(x, #max, #exclusive); });
+            }
+            if let Some(factor) = multiple_of {
+                checks.push(quote! { cx.multiple_of(x, #factor); });
+            }
+            if checks.is_empty() {
+                quote! { cx.number(v, #nullable); }
+            } else {
+                quote! { if let Some(x) = cx.number(v, #nullable) { #(#checks)* } }
+            }
+        }
+        Check::Boolean { nullable } => quote! { cx.boolean(v, #nullable); },
+        Check::Object {
+            nullable,
+            required,
+            properties,
+            additional,
+        } => {
+            let known: Vec<&String> = properties.iter().map(|(key, _)| key).collect();
+            let mut checks = Vec::new();
+            if !required.is_empty() {
+                checks.push(quote! { cx.required(obj, &[#(#required),*]); });
+            }
+            for (key, property) in properties {
+                let inner = check_tokens(property, rt);
+                checks.push(quote! {
+                    if let Some(v) = obj.get(#key) {
+                        cx.enter(#key);
+                        #inner
+                        cx.leave();
+                    }
+                });
+            }
+            match additional {
+                Additional::None => checks.push(quote! { cx.no_extra(obj, &[#(#known),*]); }),
+                Additional::Schema(extra) => {
+                    let inner = check_tokens(extra, rt);
+                    checks.push(quote! {
+                        let known: &[&str] = &[#(#known),*];
+                        for (key, v) in obj {
+                            if !known.contains(&key.as_str()) {
+                                cx.enter(key);
+                                #inner
+                                cx.leave();
+                            }
+                        }
+                    });
+                }
+                Additional::Any => {}
+            }
+            if checks.is_empty() {
+                quote! { cx.object(v, #nullable); }
+            } else {
+                quote! { if let Some(obj) = cx.object(v, #nullable) { #(#checks)* } }
+            }
+        }
+        Check::Array {
+            nullable,
+            min_items,
+            max_items,
+            items,
+        } => {
+            let mut checks = Vec::new();
+            if let Some(min) = min_items {
+                checks.push(quote! { cx.min_items(items, #min); });
+            }
+            if let Some(max) = max_items {
+                checks.push(quote! { cx.max_items(items, #max); });
+            }
+            if let Some(item) = items {
+                let inner = check_tokens(item, rt);
+                checks.push(quote! {
+                    for (i, v) in items.iter().enumerate() {
+                        cx.enter(i);
+                        #inner
+                        cx.leave();
+                    }
+                });
+            }
+            if checks.is_empty() {
+                quote! { cx.array(v, #nullable); }
+            } else {
+                quote! { if let Some(items) = cx.array(v, #nullable) { #(#checks)* } }
+            }
+        }
+        Check::Wrapped { nullable, inner } => {
+            let inner = check_tokens(inner, rt);
+            if *nullable {
+                quote! { if !v.is_null() { #inner } }
+            } else {
+                inner
+            }
+        }
+    }
+}

@@ -1,0 +1,223 @@
+//! Schemas: the Rust type a schema names, and the checks it implies for the validators.
+
+use openapiv3::{AdditionalProperties, IntegerFormat, ReferenceOr, Schema, SchemaKind, Type, VariantOrUnknownOrEmpty};
+
+use super::{Lowering, component_name, escape};
+use crate::Error;
+use crate::ir::{Additional, Check, StringFormat, TypeRef};
+use crate::names::typify_name;
+use crate::spec::pointer;
+
+impl<'a> Lowering<'a> {
+    /// The Rust type of a value: the shared type for a component schema, else a plain type for inline scalars and
+    /// arrays. Inline objects and enums would need a name of their own: they must move to components.
+    pub(super) fn value_type(&self, schema: &ReferenceOr<Schema>, at: &str) -> Result<TypeRef, Error> {
+        let schema = match schema {
+            ReferenceOr::Reference { reference } => return self.component_type(reference, at),
+            ReferenceOr::Item(schema) => schema,
+        };
+        let ty = match &schema.schema_kind {
+            SchemaKind::Type(Type::String(t)) => match &t.format {
+                VariantOrUnknownOrEmpty::Item(openapiv3::StringFormat::DateTime) => TypeRef::DateTime,
+                VariantOrUnknownOrEmpty::Item(openapiv3::StringFormat::Date) => TypeRef::Date,
+                VariantOrUnknownOrEmpty::Unknown(f) if f == "uuid" => TypeRef::Uuid,
+                _ => TypeRef::String,
+            },
+            SchemaKind::Type(Type::Integer(t)) => match t.format {
+                VariantOrUnknownOrEmpty::Item(IntegerFormat::Int32) => TypeRef::I32,
+                _ => TypeRef::I64,
+            },
+            SchemaKind::Type(Type::Number(_)) => TypeRef::F64,
+            SchemaKind::Type(Type::Boolean(_)) => TypeRef::Bool,
+            SchemaKind::Type(Type::Array(a)) => {
+                let items = a
+                    .items
+                    .as_ref()
+                    .ok_or_else(|| self.fail(at, "an array schema needs `items`"))?;
+                TypeRef::Vec(Box::new(
+                    self.value_type(&items.clone().unbox(), &format!("{at}/items"))?,
+                ))
+            }
+            _ => {
+                return Err(self.fail(
+                    at,
+                    "an inline object, enum or composed schema here has no shared type name; move it to components/schemas and `$ref` it",
+                ));
+            }
+        };
+        Ok(if schema.schema_data.nullable {
+            TypeRef::Option(Box::new(ty))
+        } else {
+            ty
+        })
+    }
+
+    pub(super) fn component_type(&self, reference: &str, at: &str) -> Result<TypeRef, Error> {
+        let name = component_name(reference)
+            .ok_or_else(|| self.fail(at, format!("`$ref: {reference}` must point into #/components/schemas/")))?;
+        if let Some(replacement) = self.settings.replacement(name) {
+            return Ok(TypeRef::Replaced(replacement.path.clone()));
+        }
+        let type_name = typify_name(name);
+        if self.types.is_some_and(|types| !types.names.contains(&type_name)) {
+            return Err(self.fail(
+                at,
+                format!("the shared type space has no type `{type_name}` for `{reference}`"),
+            ));
+        }
+        Ok(TypeRef::Named(type_name))
+    }
+
+    /// What a value must satisfy, validated against `v: &serde_json::Value` by the emitted code.
+    pub(super) fn check(&mut self, schema: &ReferenceOr<Schema>, at: &str) -> Result<Check, Error> {
+        match schema {
+            ReferenceOr::Reference { reference } => {
+                let name = component_name(reference).ok_or_else(|| {
+                    self.fail(at, format!("`$ref: {reference}` must point into #/components/schemas/"))
+                })?;
+                self.validator(name, at)?;
+                Ok(Check::Ref(name.to_owned()))
+            }
+            ReferenceOr::Item(schema) => self.check_schema(schema, at),
+        }
+    }
+
+    pub(super) fn check_boxed(&mut self, schema: &ReferenceOr<Box<Schema>>, at: &str) -> Result<Check, Error> {
+        self.check(&schema.clone().unbox(), at)
+    }
+
+    /// Lowers (once) the check of a component schema.
+    pub(super) fn validator(&mut self, name: &str, at: &str) -> Result<(), Error> {
+        if self.validators.contains_key(name) {
+            return Ok(());
+        }
+        self.validators.insert(name.to_owned(), None);
+        let schema = self
+            .components(at)?
+            .schemas
+            .get(name)
+            .ok_or_else(|| self.fail(at, format!("schema `{name}` is not defined")))?;
+        let check = self.check(schema, &pointer(&["components", "schemas", name]))?;
+        self.validators.insert(name.to_owned(), Some(check));
+        Ok(())
+    }
+
+    pub(super) fn check_schema(&mut self, schema: &Schema, at: &str) -> Result<Check, Error> {
+        let nullable = schema.schema_data.nullable;
+        Ok(match &schema.schema_kind {
+            SchemaKind::Type(Type::String(t)) => {
+                if let Some(pattern) = &t.pattern
+                    && let Err(err) = regex::Regex::new(pattern)
+                {
+                    // regex's message draws the pattern over several lines; its last line says what is wrong.
+                    let text = err.to_string();
+                    let why = text.lines().last().unwrap_or("").trim().trim_start_matches("error: ");
+                    return Err(self.fail(&format!("{at}/pattern"), format!("pattern does not compile: {why}")));
+                }
+                Check::String {
+                    nullable: nullable || t.enumeration.iter().any(Option::is_none),
+                    values: t.enumeration.iter().flatten().cloned().collect(),
+                    min_length: t.min_length,
+                    max_length: t.max_length,
+                    pattern: t.pattern.clone(),
+                    format: match &t.format {
+                        VariantOrUnknownOrEmpty::Item(openapiv3::StringFormat::DateTime) => {
+                            Some(StringFormat::DateTime)
+                        }
+                        VariantOrUnknownOrEmpty::Item(openapiv3::StringFormat::Date) => Some(StringFormat::Date),
+                        VariantOrUnknownOrEmpty::Unknown(f) if f == "uuid" => Some(StringFormat::Uuid),
+                        _ => None,
+                    },
+                }
+            }
+            SchemaKind::Type(Type::Integer(t)) => {
+                // int32 fields cannot hold more: the format is a bound.
+                let int32 = matches!(t.format, VariantOrUnknownOrEmpty::Item(IntegerFormat::Int32));
+                let implied = |n: i32| int32.then_some(i128::from(n));
+                Check::Integer {
+                    nullable: nullable || t.enumeration.iter().any(Option::is_none),
+                    values: t.enumeration.iter().flatten().map(|n| i128::from(*n)).collect(),
+                    minimum: t
+                        .minimum
+                        .map(|m| (i128::from(m), t.exclusive_minimum))
+                        .or(implied(i32::MIN).map(|m| (m, false))),
+                    maximum: t
+                        .maximum
+                        .map(|m| (i128::from(m), t.exclusive_maximum))
+                        .or(implied(i32::MAX).map(|m| (m, false))),
+                    multiple_of: t.multiple_of.map(|f| f as f64),
+                }
+            }
+            SchemaKind::Type(Type::Number(t)) => {
+                if t.enumeration.iter().any(Option::is_some) {
+                    return Err(self.fail(at, "a number `enum` is not supported; use integers or strings"));
+                }
+                Check::Number {
+                    nullable,
+                    minimum: t.minimum.map(|m| (m, t.exclusive_minimum)),
+                    maximum: t.maximum.map(|m| (m, t.exclusive_maximum)),
+                    multiple_of: t.multiple_of,
+                }
+            }
+            SchemaKind::Type(Type::Boolean(t)) => {
+                if !t.enumeration.is_empty() {
+                    return Err(self.fail(at, "a boolean `enum` is not supported"));
+                }
+                Check::Boolean { nullable }
+            }
+            SchemaKind::Type(Type::Object(o)) => {
+                if o.min_properties.is_some() || o.max_properties.is_some() {
+                    return Err(self.fail(at, "`minProperties`/`maxProperties` are not supported"));
+                }
+                let mut properties = Vec::new();
+                for (key, property) in &o.properties {
+                    let check = self.check_boxed(property, &format!("{at}/properties/{}", escape(key)))?;
+                    properties.push((key.clone(), check));
+                }
+                let additional = match &o.additional_properties {
+                    Some(AdditionalProperties::Any(false)) => Additional::None,
+                    Some(AdditionalProperties::Schema(extra)) => {
+                        Additional::Schema(Box::new(self.check(extra, &format!("{at}/additionalProperties"))?))
+                    }
+                    Some(AdditionalProperties::Any(true)) | None => Additional::Any,
+                };
+                Check::Object {
+                    nullable,
+                    required: o.required.clone(),
+                    properties,
+                    additional,
+                }
+            }
+            SchemaKind::Type(Type::Array(a)) => {
+                if a.unique_items {
+                    return Err(self.fail(at, "`uniqueItems` is not supported"));
+                }
+                let items = match &a.items {
+                    Some(item) => Some(Box::new(self.check_boxed(item, &format!("{at}/items"))?)),
+                    None => None,
+                };
+                Check::Array {
+                    nullable,
+                    min_items: a.min_items,
+                    max_items: a.max_items,
+                    items,
+                }
+            }
+            // `allOf: [$ref]` is how 3.0 specs attach `nullable` or a description to a reference.
+            SchemaKind::AllOf { all_of } if all_of.len() == 1 => Check::Wrapped {
+                nullable,
+                inner: Box::new(self.check(&all_of[0], &format!("{at}/allOf/0"))?),
+            },
+            SchemaKind::Any(any) if *any == openapiv3::AnySchema::default() => Check::Any { nullable },
+            SchemaKind::Any(_) => {
+                return Err(self.fail(at, "a schema without `type` is not supported here; add `type`"));
+            }
+            SchemaKind::OneOf { .. } | SchemaKind::AnyOf { .. } | SchemaKind::AllOf { .. } | SchemaKind::Not { .. } => {
+                return Err(self.fail(
+                    at,
+                    "oneOf/anyOf/allOf/not in a request schema is not supported by the validator",
+                ));
+            }
+        })
+    }
+}
