@@ -1,0 +1,71 @@
+//! The SQL schema, and opening or creating the database file and its connections with the store's settings.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+/// Idempotent: run on every open, so a new file gets its tables and an existing one keeps its data.
+pub(super) const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS secrets (
+    id           TEXT PRIMARY KEY,
+    owner        TEXT NOT NULL,
+    name         TEXT NOT NULL,
+    provider     TEXT NOT NULL,
+    masked_value TEXT NOT NULL,
+    key_id       TEXT NOT NULL,
+    nonce        BLOB NOT NULL,
+    ciphertext   BLOB NOT NULL,
+    created_at   TEXT NOT NULL,
+    updated_at   TEXT NOT NULL,
+    UNIQUE (owner, name)
+) STRICT;
+CREATE INDEX IF NOT EXISTS secrets_key_id ON secrets (key_id);
+CREATE TABLE IF NOT EXISTS tokens (
+    id         TEXT PRIMARY KEY,
+    user       TEXT NOT NULL,
+    scope      TEXT NOT NULL CHECK (scope IN ('read', 'write')),
+    hash       BLOB NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+) STRICT;
+-- Bumped by every change to `tokens`, so servers can cache lookups and still see a revocation at once.
+CREATE TABLE IF NOT EXISTS token_epoch (id INTEGER PRIMARY KEY CHECK (id = 0), epoch INTEGER NOT NULL) STRICT;
+INSERT OR IGNORE INTO token_epoch (id, epoch) VALUES (0, 0);
+CREATE TRIGGER IF NOT EXISTS tokens_inserted AFTER INSERT ON tokens BEGIN UPDATE token_epoch SET epoch = epoch + 1; END;
+CREATE TRIGGER IF NOT EXISTS tokens_updated AFTER UPDATE ON tokens BEGIN UPDATE token_epoch SET epoch = epoch + 1; END;
+CREATE TRIGGER IF NOT EXISTS tokens_deleted AFTER DELETE ON tokens BEGIN UPDATE token_epoch SET epoch = epoch + 1; END;
+CREATE TABLE IF NOT EXISTS key_checks (
+    key_id     TEXT PRIMARY KEY,
+    nonce      BLOB NOT NULL,
+    ciphertext BLOB NOT NULL,
+    created_at TEXT NOT NULL
+) STRICT;
+";
+
+/// Creates a missing database file readable by its owner only; SQLite gives `-wal` and `-shm` the same mode.
+pub(super) fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(err) => Err(err),
+    }
+}
+
+/// Opens one connection with the store's durability settings (WAL, `synchronous=FULL`); writer, token probe and
+/// readers all use it.
+pub(super) fn open_connection(path: &Path, timeout: Duration) -> rusqlite::Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(timeout)?;
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        tracing::warn!(journal_mode = %mode, "SQLite refused WAL mode; writes are still durable but readers will block");
+    }
+    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
+    Ok(conn)
+}
