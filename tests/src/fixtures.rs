@@ -8,5 +8,6 @@ pub mod no_content_and_several_successes;
 pub mod optional_and_nullable_fields;
 pub mod params_path_query_header;
 pub mod refd_parameters_bodies_responses;
+pub mod responses_default_ranges_media;
 pub mod string_formats_and_bounds;
 pub mod unsecured_operation;

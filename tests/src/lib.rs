@@ -6,4 +6,6 @@
 pub mod fixtures;
 
 #[cfg(test)]
+mod fixture_responses;
+#[cfg(test)]
 mod fixture_routers;

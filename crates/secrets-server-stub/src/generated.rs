@@ -613,7 +613,10 @@ pub enum CreateSecretFromPresetResponse {
 impl ::axum::response::IntoResponse for CreateSecretFromPresetResponse {
     fn into_response(self) -> ::axum::response::Response {
         match self {
-            Self::Created(body) => ::stub_runtime::json(201u16, &body),
+            Self::Created(body) => {
+                let status: u16 = 201u16;
+                ::stub_runtime::json_as(status, &body, "application/json")
+            }
         }
     }
 }

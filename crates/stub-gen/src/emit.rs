@@ -7,10 +7,11 @@ use quote::{format_ident, quote};
 use crate::Settings;
 
 mod handler;
+mod responses;
 mod validators;
 
 use crate::ir::{self, Location, TypeRef};
-use crate::names::{field_ident, method_ident, pascal, status_name};
+use crate::names::{field_ident, method_ident, pascal};
 use handler::handler_fn;
 use validators::validator;
 
@@ -151,6 +152,13 @@ pub(crate) fn ty(t: &TypeRef) -> TokenStream {
             let inner = ty(inner);
             quote!(::std::option::Option<#inner>)
         }
+        TypeRef::Value => quote!(::serde_json::Value),
+        TypeRef::Map => quote!(::serde_json::Map<::std::string::String, ::serde_json::Value>),
+        TypeRef::HashMap(inner) => {
+            let inner = ty(inner);
+            quote!(::std::collections::HashMap<::std::string::String, #inner>)
+        }
+        TypeRef::Bytes => quote!(::axum::body::Bytes),
     }
 }
 
@@ -182,7 +190,7 @@ fn trait_method(op: &ir::Operation, rt: &TokenStream) -> TokenStream {
     let inputs = inputs(op).into_iter().map(|(name, t)| quote!(#name: #t));
     let mut doc = op.doc.clone();
     if !op.rejections.is_empty() {
-        let list: Vec<String> = op.rejections.iter().map(u16::to_string).collect();
+        let list: Vec<String> = op.rejections.iter().map(ToString::to_string).collect();
         doc.push_str(&format!(
             "\n\nDocumented errors ({}) are answered by returning `Err(Rejection)`.",
             list.join(", ")
@@ -225,72 +233,7 @@ fn items(op: &ir::Operation, rt: &TokenStream, api: &Ident) -> TokenStream {
         });
     }
 
-    let response = response_enum(op);
-    let doc = format!(
-        "Every documented answer of `{}` but the envelope's, one variant per status.",
-        op.id
-    );
-    let variants = op.responses.iter().map(|r| {
-        let (name, doc) = (format_ident!("{}", status_name(r.code)), &r.doc);
-        let headers = r.headers.iter().map(|h| {
-            let (field, t) = (field_ident(&h.name), ty(&h.ty));
-            let doc = h.doc.as_deref().unwrap_or("").trim();
-            let t = if h.required {
-                t
-            } else {
-                quote!(::std::option::Option<#t>)
-            };
-            quote! { #[doc = #doc] #field: #t, }
-        });
-        match (&r.body, r.headers.is_empty()) {
-            (None, true) => quote! { #[doc = #doc] #name, },
-            (Some(body), true) => {
-                let body = ty(body);
-                quote! { #[doc = #doc] #name(#body), }
-            }
-            (Some(body), false) => {
-                let body = ty(body);
-                quote! { #[doc = #doc] #name { #[doc = "The body."] body: #body, #(#headers)* }, }
-            }
-            (None, false) => quote! { #[doc = #doc] #name { #(#headers)* }, },
-        }
-    });
-    let arms = op.responses.iter().map(|r| {
-        let (name, code) = (format_ident!("{}", status_name(r.code)), r.code);
-        let make = if r.body.is_some() {
-            quote!(#rt::json(#code, &body))
-        } else {
-            quote!(#rt::empty(#code))
-        };
-        let sets = r.headers.iter().map(|h| {
-            let (field, header) = (field_ident(&h.name), &h.name);
-            if h.required {
-                quote! { #rt::header(&mut response, #header, #field); }
-            } else {
-                quote! { if let Some(value) = #field { #rt::header(&mut response, #header, value); } }
-            }
-        });
-        let fields = r.headers.iter().map(|h| field_ident(&h.name));
-        match (&r.body, r.headers.is_empty()) {
-            (None, true) => quote! { Self::#name => #make, },
-            (Some(_), true) => quote! { Self::#name(body) => #make, },
-            (body, false) => {
-                let body = body.as_ref().map(|_| quote!(body,));
-                quote! { Self::#name { #body #(#fields),* } => { let mut response = #make; #(#sets)* response } }
-            }
-        }
-    });
-    items.extend(quote! {
-        #[doc = #doc]
-        #[derive(Debug)]
-        pub enum #response { #(#variants)* }
-
-        impl ::axum::response::IntoResponse for #response {
-            fn into_response(self) -> ::axum::response::Response {
-                match self { #(#arms)* }
-            }
-        }
-    });
+    items.extend(responses::response_items(op, rt));
     items.extend(handler_fn(op, rt, api));
     items
 }

@@ -15,6 +15,9 @@ pub struct Api {
     pub operations: Vec<Operation>,
     /// The validators of the component schemas that requests reach, by component name.
     pub validators: BTreeMap<String, Check>,
+    /// Inline schemas that need a type name, by the name progenitor gives them (`{operationId}-body`,
+    /// `-response`, …, sanitized): the type space must define each (see [`crate::type_document`]).
+    pub inline_types: Vec<(String, openapiv3::Schema)>,
 }
 
 /// One operation.
@@ -37,7 +40,7 @@ pub struct Operation {
     /// The documented answers that are variants of the operation's response enum.
     pub responses: Vec<Response>,
     /// Documented statuses whose body is the envelope: answered by returning a `Rejection`.
-    pub rejections: Vec<u16>,
+    pub rejections: Vec<Status>,
 }
 
 /// Where a parameter is read from.
@@ -97,13 +100,56 @@ pub struct Body {
     pub typed_complete: bool,
 }
 
+/// Which statuses a documented answer covers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Status {
+    /// One status.
+    Code(u16),
+    /// A range, `1XX`–`5XX` (the hundreds digit).
+    Range(u16),
+    /// `default`: any status no other answer documents.
+    Default,
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Status::Code(code) => write!(f, "{code}"),
+            Status::Range(hundreds) => write!(f, "{hundreds}XX"),
+            Status::Default => f.write_str("default"),
+        }
+    }
+}
+
+/// How a body of one media type is carried.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MediaKind {
+    /// JSON (`application/json`, `+json`): the schema's type.
+    Json,
+    /// Text (`text/*`): a `String`.
+    Text,
+    /// Anything else (`application/octet-stream`, images, XML, …): the raw bytes.
+    Binary,
+}
+
+/// A response body in one media type.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Content {
+    /// The media type as documented (the `Content-Type` of the answer).
+    pub media: String,
+    /// How it is carried.
+    pub kind: MediaKind,
+    /// The Rust type of the body.
+    pub ty: TypeRef,
+}
+
 /// One documented answer.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Response {
-    /// The status.
-    pub code: u16,
-    /// The JSON body's type, if it has one.
-    pub body: Option<TypeRef>,
+    /// The statuses it covers.
+    pub status: Status,
+    /// The body in each documented media type (empty: no body).
+    pub content: Vec<Content>,
     /// Documented headers.
     pub headers: Vec<ResponseHeader>,
     /// The response's description.
@@ -150,6 +196,14 @@ pub enum TypeRef {
     Vec(Box<TypeRef>),
     /// `Option<T>` (a nullable schema).
     Option(Box<TypeRef>),
+    /// `serde_json::Value`: a schema without a type.
+    Value,
+    /// `serde_json::Map<String, Value>`: a free-form object.
+    Map,
+    /// `HashMap<String, T>`: an object with `additionalProperties` only.
+    HashMap(Box<TypeRef>),
+    /// Raw bytes (`bytes::Bytes`).
+    Bytes,
 }
 
 /// What a schema requires of a JSON value; the validators are generated from it.

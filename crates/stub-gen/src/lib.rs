@@ -122,6 +122,51 @@ fn check_settings(settings: &Settings) -> Result<(), Error> {
     Ok(())
 }
 
+/// The document from which to build the type space of a stub when no client generator has built one: this spec's
+/// component schemas plus every inline schema that needs a type name, under the name progenitor gives it
+/// (`{operationId}-body`, `-response`, …), and no paths. Handing it to the same type generator as the client's
+/// (progenitor's, with the same settings) yields the client's definitions, without the client's limits on
+/// operations.
+pub fn type_document(spec: &Spec, settings: &Settings) -> Result<openapiv3::OpenAPI, Error> {
+    check_settings(settings)?;
+    let api = lower::lower(spec, None, settings)?;
+    let mut doc = spec.doc.clone();
+    doc.paths = openapiv3::Paths::default();
+    doc.security = None;
+    let components = doc.components.get_or_insert_with(Default::default);
+    for (name, schema) in api.inline_types {
+        components.schemas.insert(name, openapiv3::ReferenceOr::Item(schema));
+    }
+    Ok(doc)
+}
+
+/// The document with every missing operationId filled in as the stub names it ([`names::operation_id`]), so that a
+/// client generated from it names its methods the same way.
+pub fn with_operation_ids(mut doc: openapiv3::OpenAPI) -> openapiv3::OpenAPI {
+    for (path, item) in doc.paths.paths.iter_mut() {
+        if let openapiv3::ReferenceOr::Item(item) = item {
+            let ops = [
+                ("get", &mut item.get),
+                ("put", &mut item.put),
+                ("post", &mut item.post),
+                ("delete", &mut item.delete),
+                ("options", &mut item.options),
+                ("head", &mut item.head),
+                ("patch", &mut item.patch),
+                ("trace", &mut item.trace),
+            ];
+            for (method, op) in ops {
+                if let Some(op) = op
+                    && op.operation_id.is_none()
+                {
+                    op.operation_id = Some(names::operation_id(method, path));
+                }
+            }
+        }
+    }
+    doc
+}
+
 /// Everything [`generate`] would refuse that does not depend on the type space: run it before building one, so that
 /// an unsupported construct is reported by operation and line rather than by the type generator's message.
 pub fn check(spec: &Spec, settings: &Settings) -> Result<(), Error> {

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Display;
 
-use openapiv3::{Components, Operation, Parameter, ReferenceOr, Schema, StatusCode};
+use openapiv3::{Components, Operation, Parameter, PathItem, ReferenceOr, Schema, StatusCode};
 
 use crate::ir::{self, Check};
 use crate::spec::pointer;
@@ -19,21 +19,19 @@ mod security;
 /// The spec as the stub generator understands it, or the first thing it cannot serve. Without a type space
 /// (`None`), references to component schemas are taken on trust: that is [`crate::check`].
 pub fn lower(spec: &Spec, types: Option<&Types>, settings: &Settings) -> Result<ir::Api, Error> {
+    let items = path_items(spec)?;
     let mut lowering = Lowering {
         spec,
         types,
         settings,
         validators: BTreeMap::new(),
         op: String::new(),
+        method_names: BTreeMap::new(),
+        inline_types: Vec::new(),
+        response_named: false,
     };
     let mut operations = Vec::new();
-    for (path, item) in &spec.doc.paths.paths {
-        let ReferenceOr::Item(item) = item else {
-            return Err(Error::new(format!(
-                "{}: path `{path}` is a $ref; path items must be written inline",
-                spec.at(&pointer(&["paths", path]))
-            )));
-        };
+    for (path, item) in &items {
         for (method, op) in item.iter() {
             operations.push(lowering.operation(path, method, op, &item.parameters)?);
         }
@@ -48,7 +46,33 @@ pub fn lower(spec: &Spec, types: Option<&Types>, settings: &Settings) -> Result<
         version: spec.doc.info.version.clone(),
         operations,
         validators,
+        inline_types: lowering.inline_types,
     })
+}
+
+/// Every path item, a local `$ref` resolved (3.0 allows `$ref` on a path item; `#/paths/...` or any other pointer
+/// into this document).
+fn path_items(spec: &Spec) -> Result<Vec<(String, PathItem)>, Error> {
+    let mut items = Vec::new();
+    for (path, item) in &spec.doc.paths.paths {
+        let item = match item {
+            ReferenceOr::Item(item) => item.clone(),
+            ReferenceOr::Reference { reference } => {
+                let at = spec.at(&pointer(&["paths", path]));
+                let target = reference
+                    .strip_prefix('#')
+                    .and_then(|local| spec.raw.pointer(local))
+                    .ok_or_else(|| Error::new(format!("{at}: path `{path}`: `$ref: {reference}` resolves nowhere")))?;
+                serde_json::from_value(target.clone()).map_err(|err| {
+                    Error::new(format!(
+                        "{at}: path `{path}`: `$ref: {reference}` is not a path item: {err}"
+                    ))
+                })?
+            }
+        };
+        items.push((path.clone(), item));
+    }
+    Ok(items)
 }
 
 pub(crate) struct Lowering<'a> {
@@ -59,6 +83,12 @@ pub(crate) struct Lowering<'a> {
     pub(crate) validators: BTreeMap<String, Option<Check>>,
     /// The operation being lowered, for error messages.
     pub(crate) op: String,
+    /// Trait method name -> the operationId that has it, to refuse two operations with one method name.
+    pub(crate) method_names: BTreeMap<String, String>,
+    /// Inline schemas hoisted under the names progenitor gives them.
+    pub(crate) inline_types: Vec<(String, Schema)>,
+    /// Whether this operation's `{operationId}-response` name is given already.
+    pub(crate) response_named: bool,
 }
 
 impl<'a> Lowering<'a> {
@@ -111,20 +141,24 @@ impl<'a> Lowering<'a> {
         shared_params: &'a [ReferenceOr<Parameter>],
     ) -> Result<ir::Operation, Error> {
         let at = pointer(&["paths", path, method]);
-        let Some(id) = &op.operation_id else {
-            return Err(Error::new(format!(
-                "{}: operation {} {path} has no operationId; the stub trait names methods after it",
-                self.spec.at(&at),
-                method.to_uppercase()
-            )));
-        };
+        // A missing operationId gets a deterministic name from method and path (documented in the README); the
+        // client's generator is handed the same names.
+        let id = op
+            .operation_id
+            .clone()
+            .unwrap_or_else(|| crate::names::operation_id(method, path));
         self.op = id.clone();
-        if !op.callbacks.is_empty() {
+        self.response_named = false;
+        let method_name = crate::names::method_ident(&id).to_string();
+        if let Some(other) = self.method_names.insert(method_name.clone(), id.clone()) {
             return Err(self.fail(
-                &format!("{at}/callbacks"),
-                "callbacks are not supported by the server stub",
+                &at,
+                format!(
+                    "its method name `{method_name}` is also the name of operation `{other}`; rename one operationId"
+                ),
             ));
         }
+        // Callbacks are requests this server would make, not requests it serves: documented, not generated.
         let secured = self.secured(op, &at)?;
 
         // Operation-level parameters override path-level ones of the same name and location.
@@ -150,30 +184,45 @@ impl<'a> Lowering<'a> {
             Some(body) => Some(self.request_body(body, format!("{at}/requestBody"))?),
         };
 
-        if op.responses.default.is_some() {
-            return Err(self.fail(
-                &format!("{at}/responses/default"),
-                "a `default` response is not supported by the server stub; list each status explicitly",
-            ));
-        }
         let mut responses = Vec::new();
         let mut rejections = Vec::new();
-        for (code, response) in &op.responses.responses {
-            let StatusCode::Code(code) = code else {
-                return Err(self.fail(
-                    &format!("{at}/responses/{code}"),
-                    format!("status range `{code}` is not supported; list each status explicitly"),
-                ));
+        let statuses = op
+            .responses
+            .responses
+            .iter()
+            .map(|(code, response)| {
+                let status = match code {
+                    StatusCode::Code(code) => ir::Status::Code(*code),
+                    StatusCode::Range(hundreds) => ir::Status::Range(*hundreds),
+                };
+                (status, response)
+            })
+            .chain(
+                op.responses
+                    .default
+                    .iter()
+                    .map(|response| (ir::Status::Default, response)),
+            );
+        for (status, response) in statuses {
+            let response_at = format!("{at}/responses/{status}");
+            let error = match status {
+                ir::Status::Code(code) => (400..600).contains(&code),
+                ir::Status::Range(hundreds) => (4..6).contains(&hundreds),
+                ir::Status::Default => true,
             };
-            let response_at = format!("{at}/responses/{code}");
-            if (400..600).contains(code) && self.is_envelope(response, &response_at)? {
-                rejections.push(*code);
+            if error && self.is_envelope(response, &response_at)? {
+                rejections.push(status);
             } else {
-                responses.push(self.response(*code, response, response_at)?);
+                responses.push(self.response(status, response, response_at)?);
             }
         }
-        if !responses.iter().any(|r| (200..300).contains(&r.code)) {
-            return Err(self.fail(&format!("{at}/responses"), "no 2xx response is documented"));
+        let success = |r: &ir::Response| match r.status {
+            ir::Status::Code(code) => (200..300).contains(&code),
+            ir::Status::Range(hundreds) => hundreds == 2,
+            ir::Status::Default => true,
+        };
+        if !responses.iter().any(success) {
+            return Err(self.fail(&format!("{at}/responses"), "no 2xx or default response is documented"));
         }
 
         let summary = op.summary.as_deref().unwrap_or("");
@@ -182,7 +231,7 @@ impl<'a> Lowering<'a> {
             .trim()
             .to_owned();
         Ok(ir::Operation {
-            id: id.clone(),
+            id,
             path: path.to_owned(),
             method: method.to_owned(),
             doc,

@@ -11,6 +11,23 @@ pub fn typify_name(name: &str) -> String {
         .to_pascal_case()
 }
 
+/// The operationId of an operation that has none: method and path in snake case, each path parameter as
+/// `by_<name>` (`GET /pets/{petId}/photos` -> `get_pets_by_pet_id_photos`). Deterministic, so client and stub agree.
+pub fn operation_id(method: &str, path: &str) -> String {
+    let mut parts = vec![method.to_ascii_lowercase()];
+    for segment in path.split('/').filter(|s| !s.is_empty()) {
+        match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            Some(param) => parts.push(format!("by_{}", param.to_snake_case())),
+            None => parts.push(segment.to_snake_case()),
+        }
+    }
+    if parts.len() == 1 {
+        parts.push("root".to_owned());
+    }
+    parts.retain(|p| !p.is_empty());
+    parts.join("_")
+}
+
 /// The validator function of a component schema.
 pub fn validator_ident(name: &str) -> Ident {
     format_ident!("validate_{}", typify_name(name).to_snake_case())

@@ -43,7 +43,9 @@ pub use extract::{
     ParamKind, bearer_token, check_api_version, coerce, header_param, path_params, query_params, request_id,
 };
 pub use layers::{layers, method_not_allowed, not_found};
-pub use rejection::{Loc, Rejection, Violation, empty, header, json};
+pub use rejection::{
+    Loc, Rejection, Violation, bytes, checked_status, empty, header, json, json_as, text, undocumented_status,
+};
 pub use validate::{Pattern, Validator};
 
 #[cfg(test)]

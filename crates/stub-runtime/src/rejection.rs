@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::http::StatusCode;
 use axum::http::header::{CONNECTION, CONTENT_TYPE, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -353,6 +353,59 @@ pub fn json(status: u16, body: &impl Serialize) -> Response {
             response
         }
     }
+}
+
+/// A JSON response with the documented media type as its `Content-Type` (`application/problem+json`, …).
+pub fn json_as(status: u16, body: &impl Serialize, content_type: &'static str) -> Response {
+    let mut response = json(status, body);
+    if response.status().as_u16() == status {
+        set_content_type(&mut response, content_type);
+    }
+    response
+}
+
+/// A text response (`text/*`).
+pub fn text(status: u16, body: String, content_type: &'static str) -> Response {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    set_content_type(&mut response, content_type);
+    response
+}
+
+/// A response of raw bytes in the documented media type.
+pub fn bytes(status: u16, body: Bytes, content_type: &'static str) -> Response {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    set_content_type(&mut response, content_type);
+    response
+}
+
+fn set_content_type(response: &mut Response, content_type: &'static str) {
+    match HeaderValue::from_str(content_type) {
+        Ok(value) => {
+            response.headers_mut().insert(CONTENT_TYPE, value);
+        }
+        Err(_) => tracing::error!(content_type, "documented media type is not a header value; left out"),
+    }
+}
+
+/// The status an implementer chose for a range (`Some(4)` for `4XX`) or `default` (`None`) answer, if it is one
+/// that answer documents.
+pub fn checked_status(status: u16, hundreds: Option<u16>) -> Option<u16> {
+    let valid = match hundreds {
+        Some(hundreds) => status / 100 == hundreds,
+        None => (100..600).contains(&status),
+    };
+    valid.then_some(status)
+}
+
+/// The answer when [`checked_status`] refuses: an enveloped 500 (an answer must not claim a status it does not
+/// document, and its body would not be the envelope).
+pub fn undocumented_status(status: u16) -> Response {
+    Rejection::internal(format!(
+        "the implementation answered {status}, which this response does not document"
+    ))
+    .into_response()
 }
 
 /// A response without a body (204 and the like).

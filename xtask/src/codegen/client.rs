@@ -13,6 +13,15 @@ use super::Spec;
 /// redacts `Debug` (see `crates/*/src/secret.rs`).
 pub(crate) const SECRET_SCHEMA: &str = "SecretValue";
 
+/// The client's settings without the `SecretValue` replacement: for specs other than openapi.yaml.
+pub(crate) fn settings_without_replacements() -> GenerationSettings {
+    let mut settings = GenerationSettings::default();
+    settings
+        .with_interface(InterfaceStyle::Builder)
+        .with_tag(TagStyle::Merged);
+    settings
+}
+
 pub(crate) fn settings() -> GenerationSettings {
     let mut settings = GenerationSettings::default();
     settings
@@ -24,9 +33,11 @@ pub(crate) fn settings() -> GenerationSettings {
 
 /// Runs progenitor on the spec and returns the generator, whose type space the server stub shares.
 pub(crate) fn generator(spec: &Spec) -> Result<(Generator, proc_macro2::TokenStream)> {
-    check_operations(&spec.doc, &spec.raw, spec)?;
+    // Operations without an operationId get the names the stub gives them.
+    let doc = stub_gen::with_operation_ids(spec.doc.clone());
+    check_operations(&doc, &spec.raw, spec)?;
     let mut generator = Generator::new(&settings());
-    let tokens = catch_panic(|| generator.generate_tokens(&spec.doc))
+    let tokens = catch_panic(|| generator.generate_tokens(&doc))
         .map_err(|msg| anyhow!("{}: progenitor failed: {msg}", spec.path))?
         .map_err(|err| anyhow!("{}: progenitor rejected the spec: {err}", spec.path))?;
     Ok((generator, tokens))
@@ -43,13 +54,7 @@ fn check_operations(doc: &OpenAPI, raw: &Value, located: &Spec) -> Result<()> {
         };
         for (method, op) in item.iter() {
             let at = pointer(&["paths", path, method]);
-            let Some(id) = &op.operation_id else {
-                bail!(
-                    "{}: operation {} {path} has no operationId; the client and the stub trait name methods after it",
-                    located.at(&at),
-                    method.to_uppercase()
-                );
-            };
+            let id = op.operation_id.as_deref().unwrap_or_default();
             let has_2xx = op.responses.responses.keys().any(|code| match code {
                 StatusCode::Code(c) => (200..300).contains(c),
                 StatusCode::Range(r) => *r == 2,

@@ -42,6 +42,35 @@ pub(crate) fn types(generator: &progenitor::Generator) -> Types {
     }
 }
 
+/// A standalone stub of `spec` as tokens. Its type space comes from progenitor's type generator run on
+/// [`stub_gen::type_document`] (the component schemas and the named inline schemas, no operations), so the types
+/// are the client's, and the client generator's limits on operations do not limit the stub.
+pub(crate) fn standalone_tokens(spec: &Spec, settings: &Settings) -> Result<proc_macro2::TokenStream> {
+    stub_gen::check(spec, settings).map_err(|err| anyhow!(err))?;
+    let doc = stub_gen::type_document(spec, settings).map_err(|err| anyhow!(err))?;
+    let mut generator = progenitor::Generator::new(&client::settings_without_replacements());
+    client::catch_panic(|| generator.generate_tokens(&doc))
+        .map_err(|msg| {
+            anyhow!(
+                "{}: the type generator (typify) failed on a schema: {}",
+                spec.path,
+                one_line(&msg)
+            )
+        })?
+        .map_err(|err| {
+            anyhow!(
+                "{}: the type generator (typify) refused a schema: {}",
+                spec.path,
+                one_line(&err.to_string())
+            )
+        })?;
+    stub_gen::generate(spec, &types(&generator), settings).map_err(|err| anyhow!(err))
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// The stub of `spec` as tokens, with the type space progenitor built for its client.
 pub(crate) fn stub_tokens(
     spec: &Spec,
@@ -72,7 +101,7 @@ pub(crate) const FIXTURE_DIR: &str = "crates/stub-gen/tests/fixtures";
 /// A standalone stub's `lib.rs` text: the same text whether it becomes a crate (`cargo xtask stub`) or a module
 /// of the `tests` crate (the fixtures).
 pub(crate) fn standalone_lib(spec: &Spec, settings: &Settings, command: &str) -> Result<String> {
-    let (_, stub) = stub_tokens(spec, settings)?;
+    let stub = standalone_tokens(spec, settings)?;
     let doc = format!(" Server stub generated from `{}`.", spec.path);
     let tokens = quote! {
         #![doc = #doc]

@@ -30,7 +30,7 @@ impl<'a> Lowering<'a> {
         let schema_at = format!("{content_at}/schema");
         let check = self.check(schema, &schema_at)?;
         Ok(ir::Body {
-            ty: self.value_type(schema, &schema_at)?,
+            ty: self.named_type(schema, &schema_at, &format!("{}-body", self.op))?,
             required: body.required,
             typed_complete: self.typed_complete(&check, &mut Vec::new()),
             check,

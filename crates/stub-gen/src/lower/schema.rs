@@ -29,15 +29,15 @@ impl<'a> Lowering<'a> {
             },
             SchemaKind::Type(Type::Number(_)) => TypeRef::F64,
             SchemaKind::Type(Type::Boolean(_)) => TypeRef::Bool,
-            SchemaKind::Type(Type::Array(a)) => {
-                let items = a
-                    .items
-                    .as_ref()
-                    .ok_or_else(|| self.fail(at, "an array schema needs `items`"))?;
-                TypeRef::Vec(Box::new(
+            SchemaKind::Type(Type::Array(a)) => match &a.items {
+                Some(items) => TypeRef::Vec(Box::new(
                     self.value_type(&items.clone().unbox(), &format!("{at}/items"))?,
-                ))
-            }
+                )),
+                // No `items`: any JSON values.
+                None => TypeRef::Vec(Box::new(TypeRef::Value)),
+            },
+            SchemaKind::Type(Type::Object(o)) if free_form(o) => TypeRef::Map,
+            SchemaKind::Any(any) if *any == openapiv3::AnySchema::default() => TypeRef::Value,
             _ => {
                 return Err(self.fail(
                     at,
@@ -46,6 +46,72 @@ impl<'a> Lowering<'a> {
             }
         };
         Ok(if schema.schema_data.nullable {
+            TypeRef::Option(Box::new(ty))
+        } else {
+            ty
+        })
+    }
+
+    /// The Rust type of a value at a position progenitor names (`{operationId}-body`, `-response`, …): an inline
+    /// object, enum or composed schema is hoisted under that name (sanitized as typify does), so that the type space
+    /// built from [`crate::type_document`] defines it exactly as the client's generator names it.
+    pub(super) fn named_type(&mut self, schema: &ReferenceOr<Schema>, at: &str, name: &str) -> Result<TypeRef, Error> {
+        let ReferenceOr::Item(inline) = schema else {
+            return self.value_type(schema, at);
+        };
+        let needs_name = match &inline.schema_kind {
+            SchemaKind::Type(Type::String(t)) => !t.enumeration.is_empty(),
+            SchemaKind::Type(Type::Object(o)) => !free_form(o),
+            SchemaKind::Type(Type::Array(a)) => {
+                // typify names the items of a named array `{name}Item`.
+                if let Some(items) = &a.items {
+                    let items =
+                        self.named_type(&items.clone().unbox(), &format!("{at}/items"), &format!("{name}-item"))?;
+                    let ty = TypeRef::Vec(Box::new(items));
+                    return Ok(if inline.schema_data.nullable {
+                        TypeRef::Option(Box::new(ty))
+                    } else {
+                        ty
+                    });
+                }
+                false
+            }
+            SchemaKind::Type(_) => false,
+            SchemaKind::Any(any) => *any != openapiv3::AnySchema::default(),
+            SchemaKind::OneOf { .. } | SchemaKind::AnyOf { .. } | SchemaKind::AllOf { .. } | SchemaKind::Not { .. } => {
+                true
+            }
+        };
+        if !needs_name {
+            return self.value_type(schema, at);
+        }
+        let type_name = typify_name(name);
+        if self.types.is_some_and(|types| !types.names.contains(&type_name)) {
+            return Err(self.fail(
+                at,
+                format!("the shared type space has no type `{type_name}` for this inline schema"),
+            ));
+        }
+        if self
+            .spec
+            .doc
+            .components
+            .as_ref()
+            .is_some_and(|c| c.schemas.keys().any(|k| typify_name(k) == type_name))
+        {
+            return Err(self.fail(
+                at,
+                format!("this inline schema would be named `{type_name}`, which a component schema is already called; move it to components/schemas"),
+            ));
+        }
+        // Nullable stays outside the name, as for a `$ref`: the named type is the object, the value may be null.
+        let mut hoisted = inline.clone();
+        hoisted.schema_data.nullable = false;
+        if !self.inline_types.iter().any(|(n, _)| *n == type_name) {
+            self.inline_types.push((type_name.clone(), hoisted));
+        }
+        let ty = TypeRef::Named(type_name);
+        Ok(if inline.schema_data.nullable {
             TypeRef::Option(Box::new(ty))
         } else {
             ty
@@ -220,4 +286,11 @@ impl<'a> Lowering<'a> {
             }
         })
     }
+}
+
+/// An object that admits any properties and names none: a `serde_json::Map`, not a type of its own.
+fn free_form(o: &openapiv3::ObjectType) -> bool {
+    o.properties.is_empty()
+        && matches!(o.additional_properties, None | Some(AdditionalProperties::Any(true)))
+        && o.required.is_empty()
 }
