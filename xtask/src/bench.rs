@@ -13,12 +13,14 @@ use anyhow::{Context as _, Result, bail, ensure};
 use serde_json::Value;
 
 use crate::process::{KillOnDrop, free_port, pinned_venv_tool, run_ok, wait_for_port};
-use crate::{codegen, project_root};
+use crate::{codegen, project_root, target_dir};
 
 /// Pinned so a run is reproducible; bump deliberately.
 const OPENAPI_GENERATOR: &str = "openapi-generator-cli==7.26.0";
 /// The route every server variant serves.
 const PATH: &str = "/api/v1/user/secrets/preset";
+/// The list route, and the prefix of the get route, read by (list) and (get).
+const LIST_PATH: &str = "/api/v1/user/secrets";
 /// Everything from this line on in `docs/benchmarks.md` is hand-written analysis, kept when the bench rewrites it.
 const ANALYSIS_MARKER: &str = "<!-- analysis: hand-written below this line; `cargo xtask bench` keeps it -->";
 
@@ -104,7 +106,7 @@ pub(crate) fn run(opts: &Options) -> Result<()> {
     let started = Instant::now();
     let plan = if opts.quick { &QUICK } else { &FULL };
     let root = project_root();
-    let work = root.join("target/bench");
+    let work = target_dir().join("bench");
     std::fs::create_dir_all(&work)?;
     let machine = machine_description(&root);
     eprintln!("bench: building the release binaries");
@@ -178,9 +180,10 @@ fn build(root: &Path) -> Result<Bins> {
         "secrets-handler",
         "--bins",
     ]))?;
+    let release = target_dir().join("release");
     Ok(Bins {
-        bench: root.join("target/release/secrets-bench"),
-        server: root.join("target/release/secrets-server"),
+        bench: release.join("secrets-bench"),
+        server: release.join("secrets-server"),
     })
 }
 
@@ -216,7 +219,7 @@ fn codegen_figures(root: &Path, work: &Path, plan: &Plan, report: &mut Report) -
         cmd
     };
     // By path, not `current_exe`: another `cargo xtask` in the same target dir may have replaced this binary.
-    let xtask_bin = root.join("target/debug/xtask");
+    let xtask_bin = target_dir().join("debug/xtask");
     let bare_check = || {
         let mut cmd = Command::new(&xtask_bin);
         cmd.args(["codegen", "--check"]);
@@ -318,16 +321,20 @@ enum Variant {
     Create,
     Unauthorized,
     Invalid,
+    List,
+    Get,
 }
 
 impl Variant {
-    const ALL: [Variant; 6] = [
+    const ALL: [Variant; 8] = [
         Variant::Baseline,
         Variant::Typed,
         Variant::Stub,
         Variant::Create,
         Variant::Unauthorized,
         Variant::Invalid,
+        Variant::List,
+        Variant::Get,
     ];
 
     fn label(self) -> &'static str {
@@ -338,6 +345,8 @@ impl Variant {
             Variant::Create => "(c) secrets-server create (auth, validation, AES-GCM, SQLite)",
             Variant::Unauthorized => "(d) secrets-server 401 (bad token)",
             Variant::Invalid => "(e) secrets-server 422 (invalid body)",
+            Variant::List => "(list) secrets-server list, a caller with 4 secrets",
+            Variant::Get => "(get) secrets-server get one secret",
         }
     }
 
@@ -349,6 +358,8 @@ impl Variant {
             Variant::Create => "c",
             Variant::Unauthorized => "d",
             Variant::Invalid => "e",
+            Variant::List => "list",
+            Variant::Get => "get",
         }
     }
 
@@ -357,13 +368,14 @@ impl Variant {
             Variant::Baseline | Variant::Typed | Variant::Stub | Variant::Create => 201,
             Variant::Unauthorized => 401,
             Variant::Invalid => 422,
+            Variant::List | Variant::Get => 200,
         }
     }
 
-    /// The goal on throughput relative to (a).
+    /// The goal on throughput relative to (a); reads are reported as ratios without one.
     fn goal(self) -> Option<f64> {
         match self {
-            Variant::Baseline | Variant::Typed => None,
+            Variant::Baseline | Variant::Typed | Variant::List | Variant::Get => None,
             Variant::Stub => Some(0.90),
             Variant::Create => Some(0.50),
             Variant::Unauthorized | Variant::Invalid => Some(0.85),
@@ -392,7 +404,8 @@ fn server_figures(bins: &Bins, work: &Path, plan: &Plan, report: &mut Report) ->
 
     // Every create must be new: each user holds one secret per provider, so each token sends 4 creates.
     let per_run: usize = plan.create_tokens.iter().map(|t| t + plan.create_warmup_tokens).sum();
-    let total = per_run * plan.runs + 1;
+    // One more for the 422 run, one for the reader of (list) and (get).
+    let total = per_run * plan.runs + 2;
     let out = Command::new(&bins.server)
         .arg("--database")
         .arg(&database)
@@ -410,7 +423,10 @@ fn server_figures(bins: &Bins, work: &Path, plan: &Plan, report: &mut Report) ->
     );
     let mut unused = tokens.iter();
     // The 422 run needs one valid token of its own (its creates never succeed, so it can be reused).
-    let invalid_token = unused.next().expect("total is at least 1").clone();
+    let invalid_token = unused.next().expect("total is at least 2").clone();
+    // (list) and (get) read a caller holding 4 secrets; (get) reads one of them.
+    let reader = unused.next().expect("total is at least 2").clone();
+    let read_id = seed(bins, &database, &key_file, &state, &reader)?;
 
     let mut samples: Vec<((Variant, usize), Vec<Sample>)> = Vec::new();
     for run in 0..plan.runs {
@@ -448,12 +464,20 @@ fn server_figures(bins: &Bins, work: &Path, plan: &Plan, report: &mut Report) ->
                     Variant::Baseline | Variant::Typed | Variant::Stub => {
                         load.args(["--token", "st_bench"]);
                     }
+                    Variant::List | Variant::Get => {
+                        load.args(["--token", &reader, "--method", "GET"]);
+                    }
                 }
                 if variant != Variant::Create {
                     load.args(["--warmup", &plan.warmup_s.to_string()])
                         .args(["--duration", &plan.duration_s.to_string()]);
                 }
-                let sample = match measure(bins, &database, &key_file, &state, variant, &mut load) {
+                let path = match variant {
+                    Variant::List => LIST_PATH.to_owned(),
+                    Variant::Get => format!("{LIST_PATH}/{read_id}"),
+                    _ => PATH.to_owned(),
+                };
+                let sample = match measure(bins, &database, &key_file, &state, variant, &path, &mut load) {
                     Ok(sample) => sample,
                     Err(err) => {
                         report.defects.push(format!(
@@ -509,8 +533,9 @@ fn server_figures(bins: &Bins, work: &Path, plan: &Plan, report: &mut Report) ->
                 med(list, |s| s.hwm_kib as f64) / 1024.0,
             )?;
             let figure = format!("server {}, {connections} conn: req/s", variant.label());
+            let reported = matches!(variant, Variant::List | Variant::Get);
             match (variant.goal(), baseline) {
-                (Some(goal), Some(base)) => {
+                (goal, Some(base)) if goal.is_some() || reported => {
                     let base_rps = med(base, |s| s.rps);
                     let ratio = paired_ratio(list, base, |s| s.rps);
                     report.rows.push(Row {
@@ -518,8 +543,8 @@ fn server_figures(bins: &Bins, work: &Path, plan: &Plan, report: &mut Report) ->
                         value: format!("{rps:.0}"),
                         baseline: format!("{base_rps:.0} (a)"),
                         ratio: Some(ratio),
-                        goal: format!("≥ {goal:.2}"),
-                        met: Some(ratio >= goal),
+                        goal: goal.map_or_else(|| "— (reported)".to_owned(), |goal| format!("≥ {goal:.2}")),
+                        met: goal.map(|goal| ratio >= goal),
                     });
                 }
                 _ => report.rows.push(Row::info(figure, format!("{rps:.0}"))),
@@ -554,13 +579,44 @@ fn server_figures(bins: &Bins, work: &Path, plan: &Plan, report: &mut Report) ->
     Ok(())
 }
 
-/// Starts the variant's server, runs the load command against it, and reads the server's CPU time and peak RSS.
+/// Stores 4 secrets for `token` on a server of its own (through `secrets-bench seed`); the id of one of them.
+fn seed(bins: &Bins, database: &Path, key_file: &Path, state: &Path, token: &str) -> Result<String> {
+    let port = free_port()?;
+    let listen = format!("127.0.0.1:{port}");
+    let mut serve = server_command(bins, database, key_file, &listen);
+    let log = std::fs::File::create(state.join("server-seed.log"))?;
+    serve.env("RUST_LOG", "warn").stdout(Stdio::null()).stderr(log);
+    let _server = KillOnDrop(serve.spawn().context("cannot start the server")?);
+    wait_for_port(port, Duration::from_secs(30))?;
+    let out = Command::new(&bins.bench)
+        .args(["seed", "--url", &format!("http://{listen}"), "--token", token])
+        .stderr(Stdio::inherit())
+        .output()
+        .context("cannot run secrets-bench seed")?;
+    ensure!(out.status.success(), "secrets-bench seed failed ({})", out.status);
+    Ok(String::from_utf8(out.stdout)?.trim().to_owned())
+}
+
+/// `secrets-server serve` on `listen` over the bench's database, without a rate limit.
+fn server_command(bins: &Bins, database: &Path, key_file: &Path, listen: &str) -> Command {
+    let mut cmd = Command::new(&bins.server);
+    cmd.arg("--database")
+        .arg(database)
+        .args(["serve", "--listen", listen, "--rate-limit", "0"])
+        .arg("--key-file")
+        .arg(key_file);
+    cmd
+}
+
+/// Starts the variant's server, runs the load command against `path` on it, and reads the server's CPU time and
+/// peak RSS.
 fn measure(
     bins: &Bins,
     database: &Path,
     key_file: &Path,
     state: &Path,
     variant: Variant,
+    path: &str,
     load: &mut Command,
 ) -> Result<Sample> {
     let port = free_port()?;
@@ -576,14 +632,8 @@ fn measure(
             cmd.args(["serve", "--listen", &listen, "--variant", name]);
             cmd
         }
-        Variant::Create | Variant::Unauthorized | Variant::Invalid => {
-            let mut cmd = Command::new(&bins.server);
-            cmd.arg("--database")
-                .arg(database)
-                .args(["serve", "--listen", &listen, "--rate-limit", "0"])
-                .arg("--key-file")
-                .arg(key_file);
-            cmd
+        Variant::Create | Variant::Unauthorized | Variant::Invalid | Variant::List | Variant::Get => {
+            server_command(bins, database, key_file, &listen)
         }
     };
     let log = std::fs::File::create(state.join(format!("server-{}.log", variant.short())))?;
@@ -594,7 +644,7 @@ fn measure(
     let cpu_before = cpu_ticks(pid)?;
     let out = load
         .arg("--url")
-        .arg(format!("http://{listen}{PATH}"))
+        .arg(format!("http://{listen}{path}"))
         .stderr(Stdio::inherit())
         .output()
         .context("cannot run secrets-bench load")?;
@@ -786,7 +836,7 @@ fn render(
         "Method: servers and load run as separate processes on 127.0.0.1; each run starts a fresh server. \
          The load generator (`secrets-bench load`, one thread) keeps every connection alive and sends the next \
          request when the previous answer has been read; it records every latency and fails a run when any answer \
-         has another status than expected (201, 401 or 422). Creates use distinct users, so every (c) answer is a \
+         has another status than expected (201, 401, 422, or 200 for the reads). Creates use distinct users, so every (c) answer is a \
          real 201. Ratios are medians of per-run ratios (both sides measured back to back in each run), so they \
          can differ slightly from the ratio of the two medians shown. Server CPU per request is the server's utime + stime (10 ms ticks) over the whole load run \
          divided by the requests it answered.\n\n",

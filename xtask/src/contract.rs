@@ -1,4 +1,8 @@
-//! `cargo xtask contract`: schemathesis, pinned in a private virtualenv, against the real server on loopback.
+//! `cargo xtask contract`: schemathesis, pinned in a private virtualenv, against the real server on loopback: every
+//! operation through the examples, coverage, fuzzing and stateful phases (the stateful phase follows the spec's
+//! `links` from a create to get, update and delete), with two callers: schemathesis's `object_level_authorization`
+//! replays one caller's reads as the other, and `contract/hooks.py` adds the writes (another caller's id must
+//! answer 404 to get, update and delete alike).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -7,10 +11,14 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail, ensure};
 
 use crate::process::{KillOnDrop, free_port, pinned_venv_tool, run_ok, wait_for_port};
-use crate::project_root;
+use crate::{project_root, target_dir};
 
 /// Pinned so a run is reproducible; bump deliberately.
 const SCHEMATHESIS: &str = "schemathesis==4.32.5";
+/// The callers whose tokens schemathesis sends: the first is its main identity, the other its peer.
+const CALLERS: [&str; 2] = ["alice", "bob"];
+/// The custom check: another caller's secret must not be readable, changeable or deletable.
+const HOOKS: &str = include_str!("contract/hooks.py");
 
 pub(crate) struct Options {
     pub(crate) seed: u64,
@@ -19,7 +27,7 @@ pub(crate) struct Options {
 
 pub(crate) fn run(opts: &Options) -> Result<()> {
     let root = project_root();
-    let work = root.join("target/contract");
+    let work = target_dir().join("contract");
     let st = ensure_schemathesis(&work)?;
     let server_bin = build_server(&root)?;
 
@@ -27,15 +35,20 @@ pub(crate) fn run(opts: &Options) -> Result<()> {
     std::fs::create_dir_all(&run_dir)?;
     let database = run_dir.join("secrets.db");
     let key_file = run_dir.join("secrets.key");
-    let mut create = Command::new(&server_bin);
-    create.arg("--database").arg(&database);
-    create.args(["token", "create", "--user", "contract", "--scope", "write"]);
-    let out = create
-        .stderr(Stdio::inherit())
-        .output()
-        .context("cannot run secrets-server token create")?;
-    ensure!(out.status.success(), "secrets-server token create failed");
-    let token = String::from_utf8(out.stdout)?.trim().to_owned();
+    let mut tokens = Vec::new();
+    for caller in CALLERS {
+        let mut create = Command::new(&server_bin);
+        create.arg("--database").arg(&database);
+        create.args(["token", "create", "--user", &format!("contract-{caller}"), "--scope", "write"]);
+        let out = create
+            .stderr(Stdio::inherit())
+            .output()
+            .context("cannot run secrets-server token create")?;
+        ensure!(out.status.success(), "secrets-server token create failed");
+        tokens.push((caller, String::from_utf8(out.stdout)?.trim().to_owned()));
+    }
+    write_auth(&run_dir, &tokens)?;
+    std::fs::write(run_dir.join("contract_hooks.py"), HOOKS)?;
 
     let port = free_port()?;
     let url = format!("http://127.0.0.1:{port}");
@@ -50,15 +63,22 @@ pub(crate) fn run(opts: &Options) -> Result<()> {
     let server = KillOnDrop(serve.spawn().context("cannot start secrets-server")?);
     wait_for_port(port, Duration::from_secs(30))?;
 
+    let peer_tokens: Vec<String> = tokens.iter().map(|(name, token)| format!("{name}={token}")).collect();
     let out = Command::new(&st)
-        // Run inside the run directory: schemathesis and hypothesis keep state in the working directory.
+        // Run inside the run directory: schemathesis and hypothesis keep state in the working directory, and the
+        // hooks module is imported from it.
         .current_dir(&run_dir)
+        .env("SCHEMATHESIS_HOOKS", "contract_hooks")
+        .env("PYTHONPATH", &run_dir)
+        .env("CONTRACT_TOKENS", peer_tokens.join(","))
+        .env("CONTRACT_URL", &url)
+        .arg("--config-file")
+        .arg(run_dir.join("schemathesis.toml"))
         .arg("run")
         .arg(root.join("openapi.yaml"))
         .args(["--url", &url])
-        .args(["--header", &format!("Authorization: Bearer {token}")])
         .args(["--checks", "all"])
-        .args(["--phases", "examples,coverage,fuzzing"])
+        .args(["--phases", "examples,coverage,fuzzing,stateful"])
         .args(["--seed", &opts.seed.to_string()])
         .args(["--max-examples", &opts.max_examples.to_string()])
         .args(["--workers", "2", "--no-color"])
@@ -89,6 +109,30 @@ pub(crate) fn run(opts: &Options) -> Result<()> {
     Ok(())
 }
 
+/// The callers' tokens as a Web Fuzzing Commons auth document, and the config naming them peers (which turns on
+/// `object_level_authorization`).
+fn write_auth(run_dir: &Path, tokens: &[(&str, String)]) -> Result<()> {
+    let auth: Vec<serde_json::Value> = tokens
+        .iter()
+        .map(|(name, token)| {
+            serde_json::json!({
+                "name": name,
+                "fixedHeaders": [{ "name": "Authorization", "value": format!("Bearer {token}") }],
+            })
+        })
+        .collect();
+    let document = serde_json::json!({ "schemaVersion": "1.0.0", "auth": auth });
+    std::fs::write(run_dir.join("auth.json"), serde_json::to_vec_pretty(&document)?)?;
+    let peers: Vec<String> = tokens.iter().map(|(name, _)| format!("{name:?}")).collect();
+    let config = format!(
+        "# Written by `cargo xtask contract`.\n[auth.wfc]\npath = {:?}\npeers = [{}]\n",
+        run_dir.join("auth.json").display().to_string(),
+        peers.join(", ")
+    );
+    std::fs::write(run_dir.join("schemathesis.toml"), config)?;
+    Ok(())
+}
+
 /// `target/contract/venv/bin/st`, with the pinned schemathesis.
 fn ensure_schemathesis(work: &Path) -> Result<PathBuf> {
     pinned_venv_tool(&work.join("venv"), SCHEMATHESIS, "st")
@@ -104,5 +148,5 @@ fn build_server(root: &Path) -> Result<PathBuf> {
         "--bin",
         "secrets-server",
     ]))?;
-    Ok(root.join("target/debug/secrets-server"))
+    Ok(target_dir().join("debug/secrets-server"))
 }

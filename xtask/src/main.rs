@@ -96,3 +96,12 @@ fn project_root() -> PathBuf {
         .expect("xtask has a parent directory")
         .to_path_buf()
 }
+
+/// Cargo's target directory: `CARGO_TARGET_DIR` when set (relative to the root), else `target/` at the root. The
+/// binaries `contract` and `bench` run, and their state, live there.
+fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => project_root().join(dir),
+        _ => project_root().join("target"),
+    }
+}

@@ -38,6 +38,9 @@ pub(crate) struct Args {
     /// Fixed plan: the JSON body of every request.
     #[arg(long, requires = "token")]
     body: Option<String>,
+    /// Fixed plan: `GET` sends no body (list and get); `POST` the body.
+    #[arg(long, default_value = "POST", requires = "token")]
+    method: String,
     /// Fixed plan: seconds measured.
     #[arg(long, default_value_t = 2.0)]
     duration: f64,
@@ -114,8 +117,17 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         let start = Instant::now();
         let measure_from = start + Duration::from_secs_f64(args.warmup);
         let duration = Duration::from_secs_f64(args.duration);
+        ensure!(
+            ["GET", "POST"].contains(&args.method.as_str()),
+            "--method is GET or POST"
+        );
+        let request = if args.method == "GET" {
+            get_request(&host, &path, token)
+        } else {
+            request(&host, &path, token, body)
+        };
         Plan::Fixed {
-            request: request(&host, &path, token, body),
+            request,
             measure_from,
             end: measure_from + duration,
             duration,
@@ -321,6 +333,10 @@ fn request(host: &str, path: &str, token: &str, body: &str) -> Vec<u8> {
         body.len()
     )
     .into_bytes()
+}
+
+fn get_request(host: &str, path: &str, token: &str) -> Vec<u8> {
+    format!("GET {path} HTTP/1.1\r\nhost: {host}\r\nauthorization: Bearer {token}\r\napi-version: 1.0.0\r\n\r\n").into_bytes()
 }
 
 /// Splits `http://HOST:PORT/PATH` into a socket address, the Host header and the path.

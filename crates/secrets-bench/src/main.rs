@@ -1,10 +1,12 @@
 //! `secrets-bench`: the processes `cargo xtask bench` starts, each its own process so a server's RSS is its own.
 //!
 //! `serve` runs a comparison server, `load` drives an HTTP/1.1 server with keep-alive connections and prints
-//! throughput and exact latency percentiles as JSON, and `client` times the generated client against raw reqwest.
+//! throughput and exact latency percentiles as JSON, `client` times the generated client against raw reqwest, and
+//! `seed` stores the secrets the list and get figures read.
 
 mod client;
 mod load;
+mod seed;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -24,6 +26,8 @@ enum Command {
     Load(load::Args),
     /// Send requests through the generated client or raw reqwest; print one JSON line of results.
     Client(client::Args),
+    /// Store one secret per preset for a token; print the id of one of them.
+    Seed(seed::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -31,5 +35,6 @@ fn main() -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(&args),
         Command::Load(args) => load::run(&args),
         Command::Client(args) => client::run(&args),
+        Command::Seed(args) => seed::run(&args),
     }
 }

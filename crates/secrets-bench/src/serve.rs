@@ -8,13 +8,15 @@ use anyhow::Context as _;
 use axum::http::{StatusCode, header};
 use axum::routing::post;
 use secrets_server_stub::{
-    Context, CreateSecretFromPresetResponse, Rejection, RequestId, RouterConfig, SecretsApi, types,
+    Context, CreateSecretFromPresetResponse, CreateSecretResponse, DeleteSecretPath, DeleteSecretResponse,
+    GetProviderPresetsResponse, GetSecretPath, GetSecretResponse, ListSecretsResponse, Rejection, RequestId,
+    RouterConfig, SecretsApi, UpdateSecretPath, UpdateSecretResponse, types,
 };
 
 /// The route every variant serves, as the spec names it.
 pub(crate) const PATH: &str = "/api/v1/user/secrets/preset";
 
-/// A valid `UserSecretResponse`, so the generated client can decode the baseline's answer.
+/// A valid `UserSecret`, so the generated client can decode the baseline's answer.
 pub(crate) const CREATED_BODY: &str = r#"{"id":"3f0c6d2e-8b1a-4c57-9e2d-6a4b8c1f7e90","name":"OPENAI_API_KEY","provider":"openai","masked_value":"sk-pro••••789","created_at":"2026-11-27T09:30:00Z","updated_at":"2026-11-27T09:30:00Z"}"#;
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -22,7 +24,7 @@ pub(crate) enum Variant {
     /// A bare hand-written axum handler answering a fixed 201 JSON body.
     Baseline,
     /// A hand-written axum handler doing the typed JSON work any server does: `Json<PresetSecretRequest>` in,
-    /// `Json<UserSecretResponse>` out. Not a goal's baseline; it shows how much of the stub's cost is that work.
+    /// `Json<UserSecret>` out. Not a goal's baseline; it shows how much of the stub's cost is that work.
     Typed,
     /// The generated router over [`InMemory`]: every byte of work beyond the baseline is the stub's.
     Stub,
@@ -44,7 +46,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         let app = match args.variant {
             Variant::Baseline => axum::Router::new().route(PATH, post(baseline)),
             Variant::Typed => {
-                let created: types::UserSecretResponse =
+                let created: types::UserSecret =
                     serde_json::from_str(CREATED_BODY).context("the canned 201 body")?;
                 axum::Router::new().route(
                     PATH,
@@ -76,9 +78,10 @@ async fn baseline() -> (StatusCode, [(header::HeaderName, &'static str); 1], &'s
     )
 }
 
-/// The least a `SecretsApi` can do: any non-empty token is a caller, every valid create answers the same 201.
+/// The least a `SecretsApi` can do: any non-empty token is a caller, every valid create answers the same 201 (the
+/// other operations answer the same canned secret; only the create route is measured).
 struct InMemory {
-    created: types::UserSecretResponse,
+    created: types::UserSecret,
 }
 
 impl InMemory {
@@ -105,5 +108,41 @@ impl SecretsApi for InMemory {
         _body: types::PresetSecretRequest,
     ) -> Result<CreateSecretFromPresetResponse, Rejection> {
         Ok(CreateSecretFromPresetResponse::Created(self.created.clone()))
+    }
+
+    async fn list_secrets(&self, _ctx: Context<()>) -> Result<ListSecretsResponse, Rejection> {
+        Ok(ListSecretsResponse::Ok(types::SecretListResponse {
+            secrets: vec![self.created.clone()],
+            total: 1,
+        }))
+    }
+
+    async fn get_provider_presets(&self, _ctx: Context<()>) -> Result<GetProviderPresetsResponse, Rejection> {
+        Ok(GetProviderPresetsResponse::Ok(types::ProviderPresetsResponse { presets: Vec::new() }))
+    }
+
+    async fn create_secret(
+        &self,
+        _ctx: Context<()>,
+        _body: types::CreateSecretRequest,
+    ) -> Result<CreateSecretResponse, Rejection> {
+        Ok(CreateSecretResponse::Created(self.created.clone()))
+    }
+
+    async fn get_secret(&self, _ctx: Context<()>, _path: GetSecretPath) -> Result<GetSecretResponse, Rejection> {
+        Ok(GetSecretResponse::Ok(self.created.clone()))
+    }
+
+    async fn update_secret(
+        &self,
+        _ctx: Context<()>,
+        _path: UpdateSecretPath,
+        _body: types::UpdateSecretRequest,
+    ) -> Result<UpdateSecretResponse, Rejection> {
+        Ok(UpdateSecretResponse::Ok(self.created.clone()))
+    }
+
+    async fn delete_secret(&self, _ctx: Context<()>, _path: DeleteSecretPath) -> Result<DeleteSecretResponse, Rejection> {
+        Ok(DeleteSecretResponse::NoContent)
     }
 }

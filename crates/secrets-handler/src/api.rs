@@ -1,5 +1,6 @@
-//! The `SecretsApi` implementation: authenticates and rate-limits bearer tokens, stores secrets; domain errors
-//! become the envelope in one place, `From<Failure> for Rejection`, so operations use `?`.
+//! The `SecretsApi` implementation: authenticates and rate-limits bearer tokens, and lists, reads, creates, updates
+//! and deletes the caller's secrets; domain errors become the envelope in one place, `From<Failure> for Rejection`,
+//! so operations use `?`.
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -7,10 +8,14 @@ use std::sync::Arc;
 use chrono::{SubsecRound as _, Utc};
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
-use secrets_server_stub::{Context, CreateSecretFromPresetResponse, Rejection, RequestId, SecretsApi, types};
+use secrets_server_stub::{
+    Context, CreateSecretFromPresetResponse, CreateSecretResponse, DeleteSecretPath, DeleteSecretResponse,
+    GetProviderPresetsResponse, GetSecretPath, GetSecretResponse, ListSecretsResponse, Rejection, RequestId,
+    SecretsApi, UpdateSecretPath, UpdateSecretResponse, types,
+};
 
 use crate::crypto::{self, CryptoError, Keyring};
-use crate::store::{NewSecret, Store, StoreError};
+use crate::store::{NewSecret, NewValue, SecretRow, Store, StoreError};
 use crate::tokens::{self, Caller, Scope};
 use crate::{mask, preset};
 
@@ -53,7 +58,10 @@ enum Failure {
     #[error("this operation needs a token with the 'write' scope")]
     ReadOnlyToken,
     #[error("a secret named {0} already exists")]
-    AlreadyExists(&'static str),
+    AlreadyExists(String),
+    /// One answer for unknown, deleted and other callers' ids, so existence is never revealed.
+    #[error("no secret with this id")]
+    NotFound,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -66,6 +74,7 @@ impl From<Failure> for Rejection {
     fn from(failure: Failure) -> Self {
         match &failure {
             Failure::ReadOnlyToken => Rejection::forbidden(failure.to_string()),
+            Failure::NotFound => Rejection::not_found(failure.to_string()),
             Failure::AlreadyExists(_) | Failure::Store(StoreError::Conflict) => {
                 Rejection::conflict(failure.to_string())
             }
@@ -79,6 +88,7 @@ impl From<Failure> for Rejection {
             Failure::Store(
                 StoreError::Unavailable(_)
                 | StoreError::Unreadable(_)
+                | StoreError::Malformed(_)
                 | StoreError::Open { .. }
                 | StoreError::Create { .. },
             ) => Rejection::bad_gateway("storage_error", "the secret store failed", failure),
@@ -89,19 +99,47 @@ impl From<Failure> for Rejection {
     }
 }
 
+/// A stored row as the spec's `UserSecret`.
+fn user_secret(row: SecretRow) -> Result<types::UserSecret, Failure> {
+    let provider = row
+        .provider
+        .as_deref()
+        .map(|wire| {
+            wire.parse::<types::Provider>()
+                .map_err(|_| StoreError::Malformed("a stored provider is not one of the presets".into()))
+        })
+        .transpose()?;
+    Ok(types::UserSecret {
+        id: row.id,
+        name: row.name,
+        provider,
+        masked_value: row.masked_value,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    })
+}
+
+fn require_write(caller: &Caller) -> Result<(), Failure> {
+    if caller.scope == Scope::Write {
+        Ok(())
+    } else {
+        Err(Failure::ReadOnlyToken)
+    }
+}
+
 impl Handler {
+    /// Stores a new secret named `name`; the preset and custom creates differ only in where the name comes from.
     async fn create(
         &self,
         caller: &Caller,
-        body: types::PresetSecretRequest,
-    ) -> Result<types::UserSecretResponse, Failure> {
-        if caller.scope != Scope::Write {
-            return Err(Failure::ReadOnlyToken);
-        }
-        let name = preset::secret_name(body.provider);
+        name: String,
+        provider: Option<types::Provider>,
+        value: &str,
+    ) -> Result<types::UserSecret, Failure> {
+        require_write(caller)?;
         let id = uuid::Uuid::new_v4();
+        // Microseconds: what the database keeps, so a later read answers the same time.
         let now = Utc::now().trunc_subsecs(6);
-        let value = body.value.expose_secret();
         let masked_value = mask::mask(value);
         let sealed = self
             .keyring
@@ -109,8 +147,8 @@ impl Handler {
         let secret = NewSecret {
             id,
             owner: caller.user.clone(),
-            name: name.to_owned(),
-            provider: preset::wire_name(body.provider).to_owned(),
+            name: name.clone(),
+            provider: provider.map(|p| preset::wire_name(p).to_owned()),
             masked_value: masked_value.clone(),
             sealed,
             created_at: now,
@@ -120,14 +158,78 @@ impl Handler {
             other => other?,
         }
         tracing::info!(secret_id = %id, owner = %caller.user, name, token_id = %caller.token_id, "secret created");
-        Ok(types::UserSecretResponse {
+        Ok(types::UserSecret {
             id,
-            name: name.to_owned(),
-            provider: body.provider,
+            name,
+            provider,
             masked_value,
             created_at: now,
             updated_at: now,
         })
+    }
+
+    async fn get(&self, caller: &Caller, id: uuid::Uuid) -> Result<types::UserSecret, Failure> {
+        let row = self.store.secret(&caller.user, id).await?.ok_or(Failure::NotFound)?;
+        user_secret(row)
+    }
+
+    async fn update(&self, caller: &Caller, id: uuid::Uuid, value: &str) -> Result<types::UserSecret, Failure> {
+        require_write(caller)?;
+        let value = NewValue {
+            masked_value: mask::mask(value),
+            // Sealed with the current key, so an update also moves the secret off a rotated-out key.
+            sealed: self
+                .keyring
+                .seal(value.as_bytes(), &crypto::secret_aad(&caller.user, id))?,
+            at: Utc::now().trunc_subsecs(6),
+        };
+        let row = self
+            .store
+            .update_secret(&caller.user, id, value)
+            .await?
+            .ok_or(Failure::NotFound)?;
+        tracing::info!(secret_id = %id, owner = %caller.user, token_id = %caller.token_id, "secret updated");
+        user_secret(row)
+    }
+
+    async fn delete(&self, caller: &Caller, id: uuid::Uuid) -> Result<(), Failure> {
+        require_write(caller)?;
+        if !self.store.delete_secret(&caller.user, id).await? {
+            return Err(Failure::NotFound);
+        }
+        tracing::info!(secret_id = %id, owner = %caller.user, token_id = %caller.token_id, "secret deleted");
+        Ok(())
+    }
+
+    async fn list(&self, caller: &Caller) -> Result<types::SecretListResponse, Failure> {
+        let secrets = self
+            .store
+            .list_secrets(&caller.user)
+            .await?
+            .into_iter()
+            .map(user_secret)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(types::SecretListResponse {
+            total: secrets.len() as i64,
+            secrets,
+        })
+    }
+
+    async fn presets(&self, caller: &Caller) -> Result<types::ProviderPresetsResponse, Failure> {
+        let held = self.store.list_secrets(&caller.user).await?;
+        let presets = preset::ALL
+            .into_iter()
+            .map(|provider| {
+                let env_var_name = preset::secret_name(provider);
+                types::ProviderPreset {
+                    provider,
+                    env_var_name: env_var_name.to_owned(),
+                    // Any secret of that name counts: presets and custom secrets share one namespace.
+                    configured: held.iter().any(|row| row.name == env_var_name),
+                }
+            })
+            .collect();
+        Ok(types::ProviderPresetsResponse { presets })
     }
 
     fn check_rate(&self, token_id: &str) -> Result<(), Rejection> {
@@ -162,12 +264,60 @@ impl SecretsApi for Handler {
         })
     }
 
+    async fn list_secrets(&self, ctx: Context<Caller>) -> Result<ListSecretsResponse, Rejection> {
+        Ok(ListSecretsResponse::Ok(self.list(&ctx.caller).await?))
+    }
+
+    async fn get_provider_presets(&self, ctx: Context<Caller>) -> Result<GetProviderPresetsResponse, Rejection> {
+        Ok(GetProviderPresetsResponse::Ok(self.presets(&ctx.caller).await?))
+    }
+
+    async fn create_secret(
+        &self,
+        ctx: Context<Caller>,
+        body: types::CreateSecretRequest,
+    ) -> Result<CreateSecretResponse, Rejection> {
+        let name = String::from(body.name);
+        let created = self
+            .create(&ctx.caller, name, body.provider, body.value.expose_secret())
+            .await?;
+        Ok(CreateSecretResponse::Created(created))
+    }
+
     async fn create_secret_from_preset(
         &self,
         ctx: Context<Caller>,
         body: types::PresetSecretRequest,
     ) -> Result<CreateSecretFromPresetResponse, Rejection> {
-        let created = self.create(&ctx.caller, body).await?;
+        let name = preset::secret_name(body.provider).to_owned();
+        let created = self
+            .create(&ctx.caller, name, Some(body.provider), body.value.expose_secret())
+            .await?;
         Ok(CreateSecretFromPresetResponse::Created(created))
+    }
+
+    async fn get_secret(&self, ctx: Context<Caller>, path: GetSecretPath) -> Result<GetSecretResponse, Rejection> {
+        Ok(GetSecretResponse::Ok(self.get(&ctx.caller, path.secret_id).await?))
+    }
+
+    async fn update_secret(
+        &self,
+        ctx: Context<Caller>,
+        path: UpdateSecretPath,
+        body: types::UpdateSecretRequest,
+    ) -> Result<UpdateSecretResponse, Rejection> {
+        let updated = self
+            .update(&ctx.caller, path.secret_id, body.value.expose_secret())
+            .await?;
+        Ok(UpdateSecretResponse::Ok(updated))
+    }
+
+    async fn delete_secret(
+        &self,
+        ctx: Context<Caller>,
+        path: DeleteSecretPath,
+    ) -> Result<DeleteSecretResponse, Rejection> {
+        self.delete(&ctx.caller, path.secret_id).await?;
+        Ok(DeleteSecretResponse::NoContent)
     }
 }

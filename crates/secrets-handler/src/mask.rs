@@ -1,6 +1,6 @@
 //! `masked_value`: the spec's rule for showing a secret without revealing it.
 //!
-//! From `UserSecretResponse.masked_value` in openapi.yaml: characters (not bytes) are counted; the first
+//! From `UserSecret.masked_value` in openapi.yaml: characters (not bytes) are counted; the first
 //! `min(6, floor(n/4) - floor(n/8))` and the last `min(3, floor(n/8))` are shown around `••••`, so never more than a
 //! quarter of the value; a value shorter than 4 characters is `••••` alone.
 

@@ -2,6 +2,9 @@
 
 use secrets_server_stub::types::Provider;
 
+/// Every preset, in the order of the spec's `Provider` enum (the order `get_provider_presets` answers in).
+pub const ALL: [Provider; 4] = [Provider::Openai, Provider::Anthropic, Provider::Github, Provider::Tinker];
+
 /// The name a secret stored for `provider` gets (the table in the spec's `Provider` description).
 pub fn secret_name(provider: Provider) -> &'static str {
     match provider {
@@ -36,7 +39,9 @@ mod tests {
 
     #[test]
     fn names_follow_the_spec() {
-        for &(provider, wire, name) in CASES {
+        assert_eq!(ALL.len(), CASES.len());
+        for (&(provider, wire, name), listed) in CASES.iter().zip(ALL) {
+            assert_eq!(provider, listed, "ALL is in the spec's order");
             assert_eq!(secret_name(provider), name);
             assert_eq!(wire_name(provider), wire);
             // the wire name agrees with the generated type's serde form

@@ -11,7 +11,8 @@
 //! flag, and the writer runs the write only if it wins.
 //!
 //! Submodules: `schema` the tables and connection settings, `writer` the group-commit writer, `tokens` token rows and
-//! their cache, `keys` key checks and re-encryption. Secrets queries and the errors live here.
+//! their cache, `keys` key checks and re-encryption. Secrets queries (insert, list, get, update, delete, all scoped
+//! to their owner) and the errors live here.
 
 mod keys;
 mod schema;
@@ -24,12 +25,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use rusqlite::{Connection, ErrorCode, OptionalExtension as _, params};
 use tokio::time::Instant;
 
 use crate::crypto::{self, CryptoError, Sealed};
-use schema::{SCHEMA, create_private, open_connection};
+use schema::{SCHEMA, create_private, migrate, open_connection};
 use tokens::TokenCache;
 pub use tokens::TokenRow;
 use writer::{Job, writer_loop};
@@ -58,6 +59,9 @@ pub enum StoreError {
     /// A stored value cannot be decrypted or has the wrong shape.
     #[error("a stored value cannot be read: {0}")]
     Unreadable(#[from] CryptoError),
+    /// A stored row's metadata cannot be read (an unparsable time, an unknown provider).
+    #[error("a stored row is malformed: {0}")]
+    Malformed(String),
     /// Any other database error: a bug rather than an outage.
     #[error("database error: {0}")]
     Database(#[source] rusqlite::Error),
@@ -114,10 +118,10 @@ pub struct NewSecret {
     pub id: uuid::Uuid,
     /// The token's user.
     pub owner: String,
-    /// The preset's environment-variable name.
+    /// The environment-variable name (the preset's, or the caller's choice).
     pub name: String,
-    /// The provider's wire name, e.g. `openai`.
-    pub provider: String,
+    /// The provider's wire name, e.g. `openai`; `None` for a custom secret stored without one.
+    pub provider: Option<String>,
     /// From [`crate::mask::mask`].
     pub masked_value: String,
     /// The encrypted value.
@@ -125,6 +129,37 @@ pub struct NewSecret {
     /// Creation time, also `updated_at`.
     pub created_at: DateTime<Utc>,
 }
+
+/// A stored secret's metadata, as the API answers it (never the value).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SecretRow {
+    /// The secret's id.
+    pub id: uuid::Uuid,
+    /// The environment-variable name.
+    pub name: String,
+    /// The provider's wire name, if any.
+    pub provider: Option<String>,
+    /// The masked value.
+    pub masked_value: String,
+    /// When it was stored.
+    pub created_at: DateTime<Utc>,
+    /// When its value was last replaced (`created_at` until then).
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A new value for an existing secret, sealed for its owner and id with the current key.
+#[derive(Debug)]
+pub struct NewValue {
+    /// From [`crate::mask::mask`].
+    pub masked_value: String,
+    /// The encrypted value.
+    pub sealed: Sealed,
+    /// When the update was asked for; the stored `updated_at` is later than the previous one in any case.
+    pub at: DateTime<Utc>,
+}
+
+/// The columns [`secret_from_row`] reads, in its order.
+const SECRET_COLUMNS: &str = "id, name, provider, masked_value, created_at, updated_at";
 
 /// The SQLite secret store. Cheap to share behind an `Arc`.
 pub struct Store {
@@ -162,6 +197,7 @@ impl Store {
         })?;
         let conn = open_connection(path, timeout).map_err(open_err)?;
         conn.execute_batch(SCHEMA).map_err(open_err)?;
+        migrate(&conn).map_err(open_err)?;
         let (writer, jobs) = mpsc::channel();
         std::thread::Builder::new()
             .name("secrets-store-writer".to_owned())
@@ -267,6 +303,131 @@ impl Store {
         })
         .await
     }
+
+    /// `owner`'s secrets, sorted by name (the `UNIQUE (owner, name)` index serves the order).
+    pub async fn list_secrets(&self, owner: &str) -> Result<Vec<SecretRow>, StoreError> {
+        let owner = owner.to_owned();
+        self.read(move |conn| {
+            let mut stmt =
+                conn.prepare_cached(&format!("SELECT {SECRET_COLUMNS} FROM secrets WHERE owner = ?1 ORDER BY name"))?;
+            let rows = stmt
+                .query_map([owner], raw_secret)?
+                .collect::<Result<Vec<_>, _>>()?;
+            rows.into_iter().map(RawSecret::parse).collect()
+        })
+        .await
+    }
+
+    /// `owner`'s secret `id`; `None` if there is none (unknown, deleted, or another owner's: the same answer).
+    pub async fn secret(&self, owner: &str, id: uuid::Uuid) -> Result<Option<SecretRow>, StoreError> {
+        let owner = owner.to_owned();
+        self.read(move |conn| {
+            conn.prepare_cached(&format!("SELECT {SECRET_COLUMNS} FROM secrets WHERE owner = ?1 AND id = ?2"))?
+                .query_row(params![owner, id.to_string()], raw_secret)
+                .optional()?
+                .map(RawSecret::parse)
+                .transpose()
+        })
+        .await
+    }
+
+    /// Replaces the value of `owner`'s secret `id`; the updated row, or `None` if there is none. Never inserts, so
+    /// an update racing a delete cannot bring the secret back.
+    ///
+    /// `updated_at` becomes the later of `value.at` and one microsecond after the stored `updated_at` (stored times
+    /// have microseconds): two updates within one microsecond, or a clock that stepped back, still move it forward,
+    /// and it is always later than `created_at`.
+    pub async fn update_secret(
+        &self,
+        owner: &str,
+        id: uuid::Uuid,
+        value: NewValue,
+    ) -> Result<Option<SecretRow>, StoreError> {
+        let owner = owner.to_owned();
+        self.write(move |tx| {
+            let previous: Option<String> = tx
+                .prepare_cached("SELECT updated_at FROM secrets WHERE owner = ?1 AND id = ?2")?
+                .query_row(params![owner, id.to_string()], |row| row.get(0))
+                .optional()?;
+            let Some(previous) = previous else {
+                return Ok(None);
+            };
+            let updated_at = value.at.max(parse_time(&previous)? + TimeDelta::microseconds(1));
+            tx.prepare_cached(&format!(
+                "UPDATE secrets SET masked_value = ?3, key_id = ?4, nonce = ?5, ciphertext = ?6, updated_at = ?7 \
+                 WHERE owner = ?1 AND id = ?2 RETURNING {SECRET_COLUMNS}"
+            ))?
+            .query_row(
+                params![
+                    owner,
+                    id.to_string(),
+                    value.masked_value,
+                    value.sealed.key_id,
+                    value.sealed.nonce.as_slice(),
+                    value.sealed.ciphertext,
+                    timestamp(updated_at),
+                ],
+                raw_secret,
+            )
+            .optional()?
+            .map(RawSecret::parse)
+            .transpose()
+        })
+        .await
+    }
+
+    /// Deletes `owner`'s secret `id`; false if there was none.
+    pub async fn delete_secret(&self, owner: &str, id: uuid::Uuid) -> Result<bool, StoreError> {
+        let owner = owner.to_owned();
+        self.write(move |tx| {
+            let deleted = tx
+                .prepare_cached("DELETE FROM secrets WHERE owner = ?1 AND id = ?2")?
+                .execute(params![owner, id.to_string()])?;
+            Ok(deleted > 0)
+        })
+        .await
+    }
+}
+
+/// A secret row as SQLite returns it, before its id and times are parsed.
+struct RawSecret {
+    id: String,
+    name: String,
+    provider: Option<String>,
+    masked_value: String,
+    created_at: String,
+    updated_at: String,
+}
+
+fn raw_secret(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawSecret> {
+    Ok(RawSecret {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        provider: row.get(2)?,
+        masked_value: row.get(3)?,
+        created_at: row.get(4)?,
+        updated_at: row.get(5)?,
+    })
+}
+
+impl RawSecret {
+    fn parse(self) -> Result<SecretRow, StoreError> {
+        Ok(SecretRow {
+            id: uuid::Uuid::parse_str(&self.id).map_err(|_| StoreError::Malformed("a secret id is not a UUID".into()))?,
+            name: self.name,
+            provider: self.provider,
+            masked_value: self.masked_value,
+            created_at: parse_time(&self.created_at)?,
+            updated_at: parse_time(&self.updated_at)?,
+        })
+    }
+}
+
+/// Reads a time written by [`timestamp`].
+fn parse_time(text: &str) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| StoreError::Malformed("a stored time is not RFC 3339".into()))
 }
 
 /// SQLite's busy handler reports no duration: a timeout names the store timeout the caller was promised.

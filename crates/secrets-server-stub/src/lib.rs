@@ -6,8 +6,7 @@
 //!
 //! ```no_run
 //! # use std::sync::Arc;
-//! use secrets_server_stub::{Context, CreateSecretFromPresetResponse, Rejection, RequestId, RouterConfig, SecretsApi};
-//! use secrets_server_stub::types;
+//! use secrets_server_stub::*;
 //!
 //! struct Server;
 //!
@@ -18,12 +17,45 @@
 //!         if token == "st_demo" { Ok("alice".into()) } else { Err(Rejection::unauthorized("unknown token")) }
 //!     }
 //!
+//!     async fn list_secrets(&self, _ctx: Context<String>) -> Result<ListSecretsResponse, Rejection> {
+//!         Ok(ListSecretsResponse::Ok(types::SecretListResponse { secrets: vec![], total: 0 }))
+//!     }
+//!
+//!     async fn get_provider_presets(&self, _: Context<String>) -> Result<GetProviderPresetsResponse, Rejection> {
+//!         Ok(GetProviderPresetsResponse::Ok(types::ProviderPresetsResponse { presets: vec![] }))
+//!     }
+//!
+//!     async fn create_secret(
+//!         &self,
+//!         ctx: Context<String>,
+//!         body: types::CreateSecretRequest,
+//!     ) -> Result<CreateSecretResponse, Rejection> {
+//!         Err(Rejection::conflict(format!("{} already holds a secret named {}", ctx.caller, *body.name)))
+//!     }
+//!
 //!     async fn create_secret_from_preset(
 //!         &self,
 //!         ctx: Context<String>,
 //!         body: types::PresetSecretRequest,
 //!     ) -> Result<CreateSecretFromPresetResponse, Rejection> {
 //!         Err(Rejection::conflict(format!("{} already holds a secret for {:?}", ctx.caller, body.provider)))
+//!     }
+//!
+//!     async fn get_secret(&self, _: Context<String>, _: GetSecretPath) -> Result<GetSecretResponse, Rejection> {
+//!         Err(Rejection::not_found("no secret with this id"))
+//!     }
+//!
+//!     async fn update_secret(
+//!         &self,
+//!         _: Context<String>,
+//!         _: UpdateSecretPath,
+//!         _: types::UpdateSecretRequest,
+//!     ) -> Result<UpdateSecretResponse, Rejection> {
+//!         Err(Rejection::not_found("no secret with this id"))
+//!     }
+//!
+//!     async fn delete_secret(&self, _: Context<String>, _: DeleteSecretPath) -> Result<DeleteSecretResponse, Rejection> {
+//!         Err(Rejection::not_found("no secret with this id"))
 //!     }
 //! }
 //!
@@ -55,7 +87,7 @@ mod tests {
     fn answers() -> Vec<(axum::response::Response, u16)> {
         let id = RequestId::generate();
         let v = ApiVersion::new(1, 0, 0);
-        let created: types::UserSecretResponse = serde_json::from_value(serde_json::json!({
+        let created: types::UserSecret = serde_json::from_value(serde_json::json!({
             "id": "3f0c6d2e-8b1a-4c57-9e2d-6a4b8c1f7e90", "name": "OPENAI_API_KEY", "provider": "openai",
             "masked_value": "sk-••••", "created_at": "2026-11-27T09:30:00Z", "updated_at": "2026-11-27T09:30:00Z"
         }))

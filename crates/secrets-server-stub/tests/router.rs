@@ -9,8 +9,15 @@ use axum::body::Body;
 use axum::http::{HeaderValue, Request, StatusCode};
 use http_body_util::BodyExt;
 use secrets_server_stub::runtime::ApiVersion;
-use secrets_server_stub::types::{PresetSecretRequest, Provider, UserSecretResponse};
-use secrets_server_stub::{Context, CreateSecretFromPresetResponse, Rejection, RequestId, RouterConfig, SecretsApi};
+use secrets_server_stub::types::{
+    CreateSecretRequest, PresetSecretRequest, ProviderPresetsResponse, Provider, SecretListResponse,
+    UpdateSecretRequest, UserSecret,
+};
+use secrets_server_stub::{
+    Context, CreateSecretFromPresetResponse, CreateSecretResponse, DeleteSecretPath, DeleteSecretResponse,
+    GetProviderPresetsResponse, GetSecretPath, GetSecretResponse, ListSecretsResponse, Rejection, RequestId,
+    RouterConfig, SecretsApi, UpdateSecretPath, UpdateSecretResponse,
+};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -52,14 +59,55 @@ impl SecretsApi for InMemory {
             return Err(Rejection::conflict("a secret named OPENAI_API_KEY already exists"));
         }
         let now = chrono::Utc::now();
-        Ok(CreateSecretFromPresetResponse::Created(UserSecretResponse {
+        Ok(CreateSecretFromPresetResponse::Created(UserSecret {
             id: uuid::Uuid::new_v4(),
             name: "OPENAI_API_KEY".to_owned(),
-            provider: body.provider,
+            provider: Some(body.provider),
             masked_value: "sk-SE••••123".to_owned(),
             created_at: now,
             updated_at: now,
         }))
+    }
+
+    // The other operations only need to exist here: routing, extraction and validation are what this file tests.
+    async fn list_secrets(&self, _ctx: Context<String>) -> Result<ListSecretsResponse, Rejection> {
+        Ok(ListSecretsResponse::Ok(SecretListResponse {
+            secrets: Vec::new(),
+            total: 0,
+        }))
+    }
+
+    async fn get_provider_presets(&self, _ctx: Context<String>) -> Result<GetProviderPresetsResponse, Rejection> {
+        Ok(GetProviderPresetsResponse::Ok(ProviderPresetsResponse { presets: Vec::new() }))
+    }
+
+    async fn create_secret(
+        &self,
+        _ctx: Context<String>,
+        _body: CreateSecretRequest,
+    ) -> Result<CreateSecretResponse, Rejection> {
+        Err(Rejection::conflict("a secret with this name already exists"))
+    }
+
+    async fn get_secret(&self, _ctx: Context<String>, _path: GetSecretPath) -> Result<GetSecretResponse, Rejection> {
+        Err(Rejection::not_found("no secret with this id"))
+    }
+
+    async fn update_secret(
+        &self,
+        _ctx: Context<String>,
+        _path: UpdateSecretPath,
+        _body: UpdateSecretRequest,
+    ) -> Result<UpdateSecretResponse, Rejection> {
+        Err(Rejection::not_found("no secret with this id"))
+    }
+
+    async fn delete_secret(
+        &self,
+        _ctx: Context<String>,
+        _path: DeleteSecretPath,
+    ) -> Result<DeleteSecretResponse, Rejection> {
+        Ok(DeleteSecretResponse::NoContent)
     }
 }
 
@@ -353,6 +401,34 @@ async fn every_request_is_answered_as_documented() {
             name: "too large",
             body: json!({ "provider": "openai", "value": CANARY.repeat(20_000) }).to_string(),
             ..case("", 413, Some("request_too_large_error"))
+        },
+        // The by-id operations: the id is a UUID or a 422 at `loc: ["path", "secret_id"]`; a valid one reaches the API.
+        Case {
+            name: "secret id is not a uuid",
+            method: "GET",
+            path: "/api/v1/user/secrets/sk-SECRET-not-a-uuid",
+            errors: &[(r#"["path","secret_id"]"#, "uuid_parsing")],
+            ..case("", 422, Some("validation_error"))
+        },
+        Case {
+            name: "update of a secret id that is not a uuid",
+            method: "PUT",
+            path: "/api/v1/user/secrets/42",
+            body: json!({ "value": CANARY }).to_string(),
+            errors: &[(r#"["path","secret_id"]"#, "uuid_parsing")],
+            ..case("", 422, Some("validation_error"))
+        },
+        Case {
+            name: "upper-case uuid",
+            method: "GET",
+            path: "/api/v1/user/secrets/2489E9AD-2EE2-8E00-8EC9-32D5F69181C0",
+            ..case("", 404, Some("not_found_error"))
+        },
+        Case {
+            name: "delete by id",
+            method: "DELETE",
+            path: "/api/v1/user/secrets/3f0c6d2e-8b1a-4c57-9e2d-6a4b8c1f7e90",
+            ..case("", 204, None)
         },
         // The router's own answers.
         Case {

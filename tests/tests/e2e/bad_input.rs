@@ -1,10 +1,17 @@
-//! Hostile and malformed requests against the real server: each answers in the envelope and never echoes input.
+//! Hostile and malformed requests against the real server, for every path, method and body: each answers in the
+//! envelope and never echoes input.
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
-use crate::harness::Server;
+use secrets_client::types::Provider;
+
+use crate::harness::{Server, create};
 
 const PATH: &str = "/api/v1/user/secrets/preset";
+const SECRETS: &str = "/api/v1/user/secrets";
+/// In a path, stands for the id of a secret the case's own caller holds.
+const MINE: &str = "/api/v1/user/secrets/{id}";
+const UNKNOWN: &str = "/api/v1/user/secrets/3f0c6d2e-8b1a-4c57-9e2d-6a4b8c1f7e90";
 /// Stands for a fresh valid token in header values.
 const TOKEN: &str = "{token}";
 /// Distinctive enough that finding it in a response means the input was echoed.
@@ -22,10 +29,16 @@ struct Case {
     kind: &'static str,
     /// The `loc` of the first error, for 422.
     loc: Option<&'static str>,
+    /// The `Allow` header of a 405.
+    allow: &'static str,
 }
 
 enum Body {
     Text(&'static str),
+    /// A custom create whose name has this many characters.
+    LongName(usize),
+    /// An update whose value has this many characters.
+    UpdateOfLength(usize),
     Bytes(&'static [u8]),
     /// A valid body whose value has this many characters.
     ValueOfLength(usize),
@@ -45,7 +58,15 @@ const fn case(name: &'static str, body: Body, status: u16, kind: &'static str, l
         status,
         kind,
         loc,
+        allow: "POST",
     }
+}
+
+/// A case against another path and method than the preset create's.
+const fn at(mut case: Case, method: &'static str, path: &'static str) -> Case {
+    case.method = method;
+    case.path = path;
+    case
 }
 
 const fn with_headers(mut case: Case, headers: &'static [(&'static str, &'static str)]) -> Case {
@@ -54,6 +75,8 @@ const fn with_headers(mut case: Case, headers: &'static [(&'static str, &'static
 }
 
 const VALID: &str = r#"{"provider": "openai", "value": "sk-CANARY-7f3a9c"}"#;
+const CUSTOM: &str = r#"{"name": "MY_SERVICE_TOKEN", "value": "sk-CANARY-7f3a9c"}"#;
+const UPDATE: &str = r#"{"value": "sk-CANARY-7f3a9c-rotated"}"#;
 const BAD: &str = "invalid_request_error";
 const INVALID: &str = "validation_error";
 const UNAUTH: &str = "authentication_error";
@@ -276,7 +299,7 @@ const CASES: &[Case] = &[
     ),
     // Routing.
     Case {
-        path: "/api/v1/user/secrets/presets",
+        path: "/api/v1/user/secret/preset",
         ..case("unknown path", Text(VALID), 404, "not_found_error", None)
     },
     Case {
@@ -299,18 +322,289 @@ const CASES: &[Case] = &[
         method: "PUT",
         ..case("PUT", Text(VALID), 405, "method_not_allowed_error", None)
     },
+    // The custom create: a name is an environment-variable name, the provider optional but never null.
+    at(case("custom create", Text(CUSTOM), 201, "", None), "POST", SECRETS),
+    at(
+        case(
+            "custom create with a provider",
+            Text(r#"{"name": "CI_GITHUB", "provider": "github", "value": "sk-CANARY-7f3a9c"}"#),
+            201,
+            "",
+            None,
+        ),
+        "POST",
+        SECRETS,
+    ),
+    at(
+        case("custom create, malformed", Text(r#"{"name": "A", "value": }"#), 400, BAD, None),
+        "POST",
+        SECRETS,
+    ),
+    at(
+        case(
+            "custom create, no name",
+            Text(r#"{"value": "sk-CANARY-7f3a9c"}"#),
+            422,
+            INVALID,
+            Some("body.name"),
+        ),
+        "POST",
+        SECRETS,
+    ),
+    at(
+        case(
+            "custom create, lower-case name",
+            Text(r#"{"name": "openai_api_key", "value": "sk-CANARY-7f3a9c"}"#),
+            422,
+            INVALID,
+            Some("body.name"),
+        ),
+        "POST",
+        SECRETS,
+    ),
+    at(
+        case(
+            "custom create, name starts with a digit",
+            Text(r#"{"name": "1PASSWORD", "value": "sk-CANARY-7f3a9c"}"#),
+            422,
+            INVALID,
+            Some("body.name"),
+        ),
+        "POST",
+        SECRETS,
+    ),
+    at(
+        case(
+            "custom create, name with a dash",
+            Text(r#"{"name": "MY-KEY", "value": "sk-CANARY-7f3a9c"}"#),
+            422,
+            INVALID,
+            Some("body.name"),
+        ),
+        "POST",
+        SECRETS,
+    ),
+    at(
+        case(
+            "custom create, empty name",
+            Text(r#"{"name": "", "value": "sk-CANARY-7f3a9c"}"#),
+            422,
+            INVALID,
+            Some("body.name"),
+        ),
+        "POST",
+        SECRETS,
+    ),
+    at(case("custom create, 129-character name", LongName(129), 422, INVALID, Some("body.name")), "POST", SECRETS),
+    at(case("custom create, 128-character name", LongName(128), 201, "", None), "POST", SECRETS),
+    at(
+        case(
+            "custom create, name is a number",
+            Text(r#"{"name": 7, "value": "sk-CANARY-7f3a9c"}"#),
+            422,
+            INVALID,
+            Some("body.name"),
+        ),
+        "POST",
+        SECRETS,
+    ),
+    at(
+        case(
+            "custom create, unknown provider",
+            Text(r#"{"name": "MY_KEY", "provider": "gitlab", "value": "sk-CANARY-7f3a9c"}"#),
+            422,
+            INVALID,
+            Some("body.provider"),
+        ),
+        "POST",
+        SECRETS,
+    ),
+    at(
+        case(
+            "custom create, null provider",
+            Text(r#"{"name": "MY_KEY", "provider": null, "value": "sk-CANARY-7f3a9c"}"#),
+            422,
+            INVALID,
+            Some("body.provider"),
+        ),
+        "POST",
+        SECRETS,
+    ),
+    at(
+        case(
+            "custom create, no value",
+            Text(r#"{"name": "MY_KEY"}"#),
+            422,
+            INVALID,
+            Some("body.value"),
+        ),
+        "POST",
+        SECRETS,
+    ),
+    at(
+        case(
+            "custom create, blank value",
+            Text(r#"{"name": "MY_KEY", "value": "   "}"#),
+            422,
+            INVALID,
+            Some("body.value"),
+        ),
+        "POST",
+        SECRETS,
+    ),
+    at(
+        case(
+            "custom create, unknown field",
+            Text(r#"{"name": "MY_KEY", "value": "sk-CANARY-7f3a9c", "note": "sk-CANARY-7f3a9c"}"#),
+            422,
+            INVALID,
+            Some("body.note"),
+        ),
+        "POST",
+        SECRETS,
+    ),
+    at(case("custom create, array body", Text("[]"), 422, INVALID, Some("body")), "POST", SECRETS),
+    at(
+        case("custom create, huge body", Huge(300_000), 413, "request_too_large_error", None),
+        "POST",
+        SECRETS,
+    ),
+    with_headers(
+        at(case("custom create, no content type", Text(CUSTOM), 400, BAD, None), "POST", SECRETS),
+        &[AUTH],
+    ),
+    // Reads.
+    at(case("list", Text(""), 200, "", None), "GET", SECRETS),
+    at(case("presets", Text(""), 200, "", None), "GET", "/api/v1/user/secrets/presets"),
+    at(case("get", Text(""), 200, "", None), "GET", MINE),
+    with_headers(
+        at(case("list, no authorization", Text(""), 401, UNAUTH, None), "GET", SECRETS),
+        &[],
+    ),
+    with_headers(
+        at(case("get, garbage api-version", Text(""), 400, BAD, None), "GET", MINE),
+        &[AUTH, ("api-version", "sk-CANARY-7f3a9c")],
+    ),
+    with_headers(
+        at(case("presets, old api-version", Text(""), 426, "upgrade_required", None), "GET", "/api/v1/user/secrets/presets"),
+        &[AUTH, ("api-version", "0.9.0")],
+    ),
+    // The by-id operations: a secret id is a UUID (422 at path.secret_id otherwise), and one nobody holds is 404.
+    at(
+        case("get, id not a uuid", Text(""), 422, INVALID, Some("path.secret_id")),
+        "GET",
+        "/api/v1/user/secrets/sk-CANARY-7f3a9c",
+    ),
+    at(
+        case("get, numeric id", Text(""), 422, INVALID, Some("path.secret_id")),
+        "GET",
+        "/api/v1/user/secrets/42",
+    ),
+    at(
+        case("delete, id not a uuid", Text(""), 422, INVALID, Some("path.secret_id")),
+        "DELETE",
+        "/api/v1/user/secrets/not-a-uuid",
+    ),
+    at(
+        case("update, id not a uuid", Text(UPDATE), 422, INVALID, Some("path.secret_id")),
+        "PUT",
+        "/api/v1/user/secrets/not-a-uuid",
+    ),
+    at(case("get, unknown id", Text(""), 404, "not_found_error", None), "GET", UNKNOWN),
+    at(case("update, unknown id", Text(UPDATE), 404, "not_found_error", None), "PUT", UNKNOWN),
+    at(case("delete, unknown id", Text(""), 404, "not_found_error", None), "DELETE", UNKNOWN),
+    at(
+        case("get, upper-case id", Text(""), 404, "not_found_error", None),
+        "GET",
+        "/api/v1/user/secrets/2489E9AD-2EE2-8E00-8EC9-32D5F69181C0",
+    ),
+    at(case("update", Text(UPDATE), 200, "", None), "PUT", MINE),
+    at(case("update, empty object", Text("{}"), 422, INVALID, Some("body.value")), "PUT", MINE),
+    at(
+        case("update, empty value", Text(r#"{"value": ""}"#), 422, INVALID, Some("body.value")),
+        "PUT",
+        MINE,
+    ),
+    at(
+        case(
+            "update, value is a number",
+            Text(r#"{"value": 12345678}"#),
+            422,
+            INVALID,
+            Some("body.value"),
+        ),
+        "PUT",
+        MINE,
+    ),
+    at(
+        case(
+            "update, name is not updatable",
+            Text(r#"{"value": "sk-CANARY-7f3a9c", "name": "OTHER"}"#),
+            422,
+            INVALID,
+            Some("body.name"),
+        ),
+        "PUT",
+        MINE,
+    ),
+    at(case("update, over-long value", UpdateOfLength(16385), 422, INVALID, Some("body.value")), "PUT", MINE),
+    at(case("update, malformed", Text(r#"{"value": "#), 400, BAD, None), "PUT", MINE),
+    at(case("update, huge body", Huge(300_000), 413, "request_too_large_error", None), "PUT", MINE),
+    with_headers(
+        at(case("update, text/plain", Text(UPDATE), 400, BAD, None), "PUT", MINE),
+        &[AUTH, ("content-type", "text/plain")],
+    ),
+    at(case("delete", Text(""), 204, "", None), "DELETE", MINE),
+    at(case("trailing slash on the list", Text(""), 404, "not_found_error", None), "GET", "/api/v1/user/secrets/"),
+    at(
+        case("trailing slash after an id", Text(""), 404, "not_found_error", None),
+        "GET",
+        "/api/v1/user/secrets/3f0c6d2e-8b1a-4c57-9e2d-6a4b8c1f7e90/",
+    ),
+    // Methods the new paths do not serve.
+    Case {
+        allow: "GET,HEAD,POST",
+        ..at(case("DELETE the list", Text(""), 405, "method_not_allowed_error", None), "DELETE", SECRETS)
+    },
+    Case {
+        allow: "GET,HEAD,PUT,DELETE",
+        ..at(case("PATCH a secret", Text(UPDATE), 405, "method_not_allowed_error", None), "PATCH", MINE)
+    },
+    Case {
+        allow: "GET,HEAD,PUT,DELETE",
+        ..at(case("POST to a secret", Text(CUSTOM), 405, "method_not_allowed_error", None), "POST", UNKNOWN)
+    },
+    Case {
+        allow: "GET,HEAD",
+        ..at(case("POST the presets", Text(VALID), 405, "method_not_allowed_error", None), "POST", "/api/v1/user/secrets/presets")
+    },
 ];
 
 #[tokio::test]
 async fn bad_input_table() {
-    assert!(CASES.len() >= 30);
+    assert!(CASES.len() >= 90);
     let server = Server::start_with(&["--rate-limit", "0", "--min-api-version", "1.0.0"]);
     let tokens = server.tokens("hostile", CASES.len());
     let http = reqwest::Client::new();
     let mut failures = Vec::new();
     for (case, (_, token)) in CASES.iter().zip(&tokens) {
+        // Each case has a caller of its own; `{id}` is a secret that caller holds.
+        let path = if case.path.contains("{id}") {
+            let held = create(&server.client(token), Provider::Tinker, "sk-held-by-the-case").await.unwrap();
+            case.path.replace("{id}", &held.id.to_string())
+        } else {
+            case.path.to_owned()
+        };
         let body: Vec<u8> = match &case.body {
             Text(text) => text.as_bytes().to_vec(),
+            LongName(n) => {
+                let name: String = std::iter::once('K').chain(std::iter::repeat('_')).take(*n).collect();
+                serde_json::to_vec(&serde_json::json!({ "name": name, "value": CANARY })).unwrap()
+            }
+            UpdateOfLength(n) => {
+                let value: String = CANARY.chars().cycle().take(*n).collect();
+                serde_json::to_vec(&serde_json::json!({ "value": value })).unwrap()
+            }
             Bytes(bytes) => bytes.to_vec(),
             ValueOfLength(n) => {
                 let value: String = CANARY.chars().cycle().take(*n).collect();
@@ -328,7 +622,7 @@ async fn bad_input_table() {
         }
         let method = reqwest::Method::from_bytes(case.method.as_bytes()).unwrap();
         let response = http
-            .request(method, format!("{}{}", server.url(), case.path))
+            .request(method, format!("{}{path}", server.url()))
             .headers(headers)
             .body(body)
             .send()
@@ -353,17 +647,19 @@ async fn bad_input_table() {
             }
         };
         check(status == case.status, &format!("expected status {}", case.status));
+        check(!text.contains(CANARY), "the response echoes the submitted value");
+        if status == 204 {
+            check(text.is_empty(), "a 204 with a body");
+            continue;
+        }
         check(
             content_type.as_deref() == Some("application/json"),
             "content-type is not application/json",
         );
-        check(!text.contains(CANARY), "the response echoes the submitted value");
         let json: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-        if case.status == 201 {
-            check(
-                json["name"].is_string() && json.get("value").is_none(),
-                "not the metadata",
-            );
+        if (200..300).contains(&case.status) {
+            let metadata = json["name"].is_string() || json["secrets"].is_array() || json["presets"].is_array();
+            check(metadata && json.get("value").is_none(), "not the metadata");
             continue;
         }
         check(
@@ -372,7 +668,7 @@ async fn bad_input_table() {
         );
         check(json["detail"].as_str().is_some_and(|d| !d.is_empty()), "no detail");
         if case.status == 405 {
-            check(allow.as_deref() == Some("POST"), "no `Allow: POST`");
+            check(allow.as_deref() == Some(case.allow), &format!("no `Allow: {}`", case.allow));
         }
         if let Some(loc) = case.loc {
             let first = json["errors"][0]["loc"].as_array().map(|parts| {

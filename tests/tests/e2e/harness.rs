@@ -1,4 +1,5 @@
-//! The one helper for end-to-end tests: a real `secrets-server` process on an ephemeral loopback port.
+//! The one helper for end-to-end tests: a real `secrets-server` process on an ephemeral loopback port, killed when
+//! its `Server` is dropped (a test that fails or panics leaves no process behind).
 
 use std::fs::{File, OpenOptions};
 use std::io::Read as _;
@@ -8,10 +9,14 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use secrets_client::types::{ErrorResponse, Provider, UserSecretResponse};
+use secrets_client::types::{ErrorResponse, Provider, UserSecret};
 use secrets_client::{Client, Error, ResponseValue};
 use secrets_handler::crypto::Keyring;
 use secrets_handler::store::Store;
+
+/// Set to the server binary's path by a test that runs this binary again (see `leftovers`): the outer run
+/// already built it.
+pub const SERVER_BIN_ENV: &str = "E2E_SECRETS_SERVER_BIN";
 
 /// The `secrets-server` binary beside this test executable, rebuilt first (once per run) so that
 /// `cargo test -p tests` never runs a stale server: cargo does not rebuild another package's binary for it.
@@ -19,6 +24,9 @@ pub fn server_bin() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT
         .get_or_init(|| {
+            if let Some(built) = std::env::var_os(SERVER_BIN_ENV) {
+                return PathBuf::from(built);
+            }
             let exe = std::env::current_exe().unwrap();
             let profile_dir = exe.parent().and_then(Path::parent).unwrap();
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
@@ -34,11 +42,22 @@ pub fn server_bin() -> PathBuf {
         .clone()
 }
 
+/// A child process killed and reaped when dropped, whatever path the test takes.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 pub struct Server {
+    // First, so it is dropped (killed) before `dir` is removed from under it.
+    child: Option<KillOnDrop>,
     pub dir: tempfile::TempDir,
     pub port: u16,
     args: Vec<String>,
-    child: Option<Child>,
 }
 
 impl Server {
@@ -83,7 +102,14 @@ impl Server {
     }
 
     /// Starts (again) on a new port; Err with the exit status if the process gives up before listening.
+    ///
+    /// Panics if the server still runs: a second process would replace the first in `self`, and the first would
+    /// outlive the test (`stop` or `kill` it first).
     pub fn spawn(&mut self) -> Result<(), String> {
+        assert!(
+            self.child.is_none(),
+            "spawn() while secrets-server still runs: stop() or kill() it first"
+        );
         self.port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let log = OpenOptions::new()
             .create(true)
@@ -94,10 +120,10 @@ impl Server {
         let mut cmd = self.command(&["serve", "--listen", &listen]);
         cmd.arg("--key-file").arg(self.key_file()).args(&self.args);
         cmd.env("RUST_LOG", "info").stdout(Stdio::null()).stderr(log);
-        let mut child = cmd.spawn().unwrap();
+        let mut child = KillOnDrop(cmd.spawn().unwrap());
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(30) {
-            if let Some(status) = child.try_wait().unwrap() {
+            if let Some(status) = child.0.try_wait().unwrap() {
                 return Err(format!("secrets-server exited before listening: {status}"));
             }
             if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
@@ -106,16 +132,14 @@ impl Server {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        let _ = child.kill();
-        let _ = child.wait();
         Err("secrets-server did not listen within 30 s".to_owned())
     }
 
     /// SIGTERM, then wait: the graceful path.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
-            signal(&child, "TERM");
-            let status = child.wait().unwrap();
+            signal(&child.0, "TERM");
+            let status = child.0.wait().unwrap();
             assert!(status.success(), "graceful shutdown exited with {status}");
         }
     }
@@ -123,9 +147,14 @@ impl Server {
     /// SIGKILL: no chance to flush anything.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
-            signal(&child, "KILL");
-            child.wait().unwrap();
+            signal(&child.0, "KILL");
+            child.0.wait().unwrap();
         }
+    }
+
+    /// The running server's process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|child| child.0.id())
     }
 
     /// A new token, printed once by `token create` on stdout.
@@ -203,15 +232,6 @@ impl Server {
     }
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
 fn signal(child: &Child, name: &str) {
     let status = Command::new("kill")
         .arg(format!("-{name}"))
@@ -229,17 +249,107 @@ pub const PROVIDERS: [Provider; 4] = [
     Provider::Tinker,
 ];
 
-/// Sends one create through the generated client.
+/// Sends one preset create through the generated client.
 pub async fn create(
     client: &Client,
     provider: Provider,
     value: &str,
-) -> Result<ResponseValue<UserSecretResponse>, Error<ErrorResponse>> {
+) -> Result<ResponseValue<UserSecret>, Error<ErrorResponse>> {
     client
         .create_secret_from_preset()
         .body_map(|b| b.provider(provider).value(value))
         .send()
         .await
+}
+
+/// Sends one custom create (no provider) through the generated client.
+pub async fn create_custom(
+    client: &Client,
+    name: &str,
+    value: &str,
+) -> Result<ResponseValue<UserSecret>, Error<ErrorResponse>> {
+    client
+        .create_secret()
+        .body_map(|b| b.name(name).value(value))
+        .send()
+        .await
+}
+
+/// Sends one update through the generated client.
+pub async fn update(
+    client: &Client,
+    id: uuid::Uuid,
+    value: &str,
+) -> Result<ResponseValue<UserSecret>, Error<ErrorResponse>> {
+    client
+        .update_secret()
+        .secret_id(id)
+        .body_map(|b| b.value(value))
+        .send()
+        .await
+}
+
+/// Every operation of the spec, so one table can drive them all through the generated client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    List,
+    Presets,
+    Create,
+    CreatePreset,
+    Get,
+    Update,
+    Delete,
+}
+
+impl Op {
+    pub const ALL: [Op; 7] = [
+        Op::List,
+        Op::Presets,
+        Op::Create,
+        Op::CreatePreset,
+        Op::Get,
+        Op::Update,
+        Op::Delete,
+    ];
+
+    /// Whether the operation needs a `write` token.
+    pub fn writes(self) -> bool {
+        !matches!(self, Op::List | Op::Presets | Op::Get)
+    }
+
+    /// Sends the operation: `id` for the ones that take one, `value` as the secret value of the ones with a
+    /// body (`name` for a custom create, `provider` for a preset one). The status, and the envelope of a failure.
+    pub async fn send(
+        self,
+        client: &Client,
+        id: uuid::Uuid,
+        name: &str,
+        provider: Provider,
+        value: &str,
+    ) -> (u16, Option<ErrorResponse>) {
+        fn split<T>(sent: Result<ResponseValue<T>, Error<ErrorResponse>>) -> (u16, Option<ErrorResponse>) {
+            match sent {
+                Ok(ok) => (ok.status().as_u16(), None),
+                Err(Error::ErrorResponse(err)) => (err.status().as_u16(), Some(err.into_inner())),
+                Err(other) => panic!("no typed answer: {other}"),
+            }
+        }
+        match self {
+            Op::List => split(client.list_secrets().send().await),
+            Op::Presets => split(client.get_provider_presets().send().await),
+            Op::Create => split(
+                client
+                    .create_secret()
+                    .body_map(|b| b.name(name).value(value))
+                    .send()
+                    .await,
+            ),
+            Op::CreatePreset => split(create(client, provider, value).await),
+            Op::Get => split(client.get_secret().secret_id(id).send().await),
+            Op::Update => split(update(client, id, value).await),
+            Op::Delete => split(client.delete_secret().secret_id(id).send().await),
+        }
+    }
 }
 
 /// Opens the database read-only for checks: row counts and `PRAGMA integrity_check`.

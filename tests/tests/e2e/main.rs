@@ -2,6 +2,8 @@
 
 mod bad_input;
 mod harness;
+mod leftovers;
 mod load;
 mod props;
+mod resource;
 mod service;

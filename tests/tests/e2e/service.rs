@@ -1,11 +1,12 @@
-//! The preset operation as a client sees it: every documented answer, typed, plus restart and key checks.
+//! The preset operation as a client sees it: every documented answer, typed, plus restart and key checks (the other
+//! operations are in `resource`).
 
 use secrets_client::types::{ErrorResponse, Provider};
 use secrets_client::{Error, ResponseValue};
 
 use crate::harness::{PROVIDERS, Server, create};
 
-type Sent = Result<ResponseValue<secrets_client::types::UserSecretResponse>, Error<ErrorResponse>>;
+type Sent = Result<ResponseValue<secrets_client::types::UserSecret>, Error<ErrorResponse>>;
 
 /// The typed envelope of a failed call, with its status.
 fn envelope(sent: Sent) -> (u16, ErrorResponse) {

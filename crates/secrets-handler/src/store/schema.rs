@@ -1,4 +1,5 @@
-//! The SQL schema, and opening or creating the database file and its connections with the store's settings.
+//! The SQL schema and its one migration, and opening or creating the database file and its connections with the
+//! store's settings.
 
 use std::path::Path;
 use std::time::Duration;
@@ -11,7 +12,7 @@ CREATE TABLE IF NOT EXISTS secrets (
     id           TEXT PRIMARY KEY,
     owner        TEXT NOT NULL,
     name         TEXT NOT NULL,
-    provider     TEXT NOT NULL,
+    provider     TEXT,
     masked_value TEXT NOT NULL,
     key_id       TEXT NOT NULL,
     nonce        BLOB NOT NULL,
@@ -42,6 +43,67 @@ CREATE TABLE IF NOT EXISTS key_checks (
     created_at TEXT NOT NULL
 ) STRICT;
 ";
+
+/// Databases written before custom secrets existed have `provider TEXT NOT NULL`; custom secrets may have no
+/// provider. SQLite cannot drop a NOT NULL constraint in place, so the table is rebuilt, rows and all, in one
+/// transaction. Run on every open after [`SCHEMA`]: the check makes it a no-op once done (and for new files).
+pub(super) fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    if !provider_not_null(conn)? {
+        return Ok(());
+    }
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    // Checked again under the write lock: another process may have migrated since.
+    let rebuilt = provider_not_null(conn).and_then(|needed| {
+        if needed {
+            conn.execute_batch(NULLABLE_PROVIDER)?;
+        }
+        Ok(needed)
+    });
+    match rebuilt {
+        Ok(needed) => {
+            conn.execute_batch("COMMIT")?;
+            if needed {
+                tracing::info!("database migrated: secrets.provider is now nullable (custom secrets)");
+            }
+            Ok(())
+        }
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}
+
+/// The rebuild: same columns, `provider` nullable; ids, values and times copied as they are.
+const NULLABLE_PROVIDER: &str = "
+CREATE TABLE secrets_migrated (
+    id           TEXT PRIMARY KEY,
+    owner        TEXT NOT NULL,
+    name         TEXT NOT NULL,
+    provider     TEXT,
+    masked_value TEXT NOT NULL,
+    key_id       TEXT NOT NULL,
+    nonce        BLOB NOT NULL,
+    ciphertext   BLOB NOT NULL,
+    created_at   TEXT NOT NULL,
+    updated_at   TEXT NOT NULL,
+    UNIQUE (owner, name)
+) STRICT;
+INSERT INTO secrets_migrated (id, owner, name, provider, masked_value, key_id, nonce, ciphertext, created_at, updated_at)
+    SELECT id, owner, name, provider, masked_value, key_id, nonce, ciphertext, created_at, updated_at FROM secrets;
+DROP TABLE secrets;
+ALTER TABLE secrets_migrated RENAME TO secrets;
+CREATE INDEX IF NOT EXISTS secrets_key_id ON secrets (key_id);
+";
+
+fn provider_not_null(conn: &Connection) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT \"notnull\" FROM pragma_table_info('secrets') WHERE name = 'provider'",
+        [],
+        |row| row.get::<_, i64>(0),
+    )
+    .map(|notnull| notnull != 0)
+}
 
 /// Creates a missing database file readable by its owner only; SQLite gives `-wal` and `-shm` the same mode.
 pub(super) fn create_private(path: &Path) -> std::io::Result<()> {

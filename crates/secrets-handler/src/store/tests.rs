@@ -1,5 +1,7 @@
 //! The store's tests: one fixture drives the public API, so they stay together rather than beside each submodule.
 
+use chrono::SubsecRound as _;
+
 use super::*;
 use crate::crypto::Keyring;
 use crate::tokens::{self, Scope};
@@ -32,7 +34,7 @@ fn secret(keyring: &Keyring, owner: &str, name: &str, value: &str) -> NewSecret 
         id,
         owner: owner.to_owned(),
         name: name.to_owned(),
-        provider: "openai".to_owned(),
+        provider: Some("openai".to_owned()),
         masked_value: crate::mask::mask(value),
         sealed: keyring.seal(value.as_bytes(), &crypto::secret_aad(owner, id)).unwrap(),
         created_at: Utc::now(),
@@ -298,4 +300,157 @@ fn sqlite_errors_map_to_store_errors() {
         };
         assert_eq!(got, expected, "sqlite code {code}");
     }
+}
+
+fn new_value(keyring: &Keyring, owner: &str, id: uuid::Uuid, value: &str, at: DateTime<Utc>) -> NewValue {
+    NewValue {
+        masked_value: crate::mask::mask(value),
+        sealed: keyring.seal(value.as_bytes(), &crypto::secret_aad(owner, id)).unwrap(),
+        at,
+    }
+}
+
+/// Every query is scoped to its owner: another owner's id reads, updates and deletes as if it did not exist.
+#[tokio::test]
+async fn list_get_update_delete_per_owner() {
+    let f = fixture(Duration::from_secs(5));
+    let mut alice_ids = Vec::new();
+    for name in ["ZED_TOKEN", "ANTHROPIC_API_KEY", "MY_KEY"] {
+        let mut s = secret(&f.keyring, "alice", name, "a-value");
+        if name == "MY_KEY" {
+            s.provider = None;
+        }
+        alice_ids.push(s.id);
+        f.store.insert_secret(s).await.unwrap();
+    }
+    let bob = secret(&f.keyring, "bob", "OPENAI_API_KEY", "b-value");
+    let bob_id = bob.id;
+    f.store.insert_secret(bob).await.unwrap();
+
+    let names: Vec<String> = f.store.list_secrets("alice").await.unwrap().into_iter().map(|r| r.name).collect();
+    assert_eq!(names, ["ANTHROPIC_API_KEY", "MY_KEY", "ZED_TOKEN"], "sorted by name");
+    assert!(f.store.list_secrets("carol").await.unwrap().is_empty());
+    let mine = f.store.secret("alice", alice_ids[2]).await.unwrap().unwrap();
+    assert_eq!((mine.name.as_str(), mine.provider), ("MY_KEY", None));
+    assert_eq!(mine.created_at, mine.updated_at);
+
+    // (owner, id, expected to exist for that owner)
+    let cases = [
+        ("alice", alice_ids[0], true),
+        ("bob", alice_ids[0], false),
+        ("alice", bob_id, false),
+        ("alice", uuid::Uuid::new_v4(), false),
+    ];
+    for (i, (owner, id, exists)) in cases.into_iter().enumerate() {
+        assert_eq!(f.store.secret(owner, id).await.unwrap().is_some(), exists, "get, case {i}");
+        let updated = f
+            .store
+            .update_secret(owner, id, new_value(&f.keyring, owner, id, "new-value", Utc::now()))
+            .await
+            .unwrap();
+        assert_eq!(updated.is_some(), exists, "update, case {i}");
+    }
+    assert_eq!(value_of(&f, &f.keyring, "alice", alice_ids[0]).await.unwrap(), "new-value");
+    assert_eq!(value_of(&f, &f.keyring, "bob", bob_id).await.unwrap(), "b-value", "bob's value untouched");
+
+    // (owner, id, deleted)
+    let deletes = [
+        ("bob", alice_ids[1], false),
+        ("alice", alice_ids[1], true),
+        ("alice", alice_ids[1], false),
+    ];
+    for (i, (owner, id, deleted)) in deletes.into_iter().enumerate() {
+        assert_eq!(f.store.delete_secret(owner, id).await.unwrap(), deleted, "delete, case {i}");
+    }
+    let left = f.store.update_secret(
+        "alice",
+        alice_ids[1],
+        new_value(&f.keyring, "alice", alice_ids[1], "v", Utc::now()),
+    );
+    assert!(left.await.unwrap().is_none(), "an update never brings a deleted secret back");
+    // the name is free again
+    f.store
+        .insert_secret(secret(&f.keyring, "alice", "ANTHROPIC_API_KEY", "again"))
+        .await
+        .unwrap();
+}
+
+/// `updated_at` moves forward on every update, even at one and the same instant, and never before `created_at`.
+#[tokio::test]
+async fn updated_at_always_moves_forward() {
+    let f = fixture(Duration::from_secs(5));
+    let s = secret(&f.keyring, "alice", "A", "v");
+    let (id, created) = (s.id, s.created_at.trunc_subsecs(6));
+    f.store.insert_secret(s).await.unwrap();
+    let frozen = created;
+    let past = created - TimeDelta::hours(1);
+    let mut last = created;
+    // (the clock the update reads) — a frozen clock, a clock that stepped back, then a real one
+    for (i, at) in [frozen, frozen, past, Utc::now()].into_iter().enumerate() {
+        let row = f
+            .store
+            .update_secret("alice", id, new_value(&f.keyring, "alice", id, "v2", at))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.created_at, created, "update {i} kept created_at");
+        assert!(row.updated_at > last, "update {i}: {} is not after {last}", row.updated_at);
+        last = row.updated_at;
+    }
+}
+
+/// A database written before custom secrets (`provider NOT NULL`) opens, keeps its secrets, and takes secrets
+/// without a provider afterwards; opening it again changes nothing.
+#[tokio::test]
+async fn old_databases_are_migrated_and_keep_their_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("secrets.db");
+    let keyring = Keyring::parse(K1, "test").unwrap();
+    let old = secret(&keyring, "alice", "OPENAI_API_KEY", "old-value");
+    let old_id = old.id;
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(&SCHEMA.replacen("provider     TEXT,", "provider     TEXT NOT NULL,", 1))
+            .unwrap();
+        conn.execute(
+            "INSERT INTO secrets VALUES (?1, 'alice', 'OPENAI_API_KEY', 'openai', ?2, ?3, ?4, ?5, ?6, ?6)",
+            params![
+                old_id.to_string(),
+                old.masked_value,
+                old.sealed.key_id,
+                old.sealed.nonce.as_slice(),
+                old.sealed.ciphertext,
+                timestamp(old.created_at),
+            ],
+        )
+        .unwrap();
+    }
+    for round in 0..2 {
+        let store = Store::open(&path, Duration::from_secs(5)).unwrap();
+        let f = Fixture {
+            _dir: tempfile::tempdir().unwrap(),
+            path: path.clone(),
+            store,
+            keyring: keyring.clone(),
+        };
+        assert_eq!(value_of(&f, &keyring, "alice", old_id).await.unwrap(), "old-value", "round {round}");
+        let row = f.store.secret("alice", old_id).await.unwrap().unwrap();
+        assert_eq!(row.provider.as_deref(), Some("openai"));
+        let mut custom = secret(&keyring, "alice", &format!("CUSTOM_{round}"), "c");
+        custom.provider = None;
+        f.store.insert_secret(custom).await.unwrap();
+        assert_eq!(f.store.list_secrets("alice").await.unwrap().len(), round + 2);
+        f.store.check_keyring(&keyring).await.unwrap();
+    }
+    let conn = Connection::open(&path).unwrap();
+    let integrity: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(integrity, "ok");
+    let indexes: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'secrets'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(indexes, 3, "the primary key, UNIQUE (owner, name) and secrets_key_id indexes");
 }
