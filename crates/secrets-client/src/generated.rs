@@ -7,6 +7,20 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
+    ///A secret to store under a name of the caller's choice.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(deny_unknown_fields)]
+    pub struct CreateSecretRequest {
+        pub name: SecretName,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub provider: ::std::option::Option<Provider>,
+        pub value: crate::SecretValue,
+    }
+    impl CreateSecretRequest {
+        pub fn builder() -> builder::CreateSecretRequest {
+            Default::default()
+        }
+    }
     ///One violation of the request schema.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct ErrorDetail {
@@ -157,9 +171,122 @@ here. Known values: `invalid_request_error` (400), `authentication_error` (401),
             value.parse()
         }
     }
+    ///A provider preset, the name its secret gets, and whether the caller holds a secret of that name.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ProviderPreset {
+        ///True when the caller holds a secret named `env_var_name`, stored from the preset or not.
+        pub configured: bool,
+        ///The name a secret stored from this preset gets.
+        pub env_var_name: ::std::string::String,
+        pub provider: Provider,
+    }
+    impl ProviderPreset {
+        pub fn builder() -> builder::ProviderPreset {
+            Default::default()
+        }
+    }
+    ///Every provider preset.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ProviderPresetsResponse {
+        ///One entry per provider, in the order of `Provider`.
+        pub presets: ::std::vec::Vec<ProviderPreset>,
+    }
+    impl ProviderPresetsResponse {
+        pub fn builder() -> builder::ProviderPresetsResponse {
+            Default::default()
+        }
+    }
+    ///The caller's secrets, sorted by name.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct SecretListResponse {
+        ///Every secret the caller holds, sorted by name.
+        pub secrets: ::std::vec::Vec<UserSecret>,
+        ///How many secrets the caller holds (the length of `secrets`).
+        pub total: i64,
+    }
+    impl SecretListResponse {
+        pub fn builder() -> builder::SecretListResponse {
+            Default::default()
+        }
+    }
+    /**An environment-variable name: capital letters, digits and underscores, not starting with a digit, at most
+128 characters. Presets and custom secrets share one namespace per caller.
+*/
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct SecretName(::std::string::String);
+    impl ::std::ops::Deref for SecretName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<SecretName> for ::std::string::String {
+        fn from(value: SecretName) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for SecretName {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 128usize {
+                return Err("longer than 128 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^[A-Z_][A-Z0-9_]*$").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^[A-Z_][A-Z0-9_]*$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for SecretName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for SecretName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SecretName {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///A secret's new value.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(deny_unknown_fields)]
+    pub struct UpdateSecretRequest {
+        pub value: crate::SecretValue,
+    }
+    impl UpdateSecretRequest {
+        pub fn builder() -> builder::UpdateSecretRequest {
+            Default::default()
+        }
+    }
     ///A stored secret's metadata. The value itself is never returned, only `masked_value`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
-    pub struct UserSecretResponse {
+    pub struct UserSecret {
         ///When the secret was stored (UTC).
         pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
         ///The secret's identifier.
@@ -170,19 +297,164 @@ and the last 3 are shown, and never more than a quarter of the value's character
 characters is shown as `••••` alone.
 */
         pub masked_value: ::std::string::String,
-        ///The environment-variable name, chosen by the server from the provider.
+        ///The environment-variable name, chosen by the caller or, for a preset, by the server.
         pub name: ::std::string::String,
-        pub provider: Provider,
-        ///When the secret was last changed (UTC).
+        /**The provider the secret is for: a `Provider` value, or `null` for a custom secret stored without one.
+*/
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub provider: ::std::option::Option<UserSecretProvider>,
+        ///When the secret's value was last replaced (UTC); equal to `created_at` until then, later after.
         pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
     }
-    impl UserSecretResponse {
-        pub fn builder() -> builder::UserSecretResponse {
+    impl UserSecret {
+        pub fn builder() -> builder::UserSecret {
             Default::default()
+        }
+    }
+    /**The provider the secret is for: a `Provider` value, or `null` for a custom secret stored without one.
+*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum UserSecretProvider {
+        #[serde(rename = "openai")]
+        Openai,
+        #[serde(rename = "anthropic")]
+        Anthropic,
+        #[serde(rename = "github")]
+        Github,
+        #[serde(rename = "tinker")]
+        Tinker,
+    }
+    impl ::std::fmt::Display for UserSecretProvider {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Openai => f.write_str("openai"),
+                Self::Anthropic => f.write_str("anthropic"),
+                Self::Github => f.write_str("github"),
+                Self::Tinker => f.write_str("tinker"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for UserSecretProvider {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "openai" => Ok(Self::Openai),
+                "anthropic" => Ok(Self::Anthropic),
+                "github" => Ok(Self::Github),
+                "tinker" => Ok(Self::Tinker),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for UserSecretProvider {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for UserSecretProvider {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
         }
     }
     /// Types for composing complex structures.
     pub mod builder {
+        #[derive(Clone, Debug)]
+        pub struct CreateSecretRequest {
+            name: ::std::result::Result<super::SecretName, ::std::string::String>,
+            provider: ::std::result::Result<
+                ::std::option::Option<super::Provider>,
+                ::std::string::String,
+            >,
+            value: ::std::result::Result<crate::SecretValue, ::std::string::String>,
+        }
+        impl ::std::default::Default for CreateSecretRequest {
+            fn default() -> Self {
+                Self {
+                    name: Err("no value supplied for name".to_string()),
+                    provider: Ok(Default::default()),
+                    value: Err("no value supplied for value".to_string()),
+                }
+            }
+        }
+        impl CreateSecretRequest {
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::SecretName>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn provider<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::Provider>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.provider = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for provider: {e}")
+                    });
+                self
+            }
+            pub fn value<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<crate::SecretValue>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.value = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for value: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CreateSecretRequest>
+        for super::CreateSecretRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CreateSecretRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    name: value.name?,
+                    provider: value.provider?,
+                    value: value.value?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CreateSecretRequest> for CreateSecretRequest {
+            fn from(value: super::CreateSecretRequest) -> Self {
+                Self {
+                    name: Ok(value.name),
+                    provider: Ok(value.provider),
+                    value: Ok(value.value),
+                }
+            }
+        }
         #[derive(Clone, Debug)]
         pub struct ErrorDetail {
             loc: ::std::result::Result<
@@ -413,7 +685,227 @@ characters is shown as `••••` alone.
             }
         }
         #[derive(Clone, Debug)]
-        pub struct UserSecretResponse {
+        pub struct ProviderPreset {
+            configured: ::std::result::Result<bool, ::std::string::String>,
+            env_var_name: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            provider: ::std::result::Result<super::Provider, ::std::string::String>,
+        }
+        impl ::std::default::Default for ProviderPreset {
+            fn default() -> Self {
+                Self {
+                    configured: Err("no value supplied for configured".to_string()),
+                    env_var_name: Err("no value supplied for env_var_name".to_string()),
+                    provider: Err("no value supplied for provider".to_string()),
+                }
+            }
+        }
+        impl ProviderPreset {
+            pub fn configured<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.configured = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for configured: {e}")
+                    });
+                self
+            }
+            pub fn env_var_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.env_var_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for env_var_name: {e}")
+                    });
+                self
+            }
+            pub fn provider<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Provider>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.provider = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for provider: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ProviderPreset> for super::ProviderPreset {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ProviderPreset,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    configured: value.configured?,
+                    env_var_name: value.env_var_name?,
+                    provider: value.provider?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ProviderPreset> for ProviderPreset {
+            fn from(value: super::ProviderPreset) -> Self {
+                Self {
+                    configured: Ok(value.configured),
+                    env_var_name: Ok(value.env_var_name),
+                    provider: Ok(value.provider),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ProviderPresetsResponse {
+            presets: ::std::result::Result<
+                ::std::vec::Vec<super::ProviderPreset>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ProviderPresetsResponse {
+            fn default() -> Self {
+                Self {
+                    presets: Err("no value supplied for presets".to_string()),
+                }
+            }
+        }
+        impl ProviderPresetsResponse {
+            pub fn presets<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::ProviderPreset>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.presets = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for presets: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ProviderPresetsResponse>
+        for super::ProviderPresetsResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ProviderPresetsResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { presets: value.presets? })
+            }
+        }
+        impl ::std::convert::From<super::ProviderPresetsResponse>
+        for ProviderPresetsResponse {
+            fn from(value: super::ProviderPresetsResponse) -> Self {
+                Self { presets: Ok(value.presets) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SecretListResponse {
+            secrets: ::std::result::Result<
+                ::std::vec::Vec<super::UserSecret>,
+                ::std::string::String,
+            >,
+            total: ::std::result::Result<i64, ::std::string::String>,
+        }
+        impl ::std::default::Default for SecretListResponse {
+            fn default() -> Self {
+                Self {
+                    secrets: Err("no value supplied for secrets".to_string()),
+                    total: Err("no value supplied for total".to_string()),
+                }
+            }
+        }
+        impl SecretListResponse {
+            pub fn secrets<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::UserSecret>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.secrets = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for secrets: {e}")
+                    });
+                self
+            }
+            pub fn total<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.total = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for total: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SecretListResponse> for super::SecretListResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SecretListResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    secrets: value.secrets?,
+                    total: value.total?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SecretListResponse> for SecretListResponse {
+            fn from(value: super::SecretListResponse) -> Self {
+                Self {
+                    secrets: Ok(value.secrets),
+                    total: Ok(value.total),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct UpdateSecretRequest {
+            value: ::std::result::Result<crate::SecretValue, ::std::string::String>,
+        }
+        impl ::std::default::Default for UpdateSecretRequest {
+            fn default() -> Self {
+                Self {
+                    value: Err("no value supplied for value".to_string()),
+                }
+            }
+        }
+        impl UpdateSecretRequest {
+            pub fn value<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<crate::SecretValue>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.value = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for value: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<UpdateSecretRequest>
+        for super::UpdateSecretRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: UpdateSecretRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { value: value.value? })
+            }
+        }
+        impl ::std::convert::From<super::UpdateSecretRequest> for UpdateSecretRequest {
+            fn from(value: super::UpdateSecretRequest) -> Self {
+                Self { value: Ok(value.value) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct UserSecret {
             created_at: ::std::result::Result<
                 ::chrono::DateTime<::chrono::offset::Utc>,
                 ::std::string::String,
@@ -424,13 +916,16 @@ characters is shown as `••••` alone.
                 ::std::string::String,
             >,
             name: ::std::result::Result<::std::string::String, ::std::string::String>,
-            provider: ::std::result::Result<super::Provider, ::std::string::String>,
+            provider: ::std::result::Result<
+                ::std::option::Option<super::UserSecretProvider>,
+                ::std::string::String,
+            >,
             updated_at: ::std::result::Result<
                 ::chrono::DateTime<::chrono::offset::Utc>,
                 ::std::string::String,
             >,
         }
-        impl ::std::default::Default for UserSecretResponse {
+        impl ::std::default::Default for UserSecret {
             fn default() -> Self {
                 Self {
                     created_at: Err("no value supplied for created_at".to_string()),
@@ -442,7 +937,7 @@ characters is shown as `••••` alone.
                 }
             }
         }
-        impl UserSecretResponse {
+        impl UserSecret {
             pub fn created_at<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
@@ -491,7 +986,9 @@ characters is shown as `••••` alone.
             }
             pub fn provider<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<super::Provider>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::UserSecretProvider>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.provider = value
@@ -514,10 +1011,10 @@ characters is shown as `••••` alone.
                 self
             }
         }
-        impl ::std::convert::TryFrom<UserSecretResponse> for super::UserSecretResponse {
+        impl ::std::convert::TryFrom<UserSecret> for super::UserSecret {
             type Error = super::error::ConversionError;
             fn try_from(
-                value: UserSecretResponse,
+                value: UserSecret,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
                     created_at: value.created_at?,
@@ -529,8 +1026,8 @@ characters is shown as `••••` alone.
                 })
             }
         }
-        impl ::std::convert::From<super::UserSecretResponse> for UserSecretResponse {
-            fn from(value: super::UserSecretResponse) -> Self {
+        impl ::std::convert::From<super::UserSecret> for UserSecret {
+            fn from(value: super::UserSecret) -> Self {
                 Self {
                     created_at: Ok(value.created_at),
                     id: Ok(value.id),
@@ -580,6 +1077,11 @@ characters is shown as `••••` alone.
 
 Stores per-user secrets (API keys and tokens for third-party providers) for an AI platform.
 Values are encrypted at rest and are never returned: responses carry metadata and a masked value only.
+
+A caller sees only its own secrets. Another caller's secret, an unknown id and a deleted id all answer the same
+404: whether a secret exists is never revealed. Presets and custom secrets share one namespace per caller: a
+caller holds at most one secret of each name. A `read` token may list, get and read presets; creating, updating
+and deleting need a `write` token.
 
 Every request must carry `Authorization: Bearer <token>`. Clients should send `api-version: <version>`
 (the generated client sends this document's `info.version`); a server answers 426 when the declared version
@@ -638,11 +1140,52 @@ impl ClientInfo<()> for Client {
 }
 impl ClientHooks<()> for &Client {}
 impl Client {
+    /**List the caller's secrets
+
+Every secret the caller holds, presets and custom ones, sorted by name, with metadata and masked values
+only.
+
+A `read` token is enough.
+
+
+Sends a `GET` request to `/api/v1/user/secrets`
+
+```ignore
+let response = client.list_secrets()
+    .send()
+    .await;
+```*/
+    pub fn list_secrets(&self) -> builder::ListSecrets<'_> {
+        builder::ListSecrets::new(self)
+    }
+    /**Store a secret under a name of the caller's choice
+
+Stores `value` as the caller's secret named `name`, an environment-variable name. `provider`, optional,
+records which provider the secret is for; without it the secret's `provider` is `null`. A caller holds at most one secret of each name, presets and
+custom secrets alike: a custom `OPENAI_API_KEY` and the `openai` preset conflict (409).
+
+Requires a token with the `write` scope.
+
+
+Sends a `POST` request to `/api/v1/user/secrets`
+
+Arguments:
+- `body`: The name, the secret value and optionally its provider. The whole body may be at most 262144 bytes.
+```ignore
+let response = client.create_secret()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn create_secret(&self) -> builder::CreateSecret<'_> {
+        builder::CreateSecret::new(self)
+    }
     /**Store a secret from a provider preset
 
 Stores `value` as the caller's secret for `provider`. The server chooses the secret's name, which is the
 environment-variable name the provider's SDK reads (see `Provider`). A caller holds at most one secret of
-each name; a second create for the same provider answers 409.
+each name, presets and custom secrets alike: a second create for the same provider, or a preset whose name
+the caller already gave a custom secret, answers 409.
 
 Requires a token with the `write` scope.
 
@@ -660,6 +1203,89 @@ let response = client.create_secret_from_preset()
     pub fn create_secret_from_preset(&self) -> builder::CreateSecretFromPreset<'_> {
         builder::CreateSecretFromPreset::new(self)
     }
+    /**List the provider presets and which the caller has configured
+
+Every provider preset with the name its secret gets, and whether the caller holds a secret of that name.
+
+A `read` token is enough.
+
+
+Sends a `GET` request to `/api/v1/user/secrets/presets`
+
+```ignore
+let response = client.get_provider_presets()
+    .send()
+    .await;
+```*/
+    pub fn get_provider_presets(&self) -> builder::GetProviderPresets<'_> {
+        builder::GetProviderPresets::new(self)
+    }
+    /**Get one of the caller's secrets
+
+The secret's metadata and masked value. Another caller's secret, an unknown id and a deleted id all answer
+the same 404.
+
+A `read` token is enough.
+
+
+Sends a `GET` request to `/api/v1/user/secrets/{secret_id}`
+
+Arguments:
+- `secret_id`: The secret's `id`, as `create_secret` or `list_secrets` answered it.
+```ignore
+let response = client.get_secret()
+    .secret_id(secret_id)
+    .send()
+    .await;
+```*/
+    pub fn get_secret(&self) -> builder::GetSecret<'_> {
+        builder::GetSecret::new(self)
+    }
+    /**Replace the value of one of the caller's secrets
+
+Replaces the secret's value (encrypted with the server's current key) and answers the new metadata: a new
+`masked_value` and an `updated_at` later than `created_at`. Name and provider stay. Another caller's
+secret, an unknown id and a deleted id all answer the same 404.
+
+Requires a token with the `write` scope.
+
+
+Sends a `PUT` request to `/api/v1/user/secrets/{secret_id}`
+
+Arguments:
+- `secret_id`: The secret's `id`, as `create_secret` or `list_secrets` answered it.
+- `body`: The new secret value. The whole body may be at most 262144 bytes.
+```ignore
+let response = client.update_secret()
+    .secret_id(secret_id)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn update_secret(&self) -> builder::UpdateSecret<'_> {
+        builder::UpdateSecret::new(self)
+    }
+    /**Delete one of the caller's secrets
+
+Deletes the secret for good; its name is free again. A second delete of the same id answers 404, as do
+another caller's secret and an unknown id.
+
+Requires a token with the `write` scope.
+
+
+Sends a `DELETE` request to `/api/v1/user/secrets/{secret_id}`
+
+Arguments:
+- `secret_id`: The secret's `id`, as `create_secret` or `list_secrets` answered it.
+```ignore
+let response = client.delete_secret()
+    .secret_id(secret_id)
+    .send()
+    .await;
+```*/
+    pub fn delete_secret(&self) -> builder::DeleteSecret<'_> {
+        builder::DeleteSecret::new(self)
+    }
 }
 /// Types for composing operation parameters.
 #[allow(clippy::all)]
@@ -670,6 +1296,265 @@ pub mod builder {
         encode_path, ByteStream, ClientInfo, ClientHooks, Error, OperationInfo,
         RequestBuilderExt, ResponseValue,
     };
+    /**Builder for [`Client::list_secrets`]
+
+[`Client::list_secrets`]: super::Client::list_secrets*/
+    #[derive(Debug, Clone)]
+    pub struct ListSecrets<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> ListSecrets<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `GET` request to `/api/v1/user/secrets`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::SecretListResponse>,
+            Error<types::ErrorResponse>,
+        > {
+            let Self { client } = self;
+            let url = format!("{}/api/v1/user/secrets", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "list_secrets",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                426u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                504u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::create_secret`]
+
+[`Client::create_secret`]: super::Client::create_secret*/
+    #[derive(Debug, Clone)]
+    pub struct CreateSecret<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::CreateSecretRequest, String>,
+    }
+    impl<'a> CreateSecret<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::CreateSecretRequest>,
+            <V as std::convert::TryInto<
+                types::CreateSecretRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `CreateSecretRequest` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::CreateSecretRequest,
+            ) -> types::builder::CreateSecretRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/v1/user/secrets`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::UserSecret>, Error<types::ErrorResponse>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::CreateSecretRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/v1/user/secrets", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "create_secret",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                201u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                426u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                504u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::create_secret_from_preset`]
 
 [`Client::create_secret_from_preset`]: super::Client::create_secret_from_preset*/
@@ -712,10 +1597,7 @@ pub mod builder {
         ///Sends a `POST` request to `/api/v1/user/secrets/preset`
         pub async fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::UserSecretResponse>,
-            Error<types::ErrorResponse>,
-        > {
+        ) -> Result<ResponseValue<types::UserSecret>, Error<types::ErrorResponse>> {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| {
@@ -787,6 +1669,549 @@ pub mod builder {
                     )
                 }
                 413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                426u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                504u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::get_provider_presets`]
+
+[`Client::get_provider_presets`]: super::Client::get_provider_presets*/
+    #[derive(Debug, Clone)]
+    pub struct GetProviderPresets<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> GetProviderPresets<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `GET` request to `/api/v1/user/secrets/presets`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::ProviderPresetsResponse>,
+            Error<types::ErrorResponse>,
+        > {
+            let Self { client } = self;
+            let url = format!("{}/api/v1/user/secrets/presets", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "get_provider_presets",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                426u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                504u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::get_secret`]
+
+[`Client::get_secret`]: super::Client::get_secret*/
+    #[derive(Debug, Clone)]
+    pub struct GetSecret<'a> {
+        client: &'a super::Client,
+        secret_id: Result<::uuid::Uuid, String>,
+    }
+    impl<'a> GetSecret<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                secret_id: Err("secret_id was not initialized".to_string()),
+            }
+        }
+        pub fn secret_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.secret_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for secret_id failed".to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/v1/user/secrets/{secret_id}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::UserSecret>, Error<types::ErrorResponse>> {
+            let Self { client, secret_id } = self;
+            let secret_id = secret_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v1/user/secrets/{}", client.baseurl, encode_path(& secret_id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "get_secret",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                426u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                504u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::update_secret`]
+
+[`Client::update_secret`]: super::Client::update_secret*/
+    #[derive(Debug, Clone)]
+    pub struct UpdateSecret<'a> {
+        client: &'a super::Client,
+        secret_id: Result<::uuid::Uuid, String>,
+        body: Result<types::builder::UpdateSecretRequest, String>,
+    }
+    impl<'a> UpdateSecret<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                secret_id: Err("secret_id was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn secret_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.secret_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for secret_id failed".to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::UpdateSecretRequest>,
+            <V as std::convert::TryInto<
+                types::UpdateSecretRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `UpdateSecretRequest` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::UpdateSecretRequest,
+            ) -> types::builder::UpdateSecretRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PUT` request to `/api/v1/user/secrets/{secret_id}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::UserSecret>, Error<types::ErrorResponse>> {
+            let Self { client, secret_id, body } = self;
+            let secret_id = secret_id.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::UpdateSecretRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v1/user/secrets/{}", client.baseurl, encode_path(& secret_id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .put(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "update_secret",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                426u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                504u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::delete_secret`]
+
+[`Client::delete_secret`]: super::Client::delete_secret*/
+    #[derive(Debug, Clone)]
+    pub struct DeleteSecret<'a> {
+        client: &'a super::Client,
+        secret_id: Result<::uuid::Uuid, String>,
+    }
+    impl<'a> DeleteSecret<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                secret_id: Err("secret_id was not initialized".to_string()),
+            }
+        }
+        pub fn secret_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.secret_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for secret_id failed".to_string()
+                });
+            self
+        }
+        ///Sends a `DELETE` request to `/api/v1/user/secrets/{secret_id}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<()>, Error<types::ErrorResponse>> {
+            let Self { client, secret_id } = self;
+            let secret_id = secret_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v1/user/secrets/{}", client.baseurl, encode_path(& secret_id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "delete_secret",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,

@@ -105,7 +105,7 @@ fn user_secret(row: SecretRow) -> Result<types::UserSecret, Failure> {
         .provider
         .as_deref()
         .map(|wire| {
-            wire.parse::<types::Provider>()
+            wire.parse::<types::UserSecretProvider>()
                 .map_err(|_| StoreError::Malformed("a stored provider is not one of the presets".into()))
         })
         .transpose()?;
@@ -161,7 +161,7 @@ impl Handler {
         Ok(types::UserSecret {
             id,
             name,
-            provider,
+            provider: provider.map(preset::answered),
             masked_value,
             created_at: now,
             updated_at: now,

@@ -1,6 +1,6 @@
 //! Provider presets: the secret's name is the environment variable the provider's SDK reads.
 
-use secrets_server_stub::types::Provider;
+use secrets_server_stub::types::{Provider, UserSecretProvider};
 
 /// Every preset, in the order of the spec's `Provider` enum (the order `get_provider_presets` answers in).
 pub const ALL: [Provider; 4] = [Provider::Openai, Provider::Anthropic, Provider::Github, Provider::Tinker];
@@ -25,6 +25,16 @@ pub fn wire_name(provider: Provider) -> &'static str {
     }
 }
 
+/// The provider as a stored secret's metadata names it (the spec's `UserSecret.provider`, which may also be null).
+pub fn answered(provider: Provider) -> UserSecretProvider {
+    match provider {
+        Provider::Openai => UserSecretProvider::Openai,
+        Provider::Anthropic => UserSecretProvider::Anthropic,
+        Provider::Github => UserSecretProvider::Github,
+        Provider::Tinker => UserSecretProvider::Tinker,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -44,8 +54,9 @@ mod tests {
             assert_eq!(provider, listed, "ALL is in the spec's order");
             assert_eq!(secret_name(provider), name);
             assert_eq!(wire_name(provider), wire);
-            // the wire name agrees with the generated type's serde form
+            // the wire name agrees with the generated types' serde forms
             assert_eq!(serde_json::to_value(provider).unwrap(), serde_json::Value::from(wire));
+            assert_eq!(serde_json::to_value(answered(provider)).unwrap(), serde_json::Value::from(wire));
         }
     }
 }

@@ -3,6 +3,20 @@
 /// Types used as operation parameters and responses, shared with the client.
 #[allow(clippy::all)]
 pub mod types {
+    ///A secret to store under a name of the caller's choice.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(deny_unknown_fields)]
+    pub struct CreateSecretRequest {
+        pub name: SecretName,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub provider: ::std::option::Option<Provider>,
+        pub value: crate::SecretValue,
+    }
+    impl CreateSecretRequest {
+        pub fn builder() -> builder::CreateSecretRequest {
+            Default::default()
+        }
+    }
     ///One violation of the request schema.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct ErrorDetail {
@@ -153,9 +167,122 @@ here. Known values: `invalid_request_error` (400), `authentication_error` (401),
             value.parse()
         }
     }
+    ///A provider preset, the name its secret gets, and whether the caller holds a secret of that name.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ProviderPreset {
+        ///True when the caller holds a secret named `env_var_name`, stored from the preset or not.
+        pub configured: bool,
+        ///The name a secret stored from this preset gets.
+        pub env_var_name: ::std::string::String,
+        pub provider: Provider,
+    }
+    impl ProviderPreset {
+        pub fn builder() -> builder::ProviderPreset {
+            Default::default()
+        }
+    }
+    ///Every provider preset.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ProviderPresetsResponse {
+        ///One entry per provider, in the order of `Provider`.
+        pub presets: ::std::vec::Vec<ProviderPreset>,
+    }
+    impl ProviderPresetsResponse {
+        pub fn builder() -> builder::ProviderPresetsResponse {
+            Default::default()
+        }
+    }
+    ///The caller's secrets, sorted by name.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct SecretListResponse {
+        ///Every secret the caller holds, sorted by name.
+        pub secrets: ::std::vec::Vec<UserSecret>,
+        ///How many secrets the caller holds (the length of `secrets`).
+        pub total: i64,
+    }
+    impl SecretListResponse {
+        pub fn builder() -> builder::SecretListResponse {
+            Default::default()
+        }
+    }
+    /**An environment-variable name: capital letters, digits and underscores, not starting with a digit, at most
+128 characters. Presets and custom secrets share one namespace per caller.
+*/
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct SecretName(::std::string::String);
+    impl ::std::ops::Deref for SecretName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<SecretName> for ::std::string::String {
+        fn from(value: SecretName) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for SecretName {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 128usize {
+                return Err("longer than 128 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^[A-Z_][A-Z0-9_]*$").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^[A-Z_][A-Z0-9_]*$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for SecretName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for SecretName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SecretName {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///A secret's new value.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(deny_unknown_fields)]
+    pub struct UpdateSecretRequest {
+        pub value: crate::SecretValue,
+    }
+    impl UpdateSecretRequest {
+        pub fn builder() -> builder::UpdateSecretRequest {
+            Default::default()
+        }
+    }
     ///A stored secret's metadata. The value itself is never returned, only `masked_value`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
-    pub struct UserSecretResponse {
+    pub struct UserSecret {
         ///When the secret was stored (UTC).
         pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
         ///The secret's identifier.
@@ -166,19 +293,164 @@ and the last 3 are shown, and never more than a quarter of the value's character
 characters is shown as `••••` alone.
 */
         pub masked_value: ::std::string::String,
-        ///The environment-variable name, chosen by the server from the provider.
+        ///The environment-variable name, chosen by the caller or, for a preset, by the server.
         pub name: ::std::string::String,
-        pub provider: Provider,
-        ///When the secret was last changed (UTC).
+        /**The provider the secret is for: a `Provider` value, or `null` for a custom secret stored without one.
+*/
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub provider: ::std::option::Option<UserSecretProvider>,
+        ///When the secret's value was last replaced (UTC); equal to `created_at` until then, later after.
         pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
     }
-    impl UserSecretResponse {
-        pub fn builder() -> builder::UserSecretResponse {
+    impl UserSecret {
+        pub fn builder() -> builder::UserSecret {
             Default::default()
+        }
+    }
+    /**The provider the secret is for: a `Provider` value, or `null` for a custom secret stored without one.
+*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum UserSecretProvider {
+        #[serde(rename = "openai")]
+        Openai,
+        #[serde(rename = "anthropic")]
+        Anthropic,
+        #[serde(rename = "github")]
+        Github,
+        #[serde(rename = "tinker")]
+        Tinker,
+    }
+    impl ::std::fmt::Display for UserSecretProvider {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Openai => f.write_str("openai"),
+                Self::Anthropic => f.write_str("anthropic"),
+                Self::Github => f.write_str("github"),
+                Self::Tinker => f.write_str("tinker"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for UserSecretProvider {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "openai" => Ok(Self::Openai),
+                "anthropic" => Ok(Self::Anthropic),
+                "github" => Ok(Self::Github),
+                "tinker" => Ok(Self::Tinker),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for UserSecretProvider {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for UserSecretProvider {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
         }
     }
     /// Types for composing complex structures.
     pub mod builder {
+        #[derive(Clone, Debug)]
+        pub struct CreateSecretRequest {
+            name: ::std::result::Result<super::SecretName, ::std::string::String>,
+            provider: ::std::result::Result<
+                ::std::option::Option<super::Provider>,
+                ::std::string::String,
+            >,
+            value: ::std::result::Result<crate::SecretValue, ::std::string::String>,
+        }
+        impl ::std::default::Default for CreateSecretRequest {
+            fn default() -> Self {
+                Self {
+                    name: Err("no value supplied for name".to_string()),
+                    provider: Ok(Default::default()),
+                    value: Err("no value supplied for value".to_string()),
+                }
+            }
+        }
+        impl CreateSecretRequest {
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::SecretName>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn provider<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::Provider>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.provider = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for provider: {e}")
+                    });
+                self
+            }
+            pub fn value<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<crate::SecretValue>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.value = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for value: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CreateSecretRequest>
+        for super::CreateSecretRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CreateSecretRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    name: value.name?,
+                    provider: value.provider?,
+                    value: value.value?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CreateSecretRequest> for CreateSecretRequest {
+            fn from(value: super::CreateSecretRequest) -> Self {
+                Self {
+                    name: Ok(value.name),
+                    provider: Ok(value.provider),
+                    value: Ok(value.value),
+                }
+            }
+        }
         #[derive(Clone, Debug)]
         pub struct ErrorDetail {
             loc: ::std::result::Result<
@@ -409,7 +681,227 @@ characters is shown as `••••` alone.
             }
         }
         #[derive(Clone, Debug)]
-        pub struct UserSecretResponse {
+        pub struct ProviderPreset {
+            configured: ::std::result::Result<bool, ::std::string::String>,
+            env_var_name: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            provider: ::std::result::Result<super::Provider, ::std::string::String>,
+        }
+        impl ::std::default::Default for ProviderPreset {
+            fn default() -> Self {
+                Self {
+                    configured: Err("no value supplied for configured".to_string()),
+                    env_var_name: Err("no value supplied for env_var_name".to_string()),
+                    provider: Err("no value supplied for provider".to_string()),
+                }
+            }
+        }
+        impl ProviderPreset {
+            pub fn configured<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.configured = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for configured: {e}")
+                    });
+                self
+            }
+            pub fn env_var_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.env_var_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for env_var_name: {e}")
+                    });
+                self
+            }
+            pub fn provider<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Provider>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.provider = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for provider: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ProviderPreset> for super::ProviderPreset {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ProviderPreset,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    configured: value.configured?,
+                    env_var_name: value.env_var_name?,
+                    provider: value.provider?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ProviderPreset> for ProviderPreset {
+            fn from(value: super::ProviderPreset) -> Self {
+                Self {
+                    configured: Ok(value.configured),
+                    env_var_name: Ok(value.env_var_name),
+                    provider: Ok(value.provider),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ProviderPresetsResponse {
+            presets: ::std::result::Result<
+                ::std::vec::Vec<super::ProviderPreset>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ProviderPresetsResponse {
+            fn default() -> Self {
+                Self {
+                    presets: Err("no value supplied for presets".to_string()),
+                }
+            }
+        }
+        impl ProviderPresetsResponse {
+            pub fn presets<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::ProviderPreset>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.presets = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for presets: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ProviderPresetsResponse>
+        for super::ProviderPresetsResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ProviderPresetsResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { presets: value.presets? })
+            }
+        }
+        impl ::std::convert::From<super::ProviderPresetsResponse>
+        for ProviderPresetsResponse {
+            fn from(value: super::ProviderPresetsResponse) -> Self {
+                Self { presets: Ok(value.presets) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SecretListResponse {
+            secrets: ::std::result::Result<
+                ::std::vec::Vec<super::UserSecret>,
+                ::std::string::String,
+            >,
+            total: ::std::result::Result<i64, ::std::string::String>,
+        }
+        impl ::std::default::Default for SecretListResponse {
+            fn default() -> Self {
+                Self {
+                    secrets: Err("no value supplied for secrets".to_string()),
+                    total: Err("no value supplied for total".to_string()),
+                }
+            }
+        }
+        impl SecretListResponse {
+            pub fn secrets<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::UserSecret>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.secrets = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for secrets: {e}")
+                    });
+                self
+            }
+            pub fn total<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.total = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for total: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SecretListResponse> for super::SecretListResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SecretListResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    secrets: value.secrets?,
+                    total: value.total?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SecretListResponse> for SecretListResponse {
+            fn from(value: super::SecretListResponse) -> Self {
+                Self {
+                    secrets: Ok(value.secrets),
+                    total: Ok(value.total),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct UpdateSecretRequest {
+            value: ::std::result::Result<crate::SecretValue, ::std::string::String>,
+        }
+        impl ::std::default::Default for UpdateSecretRequest {
+            fn default() -> Self {
+                Self {
+                    value: Err("no value supplied for value".to_string()),
+                }
+            }
+        }
+        impl UpdateSecretRequest {
+            pub fn value<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<crate::SecretValue>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.value = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for value: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<UpdateSecretRequest>
+        for super::UpdateSecretRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: UpdateSecretRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { value: value.value? })
+            }
+        }
+        impl ::std::convert::From<super::UpdateSecretRequest> for UpdateSecretRequest {
+            fn from(value: super::UpdateSecretRequest) -> Self {
+                Self { value: Ok(value.value) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct UserSecret {
             created_at: ::std::result::Result<
                 ::chrono::DateTime<::chrono::offset::Utc>,
                 ::std::string::String,
@@ -420,13 +912,16 @@ characters is shown as `••••` alone.
                 ::std::string::String,
             >,
             name: ::std::result::Result<::std::string::String, ::std::string::String>,
-            provider: ::std::result::Result<super::Provider, ::std::string::String>,
+            provider: ::std::result::Result<
+                ::std::option::Option<super::UserSecretProvider>,
+                ::std::string::String,
+            >,
             updated_at: ::std::result::Result<
                 ::chrono::DateTime<::chrono::offset::Utc>,
                 ::std::string::String,
             >,
         }
-        impl ::std::default::Default for UserSecretResponse {
+        impl ::std::default::Default for UserSecret {
             fn default() -> Self {
                 Self {
                     created_at: Err("no value supplied for created_at".to_string()),
@@ -438,7 +933,7 @@ characters is shown as `••••` alone.
                 }
             }
         }
-        impl UserSecretResponse {
+        impl UserSecret {
             pub fn created_at<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
@@ -487,7 +982,9 @@ characters is shown as `••••` alone.
             }
             pub fn provider<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<super::Provider>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::UserSecretProvider>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.provider = value
@@ -510,10 +1007,10 @@ characters is shown as `••••` alone.
                 self
             }
         }
-        impl ::std::convert::TryFrom<UserSecretResponse> for super::UserSecretResponse {
+        impl ::std::convert::TryFrom<UserSecret> for super::UserSecret {
             type Error = super::error::ConversionError;
             fn try_from(
-                value: UserSecretResponse,
+                value: UserSecret,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
                     created_at: value.created_at?,
@@ -525,8 +1022,8 @@ characters is shown as `••••` alone.
                 })
             }
         }
-        impl ::std::convert::From<super::UserSecretResponse> for UserSecretResponse {
-            fn from(value: super::UserSecretResponse) -> Self {
+        impl ::std::convert::From<super::UserSecret> for UserSecret {
+            fn from(value: super::UserSecret) -> Self {
                 Self {
                     created_at: Ok(value.created_at),
                     id: Ok(value.id),
@@ -584,11 +1081,42 @@ pub trait SecretsApi: Send + Sync + 'static {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<Self::Caller, ::stub_runtime::Rejection>,
     > + Send;
+    /**`GET /api/v1/user/secrets`: List the caller's secrets
+
+Every secret the caller holds, presets and custom ones, sorted by name, with metadata and masked values
+only.
+
+A `read` token is enough.
+
+Documented errors (400, 401, 426, 429, 500, 502, 504) are answered by returning `Err(Rejection)`.*/
+    fn list_secrets(
+        &self,
+        ctx: ::stub_runtime::Context<Self::Caller>,
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<ListSecretsResponse, ::stub_runtime::Rejection>,
+    > + Send;
+    /**`POST /api/v1/user/secrets`: Store a secret under a name of the caller's choice
+
+Stores `value` as the caller's secret named `name`, an environment-variable name. `provider`, optional,
+records which provider the secret is for; without it the secret's `provider` is `null`. A caller holds at most one secret of each name, presets and
+custom secrets alike: a custom `OPENAI_API_KEY` and the `openai` preset conflict (409).
+
+Requires a token with the `write` scope.
+
+Documented errors (400, 401, 403, 409, 413, 422, 426, 429, 500, 502, 504) are answered by returning `Err(Rejection)`.*/
+    fn create_secret(
+        &self,
+        ctx: ::stub_runtime::Context<Self::Caller>,
+        body: types::CreateSecretRequest,
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<CreateSecretResponse, ::stub_runtime::Rejection>,
+    > + Send;
     /**`POST /api/v1/user/secrets/preset`: Store a secret from a provider preset
 
 Stores `value` as the caller's secret for `provider`. The server chooses the secret's name, which is the
 environment-variable name the provider's SDK reads (see `Provider`). A caller holds at most one secret of
-each name; a second create for the same provider answers 409.
+each name, presets and custom secrets alike: a second create for the same provider, or a preset whose name
+the caller already gave a custom secret, answers 409.
 
 Requires a token with the `write` scope.
 
@@ -603,12 +1131,175 @@ Documented errors (400, 401, 403, 404, 409, 413, 422, 426, 429, 500, 502, 504) a
             ::stub_runtime::Rejection,
         >,
     > + Send;
+    /**`GET /api/v1/user/secrets/presets`: List the provider presets and which the caller has configured
+
+Every provider preset with the name its secret gets, and whether the caller holds a secret of that name.
+
+A `read` token is enough.
+
+Documented errors (400, 401, 426, 429, 500, 502, 504) are answered by returning `Err(Rejection)`.*/
+    fn get_provider_presets(
+        &self,
+        ctx: ::stub_runtime::Context<Self::Caller>,
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            GetProviderPresetsResponse,
+            ::stub_runtime::Rejection,
+        >,
+    > + Send;
+    /**`GET /api/v1/user/secrets/{secret_id}`: Get one of the caller's secrets
+
+The secret's metadata and masked value. Another caller's secret, an unknown id and a deleted id all answer
+the same 404.
+
+A `read` token is enough.
+
+Documented errors (400, 401, 404, 422, 426, 429, 500, 502, 504) are answered by returning `Err(Rejection)`.*/
+    fn get_secret(
+        &self,
+        ctx: ::stub_runtime::Context<Self::Caller>,
+        path: GetSecretPath,
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<GetSecretResponse, ::stub_runtime::Rejection>,
+    > + Send;
+    /**`PUT /api/v1/user/secrets/{secret_id}`: Replace the value of one of the caller's secrets
+
+Replaces the secret's value (encrypted with the server's current key) and answers the new metadata: a new
+`masked_value` and an `updated_at` later than `created_at`. Name and provider stay. Another caller's
+secret, an unknown id and a deleted id all answer the same 404.
+
+Requires a token with the `write` scope.
+
+Documented errors (400, 401, 403, 404, 413, 422, 426, 429, 500, 502, 504) are answered by returning `Err(Rejection)`.*/
+    fn update_secret(
+        &self,
+        ctx: ::stub_runtime::Context<Self::Caller>,
+        path: UpdateSecretPath,
+        body: types::UpdateSecretRequest,
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<UpdateSecretResponse, ::stub_runtime::Rejection>,
+    > + Send;
+    /**`DELETE /api/v1/user/secrets/{secret_id}`: Delete one of the caller's secrets
+
+Deletes the secret for good; its name is free again. A second delete of the same id answers 404, as do
+another caller's secret and an unknown id.
+
+Requires a token with the `write` scope.
+
+Documented errors (400, 401, 403, 404, 422, 426, 429, 500, 502, 504) are answered by returning `Err(Rejection)`.*/
+    fn delete_secret(
+        &self,
+        ctx: ::stub_runtime::Context<Self::Caller>,
+        path: DeleteSecretPath,
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<DeleteSecretResponse, ::stub_runtime::Rejection>,
+    > + Send;
+}
+///Every documented answer of `list_secrets` but the envelope's, one variant per status.
+#[derive(Debug)]
+pub enum ListSecretsResponse {
+    ///200: The caller's secrets, sorted by name, and how many there are.
+    Ok(types::SecretListResponse),
+}
+impl ::axum::response::IntoResponse for ListSecretsResponse {
+    fn into_response(self) -> ::axum::response::Response {
+        match self {
+            Self::Ok(body) => {
+                let status: u16 = 200u16;
+                ::stub_runtime::json_as(status, &body, "application/json")
+            }
+        }
+    }
+}
+///Extracts, authenticates and validates a `list_secrets` request, then calls the API.
+async fn handle_list_secrets<A: SecretsApi>(
+    ::axum::extract::State((api, config)): ::axum::extract::State<Shared<A>>,
+    request: ::axum::extract::Request,
+) -> ::axum::response::Response {
+    let (parts, _body) = request.into_parts();
+    let request_id = ::stub_runtime::request_id(&parts);
+    let answer = async {
+        ::stub_runtime::check_api_version(&parts.headers, &config)?;
+        let token = ::stub_runtime::bearer_token(&parts.headers)?;
+        let caller = api.authenticate(token, &request_id).await?;
+        let ctx = ::stub_runtime::Context {
+            caller,
+            request_id: request_id.clone(),
+        };
+        let response = api.list_secrets(ctx).await?;
+        ::std::result::Result::<
+            _,
+            ::stub_runtime::Rejection,
+        >::Ok(::axum::response::IntoResponse::into_response(response))
+    };
+    match answer.await {
+        Ok(response) => response,
+        Err(rejection) => rejection.into_response_for(&request_id),
+    }
+}
+///Every documented answer of `create_secret` but the envelope's, one variant per status.
+#[derive(Debug)]
+pub enum CreateSecretResponse {
+    ///201: The secret was stored. The body is its metadata; the value itself is never returned.
+    Created(types::UserSecret),
+}
+impl ::axum::response::IntoResponse for CreateSecretResponse {
+    fn into_response(self) -> ::axum::response::Response {
+        match self {
+            Self::Created(body) => {
+                let status: u16 = 201u16;
+                ::stub_runtime::json_as(status, &body, "application/json")
+            }
+        }
+    }
+}
+///Extracts, authenticates and validates a `create_secret` request, then calls the API.
+async fn handle_create_secret<A: SecretsApi>(
+    ::axum::extract::State((api, config)): ::axum::extract::State<Shared<A>>,
+    request: ::axum::extract::Request,
+) -> ::axum::response::Response {
+    let (parts, body) = request.into_parts();
+    let request_id = ::stub_runtime::request_id(&parts);
+    let answer = async {
+        ::stub_runtime::check_api_version(&parts.headers, &config)?;
+        let token = ::stub_runtime::bearer_token(&parts.headers)?;
+        let caller = api.authenticate(token, &request_id).await?;
+        let bytes = ::stub_runtime::read_body(&parts.headers, body, config.body_limit)
+            .await?;
+        let mut validator = ::stub_runtime::Validator::new();
+        let cx = &mut validator;
+        let body: ::std::option::Option<types::CreateSecretRequest> = ::stub_runtime::decode_json(
+            &parts.headers,
+            &bytes,
+            true,
+            false,
+            cx,
+            |v, cx| {
+                validators::validate_create_secret_request(v, cx);
+            },
+        )?;
+        validator.finish()?;
+        let body = ::stub_runtime::present(body)?;
+        let ctx = ::stub_runtime::Context {
+            caller,
+            request_id: request_id.clone(),
+        };
+        let response = api.create_secret(ctx, body).await?;
+        ::std::result::Result::<
+            _,
+            ::stub_runtime::Rejection,
+        >::Ok(::axum::response::IntoResponse::into_response(response))
+    };
+    match answer.await {
+        Ok(response) => response,
+        Err(rejection) => rejection.into_response_for(&request_id),
+    }
 }
 ///Every documented answer of `create_secret_from_preset` but the envelope's, one variant per status.
 #[derive(Debug)]
 pub enum CreateSecretFromPresetResponse {
     ///201: The secret was stored. The body is its metadata; the value itself is never returned.
-    Created(types::UserSecretResponse),
+    Created(types::UserSecret),
 }
 impl ::axum::response::IntoResponse for CreateSecretFromPresetResponse {
     fn into_response(self) -> ::axum::response::Response {
@@ -662,6 +1353,295 @@ async fn handle_create_secret_from_preset<A: SecretsApi>(
         Err(rejection) => rejection.into_response_for(&request_id),
     }
 }
+///Every documented answer of `get_provider_presets` but the envelope's, one variant per status.
+#[derive(Debug)]
+pub enum GetProviderPresetsResponse {
+    ///200: The presets, in the order of `Provider`.
+    Ok(types::ProviderPresetsResponse),
+}
+impl ::axum::response::IntoResponse for GetProviderPresetsResponse {
+    fn into_response(self) -> ::axum::response::Response {
+        match self {
+            Self::Ok(body) => {
+                let status: u16 = 200u16;
+                ::stub_runtime::json_as(status, &body, "application/json")
+            }
+        }
+    }
+}
+///Extracts, authenticates and validates a `get_provider_presets` request, then calls the API.
+async fn handle_get_provider_presets<A: SecretsApi>(
+    ::axum::extract::State((api, config)): ::axum::extract::State<Shared<A>>,
+    request: ::axum::extract::Request,
+) -> ::axum::response::Response {
+    let (parts, _body) = request.into_parts();
+    let request_id = ::stub_runtime::request_id(&parts);
+    let answer = async {
+        ::stub_runtime::check_api_version(&parts.headers, &config)?;
+        let token = ::stub_runtime::bearer_token(&parts.headers)?;
+        let caller = api.authenticate(token, &request_id).await?;
+        let ctx = ::stub_runtime::Context {
+            caller,
+            request_id: request_id.clone(),
+        };
+        let response = api.get_provider_presets(ctx).await?;
+        ::std::result::Result::<
+            _,
+            ::stub_runtime::Rejection,
+        >::Ok(::axum::response::IntoResponse::into_response(response))
+    };
+    match answer.await {
+        Ok(response) => response,
+        Err(rejection) => rejection.into_response_for(&request_id),
+    }
+}
+///Path parameters of `get_secret`.
+#[derive(::serde::Deserialize, Clone, Debug)]
+pub struct GetSecretPath {
+    ///The secret's `id`, as `create_secret` or `list_secrets` answered it.
+    #[serde(rename = "secret_id")]
+    pub secret_id: ::uuid::Uuid,
+}
+///Every documented answer of `get_secret` but the envelope's, one variant per status.
+#[derive(Debug)]
+pub enum GetSecretResponse {
+    ///200: The secret's metadata; the value itself is never returned.
+    Ok(types::UserSecret),
+}
+impl ::axum::response::IntoResponse for GetSecretResponse {
+    fn into_response(self) -> ::axum::response::Response {
+        match self {
+            Self::Ok(body) => {
+                let status: u16 = 200u16;
+                ::stub_runtime::json_as(status, &body, "application/json")
+            }
+        }
+    }
+}
+///Extracts, authenticates and validates a `get_secret` request, then calls the API.
+async fn handle_get_secret<A: SecretsApi>(
+    ::axum::extract::State((api, config)): ::axum::extract::State<Shared<A>>,
+    request: ::axum::extract::Request,
+) -> ::axum::response::Response {
+    let (mut parts, _body) = request.into_parts();
+    let request_id = ::stub_runtime::request_id(&parts);
+    let answer = async {
+        ::stub_runtime::check_api_version(&parts.headers, &config)?;
+        let token = ::stub_runtime::bearer_token(&parts.headers)?;
+        let caller = api.authenticate(token, &request_id).await?;
+        let mut validator = ::stub_runtime::Validator::new();
+        let cx = &mut validator;
+        let mut path_raw = ::stub_runtime::path_params(&mut parts).await?;
+        let mut path_object = ::serde_json::Map::new();
+        cx.enter("path");
+        match path_raw.remove("secret_id") {
+            Some(raw) => {
+                let value = ::stub_runtime::coerce(
+                    raw,
+                    ::stub_runtime::ParamKind::String,
+                );
+                {
+                    let v = &value;
+                    cx.enter("secret_id");
+                    if let Some(s) = cx.string(v, false) {
+                        cx.uuid(s);
+                    }
+                    cx.leave();
+                }
+                path_object.insert("secret_id".to_owned(), value);
+            }
+            None => cx.missing("secret_id"),
+        }
+        cx.leave();
+        validator.finish()?;
+        let path: GetSecretPath = ::stub_runtime::typed(
+            ::serde_json::Value::Object(path_object),
+            "path",
+        )?;
+        let ctx = ::stub_runtime::Context {
+            caller,
+            request_id: request_id.clone(),
+        };
+        let response = api.get_secret(ctx, path).await?;
+        ::std::result::Result::<
+            _,
+            ::stub_runtime::Rejection,
+        >::Ok(::axum::response::IntoResponse::into_response(response))
+    };
+    match answer.await {
+        Ok(response) => response,
+        Err(rejection) => rejection.into_response_for(&request_id),
+    }
+}
+///Path parameters of `update_secret`.
+#[derive(::serde::Deserialize, Clone, Debug)]
+pub struct UpdateSecretPath {
+    ///The secret's `id`, as `create_secret` or `list_secrets` answered it.
+    #[serde(rename = "secret_id")]
+    pub secret_id: ::uuid::Uuid,
+}
+///Every documented answer of `update_secret` but the envelope's, one variant per status.
+#[derive(Debug)]
+pub enum UpdateSecretResponse {
+    ///200: The value was replaced. The body is the secret's new metadata.
+    Ok(types::UserSecret),
+}
+impl ::axum::response::IntoResponse for UpdateSecretResponse {
+    fn into_response(self) -> ::axum::response::Response {
+        match self {
+            Self::Ok(body) => {
+                let status: u16 = 200u16;
+                ::stub_runtime::json_as(status, &body, "application/json")
+            }
+        }
+    }
+}
+///Extracts, authenticates and validates a `update_secret` request, then calls the API.
+async fn handle_update_secret<A: SecretsApi>(
+    ::axum::extract::State((api, config)): ::axum::extract::State<Shared<A>>,
+    request: ::axum::extract::Request,
+) -> ::axum::response::Response {
+    let (mut parts, body) = request.into_parts();
+    let request_id = ::stub_runtime::request_id(&parts);
+    let answer = async {
+        ::stub_runtime::check_api_version(&parts.headers, &config)?;
+        let token = ::stub_runtime::bearer_token(&parts.headers)?;
+        let caller = api.authenticate(token, &request_id).await?;
+        let bytes = ::stub_runtime::read_body(&parts.headers, body, config.body_limit)
+            .await?;
+        let mut validator = ::stub_runtime::Validator::new();
+        let cx = &mut validator;
+        let mut path_raw = ::stub_runtime::path_params(&mut parts).await?;
+        let mut path_object = ::serde_json::Map::new();
+        cx.enter("path");
+        match path_raw.remove("secret_id") {
+            Some(raw) => {
+                let value = ::stub_runtime::coerce(
+                    raw,
+                    ::stub_runtime::ParamKind::String,
+                );
+                {
+                    let v = &value;
+                    cx.enter("secret_id");
+                    if let Some(s) = cx.string(v, false) {
+                        cx.uuid(s);
+                    }
+                    cx.leave();
+                }
+                path_object.insert("secret_id".to_owned(), value);
+            }
+            None => cx.missing("secret_id"),
+        }
+        cx.leave();
+        let body: ::std::option::Option<types::UpdateSecretRequest> = ::stub_runtime::decode_json(
+            &parts.headers,
+            &bytes,
+            true,
+            true,
+            cx,
+            |v, cx| {
+                validators::validate_update_secret_request(v, cx);
+            },
+        )?;
+        validator.finish()?;
+        let path: UpdateSecretPath = ::stub_runtime::typed(
+            ::serde_json::Value::Object(path_object),
+            "path",
+        )?;
+        let body = ::stub_runtime::present(body)?;
+        let ctx = ::stub_runtime::Context {
+            caller,
+            request_id: request_id.clone(),
+        };
+        let response = api.update_secret(ctx, path, body).await?;
+        ::std::result::Result::<
+            _,
+            ::stub_runtime::Rejection,
+        >::Ok(::axum::response::IntoResponse::into_response(response))
+    };
+    match answer.await {
+        Ok(response) => response,
+        Err(rejection) => rejection.into_response_for(&request_id),
+    }
+}
+///Path parameters of `delete_secret`.
+#[derive(::serde::Deserialize, Clone, Debug)]
+pub struct DeleteSecretPath {
+    ///The secret's `id`, as `create_secret` or `list_secrets` answered it.
+    #[serde(rename = "secret_id")]
+    pub secret_id: ::uuid::Uuid,
+}
+///Every documented answer of `delete_secret` but the envelope's, one variant per status.
+#[derive(Debug)]
+pub enum DeleteSecretResponse {
+    ///204: The secret was deleted.
+    NoContent,
+}
+impl ::axum::response::IntoResponse for DeleteSecretResponse {
+    fn into_response(self) -> ::axum::response::Response {
+        match self {
+            Self::NoContent => {
+                let status: u16 = 204u16;
+                ::stub_runtime::empty(status)
+            }
+        }
+    }
+}
+///Extracts, authenticates and validates a `delete_secret` request, then calls the API.
+async fn handle_delete_secret<A: SecretsApi>(
+    ::axum::extract::State((api, config)): ::axum::extract::State<Shared<A>>,
+    request: ::axum::extract::Request,
+) -> ::axum::response::Response {
+    let (mut parts, _body) = request.into_parts();
+    let request_id = ::stub_runtime::request_id(&parts);
+    let answer = async {
+        ::stub_runtime::check_api_version(&parts.headers, &config)?;
+        let token = ::stub_runtime::bearer_token(&parts.headers)?;
+        let caller = api.authenticate(token, &request_id).await?;
+        let mut validator = ::stub_runtime::Validator::new();
+        let cx = &mut validator;
+        let mut path_raw = ::stub_runtime::path_params(&mut parts).await?;
+        let mut path_object = ::serde_json::Map::new();
+        cx.enter("path");
+        match path_raw.remove("secret_id") {
+            Some(raw) => {
+                let value = ::stub_runtime::coerce(
+                    raw,
+                    ::stub_runtime::ParamKind::String,
+                );
+                {
+                    let v = &value;
+                    cx.enter("secret_id");
+                    if let Some(s) = cx.string(v, false) {
+                        cx.uuid(s);
+                    }
+                    cx.leave();
+                }
+                path_object.insert("secret_id".to_owned(), value);
+            }
+            None => cx.missing("secret_id"),
+        }
+        cx.leave();
+        validator.finish()?;
+        let path: DeleteSecretPath = ::stub_runtime::typed(
+            ::serde_json::Value::Object(path_object),
+            "path",
+        )?;
+        let ctx = ::stub_runtime::Context {
+            caller,
+            request_id: request_id.clone(),
+        };
+        let response = api.delete_secret(ctx, path).await?;
+        ::std::result::Result::<
+            _,
+            ::stub_runtime::Rejection,
+        >::Ok(::axum::response::IntoResponse::into_response(response))
+    };
+    match answer.await {
+        Ok(response) => response,
+        Err(rejection) => rejection.into_response_for(&request_id),
+    }
+}
 type Shared<A> = (::std::sync::Arc<A>, ::std::sync::Arc<::stub_runtime::RouterConfig>);
 /// The axum router for every operation: it owns extraction, authentication, validation and every
 /// rejection (404, 405 with `Allow`, 400, 401, 413, 422, 426, a caught panic as 500), all in the envelope,
@@ -673,8 +1653,23 @@ pub fn router<A: SecretsApi>(
     let state: Shared<A> = (api, ::std::sync::Arc::new(config));
     let routes = ::axum::Router::new()
         .route(
+            "/api/v1/user/secrets",
+            ::axum::routing::get(handle_list_secrets::<A>)
+                .post(handle_create_secret::<A>),
+        )
+        .route(
             "/api/v1/user/secrets/preset",
             ::axum::routing::post(handle_create_secret_from_preset::<A>),
+        )
+        .route(
+            "/api/v1/user/secrets/presets",
+            ::axum::routing::get(handle_get_provider_presets::<A>),
+        )
+        .route(
+            "/api/v1/user/secrets/{secret_id}",
+            ::axum::routing::get(handle_get_secret::<A>)
+                .put(handle_update_secret::<A>)
+                .delete(handle_delete_secret::<A>),
         )
         .method_not_allowed_fallback(::stub_runtime::method_not_allowed)
         .fallback(::stub_runtime::not_found)
@@ -685,6 +1680,31 @@ pub fn router<A: SecretsApi>(
 /// [`Validator`](#rt::Validator).
 pub mod validators {
     use super::validators;
+    ///Validates a `CreateSecretRequest`, recording every violation.
+    pub fn validate_create_secret_request(
+        v: &::serde_json::Value,
+        cx: &mut ::stub_runtime::Validator,
+    ) {
+        if let Some(obj) = cx.object(v, false) {
+            cx.required(obj, &["name", "value"]);
+            if let Some(v) = obj.get("name") {
+                cx.enter("name");
+                validators::validate_secret_name(v, cx);
+                cx.leave();
+            }
+            if let Some(v) = obj.get("provider") {
+                cx.enter("provider");
+                validators::validate_provider(v, cx);
+                cx.leave();
+            }
+            if let Some(v) = obj.get("value") {
+                cx.enter("value");
+                validators::validate_secret_value(v, cx);
+                cx.leave();
+            }
+            cx.no_extra(obj, &["name", "provider", "value"]);
+        }
+    }
     ///Validates a `PresetSecretRequest`, recording every violation.
     pub fn validate_preset_secret_request(
         v: &::serde_json::Value,
@@ -719,6 +1739,25 @@ pub mod validators {
         let _ = &s;
         cx.one_of_str(s, &["openai", "anthropic", "github", "tinker"]);
     }
+    ///Validates a `SecretName`, recording every violation.
+    pub fn validate_secret_name(
+        v: &::serde_json::Value,
+        cx: &mut ::stub_runtime::Validator,
+    ) {
+        if let Some(s) = cx.string(v, false) {
+            validate_secret_name_str(s, cx);
+        }
+    }
+    ///Validates the text of a `SecretName`, recording every violation.
+    pub fn validate_secret_name_str(s: &str, cx: &mut ::stub_runtime::Validator) {
+        let _ = &s;
+        cx.min_length(s, 1usize);
+        cx.max_length(s, 128usize);
+        static PATTERN: ::stub_runtime::Pattern = ::stub_runtime::Pattern::new(
+            "^[A-Z_][A-Z0-9_]*$",
+        );
+        cx.pattern(s, &PATTERN);
+    }
     ///Validates a `SecretValue`, recording every violation.
     pub fn validate_secret_value(
         v: &::serde_json::Value,
@@ -735,5 +1774,20 @@ pub mod validators {
         cx.max_length(s, 16384usize);
         static PATTERN: ::stub_runtime::Pattern = ::stub_runtime::Pattern::new("\\S");
         cx.pattern(s, &PATTERN);
+    }
+    ///Validates a `UpdateSecretRequest`, recording every violation.
+    pub fn validate_update_secret_request(
+        v: &::serde_json::Value,
+        cx: &mut ::stub_runtime::Validator,
+    ) {
+        if let Some(obj) = cx.object(v, false) {
+            cx.required(obj, &["value"]);
+            if let Some(v) = obj.get("value") {
+                cx.enter("value");
+                validators::validate_secret_value(v, cx);
+                cx.leave();
+            }
+            cx.no_extra(obj, &["value"]);
+        }
     }
 }

@@ -11,7 +11,7 @@ use http_body_util::BodyExt;
 use secrets_server_stub::runtime::ApiVersion;
 use secrets_server_stub::types::{
     CreateSecretRequest, PresetSecretRequest, ProviderPresetsResponse, Provider, SecretListResponse,
-    UpdateSecretRequest, UserSecret,
+    UpdateSecretRequest, UserSecret, UserSecretProvider,
 };
 use secrets_server_stub::{
     Context, CreateSecretFromPresetResponse, CreateSecretResponse, DeleteSecretPath, DeleteSecretResponse,
@@ -62,7 +62,12 @@ impl SecretsApi for InMemory {
         Ok(CreateSecretFromPresetResponse::Created(UserSecret {
             id: uuid::Uuid::new_v4(),
             name: "OPENAI_API_KEY".to_owned(),
-            provider: Some(body.provider),
+            provider: Some(match body.provider {
+                Provider::Openai => UserSecretProvider::Openai,
+                Provider::Anthropic => UserSecretProvider::Anthropic,
+                Provider::Github => UserSecretProvider::Github,
+                Provider::Tinker => UserSecretProvider::Tinker,
+            }),
             masked_value: "sk-SE••••123".to_owned(),
             created_at: now,
             updated_at: now,

@@ -1,7 +1,7 @@
 //! The whole user-secrets resource through the generated client: list, presets, custom and preset creates, get,
 //! update and delete, with every documented answer of each operation.
 
-use secrets_client::types::{ErrorResponse, Provider};
+use secrets_client::types::{ErrorResponse, Provider, UserSecretProvider};
 use secrets_client::{Client, Error};
 
 use crate::harness::{Op, PROVIDERS, Server, create, create_custom, update};
@@ -46,7 +46,7 @@ async fn create_list_get_update_delete() {
         .send()
         .await
         .unwrap();
-    assert_eq!(with_provider.provider, Some(Provider::Github));
+    assert_eq!(with_provider.provider, Some(UserSecretProvider::Github));
     let preset = create(&client, Provider::Anthropic, "sk-ant-value-0123456789").await.unwrap();
     assert_eq!(
         names(&client).await,
