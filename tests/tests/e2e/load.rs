@@ -43,13 +43,14 @@ async fn concurrent_identical_creates_store_exactly_one() {
 async fn concurrent_updates_of_one_secret_all_succeed() {
     let server = Server::start();
     let client = Arc::new(server.client(&server.token("updater", "write")));
-    let created = create(&client, PROVIDERS[0], "sk-before-the-race").await.unwrap();
+    let created = create(&client, PROVIDERS[0], "sk-before-the-race").await.unwrap().into_inner();
+    let id = created.id;
     let values: Vec<String> = (0..64).map(|i| format!("sk-race-update-{i:02}-{}", uuid::Uuid::new_v4())).collect();
     let attempts: Vec<_> = values
         .iter()
         .map(|value| {
             let (client, value) = (client.clone(), value.clone());
-            tokio::spawn(async move { update(&client, created.id, &value).await.map(|u| (u.status().as_u16(), u.updated_at)) })
+            tokio::spawn(async move { update(&client, id, &value).await.map(|u| (u.status().as_u16(), u.updated_at)) })
         })
         .collect();
     let mut times = Vec::new();
@@ -76,17 +77,18 @@ async fn a_delete_racing_updates_never_resurrects() {
     let server = Server::start();
     let client = Arc::new(server.client(&server.token("deleter", "write")));
     for round in 0..8 {
-        let created = create(&client, PROVIDERS[round % 4], "sk-doomed-value").await.unwrap();
+        let created = create(&client, PROVIDERS[round % 4], "sk-doomed-value").await.unwrap().into_inner();
+        let id = created.id;
         let mut tasks = Vec::new();
         for i in 0..33 {
             let client = client.clone();
             tasks.push(tokio::spawn(async move {
                 if i == 16 {
-                    let deleted = client.delete_secret().secret_id(created.id).send().await;
+                    let deleted = client.delete_secret().secret_id(id).send().await;
                     ("delete", deleted.map(|d| d.status().as_u16()).unwrap_or_else(|e| e.status().map_or(0, |s| s.as_u16())))
                 } else {
                     let value = format!("sk-racing-update-{i}");
-                    let status = match update(&client, created.id, &value).await {
+                    let status = match update(&client, id, &value).await {
                         Ok(ok) => ok.status().as_u16(),
                         Err(Error::ErrorResponse(err)) => err.status().as_u16(),
                         Err(other) => panic!("no answer: {other}"),

@@ -195,7 +195,8 @@ async fn every_operation_answers_401_426_and_429() {
     let strict = Server::start_with(&["--rate-limit", "0", "--min-api-version", "2.0.0"]);
     let old_client = strict.client(&strict.token("dan", "write"));
     let limited = Server::start_with(&["--rate-limit", "1", "--rate-burst", "1"]);
-    let anyone = strict.client("st_not-a-real-token");
+    // The api-version is checked before the token, so 401 is asked of the server that serves 1.0.0.
+    let anyone = limited.client("st_not-a-real-token");
     for op in Op::ALL {
         let id = uuid::Uuid::new_v4();
         let (status, err) = op.send(&anyone, id, "SOME_KEY", Provider::Openai, "v").await;
