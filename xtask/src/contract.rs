@@ -39,7 +39,14 @@ pub(crate) fn run(opts: &Options) -> Result<()> {
     for caller in CALLERS {
         let mut create = Command::new(&server_bin);
         create.arg("--database").arg(&database);
-        create.args(["token", "create", "--user", &format!("contract-{caller}"), "--scope", "write"]);
+        create.args([
+            "token",
+            "create",
+            "--user",
+            &format!("contract-{caller}"),
+            "--scope",
+            "write",
+        ]);
         let out = create
             .stderr(Stdio::inherit())
             .output()

@@ -336,7 +336,8 @@ fn request(host: &str, path: &str, token: &str, body: &str) -> Vec<u8> {
 }
 
 fn get_request(host: &str, path: &str, token: &str) -> Vec<u8> {
-    format!("GET {path} HTTP/1.1\r\nhost: {host}\r\nauthorization: Bearer {token}\r\napi-version: 1.0.0\r\n\r\n").into_bytes()
+    format!("GET {path} HTTP/1.1\r\nhost: {host}\r\nauthorization: Bearer {token}\r\napi-version: 1.0.0\r\n\r\n")
+        .into_bytes()
 }
 
 /// Splits `http://HOST:PORT/PATH` into a socket address, the Host header and the path.

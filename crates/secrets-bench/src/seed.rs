@@ -19,7 +19,12 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     runtime.block_on(async {
         let client = secrets_client::Client::with_bearer_token(&args.url, &args.token)?;
         let mut first = None;
-        for provider in [Provider::Openai, Provider::Anthropic, Provider::Github, Provider::Tinker] {
+        for provider in [
+            Provider::Openai,
+            Provider::Anthropic,
+            Provider::Github,
+            Provider::Tinker,
+        ] {
             let created = client
                 .create_secret_from_preset()
                 .body_map(|b| b.provider(provider).value("sk-bench-read-0123456789abcdef"))

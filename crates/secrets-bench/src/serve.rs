@@ -46,8 +46,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         let app = match args.variant {
             Variant::Baseline => axum::Router::new().route(PATH, post(baseline)),
             Variant::Typed => {
-                let created: types::UserSecret =
-                    serde_json::from_str(CREATED_BODY).context("the canned 201 body")?;
+                let created: types::UserSecret = serde_json::from_str(CREATED_BODY).context("the canned 201 body")?;
                 axum::Router::new().route(
                     PATH,
                     post(move |axum::Json(body): axum::Json<types::PresetSecretRequest>| {
@@ -118,7 +117,9 @@ impl SecretsApi for InMemory {
     }
 
     async fn get_provider_presets(&self, _ctx: Context<()>) -> Result<GetProviderPresetsResponse, Rejection> {
-        Ok(GetProviderPresetsResponse::Ok(types::ProviderPresetsResponse { presets: Vec::new() }))
+        Ok(GetProviderPresetsResponse::Ok(types::ProviderPresetsResponse {
+            presets: Vec::new(),
+        }))
     }
 
     async fn create_secret(
@@ -142,7 +143,11 @@ impl SecretsApi for InMemory {
         Ok(UpdateSecretResponse::Ok(self.created.clone()))
     }
 
-    async fn delete_secret(&self, _ctx: Context<()>, _path: DeleteSecretPath) -> Result<DeleteSecretResponse, Rejection> {
+    async fn delete_secret(
+        &self,
+        _ctx: Context<()>,
+        _path: DeleteSecretPath,
+    ) -> Result<DeleteSecretResponse, Rejection> {
         Ok(DeleteSecretResponse::NoContent)
     }
 }

@@ -37,7 +37,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .body_map(|body| body.value("sk-proj-rotated-value-123"))
         .send()
         .await?;
-    println!("rotated {} at {} ({})", rotated.name, rotated.updated_at, rotated.masked_value);
+    println!(
+        "rotated {} at {} ({})",
+        rotated.name, rotated.updated_at, rotated.masked_value
+    );
 
     // Delete: 204; the same id now answers 404.
     client.delete_secret().secret_id(secret.id).send().await?;

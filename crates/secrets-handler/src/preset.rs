@@ -3,7 +3,12 @@
 use secrets_server_stub::types::{Provider, UserSecretProvider};
 
 /// Every preset, in the order of the spec's `Provider` enum (the order `get_provider_presets` answers in).
-pub const ALL: [Provider; 4] = [Provider::Openai, Provider::Anthropic, Provider::Github, Provider::Tinker];
+pub const ALL: [Provider; 4] = [
+    Provider::Openai,
+    Provider::Anthropic,
+    Provider::Github,
+    Provider::Tinker,
+];
 
 /// The name a secret stored for `provider` gets (the table in the spec's `Provider` description).
 pub fn secret_name(provider: Provider) -> &'static str {
@@ -56,7 +61,10 @@ mod tests {
             assert_eq!(wire_name(provider), wire);
             // the wire name agrees with the generated types' serde forms
             assert_eq!(serde_json::to_value(provider).unwrap(), serde_json::Value::from(wire));
-            assert_eq!(serde_json::to_value(answered(provider)).unwrap(), serde_json::Value::from(wire));
+            assert_eq!(
+                serde_json::to_value(answered(provider)).unwrap(),
+                serde_json::Value::from(wire)
+            );
         }
     }
 }

@@ -308,11 +308,10 @@ impl Store {
     pub async fn list_secrets(&self, owner: &str) -> Result<Vec<SecretRow>, StoreError> {
         let owner = owner.to_owned();
         self.read(move |conn| {
-            let mut stmt =
-                conn.prepare_cached(&format!("SELECT {SECRET_COLUMNS} FROM secrets WHERE owner = ?1 ORDER BY name"))?;
-            let rows = stmt
-                .query_map([owner], raw_secret)?
-                .collect::<Result<Vec<_>, _>>()?;
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {SECRET_COLUMNS} FROM secrets WHERE owner = ?1 ORDER BY name"
+            ))?;
+            let rows = stmt.query_map([owner], raw_secret)?.collect::<Result<Vec<_>, _>>()?;
             rows.into_iter().map(RawSecret::parse).collect()
         })
         .await
@@ -322,11 +321,13 @@ impl Store {
     pub async fn secret(&self, owner: &str, id: uuid::Uuid) -> Result<Option<SecretRow>, StoreError> {
         let owner = owner.to_owned();
         self.read(move |conn| {
-            conn.prepare_cached(&format!("SELECT {SECRET_COLUMNS} FROM secrets WHERE owner = ?1 AND id = ?2"))?
-                .query_row(params![owner, id.to_string()], raw_secret)
-                .optional()?
-                .map(RawSecret::parse)
-                .transpose()
+            conn.prepare_cached(&format!(
+                "SELECT {SECRET_COLUMNS} FROM secrets WHERE owner = ?1 AND id = ?2"
+            ))?
+            .query_row(params![owner, id.to_string()], raw_secret)
+            .optional()?
+            .map(RawSecret::parse)
+            .transpose()
         })
         .await
     }
@@ -413,7 +414,8 @@ fn raw_secret(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawSecret> {
 impl RawSecret {
     fn parse(self) -> Result<SecretRow, StoreError> {
         Ok(SecretRow {
-            id: uuid::Uuid::parse_str(&self.id).map_err(|_| StoreError::Malformed("a secret id is not a UUID".into()))?,
+            id: uuid::Uuid::parse_str(&self.id)
+                .map_err(|_| StoreError::Malformed("a secret id is not a UUID".into()))?,
             name: self.name,
             provider: self.provider,
             masked_value: self.masked_value,

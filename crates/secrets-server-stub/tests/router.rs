@@ -10,7 +10,7 @@ use axum::http::{HeaderValue, Request, StatusCode};
 use http_body_util::BodyExt;
 use secrets_server_stub::runtime::ApiVersion;
 use secrets_server_stub::types::{
-    CreateSecretRequest, PresetSecretRequest, ProviderPresetsResponse, Provider, SecretListResponse,
+    CreateSecretRequest, PresetSecretRequest, Provider, ProviderPresetsResponse, SecretListResponse,
     UpdateSecretRequest, UserSecret, UserSecretProvider,
 };
 use secrets_server_stub::{
@@ -83,7 +83,9 @@ impl SecretsApi for InMemory {
     }
 
     async fn get_provider_presets(&self, _ctx: Context<String>) -> Result<GetProviderPresetsResponse, Rejection> {
-        Ok(GetProviderPresetsResponse::Ok(ProviderPresetsResponse { presets: Vec::new() }))
+        Ok(GetProviderPresetsResponse::Ok(ProviderPresetsResponse {
+            presets: Vec::new(),
+        }))
     }
 
     async fn create_secret(

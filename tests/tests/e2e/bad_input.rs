@@ -336,7 +336,13 @@ const CASES: &[Case] = &[
         SECRETS,
     ),
     at(
-        case("custom create, malformed", Text(r#"{"name": "A", "value": }"#), 400, BAD, None),
+        case(
+            "custom create, malformed",
+            Text(r#"{"name": "A", "value": }"#),
+            400,
+            BAD,
+            None,
+        ),
         "POST",
         SECRETS,
     ),
@@ -395,8 +401,22 @@ const CASES: &[Case] = &[
         "POST",
         SECRETS,
     ),
-    at(case("custom create, 129-character name", LongName(129), 422, INVALID, Some("body.name")), "POST", SECRETS),
-    at(case("custom create, 128-character name", LongName(128), 201, "", None), "POST", SECRETS),
+    at(
+        case(
+            "custom create, 129-character name",
+            LongName(129),
+            422,
+            INVALID,
+            Some("body.name"),
+        ),
+        "POST",
+        SECRETS,
+    ),
+    at(
+        case("custom create, 128-character name", LongName(128), 201, "", None),
+        "POST",
+        SECRETS,
+    ),
     at(
         case(
             "custom create, name is a number",
@@ -463,22 +483,44 @@ const CASES: &[Case] = &[
         "POST",
         SECRETS,
     ),
-    at(case("custom create, array body", Text("[]"), 422, INVALID, Some("body")), "POST", SECRETS),
     at(
-        case("custom create, huge body", Huge(300_000), 413, "request_too_large_error", None),
+        case("custom create, array body", Text("[]"), 422, INVALID, Some("body")),
+        "POST",
+        SECRETS,
+    ),
+    at(
+        case(
+            "custom create, huge body",
+            Huge(300_000),
+            413,
+            "request_too_large_error",
+            None,
+        ),
         "POST",
         SECRETS,
     ),
     with_headers(
-        at(case("custom create, no content type", Text(CUSTOM), 400, BAD, None), "POST", SECRETS),
+        at(
+            case("custom create, no content type", Text(CUSTOM), 400, BAD, None),
+            "POST",
+            SECRETS,
+        ),
         &[AUTH],
     ),
     // Reads.
     at(case("list", Text(""), 200, "", None), "GET", SECRETS),
-    at(case("presets", Text(""), 200, "", None), "GET", "/api/v1/user/secrets/presets"),
+    at(
+        case("presets", Text(""), 200, "", None),
+        "GET",
+        "/api/v1/user/secrets/presets",
+    ),
     at(case("get", Text(""), 200, "", None), "GET", MINE),
     with_headers(
-        at(case("list, no authorization", Text(""), 401, UNAUTH, None), "GET", SECRETS),
+        at(
+            case("list, no authorization", Text(""), 401, UNAUTH, None),
+            "GET",
+            SECRETS,
+        ),
         &[],
     ),
     with_headers(
@@ -486,7 +528,11 @@ const CASES: &[Case] = &[
         &[AUTH, ("api-version", "sk-CANARY-7f3a9c")],
     ),
     with_headers(
-        at(case("presets, old api-version", Text(""), 426, "upgrade_required", None), "GET", "/api/v1/user/secrets/presets"),
+        at(
+            case("presets, old api-version", Text(""), 426, "upgrade_required", None),
+            "GET",
+            "/api/v1/user/secrets/presets",
+        ),
         &[AUTH, ("api-version", "0.9.0")],
     ),
     // The by-id operations: a secret id is a UUID (422 at path.secret_id otherwise), and one nobody holds is 404.
@@ -506,22 +552,50 @@ const CASES: &[Case] = &[
         "/api/v1/user/secrets/not-a-uuid",
     ),
     at(
-        case("update, id not a uuid", Text(UPDATE), 422, INVALID, Some("path.secret_id")),
+        case(
+            "update, id not a uuid",
+            Text(UPDATE),
+            422,
+            INVALID,
+            Some("path.secret_id"),
+        ),
         "PUT",
         "/api/v1/user/secrets/not-a-uuid",
     ),
-    at(case("get, unknown id", Text(""), 404, "not_found_error", None), "GET", UNKNOWN),
-    at(case("update, unknown id", Text(UPDATE), 404, "not_found_error", None), "PUT", UNKNOWN),
-    at(case("delete, unknown id", Text(""), 404, "not_found_error", None), "DELETE", UNKNOWN),
+    at(
+        case("get, unknown id", Text(""), 404, "not_found_error", None),
+        "GET",
+        UNKNOWN,
+    ),
+    at(
+        case("update, unknown id", Text(UPDATE), 404, "not_found_error", None),
+        "PUT",
+        UNKNOWN,
+    ),
+    at(
+        case("delete, unknown id", Text(""), 404, "not_found_error", None),
+        "DELETE",
+        UNKNOWN,
+    ),
     at(
         case("get, upper-case id", Text(""), 404, "not_found_error", None),
         "GET",
         "/api/v1/user/secrets/2489E9AD-2EE2-8E00-8EC9-32D5F69181C0",
     ),
     at(case("update", Text(UPDATE), 200, "", None), "PUT", MINE),
-    at(case("update, empty object", Text("{}"), 422, INVALID, Some("body.value")), "PUT", MINE),
     at(
-        case("update, empty value", Text(r#"{"value": ""}"#), 422, INVALID, Some("body.value")),
+        case("update, empty object", Text("{}"), 422, INVALID, Some("body.value")),
+        "PUT",
+        MINE,
+    ),
+    at(
+        case(
+            "update, empty value",
+            Text(r#"{"value": ""}"#),
+            422,
+            INVALID,
+            Some("body.value"),
+        ),
         "PUT",
         MINE,
     ),
@@ -547,15 +621,37 @@ const CASES: &[Case] = &[
         "PUT",
         MINE,
     ),
-    at(case("update, over-long value", UpdateOfLength(16385), 422, INVALID, Some("body.value")), "PUT", MINE),
-    at(case("update, malformed", Text(r#"{"value": "#), 400, BAD, None), "PUT", MINE),
-    at(case("update, huge body", Huge(300_000), 413, "request_too_large_error", None), "PUT", MINE),
+    at(
+        case(
+            "update, over-long value",
+            UpdateOfLength(16385),
+            422,
+            INVALID,
+            Some("body.value"),
+        ),
+        "PUT",
+        MINE,
+    ),
+    at(
+        case("update, malformed", Text(r#"{"value": "#), 400, BAD, None),
+        "PUT",
+        MINE,
+    ),
+    at(
+        case("update, huge body", Huge(300_000), 413, "request_too_large_error", None),
+        "PUT",
+        MINE,
+    ),
     with_headers(
         at(case("update, text/plain", Text(UPDATE), 400, BAD, None), "PUT", MINE),
         &[AUTH, ("content-type", "text/plain")],
     ),
     at(case("delete", Text(""), 204, "", None), "DELETE", MINE),
-    at(case("trailing slash on the list", Text(""), 404, "not_found_error", None), "GET", "/api/v1/user/secrets/"),
+    at(
+        case("trailing slash on the list", Text(""), 404, "not_found_error", None),
+        "GET",
+        "/api/v1/user/secrets/",
+    ),
     at(
         case("trailing slash after an id", Text(""), 404, "not_found_error", None),
         "GET",
@@ -564,19 +660,35 @@ const CASES: &[Case] = &[
     // Methods the new paths do not serve.
     Case {
         allow: "GET,HEAD,POST",
-        ..at(case("DELETE the list", Text(""), 405, "method_not_allowed_error", None), "DELETE", SECRETS)
+        ..at(
+            case("DELETE the list", Text(""), 405, "method_not_allowed_error", None),
+            "DELETE",
+            SECRETS,
+        )
     },
     Case {
         allow: "GET,HEAD,PUT,DELETE",
-        ..at(case("PATCH a secret", Text(UPDATE), 405, "method_not_allowed_error", None), "PATCH", MINE)
+        ..at(
+            case("PATCH a secret", Text(UPDATE), 405, "method_not_allowed_error", None),
+            "PATCH",
+            MINE,
+        )
     },
     Case {
         allow: "GET,HEAD,PUT,DELETE",
-        ..at(case("POST to a secret", Text(CUSTOM), 405, "method_not_allowed_error", None), "POST", UNKNOWN)
+        ..at(
+            case("POST to a secret", Text(CUSTOM), 405, "method_not_allowed_error", None),
+            "POST",
+            UNKNOWN,
+        )
     },
     Case {
         allow: "GET,HEAD",
-        ..at(case("POST the presets", Text(VALID), 405, "method_not_allowed_error", None), "POST", "/api/v1/user/secrets/presets")
+        ..at(
+            case("POST the presets", Text(VALID), 405, "method_not_allowed_error", None),
+            "POST",
+            "/api/v1/user/secrets/presets",
+        )
     },
 ];
 
@@ -590,7 +702,9 @@ async fn bad_input_table() {
     for (case, (_, token)) in CASES.iter().zip(&tokens) {
         // Each case has a caller of its own; `{id}` is a secret that caller holds.
         let path = if case.path.contains("{id}") {
-            let held = create(&server.client(token), Provider::Tinker, "sk-held-by-the-case").await.unwrap();
+            let held = create(&server.client(token), Provider::Tinker, "sk-held-by-the-case")
+                .await
+                .unwrap();
             case.path.replace("{id}", &held.id.to_string())
         } else {
             case.path.to_owned()
@@ -668,7 +782,10 @@ async fn bad_input_table() {
         );
         check(json["detail"].as_str().is_some_and(|d| !d.is_empty()), "no detail");
         if case.status == 405 {
-            check(allow.as_deref() == Some(case.allow), &format!("no `Allow: {}`", case.allow));
+            check(
+                allow.as_deref() == Some(case.allow),
+                &format!("no `Allow: {}`", case.allow),
+            );
         }
         if let Some(loc) = case.loc {
             let first = json["errors"][0]["loc"].as_array().map(|parts| {

@@ -96,13 +96,19 @@ fn rerun(tests: &[&str], ignored: bool) -> Vec<String> {
         let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
         // The leaked server's temporary folder: the one holding its `--database`.
         let args: Vec<&str> = cmdline.split(' ').collect();
-        if let Some(db) = args.windows(2).find(|w| w[0] == "--database").map(|w| PathBuf::from(w[1]))
+        if let Some(db) = args
+            .windows(2)
+            .find(|w| w[0] == "--database")
+            .map(|w| PathBuf::from(w[1]))
             && let Some(dir) = db.parent().filter(|d| d.starts_with(std::env::temp_dir()))
         {
             let _ = std::fs::remove_dir_all(dir);
         }
     }
-    found.into_iter().map(|(pid, cmdline)| format!("{pid}: {cmdline}")).collect()
+    found
+        .into_iter()
+        .map(|(pid, cmdline)| format!("{pid}: {cmdline}"))
+        .collect()
 }
 
 /// Processes whose environment holds `needle` (`NAME=value`), with their command lines.

@@ -43,14 +43,23 @@ async fn concurrent_identical_creates_store_exactly_one() {
 async fn concurrent_updates_of_one_secret_all_succeed() {
     let server = Server::start();
     let client = Arc::new(server.client(&server.token("updater", "write")));
-    let created = create(&client, PROVIDERS[0], "sk-before-the-race").await.unwrap().into_inner();
+    let created = create(&client, PROVIDERS[0], "sk-before-the-race")
+        .await
+        .unwrap()
+        .into_inner();
     let id = created.id;
-    let values: Vec<String> = (0..64).map(|i| format!("sk-race-update-{i:02}-{}", uuid::Uuid::new_v4())).collect();
+    let values: Vec<String> = (0..64)
+        .map(|i| format!("sk-race-update-{i:02}-{}", uuid::Uuid::new_v4()))
+        .collect();
     let attempts: Vec<_> = values
         .iter()
         .map(|value| {
             let (client, value) = (client.clone(), value.clone());
-            tokio::spawn(async move { update(&client, id, &value).await.map(|u| (u.status().as_u16(), u.updated_at)) })
+            tokio::spawn(async move {
+                update(&client, id, &value)
+                    .await
+                    .map(|u| (u.status().as_u16(), u.updated_at))
+            })
         })
         .collect();
     let mut times = Vec::new();
@@ -63,11 +72,18 @@ async fn concurrent_updates_of_one_secret_all_succeed() {
     times.sort();
     times.dedup();
     assert_eq!(times.len(), 64, "every update moved updated_at to a time of its own");
-    let stored = server.stored_value("updater", created.id).await.expect("the secret is there");
+    let stored = server
+        .stored_value("updater", created.id)
+        .await
+        .expect("the secret is there");
     assert!(values.contains(&stored), "the stored value is none of the updates");
     let now = client.get_secret().secret_id(created.id).send().await.unwrap();
     assert_eq!(now.masked_value, secrets_handler::mask::mask(&stored));
-    assert_eq!(now.updated_at, *times.last().unwrap(), "the last update is the one stored");
+    assert_eq!(
+        now.updated_at,
+        *times.last().unwrap(),
+        "the last update is the one stored"
+    );
 }
 
 /// A delete racing updates wins for good: the updates before it answer 200, those after it 404, and the secret
@@ -77,7 +93,10 @@ async fn a_delete_racing_updates_never_resurrects() {
     let server = Server::start();
     let client = Arc::new(server.client(&server.token("deleter", "write")));
     for round in 0..8 {
-        let created = create(&client, PROVIDERS[round % 4], "sk-doomed-value").await.unwrap().into_inner();
+        let created = create(&client, PROVIDERS[round % 4], "sk-doomed-value")
+            .await
+            .unwrap()
+            .into_inner();
         let id = created.id;
         let mut tasks = Vec::new();
         for i in 0..33 {
@@ -85,7 +104,12 @@ async fn a_delete_racing_updates_never_resurrects() {
             tasks.push(tokio::spawn(async move {
                 if i == 16 {
                     let deleted = client.delete_secret().secret_id(id).send().await;
-                    ("delete", deleted.map(|d| d.status().as_u16()).unwrap_or_else(|e| e.status().map_or(0, |s| s.as_u16())))
+                    (
+                        "delete",
+                        deleted
+                            .map(|d| d.status().as_u16())
+                            .unwrap_or_else(|e| e.status().map_or(0, |s| s.as_u16())),
+                    )
                 } else {
                     let value = format!("sk-racing-update-{i}");
                     let status = match update(&client, id, &value).await {
@@ -103,10 +127,16 @@ async fn a_delete_racing_updates_never_resurrects() {
         }
         assert_eq!(statuses.get(&("delete", 204)), Some(&1), "round {round}: {statuses:?}");
         assert!(
-            statuses.keys().all(|k| matches!(k, ("delete", 204) | ("update", 200 | 404))),
+            statuses
+                .keys()
+                .all(|k| matches!(k, ("delete", 204) | ("update", 200 | 404))),
             "round {round}: {statuses:?}"
         );
-        assert_eq!(server.stored_value("deleter", created.id).await, None, "round {round}: resurrected");
+        assert_eq!(
+            server.stored_value("deleter", created.id).await,
+            None,
+            "round {round}: resurrected"
+        );
         let err = client.get_secret().secret_id(created.id).send().await.unwrap_err();
         assert_eq!(err.status().map(|s| s.as_u16()), Some(404), "round {round}");
     }
@@ -211,7 +241,10 @@ async fn every_acknowledged_change_survives_sigkill() {
     assert!(deleted > 10, "only {deleted} acknowledged deletes");
     for (user, id, allowed) in &outcomes {
         let stored = server.stored_value(user, *id).await;
-        assert!(allowed.contains(&stored), "{user} {id}: {stored:?} is none of {allowed:?}");
+        assert!(
+            allowed.contains(&stored),
+            "{user} {id}: {stored:?} is none of {allowed:?}"
+        );
     }
     let db = sqlite(&server.database());
     let integrity: String = db.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();

@@ -142,7 +142,11 @@ fn arbitrary_json_bodies() {
 fn arbitrary_byte_bodies() {
     run_cases(prop::collection::vec(any::<u8>(), 0..512), |target, bytes| {
         let text = String::from_utf8_lossy(&bytes);
-        let secrets: Vec<String> = if text.chars().count() >= 8 { vec![text.into_owned()] } else { vec![] };
+        let secrets: Vec<String> = if text.chars().count() >= 8 {
+            vec![text.into_owned()]
+        } else {
+            vec![]
+        };
         target.check(bytes, &secrets)
     });
 }

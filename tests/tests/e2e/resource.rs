@@ -36,7 +36,9 @@ async fn create_list_get_update_delete() {
     let client = server.client(&server.token("alice", "write"));
     assert!(names(&client).await.is_empty());
 
-    let custom = create_custom(&client, "WANDB_API_KEY", "wandb-secret-value-1234").await.unwrap();
+    let custom = create_custom(&client, "WANDB_API_KEY", "wandb-secret-value-1234")
+        .await
+        .unwrap();
     assert_eq!(custom.status().as_u16(), 201);
     assert_eq!((custom.name.as_str(), custom.provider), ("WANDB_API_KEY", None));
     assert_eq!(custom.created_at, custom.updated_at);
@@ -47,7 +49,9 @@ async fn create_list_get_update_delete() {
         .await
         .unwrap();
     assert_eq!(with_provider.provider, Some(UserSecretProvider::Github));
-    let preset = create(&client, Provider::Anthropic, "sk-ant-value-0123456789").await.unwrap();
+    let preset = create(&client, Provider::Anthropic, "sk-ant-value-0123456789")
+        .await
+        .unwrap();
     assert_eq!(
         names(&client).await,
         ["ANTHROPIC_API_KEY", "GH_TOKEN_CI", "WANDB_API_KEY"],
@@ -84,7 +88,10 @@ async fn create_list_get_update_delete() {
         Some("rotated-wandb-value-9876")
     );
     let again = client.get_secret().secret_id(custom.id).send().await.unwrap();
-    assert_eq!(again.updated_at, updated.updated_at, "get answers the stored update time");
+    assert_eq!(
+        again.updated_at, updated.updated_at,
+        "get answers the stored update time"
+    );
 
     let deleted = client.delete_secret().secret_id(preset.id).send().await.unwrap();
     assert_eq!(deleted.status().as_u16(), 204);
@@ -93,11 +100,22 @@ async fn create_list_get_update_delete() {
     for op in [Op::Delete, Op::Get, Op::Update] {
         let (status, err) = op.send(&client, preset.id, "X", Provider::Openai, "v").await;
         let err = err.unwrap();
-        assert_eq!((status, err.type_.as_str()), (404, "not_found_error"), "{op:?} after delete");
+        assert_eq!(
+            (status, err.type_.as_str()),
+            (404, "not_found_error"),
+            "{op:?} after delete"
+        );
     }
     assert_eq!(server.stored_value("alice", preset.id).await, None);
     // the name is free again
-    assert_eq!(create(&client, Provider::Anthropic, "sk-ant-2").await.unwrap().status().as_u16(), 201);
+    assert_eq!(
+        create(&client, Provider::Anthropic, "sk-ant-2")
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        201
+    );
 }
 
 /// Presets and custom secrets share one namespace per caller; other callers are unaffected.
@@ -134,7 +152,11 @@ async fn presets_and_custom_names_conflict() {
     }
     let presets = configured(&alice).await;
     let flags: Vec<bool> = presets.iter().map(|(_, _, c)| *c).collect();
-    assert_eq!(flags, [true, false, true, false], "a custom OPENAI_API_KEY configures the openai preset");
+    assert_eq!(
+        flags,
+        [true, false, true, false],
+        "a custom OPENAI_API_KEY configures the openai preset"
+    );
 }
 
 /// Another caller's id, an unknown id and a deleted id answer the same 404, byte for byte; nothing of the other
@@ -144,20 +166,35 @@ async fn other_callers_secrets_are_not_found() {
     let server = Server::start();
     let alice = server.client(&server.token("alice", "write"));
     let mallory = server.client(&server.token("mallory", "write"));
-    let theirs = create(&alice, Provider::Openai, "sk-alice-only-0123456789").await.unwrap();
+    let theirs = create(&alice, Provider::Openai, "sk-alice-only-0123456789")
+        .await
+        .unwrap();
     let gone = create(&mallory, Provider::Github, "ghp-deleted").await.unwrap();
     mallory.delete_secret().secret_id(gone.id).send().await.unwrap();
     let unknown = uuid::Uuid::new_v4();
 
     for op in [Op::Get, Op::Update, Op::Delete] {
         let mut bodies = Vec::new();
-        for (case, id) in [("another caller's", theirs.id), ("unknown", unknown), ("deleted", gone.id)] {
-            let (status, err) = op.send(&mallory, id, "X", Provider::Openai, "sk-mallory-overwrite").await;
+        for (case, id) in [
+            ("another caller's", theirs.id),
+            ("unknown", unknown),
+            ("deleted", gone.id),
+        ] {
+            let (status, err) = op
+                .send(&mallory, id, "X", Provider::Openai, "sk-mallory-overwrite")
+                .await;
             let err = err.unwrap_or_else(|| panic!("{op:?} {case}: answered {status}"));
-            assert_eq!((status, err.code, err.type_.as_str()), (404, 404, "not_found_error"), "{op:?} {case}");
+            assert_eq!(
+                (status, err.code, err.type_.as_str()),
+                (404, 404, "not_found_error"),
+                "{op:?} {case}"
+            );
             bodies.push(serde_json::to_string(&err).unwrap());
         }
-        assert!(bodies.windows(2).all(|w| w[0] == w[1]), "{op:?}: bodies differ: {bodies:?}");
+        assert!(
+            bodies.windows(2).all(|w| w[0] == w[1]),
+            "{op:?}: bodies differ: {bodies:?}"
+        );
     }
     assert!(names(&mallory).await.is_empty());
     assert_eq!(
@@ -177,7 +214,9 @@ async fn read_tokens_read_and_never_write() {
     let reader = server.client(&server.token("carol", "read"));
     let secret = create(&writer, Provider::Tinker, "tinker-value-0123").await.unwrap();
     for op in Op::ALL {
-        let (status, err) = op.send(&reader, secret.id, "READER_KEY", Provider::Openai, "v-reader").await;
+        let (status, err) = op
+            .send(&reader, secret.id, "READER_KEY", Provider::Openai, "v-reader")
+            .await;
         if op.writes() {
             let err = err.unwrap();
             assert_eq!((status, err.type_.as_str()), (403, "permission_error"), "{op:?}");
@@ -186,7 +225,10 @@ async fn read_tokens_read_and_never_write() {
         }
     }
     assert_eq!(names(&reader).await, ["TINKER_API_KEY"]);
-    assert_eq!(server.stored_value("carol", secret.id).await.as_deref(), Some("tinker-value-0123"));
+    assert_eq!(
+        server.stored_value("carol", secret.id).await.as_deref(),
+        Some("tinker-value-0123")
+    );
 }
 
 /// The answers every operation shares: 401, 426 and 429, in the envelope.
@@ -200,7 +242,11 @@ async fn every_operation_answers_401_426_and_429() {
     for op in Op::ALL {
         let id = uuid::Uuid::new_v4();
         let (status, err) = op.send(&anyone, id, "SOME_KEY", Provider::Openai, "v").await;
-        assert_eq!((status, err.unwrap().type_.as_str()), (401, "authentication_error"), "{op:?}");
+        assert_eq!(
+            (status, err.unwrap().type_.as_str()),
+            (401, "authentication_error"),
+            "{op:?}"
+        );
         let (status, err) = op.send(&old_client, id, "SOME_KEY", Provider::Openai, "v").await;
         let err = err.unwrap();
         assert_eq!((status, err.type_.as_str()), (426, "upgrade_required"), "{op:?}");
@@ -209,7 +255,11 @@ async fn every_operation_answers_401_426_and_429() {
         let client = limited.client(&limited.token("erin", "write"));
         let _ = op.send(&client, id, "SOME_KEY", Provider::Openai, "v").await;
         let (status, err) = op.send(&client, id, "SOME_KEY", Provider::Openai, "v").await;
-        assert_eq!((status, err.unwrap().type_.as_str()), (429, "rate_limit_error"), "{op:?}");
+        assert_eq!(
+            (status, err.unwrap().type_.as_str()),
+            (429, "rate_limit_error"),
+            "{op:?}"
+        );
     }
 }
 
@@ -219,7 +269,9 @@ async fn every_operation_answers_401_426_and_429() {
 async fn store_failures_answer_502_and_504() {
     let server = Server::start_with(&["--rate-limit", "0", "--store-timeout", "300ms"]);
     let client = server.client(&server.token("frank", "write"));
-    let secret = create(&client, Provider::Openai, "sk-store-failure-value").await.unwrap();
+    let secret = create(&client, Provider::Openai, "sk-store-failure-value")
+        .await
+        .unwrap();
     let db = rusqlite::Connection::open(server.database()).unwrap();
 
     db.execute(
@@ -241,12 +293,18 @@ async fn store_failures_answer_502_and_504() {
 
     db.execute_batch("BEGIN IMMEDIATE").unwrap();
     for op in [Op::Create, Op::CreatePreset, Op::Update, Op::Delete] {
-        let (status, err) = op.send(&client, secret.id, "LOCKED_KEY", Provider::Github, "sk-locked").await;
+        let (status, err) = op
+            .send(&client, secret.id, "LOCKED_KEY", Provider::Github, "sk-locked")
+            .await;
         let err = err.unwrap_or_else(|| panic!("{op:?}: answered {status}"));
         assert_eq!((status, err.type_.as_str()), (504, "timeout_error"), "{op:?}");
     }
     db.execute_batch("ROLLBACK").unwrap();
-    assert_eq!(names(&client).await, ["OPENAI_API_KEY"], "nothing was created or deleted");
+    assert_eq!(
+        names(&client).await,
+        ["OPENAI_API_KEY"],
+        "nothing was created or deleted"
+    );
     assert_eq!(
         server.stored_value("frank", secret.id).await.as_deref(),
         Some("sk-store-failure-value"),
@@ -278,6 +336,12 @@ async fn updates_encrypt_with_the_current_key() {
         let sealed = store.sealed_secret("grace", *id).await.unwrap().unwrap();
         assert_eq!(sealed.key_id, if i == 0 { "k2" } else { "k1" }, "secret {i}");
     }
-    assert_eq!(server.stored_value("grace", ids[0]).await.as_deref(), Some("sk-new-key-value"));
-    assert_eq!(server.stored_value("grace", ids[1]).await.as_deref(), Some("sk-old-key-value"));
+    assert_eq!(
+        server.stored_value("grace", ids[0]).await.as_deref(),
+        Some("sk-new-key-value")
+    );
+    assert_eq!(
+        server.stored_value("grace", ids[1]).await.as_deref(),
+        Some("sk-old-key-value")
+    );
 }

@@ -327,7 +327,14 @@ async fn list_get_update_delete_per_owner() {
     let bob_id = bob.id;
     f.store.insert_secret(bob).await.unwrap();
 
-    let names: Vec<String> = f.store.list_secrets("alice").await.unwrap().into_iter().map(|r| r.name).collect();
+    let names: Vec<String> = f
+        .store
+        .list_secrets("alice")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
     assert_eq!(names, ["ANTHROPIC_API_KEY", "MY_KEY", "ZED_TOKEN"], "sorted by name");
     assert!(f.store.list_secrets("carol").await.unwrap().is_empty());
     let mine = f.store.secret("alice", alice_ids[2]).await.unwrap().unwrap();
@@ -342,7 +349,11 @@ async fn list_get_update_delete_per_owner() {
         ("alice", uuid::Uuid::new_v4(), false),
     ];
     for (i, (owner, id, exists)) in cases.into_iter().enumerate() {
-        assert_eq!(f.store.secret(owner, id).await.unwrap().is_some(), exists, "get, case {i}");
+        assert_eq!(
+            f.store.secret(owner, id).await.unwrap().is_some(),
+            exists,
+            "get, case {i}"
+        );
         let updated = f
             .store
             .update_secret(owner, id, new_value(&f.keyring, owner, id, "new-value", Utc::now()))
@@ -350,8 +361,15 @@ async fn list_get_update_delete_per_owner() {
             .unwrap();
         assert_eq!(updated.is_some(), exists, "update, case {i}");
     }
-    assert_eq!(value_of(&f, &f.keyring, "alice", alice_ids[0]).await.unwrap(), "new-value");
-    assert_eq!(value_of(&f, &f.keyring, "bob", bob_id).await.unwrap(), "b-value", "bob's value untouched");
+    assert_eq!(
+        value_of(&f, &f.keyring, "alice", alice_ids[0]).await.unwrap(),
+        "new-value"
+    );
+    assert_eq!(
+        value_of(&f, &f.keyring, "bob", bob_id).await.unwrap(),
+        "b-value",
+        "bob's value untouched"
+    );
 
     // (owner, id, deleted)
     let deletes = [
@@ -360,14 +378,21 @@ async fn list_get_update_delete_per_owner() {
         ("alice", alice_ids[1], false),
     ];
     for (i, (owner, id, deleted)) in deletes.into_iter().enumerate() {
-        assert_eq!(f.store.delete_secret(owner, id).await.unwrap(), deleted, "delete, case {i}");
+        assert_eq!(
+            f.store.delete_secret(owner, id).await.unwrap(),
+            deleted,
+            "delete, case {i}"
+        );
     }
     let left = f.store.update_secret(
         "alice",
         alice_ids[1],
         new_value(&f.keyring, "alice", alice_ids[1], "v", Utc::now()),
     );
-    assert!(left.await.unwrap().is_none(), "an update never brings a deleted secret back");
+    assert!(
+        left.await.unwrap().is_none(),
+        "an update never brings a deleted secret back"
+    );
     // the name is free again
     f.store
         .insert_secret(secret(&f.keyring, "alice", "ANTHROPIC_API_KEY", "again"))
@@ -394,7 +419,11 @@ async fn updated_at_always_moves_forward() {
             .unwrap()
             .unwrap();
         assert_eq!(row.created_at, created, "update {i} kept created_at");
-        assert!(row.updated_at > last, "update {i}: {} is not after {last}", row.updated_at);
+        assert!(
+            row.updated_at > last,
+            "update {i}: {} is not after {last}",
+            row.updated_at
+        );
         last = row.updated_at;
     }
 }
@@ -433,7 +462,11 @@ async fn old_databases_are_migrated_and_keep_their_secrets() {
             store,
             keyring: keyring.clone(),
         };
-        assert_eq!(value_of(&f, &keyring, "alice", old_id).await.unwrap(), "old-value", "round {round}");
+        assert_eq!(
+            value_of(&f, &keyring, "alice", old_id).await.unwrap(),
+            "old-value",
+            "round {round}"
+        );
         let row = f.store.secret("alice", old_id).await.unwrap().unwrap();
         assert_eq!(row.provider.as_deref(), Some("openai"));
         let mut custom = secret(&keyring, "alice", &format!("CUSTOM_{round}"), "c");
@@ -452,5 +485,8 @@ async fn old_databases_are_migrated_and_keep_their_secrets() {
             |r| r.get(0),
         )
         .unwrap();
-    assert_eq!(indexes, 3, "the primary key, UNIQUE (owner, name) and secrets_key_id indexes");
+    assert_eq!(
+        indexes, 3,
+        "the primary key, UNIQUE (owner, name) and secrets_key_id indexes"
+    );
 }
