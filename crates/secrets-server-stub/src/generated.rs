@@ -1772,7 +1772,9 @@ pub mod validators {
         let _ = &s;
         cx.min_length(s, 1usize);
         cx.max_length(s, 16384usize);
-        static PATTERN: ::stub_runtime::Pattern = ::stub_runtime::Pattern::new("\\S");
+        static PATTERN: ::stub_runtime::Pattern = ::stub_runtime::Pattern::new(
+            "[^\\t\\n\\v\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff]",
+        );
         cx.pattern(s, &PATTERN);
     }
     ///Validates a `UpdateSecretRequest`, recording every violation.
