@@ -101,8 +101,13 @@ pub(crate) fn run(opts: &Options) -> Result<()> {
         .skip_while(|l| !l.starts_with("Test cases"))
         .nth(1)
         .unwrap_or("no summary printed");
+    let probed = std::fs::read_to_string(run_dir.join("probed-by-other-callers.txt"))
+        .unwrap_or_default()
+        .lines()
+        .count();
     eprintln!(
-        "contract: seed {}; {}; server log in {}",
+        "contract: seed {}; {}; {probed} created secrets probed by the other caller (get, update, delete); server log \
+         in {}",
         opts.seed,
         cases.trim(),
         run_dir.display()
@@ -113,6 +118,10 @@ pub(crate) fn run(opts: &Options) -> Result<()> {
             opts.seed
         );
     }
+    ensure!(
+        probed > 0,
+        "the other-caller check (contract/hooks.py) never ran: no create answered 201"
+    );
     Ok(())
 }
 
