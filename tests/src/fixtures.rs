@@ -2,6 +2,7 @@
 
 //! Server stubs generated from the fixture specs in `crates/stub-gen/tests/fixtures/`, each through the
 //! same path as `cargo xtask stub`; building this crate proves that each one compiles.
+pub mod composed_schemas;
 pub mod nested_objects_arrays_enums;
 pub mod no_body_and_optional_body;
 pub mod no_content_and_several_successes;

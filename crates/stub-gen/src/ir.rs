@@ -233,28 +233,53 @@ pub enum Check {
     /// `type: number`.
     Number {
         nullable: bool,
+        values: Vec<f64>,
         minimum: Option<(f64, bool)>,
         maximum: Option<(f64, bool)>,
         multiple_of: Option<f64>,
     },
     /// `type: boolean`.
-    Boolean { nullable: bool },
+    Boolean { nullable: bool, values: Vec<bool> },
     /// `type: object`.
     Object {
         nullable: bool,
         required: Vec<String>,
         properties: Vec<(String, Check)>,
         additional: Additional,
+        min_properties: Option<usize>,
+        max_properties: Option<usize>,
     },
     /// `type: array`.
     Array {
         nullable: bool,
         min_items: Option<usize>,
         max_items: Option<usize>,
+        unique_items: bool,
         items: Option<Box<Check>>,
     },
     /// `allOf: [one]`, how 3.0 attaches `nullable` to a reference.
     Wrapped { nullable: bool, inner: Box<Check> },
+    /// `allOf`: every part.
+    AllOf { nullable: bool, parts: Vec<Check> },
+    /// `oneOf`: exactly one option, or the option the discriminator names.
+    OneOf {
+        nullable: bool,
+        options: Vec<Check>,
+        discriminator: Option<Discriminator>,
+    },
+    /// `anyOf`: at least one option.
+    AnyOf { nullable: bool, options: Vec<Check> },
+    /// `not`: the value must not match.
+    Not { nullable: bool, inner: Box<Check> },
+}
+
+/// A `discriminator`: the property whose value names the schema to validate against.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Discriminator {
+    /// The property.
+    pub property: String,
+    /// Its values and the check each selects.
+    pub mapping: Vec<(String, Check)>,
 }
 
 /// A string `format` the validators check.

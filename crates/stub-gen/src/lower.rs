@@ -11,6 +11,7 @@ use crate::spec::pointer;
 use crate::{Error, Settings, Spec, Types};
 
 mod body;
+mod complete;
 mod params;
 mod responses;
 mod schema;
