@@ -650,6 +650,7 @@ async fn handle_create_secret_from_preset<A: SecretsApi>(
         let ctx = ::stub_runtime::Context {
             caller,
             request_id: request_id.clone(),
+            accept: ::stub_runtime::accept(&parts.headers),
         };
         let response = api.create_secret_from_preset(ctx, body).await?;
         ::std::result::Result::<

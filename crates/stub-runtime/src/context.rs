@@ -69,4 +69,57 @@ pub struct Context<C> {
     pub caller: C,
     /// The id of this request, for logs and 5xx details.
     pub request_id: RequestId,
+    /// The request's `Accept` header, if it had one (see [`Context::preferred`]).
+    pub accept: Option<String>,
+}
+
+impl<C> Context<C> {
+    /// Of the media types an answer is documented in, the one the request's `Accept` header prefers (highest
+    /// q-value, then the order given); the first when there is no `Accept`; `None` when it accepts none of them.
+    pub fn preferred<'m>(&self, offered: &[&'m str]) -> Option<&'m str> {
+        let Some(accept) = &self.accept else {
+            return offered.first().copied();
+        };
+        let ranges: Vec<(String, f32)> = accept
+            .split(',')
+            .filter_map(|range| {
+                let mut parts = range.split(';').map(str::trim);
+                let media = parts.next()?.to_ascii_lowercase();
+                let q = parts
+                    .filter_map(|p| p.strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()))
+                    .next()
+                    .unwrap_or(1.0);
+                (!media.is_empty()).then_some((media, q))
+            })
+            .collect();
+        let quality = |offer: &str| {
+            let offer = offer.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            let (kind, _) = offer.split_once('/').unwrap_or((offer.as_str(), ""));
+            // The most specific matching range decides.
+            ranges
+                .iter()
+                .filter_map(|(range, q)| {
+                    let specificity = if *range == offer {
+                        3
+                    } else if range.strip_suffix("/*") == Some(kind) {
+                        2
+                    } else if range == "*/*" {
+                        1
+                    } else {
+                        return None;
+                    };
+                    Some((specificity, *q))
+                })
+                .max_by_key(|(specificity, _)| *specificity)
+                .map_or(0.0, |(_, q)| q)
+        };
+        let mut best: Option<(&'m str, f32)> = None;
+        for offer in offered {
+            let q = quality(offer);
+            if q > 0.0 && best.is_none_or(|(_, best_q)| q > best_q) {
+                best = Some((offer, q));
+            }
+        }
+        best.map(|(offer, _)| offer)
+    }
 }

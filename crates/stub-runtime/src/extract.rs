@@ -48,6 +48,17 @@ pub(crate) fn parse_version(text: &str) -> Option<ApiVersion> {
     ApiVersion::parse(&padded).ok()
 }
 
+/// The request's `Accept` header as text, for [`Context::preferred`](crate::Context::preferred); several headers are
+/// joined as one list, as HTTP allows.
+pub fn accept(headers: &HeaderMap) -> Option<String> {
+    let values: Vec<&str> = headers
+        .get_all(axum::http::header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    (!values.is_empty()).then(|| values.join(", "))
+}
+
 /// The bearer token of `Authorization: Bearer <token>` (scheme matched case-insensitively), or a 401.
 pub fn bearer_token(headers: &HeaderMap) -> Result<&str, Rejection> {
     let mut values = headers.get_all(AUTHORIZATION).iter();

@@ -40,7 +40,7 @@ pub use context::{
     API_VERSION_HEADER, ApiVersion, Context, DEFAULT_BODY_LIMIT, REQUEST_ID_HEADER, RequestId, RouterConfig,
 };
 pub use extract::{
-    ParamKind, bearer_token, check_api_version, coerce, header_param, path_params, query_params, request_id,
+    ParamKind, accept, bearer_token, check_api_version, coerce, header_param, path_params, query_params, request_id,
 };
 pub use layers::{layers, method_not_allowed, not_found};
 pub use rejection::{

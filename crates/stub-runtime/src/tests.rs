@@ -185,3 +185,27 @@ fn an_empty_optional_body_is_none() {
     assert_eq!(got, None);
     assert!(cx.finish().is_ok());
 }
+
+#[test]
+fn the_preferred_media_type_follows_accept() {
+    let offered = ["application/json", "text/plain", "application/pdf"];
+    // (Accept, preferred)
+    let cases = [
+        (None, Some("application/json")),
+        (Some("text/plain"), Some("text/plain")),
+        (Some("text/*"), Some("text/plain")),
+        (Some("application/pdf;q=0.9, text/plain;q=0.5"), Some("application/pdf")),
+        (Some("*/*;q=0.1, text/plain"), Some("text/plain")),
+        (Some("application/*"), Some("application/json")),
+        (Some("image/png"), None),
+        (Some("text/plain;q=0"), None),
+    ];
+    for (accept, preferred) in cases {
+        let ctx = crate::Context {
+            caller: (),
+            request_id: RequestId::generate(),
+            accept: accept.map(str::to_owned),
+        };
+        assert_eq!(ctx.preferred(&offered), preferred, "{accept:?}");
+    }
+}

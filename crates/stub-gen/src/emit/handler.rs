@@ -128,7 +128,7 @@ pub(super) fn handler_fn(op: &ir::Operation, rt: &TokenStream, api: &Ident) -> T
                 #read
                 #validate
                 #convert
-                let ctx = #rt::Context { caller, request_id: request_id.clone() };
+                let ctx = #rt::Context { caller, request_id: request_id.clone(), accept: #rt::accept(&parts.headers) };
                 let response = api.#method(ctx, #(#args),*).await?;
                 ::std::result::Result::<_, #rt::Rejection>::Ok(::axum::response::IntoResponse::into_response(response))
             };
