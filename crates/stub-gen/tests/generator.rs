@@ -109,11 +109,6 @@ fn refusals() -> Vec<(&'static str, String, String)> {
             THING.into(),
         ),
         (
-            "no 2xx",
-            "responses:\n  '404': { description: nope }\n".into(),
-            THING.into(),
-        ),
-        (
             "array query parameter",
             format!(
                 "parameters:\n  - {{ name: ids, in: query, schema: {{ type: array, items: {{ type: string }} }} }}\n{OK_RESPONSE}"
