@@ -48,11 +48,13 @@ pub fn emit(api: &ir::Api, types: &TokenStream, settings: &Settings) -> TokenStr
         /// rejection (404, 405 with `Allow`, 400, 401, 413, 422, 426, a caught panic as 500), all in the envelope,
         /// and sets `x-request-id` on every response.
         pub fn router<A: #trait_name>(api: ::std::sync::Arc<A>, config: #rt::RouterConfig) -> ::axum::Router {
-            let state: Shared<A> = (api, ::std::sync::Arc::new(config));
+            let config = ::std::sync::Arc::new(config);
+            let state: Shared<A> = (api, ::std::sync::Arc::clone(&config));
+            let for_405 = ::std::sync::Arc::clone(&config);
             let routes = ::axum::Router::new()
                 #(#routes)*
-                .method_not_allowed_fallback(#rt::method_not_allowed)
-                .fallback(#rt::not_found)
+                .method_not_allowed_fallback(move |request: ::axum::extract::Request| #rt::method_not_allowed(request, for_405))
+                .fallback(move |request: ::axum::extract::Request| #rt::not_found(request, config))
                 .with_state(state);
             #rt::layers(routes)
         }
@@ -383,7 +385,6 @@ fn handler_fn(op: &ir::Operation, rt: &TokenStream, api: &Ident) -> TokenStream 
         });
     }
     let args = inputs(op).into_iter().map(|(name, _)| name);
-    let body_binding = if op.body.is_some() { quote!(body) } else { quote!(_body) };
     let parts_mut = (!params_in(op, Location::Path).is_empty()).then(|| quote!(mut));
     // Every violation of every part is collected before answering, so one 422 lists them all.
     let validate = (!op.params.is_empty() || op.body.is_some()).then(|| {
@@ -394,17 +395,44 @@ fn handler_fn(op: &ir::Operation, rt: &TokenStream, api: &Ident) -> TokenStream 
             validator.finish()?;
         }
     });
+    // An operation without a body never reads one, so whatever a client sent is drained after every answer (free
+    // when there is none); with a body, only the answers sent before reading it need that.
+    let respond = quote! {
+        match answer.await {
+            Ok(response) => response,
+            Err(rejection) => rejection.into_response_for(&request_id),
+        }
+    };
+    let finish = if op.body.is_some() {
+        respond
+    } else {
+        quote! {
+            let response = #respond;
+            #rt::answer_unread(response, body, &config).await
+        }
+    };
     quote! {
         #[doc = #doc]
         async fn #handler<A: #api>(
             ::axum::extract::State((api, config)): ::axum::extract::State<Shared<A>>,
             request: ::axum::extract::Request,
         ) -> ::axum::response::Response {
-            let (#parts_mut parts, #body_binding) = request.into_parts();
+            let (#parts_mut parts, body) = request.into_parts();
             let request_id = #rt::request_id(&parts);
-            let answer = async {
+            // What is answered before the body is read; such an answer drains the body first, or closes.
+            let early = async {
                 #rt::check_api_version(&parts.headers, &config)?;
                 #auth
+                ::std::result::Result::<_, #rt::Rejection>::Ok(caller)
+            };
+            let caller = match early.await {
+                Ok(caller) => caller,
+                Err(rejection) => {
+                    let response = rejection.into_response_for(&request_id);
+                    return #rt::answer_unread(response, body, &config).await;
+                }
+            };
+            let answer = async {
                 #read
                 #validate
                 #convert
@@ -412,10 +440,7 @@ fn handler_fn(op: &ir::Operation, rt: &TokenStream, api: &Ident) -> TokenStream 
                 let response = api.#method(ctx, #(#args),*).await?;
                 ::std::result::Result::<_, #rt::Rejection>::Ok(::axum::response::IntoResponse::into_response(response))
             };
-            match answer.await {
-                Ok(response) => response,
-                Err(rejection) => rejection.into_response_for(&request_id),
-            }
+            #finish
         }
     }
 }
