@@ -627,10 +627,20 @@ async fn handle_create_secret_from_preset<A: SecretsApi>(
 ) -> ::axum::response::Response {
     let (parts, body) = request.into_parts();
     let request_id = ::stub_runtime::request_id(&parts);
-    let answer = async {
+    let early = async {
         ::stub_runtime::check_api_version(&parts.headers, &config)?;
         let token = ::stub_runtime::bearer_token(&parts.headers)?;
         let caller = api.authenticate(token, &request_id).await?;
+        ::std::result::Result::<_, ::stub_runtime::Rejection>::Ok(caller)
+    };
+    let caller = match early.await {
+        Ok(caller) => caller,
+        Err(rejection) => {
+            let response = rejection.into_response_for(&request_id);
+            return ::stub_runtime::answer_unread(response, body, &config).await;
+        }
+    };
+    let answer = async {
         let bytes = ::stub_runtime::read_body(&parts.headers, body, config.body_limit)
             .await?;
         let mut validator = ::stub_runtime::Validator::new();
@@ -671,14 +681,22 @@ pub fn router<A: SecretsApi>(
     api: ::std::sync::Arc<A>,
     config: ::stub_runtime::RouterConfig,
 ) -> ::axum::Router {
-    let state: Shared<A> = (api, ::std::sync::Arc::new(config));
+    let config = ::std::sync::Arc::new(config);
+    let state: Shared<A> = (api, ::std::sync::Arc::clone(&config));
+    let for_405 = ::std::sync::Arc::clone(&config);
     let routes = ::axum::Router::new()
         .route(
             "/api/v1/user/secrets/preset",
             ::axum::routing::post(handle_create_secret_from_preset::<A>),
         )
-        .method_not_allowed_fallback(::stub_runtime::method_not_allowed)
-        .fallback(::stub_runtime::not_found)
+        .method_not_allowed_fallback(move |request: ::axum::extract::Request| ::stub_runtime::method_not_allowed(
+            request,
+            for_405,
+        ))
+        .fallback(move |request: ::axum::extract::Request| ::stub_runtime::not_found(
+            request,
+            config,
+        ))
         .with_state(state);
     ::stub_runtime::layers(routes)
 }

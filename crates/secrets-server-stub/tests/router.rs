@@ -78,6 +78,8 @@ struct Case {
     kind: Option<&'static str>,
     /// `(loc, type)` of violations that must be listed.
     errors: &'static [(&'static str, &'static str)],
+    /// Whether the answer says `Connection: close`: only when the body was not read and cannot be drained.
+    close: bool,
 }
 
 fn ok_body() -> String {
@@ -95,7 +97,13 @@ fn case(name: &'static str, status: u16, kind: Option<&'static str>) -> Case {
         status,
         kind,
         errors: &[],
+        close: false,
     }
+}
+
+/// A body over the default limit of 262144 bytes.
+fn over_the_limit() -> String {
+    json!({ "provider": "openai", "value": CANARY.repeat(20_000) }).to_string()
 }
 
 struct Answer {
@@ -149,6 +157,8 @@ fn check(case: &Case, answer: &Answer) {
     if case.status == 405 {
         assert_eq!(answer.headers["allow"], "POST", "{name}");
     }
+    let close = answer.headers.get("connection").is_some_and(|v| v == "close");
+    assert_eq!(close, case.close, "{name}: Connection: close");
     let Some(kind) = case.kind else { return };
     assert_eq!(answer.headers["content-type"], "application/json", "{name}");
     let envelope: Value = serde_json::from_str(&answer.body).unwrap();
@@ -351,8 +361,39 @@ async fn every_request_is_answered_as_documented() {
         },
         Case {
             name: "too large",
-            body: json!({ "provider": "openai", "value": CANARY.repeat(20_000) }).to_string(),
+            body: over_the_limit(),
+            close: true,
             ..case("", 413, Some("request_too_large_error"))
+        },
+        // Answers sent before the body is read drain it, so the connection stays usable; one over the limit is
+        // not read, and the answer says so.
+        Case {
+            name: "unknown token, body over the limit",
+            headers: &[("authorization", b"Bearer nope")],
+            body: over_the_limit(),
+            close: true,
+            ..case("", 401, Some("authentication_error"))
+        },
+        Case {
+            name: "rate limited, body over the limit",
+            headers: &[("authorization", b"Bearer busy")],
+            body: over_the_limit(),
+            close: true,
+            ..case("", 429, Some("rate_limit_error"))
+        },
+        Case {
+            name: "unknown path, body over the limit",
+            path: "/api/v1/user/secret/preset",
+            body: over_the_limit(),
+            close: true,
+            ..case("", 404, Some("not_found_error"))
+        },
+        Case {
+            name: "wrong method, body over the limit",
+            method: "PUT",
+            body: over_the_limit(),
+            close: true,
+            ..case("", 405, Some("method_not_allowed_error"))
         },
         // The router's own answers.
         Case {
@@ -440,6 +481,8 @@ async fn a_panic_is_a_500_and_the_server_keeps_serving() {
     let app = app(None);
     let panics = Case {
         body: json!({ "provider": "openai", "value": PANIC }).to_string(),
+        // Whether the body had been read when the handler panicked is unknown, so the connection is not reused.
+        close: true,
         ..case("panic", 500, Some("internal_error"))
     };
     let answer = send(app.clone(), &panics).await;

@@ -55,11 +55,13 @@ pub fn emit(api: &ir::Api, types: &TokenStream, settings: &Settings) -> TokenStr
         /// rejection (404, 405 with `Allow`, 400, 401, 413, 422, 426, a caught panic as 500), all in the envelope,
         /// and sets `x-request-id` on every response.
         pub fn router<A: #trait_name>(api: ::std::sync::Arc<A>, config: #rt::RouterConfig) -> ::axum::Router {
-            let state: Shared<A> = (api, ::std::sync::Arc::new(config));
+            let config = ::std::sync::Arc::new(config);
+            let state: Shared<A> = (api, ::std::sync::Arc::clone(&config));
+            let for_405 = ::std::sync::Arc::clone(&config);
             let routes = ::axum::Router::new()
                 #(#routes)*
-                .method_not_allowed_fallback(#rt::method_not_allowed)
-                .fallback(#rt::not_found)
+                .method_not_allowed_fallback(move |request: ::axum::extract::Request| #rt::method_not_allowed(request, for_405))
+                .fallback(move |request: ::axum::extract::Request| #rt::not_found(request, config))
                 .with_state(state);
             #rt::layers(routes)
         }

@@ -1,10 +1,12 @@
-//! The request body: reading it within the limit, the `Content-Type`, strict JSON (no duplicate keys, no trailing
-//! bytes), and decoding into the operation's type in one pass when the body is valid.
+//! The request body: reading it within the limit, draining one that an answer does not use, the `Content-Type`,
+//! strict JSON (no duplicate keys, no trailing bytes), and decoding into the operation's type in one pass when the
+//! body is valid.
 
 use std::fmt;
 
-use axum::body::{Body, Bytes};
-use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderMap};
+use axum::body::{Body, Bytes, HttpBody as _};
+use axum::http::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderValue};
+use axum::response::Response;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::de::{DeserializeOwned, Deserializer, Error as _, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
@@ -15,7 +17,7 @@ mod objects_only;
 use objects_only::ObjectsOnly;
 
 use crate::extract::single_header;
-use crate::{Loc, Rejection, Validator, Violation};
+use crate::{Loc, Rejection, RouterConfig, Validator, Violation};
 
 /// Reads the request body: 413 (with `Connection: close`) when `Content-Length` or the bytes themselves exceed
 /// `limit`, 400 when the body cannot be read.
@@ -29,8 +31,48 @@ pub async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<
     match Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(err) if err.downcast_ref::<LengthLimitError>().is_some() => Err(Rejection::payload_too_large(limit)),
-        Err(_) => Err(Rejection::bad_request("request body could not be read")),
+        // What is left of the body is unknown, so the connection cannot carry another request.
+        Err(_) => Err(Rejection::bad_request("request body could not be read").closing()),
     }
+}
+
+/// Reads and discards a request body that the answer does not use, so that the connection can carry the next
+/// request. Left unread when the answer is written, the body makes hyper close the connection (unless its rest
+/// happens to be buffered already), without saying so in the answer: a client that reuses the connection meets
+/// a reset. `true` when the body is gone; `false` when it was not drained (its declared length or its bytes exceed
+/// `config.body_limit`, it did not arrive within `config.drain_timeout`, or it could not be read), and the answer
+/// must say `Connection: close`.
+pub async fn drain(body: Body, config: &RouterConfig) -> bool {
+    if body.is_end_stream() {
+        return true;
+    }
+    // A `Content-Length` over the limit: nothing is read, as `read_body` would not read it either.
+    if body.size_hint().lower() > config.body_limit as u64 {
+        return false;
+    }
+    let mut rest = Limited::new(body, config.body_limit);
+    let discard = async {
+        while let Some(frame) = rest.frame().await {
+            if frame.is_err() {
+                return false;
+            }
+        }
+        true
+    };
+    tokio::time::timeout(config.drain_timeout, discard)
+        .await
+        .unwrap_or(false)
+}
+
+/// `response`, for a request whose body it does not use: the body is drained first (see [`drain`]), or, when it
+/// cannot be, the response says `Connection: close`. Every answer sent before the body is read goes through here.
+pub async fn answer_unread(mut response: Response, body: Body, config: &RouterConfig) -> Response {
+    if !drain(body, config).await {
+        response
+            .headers_mut()
+            .insert(CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
 }
 
 /// Decodes a JSON body into its type, validating it against its schema (`check`, generated).

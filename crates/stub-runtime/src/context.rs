@@ -2,6 +2,7 @@
 //! handed to each operation.
 
 use std::fmt;
+use std::time::Duration;
 
 pub use semver::Version as ApiVersion;
 
@@ -11,6 +12,8 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 pub const API_VERSION_HEADER: &str = "api-version";
 /// The default limit on request bodies, as the spec documents it.
 pub const DEFAULT_BODY_LIMIT: usize = 262_144;
+/// The default time an answer waits for the rest of a body it does not use (see [`RouterConfig::drain_timeout`]).
+pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Settings of the generated router.
 #[derive(Clone, Debug)]
@@ -20,6 +23,10 @@ pub struct RouterConfig {
     /// When set, a request that declares an older `api-version` is answered 426. Requests without the header are
     /// always served.
     pub min_api_version: Option<ApiVersion>,
+    /// An answer sent before the body is read (401, 403, 404, 405, 426, 429, …) first reads and discards the body,
+    /// so that the connection stays usable; a body that has not arrived within this time is left unread and the
+    /// answer says `Connection: close`. It bounds how long a slow client holds the task.
+    pub drain_timeout: Duration,
 }
 
 impl Default for RouterConfig {
@@ -27,6 +34,7 @@ impl Default for RouterConfig {
         Self {
             body_limit: DEFAULT_BODY_LIMIT,
             min_api_version: None,
+            drain_timeout: DEFAULT_DRAIN_TIMEOUT,
         }
     }
 }

@@ -24,7 +24,7 @@
 //! # Modules
 //! - [`rejection`]: the envelope and the one conversion to HTTP;
 //! - [`extract`]: request id, `api-version`, bearer token, parameters;
-//! - [`body`]: body limit, content type, strict JSON, one-pass typed decoding;
+//! - [`body`]: body limit, draining unused bodies, content type, strict JSON, one-pass typed decoding;
 //! - [`validate`]: the [`Validator`] generated validators drive;
 //! - [`layers`]: 404/405 fallbacks, panic recovery, request ids and spans.
 
@@ -35,9 +35,10 @@ pub mod layers;
 pub mod rejection;
 pub mod validate;
 
-pub use body::{decode_json, present, read_body, typed};
+pub use body::{answer_unread, decode_json, drain, present, read_body, typed};
 pub use context::{
-    API_VERSION_HEADER, ApiVersion, Context, DEFAULT_BODY_LIMIT, REQUEST_ID_HEADER, RequestId, RouterConfig,
+    API_VERSION_HEADER, ApiVersion, Context, DEFAULT_BODY_LIMIT, DEFAULT_DRAIN_TIMEOUT, REQUEST_ID_HEADER, RequestId,
+    RouterConfig,
 };
 pub use extract::{
     ParamKind, accept, bearer_token, check_api_version, coerce, header_param, path_params, query_params, request_id,

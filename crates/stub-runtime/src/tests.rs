@@ -209,3 +209,79 @@ fn the_preferred_media_type_follows_accept() {
         assert_eq!(ctx.preferred(&offered), preferred, "{accept:?}");
     }
 }
+
+/// A streamed body without a declared length: its chunks, then how it ends.
+struct Streamed {
+    chunks: std::collections::VecDeque<&'static [u8]>,
+    then: End,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum End {
+    Done,
+    Fails,
+    /// Never ends, like a client that stops sending.
+    Hangs,
+}
+
+impl axum::body::HttpBody for Streamed {
+    type Data = axum::body::Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        use std::task::Poll;
+        if let Some(chunk) = self.chunks.pop_front() {
+            return Poll::Ready(Some(Ok(http_body::Frame::data(axum::body::Bytes::from_static(chunk)))));
+        }
+        match self.then {
+            End::Done => Poll::Ready(None),
+            End::Fails => Poll::Ready(Some(Err(std::io::Error::other("connection reset")))),
+            End::Hangs => Poll::Pending,
+        }
+    }
+}
+
+fn streamed(chunks: &[&'static [u8]], then: End) -> axum::body::Body {
+    axum::body::Body::new(Streamed {
+        chunks: chunks.iter().copied().collect(),
+        then,
+    })
+}
+
+/// (case, body, drained): a body within the limit is read to its end; anything else is left for the answer to
+/// close the connection on.
+#[tokio::test]
+async fn unused_bodies_are_drained_within_the_limit_or_closed_on() {
+    use axum::body::Body;
+    let config = crate::RouterConfig {
+        body_limit: 8,
+        drain_timeout: std::time::Duration::from_millis(50),
+        ..crate::RouterConfig::default()
+    };
+    let cases: Vec<(&str, Body, bool)> = vec![
+        ("no body", Body::empty(), true),
+        ("declared, within the limit", Body::from("{}"), true),
+        ("declared, exactly the limit", Body::from("12345678"), true),
+        ("declared, over the limit", Body::from("123456789"), false),
+        (
+            "streamed, within the limit",
+            streamed(&[b"1234", b"5678"], End::Done),
+            true,
+        ),
+        (
+            "streamed, over the limit",
+            streamed(&[b"1234", b"56789"], End::Done),
+            false,
+        ),
+        ("streamed, then a read error", streamed(&[b"12"], End::Fails), false),
+        ("streamed, then nothing more", streamed(&[b"12"], End::Hangs), false),
+    ];
+    for (name, body, drained) in cases {
+        let response = crate::answer_unread(Rejection::unauthorized("x").into_response(), body, &config).await;
+        let close = response.headers().get("connection").is_some_and(|v| v == "close");
+        assert_eq!(close, !drained, "{name}");
+    }
+}

@@ -103,7 +103,6 @@ pub(super) fn handler_fn(op: &ir::Operation, rt: &TokenStream, api: &Ident) -> T
         });
     }
     let args = inputs(op).into_iter().map(|(name, _)| name);
-    let body_binding = if op.body.is_some() { quote!(body) } else { quote!(_body) };
     let parts_mut = (!params_in(op, Location::Path).is_empty()).then(|| quote!(mut));
     // Every violation of every part is collected before answering, so one 422 lists them all.
     let validate = (!op.params.is_empty() || op.body.is_some()).then(|| {
@@ -114,17 +113,44 @@ pub(super) fn handler_fn(op: &ir::Operation, rt: &TokenStream, api: &Ident) -> T
             validator.finish()?;
         }
     });
+    // An operation without a body never reads one, so whatever a client sent is drained after every answer (free
+    // when there is none); with a body, only the answers sent before reading it need that.
+    let respond = quote! {
+        match answer.await {
+            Ok(response) => response,
+            Err(rejection) => rejection.into_response_for(&request_id),
+        }
+    };
+    let finish = if op.body.is_some() {
+        respond
+    } else {
+        quote! {
+            let response = #respond;
+            #rt::answer_unread(response, body, &config).await
+        }
+    };
     quote! {
         #[doc = #doc]
         async fn #handler<A: #api>(
             ::axum::extract::State((api, config)): ::axum::extract::State<Shared<A>>,
             request: ::axum::extract::Request,
         ) -> ::axum::response::Response {
-            let (#parts_mut parts, #body_binding) = request.into_parts();
+            let (#parts_mut parts, body) = request.into_parts();
             let request_id = #rt::request_id(&parts);
-            let answer = async {
+            // What is answered before the body is read; such an answer drains the body first, or closes.
+            let early = async {
                 #rt::check_api_version(&parts.headers, &config)?;
                 #auth
+                ::std::result::Result::<_, #rt::Rejection>::Ok(caller)
+            };
+            let caller = match early.await {
+                Ok(caller) => caller,
+                Err(rejection) => {
+                    let response = rejection.into_response_for(&request_id);
+                    return #rt::answer_unread(response, body, &config).await;
+                }
+            };
+            let answer = async {
                 #read
                 #validate
                 #convert
@@ -132,10 +158,7 @@ pub(super) fn handler_fn(op: &ir::Operation, rt: &TokenStream, api: &Ident) -> T
                 let response = api.#method(ctx, #(#args),*).await?;
                 ::std::result::Result::<_, #rt::Rejection>::Ok(::axum::response::IntoResponse::into_response(response))
             };
-            match answer.await {
-                Ok(response) => response,
-                Err(rejection) => rejection.into_response_for(&request_id),
-            }
+            #finish
         }
     }
 }
