@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, anyhow};
+use openapiv3::ReferenceOr;
 use quote::quote;
 use stub_gen::{Replacement, Settings, Types};
 
@@ -53,6 +54,55 @@ pub(crate) fn stub_tokens(
     Ok((client, stub))
 }
 
+/// `spec` without the request bodies that are not one `application/json` media type: progenitor's input when only
+/// the type space is wanted (the stub's types of those bodies are component schemas, inline schemas are refused).
+fn json_bodies_only(spec: &Spec) -> Spec {
+    let mut doc = spec.doc.clone();
+    let shared = doc
+        .components
+        .as_ref()
+        .map(|c| c.request_bodies.clone())
+        .unwrap_or_default();
+    for item in doc.paths.paths.values_mut() {
+        let ReferenceOr::Item(item) = item else { continue };
+        for op in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.options,
+            &mut item.head,
+            &mut item.patch,
+            &mut item.trace,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let body = match &op.request_body {
+                Some(ReferenceOr::Reference { reference }) => reference
+                    .strip_prefix("#/components/requestBodies/")
+                    .and_then(|name| shared.get(name)),
+                body => body.as_ref(),
+            };
+            let json_only = match body {
+                Some(ReferenceOr::Item(body)) => {
+                    body.content.len() == 1 && body.content.keys().all(|media| media == "application/json")
+                }
+                _ => true,
+            };
+            if !json_only {
+                op.request_body = None;
+            }
+        }
+    }
+    Spec {
+        path: spec.path.clone(),
+        text: spec.text.clone(),
+        doc,
+        raw: spec.raw.clone(),
+    }
+}
+
 /// The fixture specs beside stub-gen's tests, by name, sorted.
 pub(crate) fn fixtures(root: &Path) -> Result<Vec<String>> {
     let dir = root.join(FIXTURE_DIR);
@@ -72,7 +122,11 @@ pub(crate) const FIXTURE_DIR: &str = "crates/stub-gen/tests/fixtures";
 /// A standalone stub's `lib.rs` text: the same text whether it becomes a crate (`cargo xtask stub`) or a module
 /// of the `tests` crate (the fixtures).
 pub(crate) fn standalone_lib(spec: &Spec, settings: &Settings, command: &str) -> Result<String> {
-    let (_, stub) = stub_tokens(spec, settings)?;
+    stub_gen::check(spec, settings).map_err(|err| anyhow!(err))?;
+    // No client is written here, so progenitor only has to build the type space: it takes every component schema
+    // whatever the bodies, and would refuse (or panic on) the media types and bodies that only the stub serves.
+    let (generator, _) = client::generator(&json_bodies_only(spec))?;
+    let stub = stub_gen::generate(spec, &types(&generator), settings).map_err(|err| anyhow!(err))?;
     let doc = format!(" Server stub generated from `{}`.", spec.path);
     let tokens = quote! {
         #![doc = #doc]
