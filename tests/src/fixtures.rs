@@ -2,6 +2,10 @@
 
 //! Server stubs generated from the fixture specs in `crates/stub-gen/tests/fixtures/`, each through the
 //! same path as `cargo xtask stub`; building this crate proves that each one compiles.
+pub mod body_bytes_and_text;
+pub mod body_form_urlencoded;
+pub mod body_multipart;
+pub mod body_several_media_types;
 pub mod composed_schemas;
 pub mod nested_objects_arrays_enums;
 pub mod no_body_and_optional_body;

@@ -6,12 +6,14 @@ use quote::{format_ident, quote};
 
 use crate::Settings;
 
+mod body;
 mod handler;
 mod responses;
 mod validators;
 
 use crate::ir::{self, Location, TypeRef};
 use crate::names::{field_ident, method_ident, pascal};
+use body::{body_items, body_type};
 use handler::handler_fn;
 use validators::validator;
 
@@ -165,7 +167,7 @@ pub(crate) fn ty(t: &TypeRef) -> TokenStream {
 }
 
 /// `(argument name, type)` of every typed input after `ctx`, in trait order.
-pub(crate) fn inputs(op: &ir::Operation) -> Vec<(Ident, TokenStream)> {
+pub(crate) fn inputs(op: &ir::Operation, rt: &TokenStream) -> Vec<(Ident, TokenStream)> {
     let mut inputs = Vec::new();
     for (location, _, arg) in PARTS {
         if !params_in(op, location).is_empty() {
@@ -174,7 +176,7 @@ pub(crate) fn inputs(op: &ir::Operation) -> Vec<(Ident, TokenStream)> {
         }
     }
     if let Some(body) = &op.body {
-        let t = ty(&body.ty);
+        let t = body_type(op, body, rt);
         let t = if body.required {
             t
         } else {
@@ -189,7 +191,7 @@ fn trait_method(op: &ir::Operation, rt: &TokenStream) -> TokenStream {
     let method = method_ident(&op.id);
     let response = response_enum(op);
     let caller = if op.secured { quote!(Self::Caller) } else { quote!(()) };
-    let inputs = inputs(op).into_iter().map(|(name, t)| quote!(#name: #t));
+    let inputs = inputs(op, rt).into_iter().map(|(name, t)| quote!(#name: #t));
     let mut doc = op.doc.clone();
     if !op.rejections.is_empty() {
         let list: Vec<String> = op.rejections.iter().map(ToString::to_string).collect();
@@ -235,6 +237,7 @@ fn items(op: &ir::Operation, rt: &TokenStream, api: &Ident) -> TokenStream {
         });
     }
 
+    items.extend(body_items(op, rt));
     items.extend(responses::response_items(op, rt));
     items.extend(handler_fn(op, rt, api));
     items

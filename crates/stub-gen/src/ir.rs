@@ -35,7 +35,7 @@ pub struct Operation {
     pub secured: bool,
     /// Path, query and header parameters; operation-level ones override path-level ones.
     pub params: Vec<Param>,
-    /// The JSON request body, if any.
+    /// The request body, if any.
     pub body: Option<Body>,
     /// The documented answers that are variants of the operation's response enum.
     pub responses: Vec<Response>,
@@ -86,18 +86,70 @@ pub struct Param {
     pub doc: Option<String>,
 }
 
-/// The JSON request body.
+/// The request body.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Body {
-    /// Its Rust type.
-    pub ty: TypeRef,
     /// Whether an empty body is refused.
     pub required: bool,
-    /// What its schema requires.
-    pub check: Check,
-    /// Whether decoding into [`Body::ty`] alone enforces every constraint of the schema, so that a valid body is
-    /// decoded in one pass and the violation walk runs only when decoding fails.
-    pub typed_complete: bool,
+    /// One per documented media type, sorted by media range (as the parsed document keeps them); the request's
+    /// `Content-Type` chooses. With several, the trait receives an enum with one variant each.
+    pub content: Vec<BodyContent>,
+}
+
+/// One media type of a request body.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BodyContent {
+    /// The media range, lower case, without parameters (`application/json`, `image/*`).
+    pub media: String,
+    /// The variant of the operation's body enum (used when there are several media types).
+    pub variant: String,
+    /// How the body is read and what the implementer receives.
+    pub decode: Decode,
+}
+
+/// How a body of one media type is read.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Decode {
+    /// JSON (`application/json`, `application/*+json`) into its type.
+    Json {
+        /// Its Rust type.
+        ty: TypeRef,
+        /// What its schema requires.
+        check: Check,
+        /// Whether decoding into `ty` alone enforces every constraint of the schema, so that a valid body is
+        /// decoded in one pass and the violation walk runs only when decoding fails.
+        typed_complete: bool,
+    },
+    /// `application/x-www-form-urlencoded`: fields converted by their property schemas, then validated and typed
+    /// like JSON.
+    Form {
+        /// Its Rust type (an object schema's).
+        ty: TypeRef,
+        /// What its schema requires.
+        check: Check,
+        /// The declared properties and how their text converts.
+        fields: Vec<FormField>,
+    },
+    /// `multipart/form-data`: a stream of parts.
+    Multipart,
+    /// Any other bytes (`application/octet-stream`, `image/*`, `*/*`, `format: binary`).
+    Binary,
+    /// `text/*`: UTF-8 text, checked against its string schema.
+    Text {
+        /// What its schema requires (nothing but a string when it has none).
+        check: Check,
+    },
+}
+
+/// A property of a form body.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FormField {
+    /// The key on the wire.
+    pub name: String,
+    /// What its text (each item's, when `repeated`) is converted to.
+    pub kind: ScalarKind,
+    /// An array property: one item per occurrence of the key.
+    pub repeated: bool,
 }
 
 /// Which statuses a documented answer covers.

@@ -95,14 +95,33 @@ fn refusals() -> Vec<(&'static str, String, String)> {
     let body = |schema: &str| {
         format!("requestBody:\n  content:\n    application/json:\n      schema: {schema}\n{OK_RESPONSE}")
     };
+    // A body in one media type whose schema is `schema`.
+    let media = |media: &str, schema: &str| {
+        format!("requestBody:\n  content:\n    {media}:\n      schema: {schema}\n{OK_RESPONSE}")
+    };
+    let thing = "{ $ref: '#/components/schemas/Thing' }";
     vec![
+        ("xml body", media("application/xml", thing), THING.into()),
+        ("multipart/mixed body", media("multipart/mixed", thing), THING.into()),
+        ("text body with an object schema", media("text/plain", thing), THING.into()),
         (
-            "multipart body",
+            "form body with a nested object field",
+            media("application/x-www-form-urlencoded", "{ $ref: '#/components/schemas/Outer' }"),
+            "schemas:\n  Outer: { type: object, properties: { inner: { $ref: '#/components/schemas/Thing' } } }\n  Thing: { type: object }\n".into(),
+        ),
+        (
+            "form body with a scalar schema",
+            media("application/x-www-form-urlencoded", "{ type: string }"),
+            THING.into(),
+        ),
+        (
+            "one media type twice",
             format!(
-                "requestBody:\n  content:\n    multipart/form-data:\n      schema: {{ $ref: '#/components/schemas/Thing' }}\n{OK_RESPONSE}"
+                "requestBody:\n  content:\n    application/json:\n      schema: {thing}\n    application/json; charset=utf-8:\n      schema: {thing}\n{OK_RESPONSE}"
             ),
             THING.into(),
         ),
+        ("body without media types", format!("requestBody:\n  content: {{}}\n{OK_RESPONSE}"), THING.into()),
         (
             "cookie parameter",
             format!("parameters:\n  - {{ name: session, in: cookie, schema: {{ type: string }} }}\n{OK_RESPONSE}"),

@@ -24,7 +24,8 @@
 //! # Modules
 //! - [`rejection`]: the envelope and the one conversion to HTTP;
 //! - [`extract`]: request id, `api-version`, bearer token, parameters;
-//! - [`body`]: body limit, draining unused bodies, content type, strict JSON, one-pass typed decoding;
+//! - [`body`]: body limit, draining unused bodies, content type, strict JSON, one-pass typed decoding; choosing
+//!   among several media types, forms, multipart streams, text and bytes;
 //! - [`validate`]: the [`Validator`] generated validators drive;
 //! - [`layers`]: 404/405 fallbacks, panic recovery, request ids and spans.
 
@@ -35,7 +36,11 @@ pub mod layers;
 pub mod rejection;
 pub mod validate;
 
-pub use body::{answer_unread, decode_json, drain, present, read_body, typed};
+pub use axum::body::Bytes;
+pub use body::{
+    FormField, Multipart, Part, Received, answer_unread, decode_json, drain, form_body, json_body, present, read_body,
+    receive, text_body, typed,
+};
 pub use context::{
     API_VERSION_HEADER, ApiVersion, Context, DEFAULT_BODY_LIMIT, DEFAULT_DRAIN_TIMEOUT, REQUEST_ID_HEADER, RequestId,
     RouterConfig,

@@ -3,8 +3,9 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
+use super::body::body_statements;
 use super::validators::check_tokens;
-use super::{PARTS, handler_ident, inputs, params_in, struct_name, ty};
+use super::{PARTS, handler_ident, inputs, params_in, struct_name};
 use crate::ir::{self, Location, ScalarKind};
 use crate::names::method_ident;
 use proc_macro2::Ident;
@@ -87,25 +88,19 @@ pub(super) fn handler_fn(op: &ir::Operation, rt: &TokenStream, api: &Ident) -> T
     }
     let mut read = TokenStream::new();
     if let Some(body) = &op.body {
-        let (required, complete, t) = (body.required, body.typed_complete, ty(&body.ty));
-        let check = check_tokens(&body.check, rt);
-        read.extend(quote! {
-            let bytes = #rt::read_body(&parts.headers, body, config.body_limit).await?;
-        });
-        extract.extend(quote! {
-            let body: ::std::option::Option<#t> =
-                #rt::decode_json(&parts.headers, &bytes, #required, #complete, cx, |v, cx| { #check })?;
-        });
+        let (receive, decode) = body_statements(op, body, rt);
+        read.extend(receive);
+        extract.extend(decode);
         convert.extend(if body.required {
             quote! { let body = #rt::present(body)?; }
         } else {
             quote! {}
         });
     }
-    let args = inputs(op).into_iter().map(|(name, _)| name);
+    let args = inputs(op, rt).into_iter().map(|(name, _)| name);
     let parts_mut = (!params_in(op, Location::Path).is_empty()).then(|| quote!(mut));
     // Every violation of every part is collected before answering, so one 422 lists them all.
-    let validate = (!op.params.is_empty() || op.body.is_some()).then(|| {
+    let validate = (!extract.is_empty()).then(|| {
         quote! {
             let mut validator = #rt::Validator::new();
             let cx = &mut validator;
