@@ -1,12 +1,16 @@
 //! The fixture stubs' routers at run time: what the stub of `openapi.yaml` cannot show (path, query and header
-//! parameters, integer `loc` indices, 204, optional bodies, `security: []`).
+//! parameters, integer `loc` indices, 204, optional bodies, `security: []`); security schemes and parameter styles
+//! have a module each.
+
+mod parameters;
+mod security;
 
 use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::Request;
 use http_body_util::BodyExt;
-use secrets_server_stub::{Context, Rejection, RequestId, RouterConfig};
+use secrets_server_stub::{Context, Credentials, Rejection, RequestId, RouterConfig};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -15,8 +19,8 @@ use crate::fixtures::{params_path_query_header as params, unsecured_operation as
 
 struct Fixture;
 
-async fn authenticate(token: &str) -> Result<(), Rejection> {
-    if token == "good" {
+async fn authenticate(credentials: Credentials) -> Result<(), Rejection> {
+    if credentials.bearer()? == "good" {
         Ok(())
     } else {
         Err(Rejection::unauthorized("unknown token"))
@@ -26,8 +30,8 @@ async fn authenticate(token: &str) -> Result<(), Rejection> {
 impl params::Api for Fixture {
     type Caller = ();
 
-    async fn authenticate(&self, token: &str, _request_id: &RequestId) -> Result<(), Rejection> {
-        authenticate(token).await
+    async fn authenticate(&self, credentials: Credentials, _request_id: &RequestId) -> Result<(), Rejection> {
+        authenticate(credentials).await
     }
 
     async fn get_thing(
@@ -48,8 +52,8 @@ impl params::Api for Fixture {
 impl nested::Api for Fixture {
     type Caller = ();
 
-    async fn authenticate(&self, token: &str, _request_id: &RequestId) -> Result<(), Rejection> {
-        authenticate(token).await
+    async fn authenticate(&self, credentials: Credentials, _request_id: &RequestId) -> Result<(), Rejection> {
+        authenticate(credentials).await
     }
 
     async fn create_order(
@@ -64,8 +68,8 @@ impl nested::Api for Fixture {
 impl bodies::Api for Fixture {
     type Caller = ();
 
-    async fn authenticate(&self, token: &str, _request_id: &RequestId) -> Result<(), Rejection> {
-        authenticate(token).await
+    async fn authenticate(&self, credentials: Credentials, _request_id: &RequestId) -> Result<(), Rejection> {
+        authenticate(credentials).await
     }
 
     async fn list_notes(&self, _ctx: Context<()>) -> Result<bodies::ListNotesResponse, Rejection> {
@@ -85,8 +89,8 @@ impl bodies::Api for Fixture {
 impl unsecured::Api for Fixture {
     type Caller = ();
 
-    async fn authenticate(&self, token: &str, _request_id: &RequestId) -> Result<(), Rejection> {
-        authenticate(token).await
+    async fn authenticate(&self, credentials: Credentials, _request_id: &RequestId) -> Result<(), Rejection> {
+        authenticate(credentials).await
     }
 
     async fn health(&self, _ctx: Context<()>) -> Result<unsecured::HealthResponse, Rejection> {

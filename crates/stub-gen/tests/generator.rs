@@ -95,17 +95,13 @@ fn refusals() -> Vec<(&'static str, String, String)> {
     let body = |schema: &str| {
         format!("requestBody:\n  content:\n    application/json:\n      schema: {schema}\n{OK_RESPONSE}")
     };
+    let param = |yaml: &str| format!("parameters:\n  - {yaml}\n{OK_RESPONSE}");
     vec![
         (
             "multipart body",
             format!(
                 "requestBody:\n  content:\n    multipart/form-data:\n      schema: {{ $ref: '#/components/schemas/Thing' }}\n{OK_RESPONSE}"
             ),
-            THING.into(),
-        ),
-        (
-            "cookie parameter",
-            format!("parameters:\n  - {{ name: session, in: cookie, schema: {{ type: string }} }}\n{OK_RESPONSE}"),
             THING.into(),
         ),
         (
@@ -128,17 +124,7 @@ fn refusals() -> Vec<(&'static str, String, String)> {
         ),
         ("oneOf body", body("\n        oneOf: [{ type: string }, { type: integer }]"), THING.into()),
         ("inline object body", body("{ type: object, properties: { a: { type: string } } }"), THING.into()),
-        (
-            "array query parameter",
-            format!(
-                "parameters:\n  - {{ name: ids, in: query, schema: {{ type: array, items: {{ type: string }} }} }}\n{OK_RESPONSE}"
-            ),
             THING.into(),
-        ),
-        (
-            "api key security",
-            format!("security:\n  - key: []\n{OK_RESPONSE}"),
-            format!("{THING}securitySchemes:\n  key: {{ type: apiKey, in: header, name: X-Key }}\n"),
         ),
         (
             "bad pattern",
@@ -153,8 +139,54 @@ fn refusals() -> Vec<(&'static str, String, String)> {
         ),
         ("no 2xx", "responses:\n  '404': { description: nope }\n".into(), THING.into()),
         (
-            "authorization header parameter",
-            format!("parameters:\n  - {{ name: Authorization, in: header, schema: {{ type: string }} }}\n{OK_RESPONSE}"),
+            "digest security",
+            format!("security:\n  - digest: []\n{OK_RESPONSE}"),
+            format!("{THING}securitySchemes:\n  digest: {{ type: http, scheme: digest }}\n"),
+        ),
+        (
+            "undefined security scheme",
+            format!("security:\n  - nowhere: []\n{OK_RESPONSE}"),
+            format!("{THING}securitySchemes:\n  bearer: {{ type: http, scheme: bearer }}\n"),
+        ),
+        (
+            "authorization header parameter on a secured operation",
+            format!(
+                "security:\n  - bearer: []\nparameters:\n  - {{ name: Authorization, in: header, schema: {{ type: string }} }}\n{OK_RESPONSE}"
+            ),
+            format!("{THING}securitySchemes:\n  bearer: {{ type: http, scheme: bearer }}\n"),
+        ),
+        (
+            "content-type header parameter",
+            param("{ name: Content-Type, in: header, schema: { type: string } }"),
+            THING.into(),
+        ),
+        ("label path style", param("{ name: id, in: path, required: true, style: label, schema: { type: string } }"), THING.into()),
+        ("form query object", param("{ name: filter, in: query, schema: { $ref: '#/components/schemas/Thing' } }"), THING.into()),
+        ("header object", param("{ name: X-Thing, in: header, schema: { $ref: '#/components/schemas/Thing' } }"), THING.into()),
+        ("deepObject scalar", param("{ name: q, in: query, style: deepObject, schema: { type: string } }"), THING.into()),
+        (
+            "deepObject nested property",
+            param("{ name: q, in: query, style: deepObject, schema: { $ref: '#/components/schemas/Nested' } }"),
+            "schemas:\n  Nested: { type: object, properties: { inner: { type: object } } }\n".into(),
+        ),
+        (
+            "inline deepObject",
+            param("{ name: q, in: query, style: deepObject, schema: { type: object, properties: { a: { type: string } } } }"),
+            THING.into(),
+        ),
+        (
+            "array of arrays parameter",
+            param("{ name: m, in: query, schema: { type: array, items: { type: array, items: { type: integer } } } }"),
+            THING.into(),
+        ),
+        (
+            "exploded cookie array",
+            param("{ name: ids, in: cookie, schema: { type: array, items: { type: integer } } }"),
+            THING.into(),
+        ),
+        (
+            "non-JSON parameter content",
+            param("{ name: q, in: query, content: { text/plain: { schema: { type: string } } } }"),
             THING.into(),
         ),
         (

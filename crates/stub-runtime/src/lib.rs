@@ -23,7 +23,8 @@
 //!
 //! # Modules
 //! - [`rejection`]: the envelope and the one conversion to HTTP;
-//! - [`extract`]: request id, `api-version`, bearer token, parameters;
+//! - [`extract`]: request id, `api-version`, parameters (path, query, header, cookie; their styles);
+//! - [`security`]: credentials for the security requirements, tried in order, as [`Credentials`];
 //! - [`body`]: body limit, content type, strict JSON, one-pass typed decoding;
 //! - [`validate`]: the [`Validator`] generated validators drive;
 //! - [`layers`]: 404/405 fallbacks, panic recovery, request ids and spans.
@@ -33,6 +34,7 @@ mod context;
 pub mod extract;
 pub mod layers;
 pub mod rejection;
+pub mod security;
 pub mod validate;
 
 pub use body::{decode_json, present, read_body, typed};
@@ -40,10 +42,14 @@ pub use context::{
     API_VERSION_HEADER, ApiVersion, Context, DEFAULT_BODY_LIMIT, REQUEST_ID_HEADER, RequestId, RouterConfig,
 };
 pub use extract::{
-    ParamKind, bearer_token, check_api_version, coerce, header_param, path_params, query_params, request_id,
+    Pairs, ParamKind, check_api_version, coerce, coerce_fields, coerce_items, cookies, header_param, json_param,
+    path_params, query, request_id, split,
 };
 pub use layers::{layers, method_not_allowed, not_found};
 pub use rejection::{Loc, Rejection, Violation, empty, header, json};
+pub use security::{
+    Credential, Credentials, KeyLocation, Scheme, SchemeKind, credentials, optional_credentials,
+};
 pub use validate::{Pattern, Validator};
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, anyhow};
+use openapiv3::{Parameter, ParameterSchemaOrContent, PathStyle, QueryStyle, ReferenceOr};
 use quote::quote;
 use stub_gen::{Replacement, Settings, Types};
 
@@ -53,6 +54,60 @@ pub(crate) fn stub_tokens(
     Ok((client, stub))
 }
 
+/// `spec` without the parameters progenitor refuses (cookies, `content`, styles other than `form` in the query and
+/// `simple` in the path). The stub's types for them are component schemas, which stay in the type space.
+fn without_stub_only_params(spec: &Spec) -> Spec {
+    let mut doc = spec.doc.clone();
+    let components = doc.components.clone();
+    let client_can_take = |param: &ReferenceOr<Parameter>| {
+        let param = match param {
+            ReferenceOr::Item(param) => Some(param),
+            ReferenceOr::Reference { reference } => reference
+                .strip_prefix("#/components/parameters/")
+                .and_then(|name| components.as_ref()?.parameters.get(name))
+                .and_then(|param| param.as_item()),
+        };
+        match param {
+            Some(param) => {
+                matches!(param.parameter_data_ref().format, ParameterSchemaOrContent::Schema(_))
+                    && match param {
+                        Parameter::Query { style, .. } => *style == QueryStyle::Form,
+                        Parameter::Path { style, .. } => *style == PathStyle::Simple,
+                        Parameter::Header { .. } => true,
+                        Parameter::Cookie { .. } => false,
+                    }
+            }
+            None => true,
+        }
+    };
+    for item in doc.paths.paths.values_mut() {
+        if let ReferenceOr::Item(item) = item {
+            item.parameters.retain(client_can_take);
+            for op in [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.options,
+                &mut item.head,
+                &mut item.patch,
+                &mut item.trace,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                op.parameters.retain(client_can_take);
+            }
+        }
+    }
+    Spec {
+        path: spec.path.clone(),
+        text: spec.text.clone(),
+        doc,
+        raw: spec.raw.clone(),
+    }
+}
+
 /// The fixture specs beside stub-gen's tests, by name, sorted.
 pub(crate) fn fixtures(root: &Path) -> Result<Vec<String>> {
     let dir = root.join(FIXTURE_DIR);
@@ -72,7 +127,11 @@ pub(crate) const FIXTURE_DIR: &str = "crates/stub-gen/tests/fixtures";
 /// A standalone stub's `lib.rs` text: the same text whether it becomes a crate (`cargo xtask stub`) or a module
 /// of the `tests` crate (the fixtures).
 pub(crate) fn standalone_lib(spec: &Spec, settings: &Settings, command: &str) -> Result<String> {
-    let (_, stub) = stub_tokens(spec, settings)?;
+    stub_gen::check(spec, settings).map_err(|err| anyhow!(err))?;
+    // No client is written here, so progenitor only has to build the type space: it is shown the spec without the
+    // parameters only the stub serves.
+    let (generator, _) = client::generator(&without_stub_only_params(spec))?;
+    let stub = stub_gen::generate(spec, &types(&generator), settings).map_err(|err| anyhow!(err))?;
     let doc = format!(" Server stub generated from `{}`.", spec.path);
     let tokens = quote! {
         #![doc = #doc]
