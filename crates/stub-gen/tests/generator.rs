@@ -124,8 +124,6 @@ fn refusals() -> Vec<(&'static str, String, String)> {
         ),
         ("oneOf body", body("\n        oneOf: [{ type: string }, { type: integer }]"), THING.into()),
         ("inline object body", body("{ type: object, properties: { a: { type: string } } }"), THING.into()),
-            THING.into(),
-        ),
         (
             "bad pattern",
             body("{ $ref: '#/components/schemas/Code' }"),

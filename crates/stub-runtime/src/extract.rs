@@ -78,7 +78,9 @@ pub struct Pairs {
 
 /// The query string's parameters, percent-decoded (`+` is a space).
 pub fn query(uri: &Uri) -> Pairs {
-    let pairs = form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()).into_owned().collect();
+    let pairs = form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+        .into_owned()
+        .collect();
     Pairs {
         what: "query parameter",
         pairs,

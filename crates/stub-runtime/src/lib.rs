@@ -47,9 +47,7 @@ pub use extract::{
 };
 pub use layers::{layers, method_not_allowed, not_found};
 pub use rejection::{Loc, Rejection, Violation, empty, header, json};
-pub use security::{
-    Credential, Credentials, KeyLocation, Scheme, SchemeKind, credentials, optional_credentials,
-};
+pub use security::{Credential, Credentials, KeyLocation, Scheme, SchemeKind, credentials, optional_credentials};
 pub use validate::{Pattern, Validator};
 
 #[cfg(test)]

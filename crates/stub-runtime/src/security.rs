@@ -183,7 +183,9 @@ pub fn optional_credentials(parts: &Parts, alternatives: &[&[Scheme]]) -> Result
                     let value = match location {
                         KeyLocation::Header => header_key(&parts.headers, name),
                         KeyLocation::Query => pair_key(query_pairs.get_or_insert_with(|| Ok(query(&parts.uri))), name),
-                        KeyLocation::Cookie => pair_key(cookie_pairs.get_or_insert_with(|| cookies(&parts.headers)), name),
+                        KeyLocation::Cookie => {
+                            pair_key(cookie_pairs.get_or_insert_with(|| cookies(&parts.headers)), name)
+                        }
                     };
                     value.map(|value| {
                         value.map(|value| Credential::ApiKey {
@@ -248,10 +250,12 @@ fn authorization<'h>(headers: &'h HeaderMap, expected: &str, form: &'static str)
 }
 
 fn bearer(headers: &HeaderMap, scheme: &'static str) -> Result<Option<Credential>, Rejection> {
-    Ok(authorization(headers, "bearer", "Bearer <token>")?.map(|token| Credential::Bearer {
-        scheme,
-        token: token.to_owned(),
-    }))
+    Ok(
+        authorization(headers, "bearer", "Bearer <token>")?.map(|token| Credential::Bearer {
+            scheme,
+            token: token.to_owned(),
+        }),
+    )
 }
 
 fn basic(headers: &HeaderMap, scheme: &'static str) -> Result<Option<Credential>, Rejection> {

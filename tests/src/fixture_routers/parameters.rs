@@ -6,8 +6,8 @@ use std::sync::Arc;
 use secrets_server_stub::{Context, Rejection, RouterConfig};
 
 use super::{call, violations};
-use crate::fixtures::{array_parameter_styles as arrays, cookie_parameters as cookies};
 use crate::fixtures::object_and_json_parameters as objects;
+use crate::fixtures::{array_parameter_styles as arrays, cookie_parameters as cookies};
 
 struct Fixture;
 
@@ -143,52 +143,77 @@ async fn deep_objects_and_json_parameters() {
     let app = objects::router(Arc::new(Fixture), RouterConfig::default());
     let where_ = "where=%7B%22field%22%3A%22x%22%2C%22values%22%3A%5B1%5D%7D";
     let uri: &'static str = format!("/search?filter%5Bname%5D=ab&filter[min]=3&{where_}").leak();
-    check(app, &[
-        (
-            uri,
-            &[("x-context", "[1, 2]")],
-            Expect::Echo(r#"Some((Some("ab"), Some(3), None)) Some(("x", [1])) [1, 2]"#),
-        ),
-        ("/search", &[("x-context", "[]")], Expect::Echo("None None []")),
-        (
-            "/search?filter[name]=a&filter[min]=-1&filter[open]=maybe&filter[extra]=1&where=nope",
-            &[("x-context", "[1,2,3]")],
-            Expect::Violations(&[
-                (r#"["query","filter","min"]"#, "greater_than_equal"),
-                (r#"["query","filter","name"]"#, "string_too_short"),
-                (r#"["query","filter","open"]"#, "bool_type"),
-                (r#"["query","filter","extra"]"#, "extra_forbidden"),
-                (r#"["query","where"]"#, "json_invalid"),
-                (r#"["header","X-Context"]"#, "too_long"),
-            ]),
-        ),
-        (
-            "/search?where=%7B%7D",
-            &[],
-            Expect::Violations(&[(r#"["query","where","field"]"#, "missing"), (r#"["header","X-Context"]"#, "missing")]),
-        ),
-        ("/search?filter[min]=1&filter[min]=2", &[("x-context", "[]")], Expect::Status(400)),
-    ])
+    check(
+        app,
+        &[
+            (
+                uri,
+                &[("x-context", "[1, 2]")],
+                Expect::Echo(r#"Some((Some("ab"), Some(3), None)) Some(("x", [1])) [1, 2]"#),
+            ),
+            ("/search", &[("x-context", "[]")], Expect::Echo("None None []")),
+            (
+                "/search?filter[name]=a&filter[min]=-1&filter[open]=maybe&filter[extra]=1&where=nope",
+                &[("x-context", "[1,2,3]")],
+                Expect::Violations(&[
+                    (r#"["query","filter","min"]"#, "greater_than_equal"),
+                    (r#"["query","filter","name"]"#, "string_too_short"),
+                    (r#"["query","filter","open"]"#, "bool_type"),
+                    (r#"["query","filter","extra"]"#, "extra_forbidden"),
+                    (r#"["query","where"]"#, "json_invalid"),
+                    (r#"["header","X-Context"]"#, "too_long"),
+                ]),
+            ),
+            (
+                "/search?where=%7B%7D",
+                &[],
+                Expect::Violations(&[
+                    (r#"["query","where","field"]"#, "missing"),
+                    (r#"["header","X-Context"]"#, "missing"),
+                ]),
+            ),
+            (
+                "/search?filter[min]=1&filter[min]=2",
+                &[("x-context", "[]")],
+                Expect::Status(400),
+            ),
+        ],
+    )
     .await;
 }
 
 #[tokio::test]
 async fn cookie_parameters_come_from_the_cookie_header() {
     let app = cookies::router(Arc::new(Fixture), RouterConfig::default());
-    check(app, &[
-        ("/prefs", &[("cookie", "theme=dark; recent=1,2; lang=en")], Expect::Echo("dark Some([1, 2]) Some(\"en\")")),
-        ("/prefs", &[("cookie", "a=b"), ("cookie", "theme=\"light\"")], Expect::Echo("light None None")),
-        (
-            "/prefs",
-            &[("cookie", "theme=blue; recent=1,x; lang=eng")],
-            Expect::Violations(&[
-                (r#"["cookie","theme"]"#, "enum"),
-                (r#"["cookie","recent",1]"#, "int_type"),
-                (r#"["cookie","lang"]"#, "string_pattern_mismatch"),
-            ]),
-        ),
-        ("/prefs", &[], Expect::Violations(&[(r#"["cookie","theme"]"#, "missing")])),
-        ("/prefs", &[("cookie", "theme=dark; theme=light")], Expect::Status(400)),
-    ])
+    check(
+        app,
+        &[
+            (
+                "/prefs",
+                &[("cookie", "theme=dark; recent=1,2; lang=en")],
+                Expect::Echo("dark Some([1, 2]) Some(\"en\")"),
+            ),
+            (
+                "/prefs",
+                &[("cookie", "a=b"), ("cookie", "theme=\"light\"")],
+                Expect::Echo("light None None"),
+            ),
+            (
+                "/prefs",
+                &[("cookie", "theme=blue; recent=1,x; lang=eng")],
+                Expect::Violations(&[
+                    (r#"["cookie","theme"]"#, "enum"),
+                    (r#"["cookie","recent",1]"#, "int_type"),
+                    (r#"["cookie","lang"]"#, "string_pattern_mismatch"),
+                ]),
+            ),
+            (
+                "/prefs",
+                &[],
+                Expect::Violations(&[(r#"["cookie","theme"]"#, "missing")]),
+            ),
+            ("/prefs", &[("cookie", "theme=dark; theme=light")], Expect::Status(400)),
+        ],
+    )
     .await;
 }

@@ -102,7 +102,11 @@ async fn check(app: axum::Router, cases: &[Case]) {
         let (method, uri) = line.split_once(' ').unwrap();
         let (got, body) = call(app.clone(), method, uri, headers, None).await;
         let text = if got == 200 { &body["caller"] } else { &body["detail"] };
-        assert_eq!((got, text.as_str().unwrap_or("")), (*status, *expected), "{line} {headers:?}: {body}");
+        assert_eq!(
+            (got, text.as_str().unwrap_or("")),
+            (*status, *expected),
+            "{line} {headers:?}: {body}"
+        );
         if got == 401 {
             assert_eq!(body["type"], "authentication_error", "{line}");
         }
@@ -112,50 +116,201 @@ async fn check(app: axum::Router, cases: &[Case]) {
 #[tokio::test]
 async fn every_scheme_kind_reaches_authenticate_as_a_typed_credential() {
     let app = schemes::router(Arc::new(Fixture), RouterConfig::default());
-    check(app, &[
-        ("GET /bearer", &[("authorization", "Bearer t1")], 200, "bearer:bearer:t1 []"),
-        ("GET /bearer", &[("authorization", "bearer t1")], 200, "bearer:bearer:t1 []"),
-        ("GET /bearer", &[], 401, "missing bearer token in the Authorization header"),
-        ("GET /bearer", &[("authorization", BASIC)], 401, "the Authorization header must be `Bearer <token>`"),
-        ("GET /bearer", &[("authorization", "Bearer bad")], 401, "unknown credential"),
-        ("GET /basic", &[("authorization", BASIC)], 200, "basic:basic:user:pw []"),
-        ("GET /basic", &[("authorization", "Basic !!")], 401, "the Authorization header must be `Basic <base64 of user:password>`"),
-        ("GET /basic", &[("authorization", "Basic dXNlcg==")], 401, "the Authorization header must be `Basic <base64 of user:password>`"),
-        ("GET /header-key", &[("x-api-key", "k1")], 200, "header_key:X-Api-Key:k1 []"),
-        ("GET /header-key", &[("authorization", "Bearer t1")], 401, "missing API key in the X-Api-Key header"),
-        ("GET /query-key?api_key=k2&page=2", &[], 200, "query_key:api_key:k2 [] page Some(2)"),
-        ("GET /query-key?api_key=a&api_key=b", &[], 401, "the query parameter `api_key` is given more than once"),
-        ("GET /query-key?api_key=", &[], 401, "the query parameter `api_key` is empty"),
-        ("GET /query-key", &[], 401, "missing API key in the `api_key` query parameter"),
-        ("GET /cookie-key", &[("cookie", "other=1; session=k3")], 200, "cookie_key:session:k3 []"),
-        ("GET /cookie-key", &[("cookie", "other=1")], 401, "missing API key in the `session` cookie"),
-        ("GET /oauth", &[("authorization", "Bearer t2")], 200, "oauth:bearer:t2 [things.read things.write]"),
-        ("GET /oidc", &[("authorization", "Bearer t3")], 200, "oidc:bearer:t3 [openid]"),
-    ])
+    check(
+        app,
+        &[
+            (
+                "GET /bearer",
+                &[("authorization", "Bearer t1")],
+                200,
+                "bearer:bearer:t1 []",
+            ),
+            (
+                "GET /bearer",
+                &[("authorization", "bearer t1")],
+                200,
+                "bearer:bearer:t1 []",
+            ),
+            (
+                "GET /bearer",
+                &[],
+                401,
+                "missing bearer token in the Authorization header",
+            ),
+            (
+                "GET /bearer",
+                &[("authorization", BASIC)],
+                401,
+                "the Authorization header must be `Bearer <token>`",
+            ),
+            (
+                "GET /bearer",
+                &[("authorization", "Bearer bad")],
+                401,
+                "unknown credential",
+            ),
+            ("GET /basic", &[("authorization", BASIC)], 200, "basic:basic:user:pw []"),
+            (
+                "GET /basic",
+                &[("authorization", "Basic !!")],
+                401,
+                "the Authorization header must be `Basic <base64 of user:password>`",
+            ),
+            (
+                "GET /basic",
+                &[("authorization", "Basic dXNlcg==")],
+                401,
+                "the Authorization header must be `Basic <base64 of user:password>`",
+            ),
+            (
+                "GET /header-key",
+                &[("x-api-key", "k1")],
+                200,
+                "header_key:X-Api-Key:k1 []",
+            ),
+            (
+                "GET /header-key",
+                &[("authorization", "Bearer t1")],
+                401,
+                "missing API key in the X-Api-Key header",
+            ),
+            (
+                "GET /query-key?api_key=k2&page=2",
+                &[],
+                200,
+                "query_key:api_key:k2 [] page Some(2)",
+            ),
+            (
+                "GET /query-key?api_key=a&api_key=b",
+                &[],
+                401,
+                "the query parameter `api_key` is given more than once",
+            ),
+            (
+                "GET /query-key?api_key=",
+                &[],
+                401,
+                "the query parameter `api_key` is empty",
+            ),
+            (
+                "GET /query-key",
+                &[],
+                401,
+                "missing API key in the `api_key` query parameter",
+            ),
+            (
+                "GET /cookie-key",
+                &[("cookie", "other=1; session=k3")],
+                200,
+                "cookie_key:session:k3 []",
+            ),
+            (
+                "GET /cookie-key",
+                &[("cookie", "other=1")],
+                401,
+                "missing API key in the `session` cookie",
+            ),
+            (
+                "GET /oauth",
+                &[("authorization", "Bearer t2")],
+                200,
+                "oauth:bearer:t2 [things.read things.write]",
+            ),
+            (
+                "GET /oidc",
+                &[("authorization", "Bearer t3")],
+                200,
+                "oidc:bearer:t3 [openid]",
+            ),
+        ],
+    )
     .await;
 }
 
 #[tokio::test]
 async fn the_first_satisfied_requirement_is_used_and_optional_security_serves_anonymous_callers() {
     let app = alternatives::router(Arc::new(Fixture), RouterConfig::default());
-    check(app, &[
-        ("GET /either", &[("authorization", "Bearer t")], 200, "bearer:bearer:t []"),
-        ("GET /either", &[("x-api-key", "k")], 200, "key:X-Api-Key:k []"),
-        ("GET /either", &[("authorization", "Bearer t"), ("x-api-key", "k")], 200, "bearer:bearer:t []"),
-        // A malformed credential does not stop a later requirement from being satisfied...
-        ("GET /either", &[("authorization", BASIC), ("x-api-key", "k")], 200, "key:X-Api-Key:k []"),
-        // ...but is the answer when none is.
-        ("GET /either", &[("authorization", BASIC)], 401, "the Authorization header must be `Bearer <token>`"),
-        ("GET /either", &[], 401, "missing bearer token in the Authorization header or API key in the X-Api-Key header"),
-        ("GET /both", &[("authorization", BASIC), ("x-api-key", "k")], 200, "basic:basic:user:pw + key:X-Api-Key:k [admin]"),
-        ("GET /both", &[("x-api-key", "k")], 401, "missing basic credentials in the Authorization header and API key in the X-Api-Key header"),
-        ("GET /maybe", &[], 200, "anonymous"),
-        ("GET /maybe", &[("authorization", "Bearer t")], 200, "bearer:bearer:t []"),
-        ("GET /maybe", &[("authorization", "Bearer bad")], 401, "unknown credential"),
-        ("GET /maybe", &[("authorization", "Token t")], 401, "the Authorization header must be `Bearer <token>`"),
-        ("GET /open", &[("authorization", "Custom abc")], 200, r#"header Some("Custom abc")"#),
-        ("GET /open", &[], 200, "header None"),
-        ("GET /open", &[("authorization", TOO_LONG)], 422, "request does not match the schema"),
-    ])
+    check(
+        app,
+        &[
+            (
+                "GET /either",
+                &[("authorization", "Bearer t")],
+                200,
+                "bearer:bearer:t []",
+            ),
+            ("GET /either", &[("x-api-key", "k")], 200, "key:X-Api-Key:k []"),
+            (
+                "GET /either",
+                &[("authorization", "Bearer t"), ("x-api-key", "k")],
+                200,
+                "bearer:bearer:t []",
+            ),
+            // A malformed credential does not stop a later requirement from being satisfied...
+            (
+                "GET /either",
+                &[("authorization", BASIC), ("x-api-key", "k")],
+                200,
+                "key:X-Api-Key:k []",
+            ),
+            // ...but is the answer when none is.
+            (
+                "GET /either",
+                &[("authorization", BASIC)],
+                401,
+                "the Authorization header must be `Bearer <token>`",
+            ),
+            (
+                "GET /either",
+                &[],
+                401,
+                "missing bearer token in the Authorization header or API key in the X-Api-Key header",
+            ),
+            (
+                "GET /both",
+                &[("authorization", BASIC), ("x-api-key", "k")],
+                200,
+                "basic:basic:user:pw + key:X-Api-Key:k [admin]",
+            ),
+            (
+                "GET /both",
+                &[("x-api-key", "k")],
+                401,
+                "missing basic credentials in the Authorization header and API key in the X-Api-Key header",
+            ),
+            ("GET /maybe", &[], 200, "anonymous"),
+            (
+                "GET /maybe",
+                &[("authorization", "Bearer t")],
+                200,
+                "bearer:bearer:t []",
+            ),
+            (
+                "GET /maybe",
+                &[("authorization", "Bearer bad")],
+                401,
+                "unknown credential",
+            ),
+            (
+                "GET /maybe",
+                &[("authorization", "Token t")],
+                401,
+                "the Authorization header must be `Bearer <token>`",
+            ),
+            (
+                "GET /open",
+                &[("authorization", "Custom abc")],
+                200,
+                r#"header Some("Custom abc")"#,
+            ),
+            ("GET /open", &[], 200, "header None"),
+            (
+                "GET /open",
+                &[("authorization", TOO_LONG)],
+                422,
+                "request does not match the schema",
+            ),
+        ],
+    )
     .await;
 }

@@ -36,16 +36,18 @@ impl<'a> Lowering<'a> {
                         return Err(self.fail(
                             &at,
                             format!(
-                                "path parameter `{}` uses style `{style:?}`; only `simple` is supported",
-                                parameter_data.name
-                            )
-                            .to_lowercase(),
+                                "path parameter `{}` uses style `{}`; only `simple` is supported",
+                                parameter_data.name,
+                                format!("{style:?}").to_lowercase()
+                            ),
                         ));
                     }
                 };
                 (parameter_data, Location::Path, style)
             }
-            Parameter::Query { parameter_data, style, .. } => {
+            Parameter::Query {
+                parameter_data, style, ..
+            } => {
                 let style = match style {
                     QueryStyle::Form => Style::Form,
                     QueryStyle::SpaceDelimited => Style::Delimited(' '),
@@ -111,10 +113,9 @@ impl<'a> Lowering<'a> {
                         format!("parameter `{name}` has content `{media}`; only application/json is supported"),
                     ));
                 }
-                let schema = media_type
-                    .schema
-                    .as_ref()
-                    .ok_or_else(|| self.fail(&content_at, format!("parameter `{name}` has content without a schema")))?;
+                let schema = media_type.schema.as_ref().ok_or_else(|| {
+                    self.fail(&content_at, format!("parameter `{name}` has content without a schema"))
+                })?;
                 (schema, format!("{content_at}/schema"), Shape::Json)
             }
         };
