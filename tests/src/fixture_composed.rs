@@ -7,7 +7,7 @@ use axum::body::Body;
 use axum::http::Request;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use stub_runtime::{Context, Rejection, RequestId, RouterConfig};
+use stub_runtime::{Context, Credentials, Rejection, RequestId, RouterConfig};
 use tower::ServiceExt;
 
 use crate::fixtures::composed_schemas as fx;
@@ -17,7 +17,7 @@ struct Pets;
 impl fx::Api for Pets {
     type Caller = ();
 
-    async fn authenticate(&self, _token: &str, _request_id: &RequestId) -> Result<(), Rejection> {
+    async fn authenticate(&self, _credentials: Credentials, _request_id: &RequestId) -> Result<(), Rejection> {
         Ok(())
     }
 

@@ -9,7 +9,7 @@ use axum::body::{Body, Bytes};
 use axum::http::Request;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use stub_runtime::{Context, Rejection, RequestId, RouterConfig};
+use stub_runtime::{Context, Credentials, Rejection, RequestId, RouterConfig};
 use tower::ServiceExt;
 
 use crate::fixtures::responses_default_ranges_media as fx;
@@ -20,7 +20,7 @@ struct Reports;
 impl fx::Api for Reports {
     type Caller = ();
 
-    async fn authenticate(&self, _token: &str, _request_id: &RequestId) -> Result<(), Rejection> {
+    async fn authenticate(&self, _credentials: Credentials, _request_id: &RequestId) -> Result<(), Rejection> {
         Ok(())
     }
 

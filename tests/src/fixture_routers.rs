@@ -1,13 +1,16 @@
 //! The fixture stubs' routers at run time: what the stub of `openapi.yaml` cannot show (path, query and header
 //! parameters, integer `loc` indices, 204, optional bodies, `security: []`, bodies in other media types and in
-//! several).
+//! several); security schemes and parameter styles have a module each.
+
+mod parameters;
+mod security;
 
 use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::Request;
 use http_body_util::BodyExt;
-use secrets_server_stub::{Context, Rejection, RequestId, RouterConfig};
+use secrets_server_stub::{Context, Credentials, Rejection, RequestId, RouterConfig};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -18,8 +21,8 @@ use crate::fixtures::{no_body_and_optional_body as bodies, params_path_query_hea
 
 struct Fixture;
 
-async fn authenticate(token: &str) -> Result<(), Rejection> {
-    if token == "good" {
+async fn authenticate(credentials: Credentials) -> Result<(), Rejection> {
+    if credentials.bearer()? == "good" {
         Ok(())
     } else {
         Err(Rejection::unauthorized("unknown token"))
@@ -29,8 +32,8 @@ async fn authenticate(token: &str) -> Result<(), Rejection> {
 impl params::Api for Fixture {
     type Caller = ();
 
-    async fn authenticate(&self, token: &str, _request_id: &RequestId) -> Result<(), Rejection> {
-        authenticate(token).await
+    async fn authenticate(&self, credentials: Credentials, _request_id: &RequestId) -> Result<(), Rejection> {
+        authenticate(credentials).await
     }
 
     async fn get_thing(
@@ -51,8 +54,8 @@ impl params::Api for Fixture {
 impl nested::Api for Fixture {
     type Caller = ();
 
-    async fn authenticate(&self, token: &str, _request_id: &RequestId) -> Result<(), Rejection> {
-        authenticate(token).await
+    async fn authenticate(&self, credentials: Credentials, _request_id: &RequestId) -> Result<(), Rejection> {
+        authenticate(credentials).await
     }
 
     async fn create_order(
@@ -67,8 +70,8 @@ impl nested::Api for Fixture {
 impl bodies::Api for Fixture {
     type Caller = ();
 
-    async fn authenticate(&self, token: &str, _request_id: &RequestId) -> Result<(), Rejection> {
-        authenticate(token).await
+    async fn authenticate(&self, credentials: Credentials, _request_id: &RequestId) -> Result<(), Rejection> {
+        authenticate(credentials).await
     }
 
     async fn list_notes(&self, _ctx: Context<()>) -> Result<bodies::ListNotesResponse, Rejection> {
@@ -88,8 +91,8 @@ impl bodies::Api for Fixture {
 impl unsecured::Api for Fixture {
     type Caller = ();
 
-    async fn authenticate(&self, token: &str, _request_id: &RequestId) -> Result<(), Rejection> {
-        authenticate(token).await
+    async fn authenticate(&self, credentials: Credentials, _request_id: &RequestId) -> Result<(), Rejection> {
+        authenticate(credentials).await
     }
 
     async fn health(&self, _ctx: Context<()>) -> Result<unsecured::HealthResponse, Rejection> {
@@ -271,8 +274,8 @@ async fn security_empty_skips_authentication() {
 impl form::Api for Fixture {
     type Caller = ();
 
-    async fn authenticate(&self, token: &str, _request_id: &RequestId) -> Result<(), Rejection> {
-        authenticate(token).await
+    async fn authenticate(&self, credentials: Credentials, _request_id: &RequestId) -> Result<(), Rejection> {
+        authenticate(credentials).await
     }
 
     async fn sign_up(&self, _ctx: Context<()>, body: form::types::Signup) -> Result<form::SignUpResponse, Rejection> {
@@ -294,8 +297,8 @@ async fn describe_parts(mut parts: stub_runtime::Multipart) -> Result<Vec<String
 impl uploads::Api for Fixture {
     type Caller = ();
 
-    async fn authenticate(&self, token: &str, _request_id: &RequestId) -> Result<(), Rejection> {
-        authenticate(token).await
+    async fn authenticate(&self, credentials: Credentials, _request_id: &RequestId) -> Result<(), Rejection> {
+        authenticate(credentials).await
     }
 
     async fn upload(
@@ -318,8 +321,8 @@ fn blob_summary(kind: &str, size: usize) -> blobs::types::Summary {
 impl blobs::Api for Fixture {
     type Caller = ();
 
-    async fn authenticate(&self, token: &str, _request_id: &RequestId) -> Result<(), Rejection> {
-        authenticate(token).await
+    async fn authenticate(&self, credentials: Credentials, _request_id: &RequestId) -> Result<(), Rejection> {
+        authenticate(credentials).await
     }
 
     async fn put_blob(
@@ -363,8 +366,8 @@ impl blobs::Api for Fixture {
 impl several::Api for Fixture {
     type Caller = ();
 
-    async fn authenticate(&self, token: &str, _request_id: &RequestId) -> Result<(), Rejection> {
-        authenticate(token).await
+    async fn authenticate(&self, credentials: Credentials, _request_id: &RequestId) -> Result<(), Rejection> {
+        authenticate(credentials).await
     }
 
     async fn create_item(

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use chrono::{SubsecRound as _, Utc};
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
-use secrets_server_stub::{Context, CreateSecretFromPresetResponse, Rejection, RequestId, SecretsApi, types};
+use secrets_server_stub::{
+    Context, CreateSecretFromPresetResponse, Credentials, Rejection, RequestId, SecretsApi, types,
+};
 
 use crate::crypto::{self, CryptoError, Keyring};
 use crate::store::{NewSecret, Store, StoreError};
@@ -144,7 +146,8 @@ impl Handler {
 impl SecretsApi for Handler {
     type Caller = Caller;
 
-    async fn authenticate(&self, token: &str, _request_id: &RequestId) -> Result<Caller, Rejection> {
+    async fn authenticate(&self, credentials: Credentials, _request_id: &RequestId) -> Result<Caller, Rejection> {
+        let token = credentials.bearer()?;
         if !tokens::well_formed(token) {
             return Err(Rejection::unauthorized(UNKNOWN_TOKEN));
         }

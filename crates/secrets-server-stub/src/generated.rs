@@ -575,11 +575,12 @@ characters is shown as `••••` alone.
 pub trait SecretsApi: Send + Sync + 'static {
     /// What `authenticate` returns; passed to every operation that has security requirements.
     type Caller: Send + Sync + 'static;
-    /// Bearer token (already extracted; scheme matched case-insensitively) -> caller, or a rejection
-    /// (401/403/429, or a 5xx when the token store fails). Runs before the body is read.
+    /// The credentials of the first security requirement the request satisfies (one per scheme it names;
+    /// missing or malformed ones were already answered 401) -> caller, or a rejection (401/403/429, or a 5xx
+    /// when the credential store fails). Runs before the body is read.
     fn authenticate(
         &self,
-        token: &str,
+        credentials: ::stub_runtime::Credentials,
         request_id: &::stub_runtime::RequestId,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<Self::Caller, ::stub_runtime::Rejection>,
@@ -629,8 +630,18 @@ async fn handle_create_secret_from_preset<A: SecretsApi>(
     let request_id = ::stub_runtime::request_id(&parts);
     let early = async {
         ::stub_runtime::check_api_version(&parts.headers, &config)?;
-        let token = ::stub_runtime::bearer_token(&parts.headers)?;
-        let caller = api.authenticate(token, &request_id).await?;
+        const SECURITY: &[&[::stub_runtime::Scheme]] = &[
+            &[
+                ::stub_runtime::Scheme {
+                    name: "bearerAuth",
+                    kind: ::stub_runtime::SchemeKind::Bearer,
+                    scopes: &[],
+                },
+            ],
+        ];
+        let caller = api
+            .authenticate(::stub_runtime::credentials(&parts, SECURITY)?, &request_id)
+            .await?;
         ::std::result::Result::<_, ::stub_runtime::Rejection>::Ok(caller)
     };
     let caller = match early.await {

@@ -6,7 +6,9 @@
 //!
 //! ```no_run
 //! # use std::sync::Arc;
-//! use secrets_server_stub::{Context, CreateSecretFromPresetResponse, Rejection, RequestId, RouterConfig, SecretsApi};
+//! use secrets_server_stub::{
+//!     Context, CreateSecretFromPresetResponse, Credentials, Rejection, RequestId, RouterConfig, SecretsApi,
+//! };
 //! use secrets_server_stub::types;
 //!
 //! struct Server;
@@ -14,8 +16,8 @@
 //! impl SecretsApi for Server {
 //!     type Caller = String;
 //!
-//!     async fn authenticate(&self, token: &str, _request_id: &RequestId) -> Result<String, Rejection> {
-//!         if token == "st_demo" { Ok("alice".into()) } else { Err(Rejection::unauthorized("unknown token")) }
+//!     async fn authenticate(&self, credentials: Credentials, _request_id: &RequestId) -> Result<String, Rejection> {
+//!         if credentials.bearer()? == "st_demo" { Ok("alice".into()) } else { Err(Rejection::unauthorized("unknown token")) }
 //!     }
 //!
 //!     async fn create_secret_from_preset(
@@ -40,7 +42,7 @@ mod secret;
 pub use generated::*;
 pub use secret::SecretValue;
 pub use stub_runtime as runtime;
-pub use stub_runtime::{Context, Rejection, RequestId, RouterConfig};
+pub use stub_runtime::{Context, Credential, Credentials, Rejection, RequestId, RouterConfig};
 
 #[cfg(test)]
 mod tests {

@@ -10,7 +10,9 @@ use axum::http::{HeaderValue, Request, StatusCode};
 use http_body_util::BodyExt;
 use secrets_server_stub::runtime::ApiVersion;
 use secrets_server_stub::types::{PresetSecretRequest, Provider, UserSecretResponse};
-use secrets_server_stub::{Context, CreateSecretFromPresetResponse, Rejection, RequestId, RouterConfig, SecretsApi};
+use secrets_server_stub::{
+    Context, CreateSecretFromPresetResponse, Credentials, Rejection, RequestId, RouterConfig, SecretsApi,
+};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -27,8 +29,8 @@ struct InMemory {
 impl SecretsApi for InMemory {
     type Caller = String;
 
-    async fn authenticate(&self, token: &str, _request_id: &RequestId) -> Result<String, Rejection> {
-        match token {
+    async fn authenticate(&self, credentials: Credentials, _request_id: &RequestId) -> Result<String, Rejection> {
+        match credentials.bearer()? {
             "good" => Ok("alice".to_owned()),
             "read-only" => Err(Rejection::forbidden(
                 "this operation needs a token with the 'write' scope",

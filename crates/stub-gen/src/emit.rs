@@ -41,9 +41,10 @@ pub fn emit(api: &ir::Api, types: &TokenStream, settings: &Settings) -> TokenStr
             /// What `authenticate` returns; passed to every operation that has security requirements.
             type Caller: Send + Sync + 'static;
 
-            /// Bearer token (already extracted; scheme matched case-insensitively) -> caller, or a rejection
-            /// (401/403/429, or a 5xx when the token store fails). Runs before the body is read.
-            fn authenticate(&self, token: &str, request_id: &#rt::RequestId)
+            /// The credentials of the first security requirement the request satisfies (one per scheme it names;
+            /// missing or malformed ones were already answered 401) -> caller, or a rejection (401/403/429, or a 5xx
+            /// when the credential store fails). Runs before the body is read.
+            fn authenticate(&self, credentials: #rt::Credentials, request_id: &#rt::RequestId)
                 -> impl ::std::future::Future<Output = ::std::result::Result<Self::Caller, #rt::Rejection>> + Send;
 
             #(#methods)*
@@ -118,6 +119,7 @@ pub(crate) fn struct_name(op: &ir::Operation, location: Location) -> Ident {
         Location::Path => format_ident!("{stem}Path"),
         Location::Query => format_ident!("{stem}Query"),
         Location::Header => format_ident!("{stem}Headers"),
+        Location::Cookie => format_ident!("{stem}Cookies"),
     }
 }
 
@@ -125,10 +127,12 @@ pub(crate) fn params_in(op: &ir::Operation, location: Location) -> Vec<&ir::Para
     op.params.iter().filter(|p| p.location == location).collect()
 }
 
-pub(crate) const PARTS: [(Location, &str, &str); 3] = [
+/// Each location: its `loc` in violations and its argument's name.
+pub(crate) const PARTS: [(Location, &str, &str); 4] = [
     (Location::Path, "path", "path"),
     (Location::Query, "query", "query"),
     (Location::Header, "header", "headers"),
+    (Location::Cookie, "cookie", "cookies"),
 ];
 
 pub(crate) fn ty(t: &TypeRef) -> TokenStream {
@@ -190,7 +194,11 @@ pub(crate) fn inputs(op: &ir::Operation, rt: &TokenStream) -> Vec<(Ident, TokenS
 fn trait_method(op: &ir::Operation, rt: &TokenStream) -> TokenStream {
     let method = method_ident(&op.id);
     let response = response_enum(op);
-    let caller = if op.secured { quote!(Self::Caller) } else { quote!(()) };
+    let caller = match &op.security {
+        None => quote!(()),
+        Some(security) if security.optional => quote!(::std::option::Option<Self::Caller>),
+        Some(_) => quote!(Self::Caller),
+    };
     let inputs = inputs(op, rt).into_iter().map(|(name, t)| quote!(#name: #t));
     let mut doc = op.doc.clone();
     if !op.rejections.is_empty() {
@@ -214,6 +222,7 @@ fn items(op: &ir::Operation, rt: &TokenStream, api: &Ident) -> TokenStream {
         (Location::Path, "Path"),
         (Location::Query, "Query"),
         (Location::Header, "Header"),
+        (Location::Cookie, "Cookie"),
     ] {
         let params = params_in(op, location);
         if params.is_empty() {

@@ -31,9 +31,9 @@ pub struct Operation {
     pub method: String,
     /// Summary and description, for the trait method's docs.
     pub doc: String,
-    /// Whether a bearer token is required (and `authenticate` runs).
-    pub secured: bool,
-    /// Path, query and header parameters; operation-level ones override path-level ones.
+    /// Who may call it; `None` when no credentials are read (`authenticate` does not run).
+    pub security: Option<Security>,
+    /// Path, query, header and cookie parameters; operation-level ones override path-level ones.
     pub params: Vec<Param>,
     /// The request body, if any.
     pub body: Option<Body>,
@@ -41,6 +41,38 @@ pub struct Operation {
     pub responses: Vec<Response>,
     /// Documented statuses whose body is the envelope: answered by returning a `Rejection`.
     pub rejections: Vec<Status>,
+}
+
+/// The security requirements of an operation, as alternatives.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Security {
+    /// In spec order: the first whose credentials are all present is used. Each names one or more schemes, and
+    /// needs every one of them.
+    pub requirements: Vec<Vec<Scheme>>,
+    /// `{}` is among the alternatives: a request that satisfies none is served without a caller.
+    pub optional: bool,
+}
+
+/// One security scheme of a requirement.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scheme {
+    /// Its name under `components/securitySchemes`.
+    pub name: String,
+    /// Where its credential is read from.
+    pub kind: SchemeKind,
+    /// The scopes the requirement lists (oauth2 and openIdConnect; roles for others).
+    pub scopes: Vec<String>,
+}
+
+/// How a scheme's credential is carried.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SchemeKind {
+    /// `Authorization: Bearer <token>`: HTTP bearer, oauth2 and openIdConnect.
+    Bearer,
+    /// `Authorization: Basic <base64 of user:password>`.
+    Basic,
+    /// An API key in a header, query parameter or cookie of this name.
+    ApiKey { location: Location, name: String },
 }
 
 /// Where a parameter is read from.
@@ -52,6 +84,8 @@ pub enum Location {
     Query,
     /// A request header.
     Header,
+    /// A cookie of the `Cookie` header.
+    Cookie,
 }
 
 /// The JSON type a parameter's text is converted to before validation.
@@ -67,6 +101,21 @@ pub enum ScalarKind {
     Boolean,
 }
 
+/// How a parameter's text becomes a JSON value (its style, in OpenAPI's terms).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Shape {
+    /// One scalar.
+    Scalar(ScalarKind),
+    /// An array of scalars: one value split on `delimiter` (`form` with `explode: false`, `simple`, and the
+    /// space- and pipe-delimited styles), or the key repeated (`delimiter: None`: `form` with `explode: true`).
+    Array { items: ScalarKind, delimiter: Option<char> },
+    /// A `deepObject` query object (`name[key]=value`): the listed properties are converted to their scalar type,
+    /// any other key stays text.
+    Object { properties: Vec<(String, ScalarKind)> },
+    /// `content: application/json`: the text is a JSON document.
+    Json,
+}
+
 /// One parameter.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Param {
@@ -78,8 +127,8 @@ pub struct Param {
     pub required: bool,
     /// Its Rust type (before `Option` for optional parameters).
     pub ty: TypeRef,
-    /// How its text is converted.
-    pub kind: ScalarKind,
+    /// How its text becomes the JSON value that is validated and typed.
+    pub shape: Shape,
     /// What its schema requires.
     pub check: Check,
     /// Its description.

@@ -164,7 +164,7 @@ impl<'a> Lowering<'a> {
             ));
         }
         // Callbacks are requests this server would make, not requests it serves: documented, not generated.
-        let secured = self.secured(op, &at)?;
+        let security = self.security(op, &at)?;
 
         // Operation-level parameters override path-level ones of the same name and location.
         let mut params: Vec<ir::Param> = Vec::new();
@@ -179,7 +179,7 @@ impl<'a> Lowering<'a> {
                     .map(|(i, p)| (p, format!("{at}/parameters/{i}"))),
             );
         for (param, param_at) in all {
-            let param = self.parameter(param, param_at)?;
+            let param = self.parameter(param, param_at, security.is_some())?;
             params.retain(|p| !(p.name == param.name && p.location == param.location));
             params.push(param);
         }
@@ -232,7 +232,7 @@ impl<'a> Lowering<'a> {
             path: path.to_owned(),
             method: method.to_owned(),
             doc,
-            secured,
+            security,
             params,
             body,
             responses,

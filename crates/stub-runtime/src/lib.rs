@@ -23,7 +23,8 @@
 //!
 //! # Modules
 //! - [`rejection`]: the envelope and the one conversion to HTTP;
-//! - [`extract`]: request id, `api-version`, bearer token, parameters;
+//! - [`extract`]: request id, `api-version`, parameters (path, query, header, cookie; their styles);
+//! - [`security`]: credentials for the security requirements, tried in order, as [`Credentials`];
 //! - [`body`]: body limit, draining unused bodies, content type, strict JSON, one-pass typed decoding; choosing
 //!   among several media types, forms, multipart streams, text and bytes;
 //! - [`validate`]: the [`Validator`] generated validators drive;
@@ -34,6 +35,7 @@ mod context;
 pub mod extract;
 pub mod layers;
 pub mod rejection;
+pub mod security;
 pub mod validate;
 
 pub use axum::body::Bytes;
@@ -46,12 +48,14 @@ pub use context::{
     RouterConfig,
 };
 pub use extract::{
-    ParamKind, accept, bearer_token, check_api_version, coerce, header_param, path_params, query_params, request_id,
+    Pairs, ParamKind, accept, check_api_version, coerce, coerce_fields, coerce_items, cookies, header_param,
+    json_param, path_params, query, request_id, split,
 };
 pub use layers::{layers, method_not_allowed, not_found};
 pub use rejection::{
     Loc, Rejection, Violation, bytes, checked_status, empty, header, json, json_as, text, undocumented_status,
 };
+pub use security::{Credential, Credentials, KeyLocation, Scheme, SchemeKind, credentials, optional_credentials};
 pub use validate::{Pattern, Validator};
 
 #[cfg(test)]
