@@ -573,7 +573,8 @@ characters is shown as `••••` alone.
 }
 ///The operations of User secrets API (version 1.0.0): implement this on your state and pass it to [`router`].
 pub trait SecretsApi: Send + Sync + 'static {
-    /// What `authenticate` returns; passed to every operation that has security requirements.
+    /// What `authenticate` returns; passed to every operation that has security requirements (as an `Option`
+    /// where security is optional).
     type Caller: Send + Sync + 'static;
     /// The credentials of the first security requirement the request satisfies (one per scheme it names;
     /// missing or malformed ones were already answered 401) -> caller, or a rejection (401/403/429, or a 5xx

@@ -38,7 +38,8 @@ pub fn emit(api: &ir::Api, types: &TokenStream, settings: &Settings) -> TokenStr
 
         #[doc = #trait_doc]
         pub trait #trait_name: Send + Sync + 'static {
-            /// What `authenticate` returns; passed to every operation that has security requirements.
+            /// What `authenticate` returns; passed to every operation that has security requirements (as an `Option`
+            /// where security is optional).
             type Caller: Send + Sync + 'static;
 
             /// The credentials of the first security requirement the request satisfies (one per scheme it names;

@@ -73,7 +73,8 @@ impl fmt::Display for RequestId {
 /// What every operation receives besides its typed inputs.
 #[derive(Clone, Debug)]
 pub struct Context<C> {
-    /// What `authenticate` returned; `()` for operations without security requirements.
+    /// What `authenticate` returned; an `Option` where security is optional (`None`: no credentials were sent); `()` for
+    /// operations without security requirements.
     pub caller: C,
     /// The id of this request, for logs and 5xx details.
     pub request_id: RequestId,

@@ -285,3 +285,40 @@ async fn unused_bodies_are_drained_within_the_limit_or_closed_on() {
         assert_eq!(close, !drained, "{name}");
     }
 }
+
+#[test]
+fn credentials_never_show_their_secret_in_debug() {
+    use crate::{Credential, Credentials};
+    let credentials = Credentials::new(
+        vec![
+            Credential::Bearer {
+                scheme: "bearer",
+                token: "tok-SECRET".into(),
+            },
+            Credential::Basic {
+                scheme: "basic",
+                user: "ann".into(),
+                password: "pw-SECRET".into(),
+            },
+            Credential::ApiKey {
+                scheme: "key",
+                name: "X-Key",
+                value: "key-SECRET".into(),
+            },
+        ],
+        vec!["read"],
+    );
+    let shown = format!("{credentials:?}");
+    assert!(
+        !shown.contains("SECRET") && shown.contains("ann") && shown.contains("X-Key"),
+        "{shown}"
+    );
+    assert_eq!(credentials.bearer().unwrap(), "tok-SECRET");
+    assert_eq!(credentials.get("key").map(Credential::scheme), Some("key"));
+    let no_bearer = Credentials::from(Credential::ApiKey {
+        scheme: "key",
+        name: "X-Key",
+        value: "v".into(),
+    });
+    assert_eq!(no_bearer.bearer().unwrap_err().status().as_u16(), 401);
+}
