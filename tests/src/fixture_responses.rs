@@ -9,7 +9,7 @@ use axum::body::{Body, Bytes};
 use axum::http::Request;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use stub_runtime::{Context, Rejection, RequestId, RouterConfig};
+use stub_runtime::{Context, Credentials, Rejection, RequestId, RouterConfig};
 use tower::ServiceExt;
 
 use crate::fixtures::responses_default_ranges_media as fx;
@@ -20,7 +20,7 @@ struct Reports;
 impl fx::Api for Reports {
     type Caller = ();
 
-    async fn authenticate(&self, _token: &str, _request_id: &RequestId) -> Result<(), Rejection> {
+    async fn authenticate(&self, _credentials: Credentials, _request_id: &RequestId) -> Result<(), Rejection> {
         Ok(())
     }
 
@@ -54,7 +54,7 @@ impl fx::Api for Reports {
         }))
     }
 
-    async fn get_report(&self, _ctx: Context<()>, path: fx::GetReportPath) -> Result<fx::GetReportResponse, Rejection> {
+    async fn get_report(&self, ctx: Context<()>, path: fx::GetReportPath) -> Result<fx::GetReportResponse, Rejection> {
         use fx::{GetReportOkBody as Body, GetReportResponse as R};
         let problem = |title: &str| fx::types::Problem {
             title: title.to_owned(),
@@ -67,6 +67,15 @@ impl fx::Api for Reports {
             })),
             2 => R::Ok(Body::TextPlain("report two".to_owned())),
             3 => R::Ok(Body::ApplicationPdf(Bytes::from_static(b"%PDF-1.7"))),
+            // The media type the request's Accept prefers.
+            8 => match ctx.preferred(&["application/json", "text/plain", "application/pdf"]) {
+                Some("text/plain") => R::Ok(Body::TextPlain("report eight".to_owned())),
+                Some("application/pdf") => R::Ok(Body::ApplicationPdf(Bytes::from_static(b"%PDF-1.7"))),
+                _ => R::Ok(Body::ApplicationJson(fx::types::Report {
+                    id: 8,
+                    title: "eight".to_owned(),
+                })),
+            },
             4 => R::AnyClientError {
                 status: 404,
                 body: problem("no such report"),
@@ -89,8 +98,20 @@ impl fx::Api for Reports {
 }
 
 async fn send(method: &str, uri: &str, body: Option<Value>) -> (u16, String, Bytes, Option<String>) {
+    send_accepting(method, uri, body, None).await
+}
+
+async fn send_accepting(
+    method: &str,
+    uri: &str,
+    body: Option<Value>,
+    accept: Option<&str>,
+) -> (u16, String, Bytes, Option<String>) {
     let app = fx::router(Arc::new(Reports), RouterConfig::default());
     let mut request = Request::builder().method(method).uri(uri);
+    if let Some(accept) = accept {
+        request = request.header("accept", accept);
+    }
     let body = match body {
         Some(body) => {
             request = request.header("content-type", "application/json");
@@ -122,6 +143,20 @@ async fn every_documented_answer_keeps_its_status_and_media_type() {
         let body = String::from_utf8_lossy(&body);
         assert_eq!((got, got_type.as_str()), (status, content_type), "report {id}: {body}");
         assert!(body.starts_with(start), "report {id}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn the_implementation_can_answer_in_the_media_type_accept_prefers() {
+    // (Accept, content type)
+    let cases = [
+        (None, "application/json"),
+        (Some("text/plain"), "text/plain"),
+        (Some("application/pdf, text/plain;q=0.5"), "application/pdf"),
+    ];
+    for (accept, content_type) in cases {
+        let (status, got, _, _) = send_accepting("GET", "/reports/8", None, accept).await;
+        assert_eq!((status, got.as_str()), (200, content_type), "{accept:?}");
     }
 }
 

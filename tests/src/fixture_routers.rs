@@ -1,22 +1,28 @@
 //! The fixture stubs' routers at run time: what the stub of `openapi.yaml` cannot show (path, query and header
-//! parameters, integer `loc` indices, 204, optional bodies, `security: []`).
+//! parameters, integer `loc` indices, 204, optional bodies, `security: []`, bodies in other media types and in
+//! several); security schemes and parameter styles have a module each.
+
+mod parameters;
+mod security;
 
 use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::Request;
 use http_body_util::BodyExt;
-use secrets_server_stub::{Context, Rejection, RequestId, RouterConfig};
+use secrets_server_stub::{Context, Credentials, Rejection, RequestId, RouterConfig};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-use crate::fixtures::{nested_objects_arrays_enums as nested, no_body_and_optional_body as bodies};
-use crate::fixtures::{params_path_query_header as params, unsecured_operation as unsecured};
+use crate::fixtures::unsecured_operation as unsecured;
+use crate::fixtures::{body_bytes_and_text as blobs, body_form_urlencoded as form, body_multipart as uploads};
+use crate::fixtures::{body_several_media_types as several, nested_objects_arrays_enums as nested};
+use crate::fixtures::{no_body_and_optional_body as bodies, params_path_query_header as params};
 
 struct Fixture;
 
-async fn authenticate(token: &str) -> Result<(), Rejection> {
-    if token == "good" {
+async fn authenticate(credentials: Credentials) -> Result<(), Rejection> {
+    if credentials.bearer()? == "good" {
         Ok(())
     } else {
         Err(Rejection::unauthorized("unknown token"))
@@ -26,8 +32,8 @@ async fn authenticate(token: &str) -> Result<(), Rejection> {
 impl params::Api for Fixture {
     type Caller = ();
 
-    async fn authenticate(&self, token: &str, _request_id: &RequestId) -> Result<(), Rejection> {
-        authenticate(token).await
+    async fn authenticate(&self, credentials: Credentials, _request_id: &RequestId) -> Result<(), Rejection> {
+        authenticate(credentials).await
     }
 
     async fn get_thing(
@@ -48,8 +54,8 @@ impl params::Api for Fixture {
 impl nested::Api for Fixture {
     type Caller = ();
 
-    async fn authenticate(&self, token: &str, _request_id: &RequestId) -> Result<(), Rejection> {
-        authenticate(token).await
+    async fn authenticate(&self, credentials: Credentials, _request_id: &RequestId) -> Result<(), Rejection> {
+        authenticate(credentials).await
     }
 
     async fn create_order(
@@ -64,8 +70,8 @@ impl nested::Api for Fixture {
 impl bodies::Api for Fixture {
     type Caller = ();
 
-    async fn authenticate(&self, token: &str, _request_id: &RequestId) -> Result<(), Rejection> {
-        authenticate(token).await
+    async fn authenticate(&self, credentials: Credentials, _request_id: &RequestId) -> Result<(), Rejection> {
+        authenticate(credentials).await
     }
 
     async fn list_notes(&self, _ctx: Context<()>) -> Result<bodies::ListNotesResponse, Rejection> {
@@ -85,8 +91,8 @@ impl bodies::Api for Fixture {
 impl unsecured::Api for Fixture {
     type Caller = ();
 
-    async fn authenticate(&self, token: &str, _request_id: &RequestId) -> Result<(), Rejection> {
-        authenticate(token).await
+    async fn authenticate(&self, credentials: Credentials, _request_id: &RequestId) -> Result<(), Rejection> {
+        authenticate(credentials).await
     }
 
     async fn health(&self, _ctx: Context<()>) -> Result<unsecured::HealthResponse, Rejection> {
@@ -107,18 +113,33 @@ async fn call(
     headers: &[(&str, &str)],
     body: Option<Value>,
 ) -> (u16, Value) {
+    let mut headers = headers.to_vec();
+    let body = match body {
+        Some(body) => {
+            headers.push(("content-type", "application/json"));
+            body.to_string().into_bytes()
+        }
+        None => Vec::new(),
+    };
+    send(app, method, uri, &headers, body).await
+}
+
+/// Any request with the given headers and body bytes; the answer's status and JSON body (`null` when not JSON).
+async fn send(
+    app: axum::Router,
+    method: &str,
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: impl Into<Vec<u8>>,
+) -> (u16, Value) {
     let mut request = Request::builder().method(method).uri(uri);
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
-    let body = match body {
-        Some(body) => {
-            request = request.header("content-type", "application/json");
-            Body::from(body.to_string())
-        }
-        None => Body::empty(),
-    };
-    let response = app.oneshot(request.body(body).unwrap()).await.unwrap();
+    let response = app
+        .oneshot(request.body(Body::from(body.into())).unwrap())
+        .await
+        .unwrap();
     let status = response.status().as_u16();
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
     (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
@@ -248,4 +269,491 @@ async fn security_empty_skips_authentication() {
     assert_eq!(call(app.clone(), "GET", "/health", &[], None).await.0, 200);
     assert_eq!(call(app.clone(), "GET", "/admin/status", &[], None).await.0, 401);
     assert_eq!(call(app, "GET", "/admin/status", &[AUTH], None).await.0, 200);
+}
+
+impl form::Api for Fixture {
+    type Caller = ();
+
+    async fn authenticate(&self, credentials: Credentials, _request_id: &RequestId) -> Result<(), Rejection> {
+        authenticate(credentials).await
+    }
+
+    async fn sign_up(&self, _ctx: Context<()>, body: form::types::Signup) -> Result<form::SignUpResponse, Rejection> {
+        Ok(form::SignUpResponse::Created(body))
+    }
+}
+
+/// One line per part: `name:file name:length`.
+async fn describe_parts(mut parts: stub_runtime::Multipart) -> Result<Vec<String>, Rejection> {
+    let mut lines = Vec::new();
+    while let Some(part) = parts.next_part().await? {
+        let name = part.name().unwrap_or_default().to_owned();
+        let file = part.file_name().unwrap_or_default().to_owned();
+        lines.push(format!("{name}:{file}:{}", part.bytes().await?.len()));
+    }
+    Ok(lines)
+}
+
+impl uploads::Api for Fixture {
+    type Caller = ();
+
+    async fn authenticate(&self, credentials: Credentials, _request_id: &RequestId) -> Result<(), Rejection> {
+        authenticate(credentials).await
+    }
+
+    async fn upload(
+        &self,
+        _ctx: Context<()>,
+        body: stub_runtime::Multipart,
+    ) -> Result<uploads::UploadResponse, Rejection> {
+        let parts = describe_parts(body).await?;
+        Ok(uploads::UploadResponse::Ok(uploads::types::Summary { parts }))
+    }
+}
+
+fn blob_summary(kind: &str, size: usize) -> blobs::types::Summary {
+    blobs::types::Summary {
+        kind: kind.to_owned(),
+        size: size as i64,
+    }
+}
+
+impl blobs::Api for Fixture {
+    type Caller = ();
+
+    async fn authenticate(&self, credentials: Credentials, _request_id: &RequestId) -> Result<(), Rejection> {
+        authenticate(credentials).await
+    }
+
+    async fn put_blob(
+        &self,
+        _ctx: Context<()>,
+        body: stub_runtime::Bytes,
+    ) -> Result<blobs::PutBlobResponse, Rejection> {
+        Ok(blobs::PutBlobResponse::Ok(blob_summary("blob", body.len())))
+    }
+
+    async fn put_avatar(
+        &self,
+        _ctx: Context<()>,
+        body: stub_runtime::Bytes,
+    ) -> Result<blobs::PutAvatarResponse, Rejection> {
+        Ok(blobs::PutAvatarResponse::Ok(blob_summary("avatar", body.len())))
+    }
+
+    async fn post_document(
+        &self,
+        _ctx: Context<()>,
+        body: Option<stub_runtime::Bytes>,
+    ) -> Result<blobs::PostDocumentResponse, Rejection> {
+        let summary = body.map_or_else(|| blob_summary("none", 0), |body| blob_summary("pdf", body.len()));
+        Ok(blobs::PostDocumentResponse::Ok(summary))
+    }
+
+    async fn post_anything(
+        &self,
+        _ctx: Context<()>,
+        body: stub_runtime::Bytes,
+    ) -> Result<blobs::PostAnythingResponse, Rejection> {
+        Ok(blobs::PostAnythingResponse::Ok(blob_summary("anything", body.len())))
+    }
+
+    async fn post_memo(&self, _ctx: Context<()>, body: String) -> Result<blobs::PostMemoResponse, Rejection> {
+        Ok(blobs::PostMemoResponse::Ok(blob_summary(&body, body.len())))
+    }
+}
+
+impl several::Api for Fixture {
+    type Caller = ();
+
+    async fn authenticate(&self, credentials: Credentials, _request_id: &RequestId) -> Result<(), Rejection> {
+        authenticate(credentials).await
+    }
+
+    async fn create_item(
+        &self,
+        _ctx: Context<()>,
+        body: several::CreateItemBody,
+    ) -> Result<several::CreateItemResponse, Rejection> {
+        let item = |item: several::types::Item| format!("{}:{:?}", *item.name, item.count);
+        let (variant, detail) = match body {
+            several::CreateItemBody::Json(it) => ("json", item(it)),
+            several::CreateItemBody::VndItemJson(it) => ("vnd", item(it)),
+            several::CreateItemBody::Form(it) => ("form", item(it)),
+            several::CreateItemBody::Multipart(parts) => ("multipart", describe_parts(parts).await?.join(",")),
+            several::CreateItemBody::Text(text) => ("text", text),
+            several::CreateItemBody::Bytes(bytes) => ("bytes", bytes.len().to_string()),
+        };
+        let received = several::types::Received {
+            variant: variant.to_owned(),
+            detail,
+        };
+        Ok(several::CreateItemResponse::Created(received))
+    }
+
+    async fn replace_item(
+        &self,
+        _ctx: Context<()>,
+        body: Option<several::ReplaceItemBody>,
+    ) -> Result<several::ReplaceItemResponse, Rejection> {
+        let (variant, detail) = match body {
+            None => ("none", String::new()),
+            Some(several::ReplaceItemBody::Json(item)) => ("json", (*item.name).clone()),
+            Some(several::ReplaceItemBody::Text(text)) => ("text", text),
+        };
+        let received = several::types::Received {
+            variant: variant.to_owned(),
+            detail,
+        };
+        Ok(several::ReplaceItemResponse::Ok(received))
+    }
+}
+
+/// A request of a body table: Content-Type (if any), body, and the expected status and answer.
+type BodyCase = (Option<&'static str>, Vec<u8>, u16, Value);
+
+/// Sends each case to one route. A success's answer is its JSON body; a rejection's is `{"type": …}`, plus on a 422
+/// its violations as `[loc, type]` pairs, sorted.
+async fn body_table(app: &axum::Router, method: &str, uri: &str, cases: Vec<BodyCase>) {
+    for (content_type, body, status, expect) in cases {
+        let headers: Vec<(&str, &str)> = content_type.map(|value| ("content-type", value)).into_iter().collect();
+        let (got_status, got) = send(app.clone(), method, uri, &headers, body.clone()).await;
+        let got = if got_status < 400 {
+            got
+        } else {
+            let mut errors = violations(&got);
+            errors.sort();
+            if errors.is_empty() {
+                json!({ "type": got["type"] })
+            } else {
+                json!({ "type": got["type"], "errors": errors })
+            }
+        };
+        let request = format!("{method} {uri} {content_type:?} {:?}", String::from_utf8_lossy(&body));
+        assert_eq!((got_status, got), (status, expect), "{request}");
+    }
+}
+
+fn rejected(kind: &str) -> Value {
+    json!({ "type": kind })
+}
+
+/// A 422 listing these `(loc, type)` violations, in sorted order.
+fn invalid(errors: &[(&str, &str)]) -> Value {
+    json!({ "type": "validation_error", "errors": errors })
+}
+
+const FORM: Option<&str> = Some("application/x-www-form-urlencoded");
+
+#[tokio::test]
+async fn form_bodies_are_converted_validated_and_typed() {
+    let app = form::router(Arc::new(Fixture), RouterConfig::default());
+    let signup = json!({ "name": "Ann Lee", "age": 30, "ratio": 0.5, "newsletter": true, "tags": ["news", "offers"] });
+    let cases: Vec<BodyCase> = vec![
+        (
+            FORM,
+            b"name=Ann+Lee&age=30&ratio=0.5&newsletter=true&tags=news&tags=offers".to_vec(),
+            201,
+            signup,
+        ),
+        (
+            Some("application/x-www-form-urlencoded; charset=utf-8"),
+            b"age=0&name=%C3%A9".to_vec(),
+            201,
+            json!({ "name": "é", "age": 0 }),
+        ),
+        (
+            FORM,
+            b"name=&age=x&newsletter=maybe&tags=news&tags=spam&extra=1".to_vec(),
+            422,
+            invalid(&[
+                (r#"["body","age"]"#, "int_type"),
+                (r#"["body","extra"]"#, "extra_forbidden"),
+                (r#"["body","name"]"#, "string_too_short"),
+                (r#"["body","newsletter"]"#, "bool_type"),
+                (r#"["body","tags",1]"#, "enum"),
+            ]),
+        ),
+        (
+            FORM,
+            Vec::new(),
+            422,
+            invalid(&[(r#"["body","age"]"#, "missing"), (r#"["body","name"]"#, "missing")]),
+        ),
+        (
+            FORM,
+            b"name=a&name=b&age=1".to_vec(),
+            400,
+            rejected("invalid_request_error"),
+        ),
+        (
+            Some("application/json"),
+            br#"{"name":"a","age":1}"#.to_vec(),
+            415,
+            rejected("unsupported_media_type_error"),
+        ),
+        (None, b"name=a&age=1".to_vec(), 400, rejected("invalid_request_error")),
+    ];
+    body_table(&app, "POST", "/signups", cases).await;
+}
+
+/// A multipart body with boundary `XyZ`: a `note` field and a `file` of `file_len` bytes.
+fn multipart_body(file_len: usize) -> Vec<u8> {
+    let mut body = b"--XyZ\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhello\r\n".to_vec();
+    body.extend_from_slice(
+        b"--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.png\"\r\nContent-Type: image/png\r\n\r\n",
+    );
+    body.extend(std::iter::repeat_n(0x89, file_len));
+    body.extend_from_slice(b"\r\n--XyZ--\r\n");
+    body
+}
+
+const MULTIPART: Option<&str> = Some("multipart/form-data; boundary=XyZ");
+
+#[tokio::test]
+async fn multipart_parts_stream_to_the_implementer_within_the_limit() {
+    let app = uploads::router(Arc::new(Fixture), RouterConfig::default());
+    let cases: Vec<BodyCase> = vec![
+        (
+            MULTIPART,
+            multipart_body(1000),
+            200,
+            json!({ "parts": ["note::5", "file:a.png:1000"] }),
+        ),
+        (
+            Some("multipart/form-data"),
+            multipart_body(10),
+            400,
+            rejected("invalid_request_error"),
+        ),
+        (
+            MULTIPART,
+            b"--XyZ\r\nnot a part".to_vec(),
+            400,
+            rejected("invalid_request_error"),
+        ),
+        (
+            Some("application/json"),
+            b"{}".to_vec(),
+            415,
+            rejected("unsupported_media_type_error"),
+        ),
+        (None, multipart_body(10), 400, rejected("invalid_request_error")),
+    ];
+    body_table(&app, "POST", "/uploads", cases).await;
+
+    // Over the limit while the implementer reads the parts, and when the declared length says so up front.
+    let small = RouterConfig {
+        body_limit: 512,
+        ..RouterConfig::default()
+    };
+    let app = uploads::router(Arc::new(Fixture), small);
+    let cases: Vec<BodyCase> = vec![
+        (
+            MULTIPART,
+            multipart_body(100),
+            200,
+            json!({ "parts": ["note::5", "file:a.png:100"] }),
+        ),
+        (
+            MULTIPART,
+            multipart_body(1000),
+            413,
+            rejected("request_too_large_error"),
+        ),
+    ];
+    body_table(&app, "POST", "/uploads", cases).await;
+    let length = multipart_body(1000).len().to_string();
+    let headers = [
+        ("content-type", MULTIPART.unwrap()),
+        ("content-length", length.as_str()),
+    ];
+    let (status, body) = send(app, "POST", "/uploads", &headers, multipart_body(1000)).await;
+    assert_eq!((status, &body["type"]), (413, &json!("request_too_large_error")));
+}
+
+#[tokio::test]
+async fn binary_bodies_are_bytes_and_text_bodies_utf8_strings() {
+    let app = blobs::router(Arc::new(Fixture), RouterConfig::default());
+    let summary = |kind: &str, size: usize| json!({ "kind": kind, "size": size });
+    let not_utf8 = vec![0x00, 0x9f, 0x92, 0x96];
+    let unsupported = || rejected("unsupported_media_type_error");
+    let bad_request = || rejected("invalid_request_error");
+    let tables: Vec<(&str, &str, Vec<BodyCase>)> = vec![
+        (
+            "PUT",
+            "/blobs",
+            vec![
+                (
+                    Some("application/octet-stream"),
+                    not_utf8.clone(),
+                    200,
+                    summary("blob", 4),
+                ),
+                (Some("application/octet-stream"), Vec::new(), 200, summary("blob", 0)),
+                (Some("text/plain"), b"x".to_vec(), 415, unsupported()),
+                (None, b"x".to_vec(), 400, bad_request()),
+            ],
+        ),
+        (
+            "PUT",
+            "/avatar",
+            vec![
+                (Some("image/png"), not_utf8.clone(), 200, summary("avatar", 4)),
+                (Some("image/svg+xml"), b"<svg/>".to_vec(), 200, summary("avatar", 6)),
+                (Some("video/mp4"), b"x".to_vec(), 415, unsupported()),
+            ],
+        ),
+        (
+            "POST",
+            "/documents",
+            vec![
+                (Some("application/pdf"), b"%PDF".to_vec(), 200, summary("pdf", 4)),
+                (None, Vec::new(), 200, summary("none", 0)),
+                (Some("application/pdf"), Vec::new(), 200, summary("none", 0)),
+            ],
+        ),
+        (
+            "POST",
+            "/anything",
+            vec![
+                (Some("foo/bar"), b"abc".to_vec(), 200, summary("anything", 3)),
+                (
+                    Some("application/json; charset=latin1"),
+                    b"abc".to_vec(),
+                    200,
+                    summary("anything", 3),
+                ),
+                (None, b"abc".to_vec(), 400, bad_request()),
+            ],
+        ),
+        (
+            "POST",
+            "/memos",
+            vec![
+                (
+                    Some("text/plain"),
+                    "héllo".as_bytes().to_vec(),
+                    200,
+                    summary("héllo", 6),
+                ),
+                (Some("text/plain; charset=UTF-8"), b"hi".to_vec(), 200, summary("hi", 2)),
+                (Some("text/plain"), not_utf8, 400, bad_request()),
+                (
+                    Some("text/plain"),
+                    b"hello world".to_vec(),
+                    422,
+                    invalid(&[(r#"["body"]"#, "string_too_long")]),
+                ),
+                (Some("text/plain; charset=latin1"), b"hi".to_vec(), 415, unsupported()),
+                (Some("text/csv"), b"hi".to_vec(), 415, unsupported()),
+            ],
+        ),
+    ];
+    for (method, uri, cases) in tables {
+        body_table(&app, method, uri, cases).await;
+    }
+}
+
+#[tokio::test]
+async fn several_media_types_are_chosen_by_content_type() {
+    let app = several::router(Arc::new(Fixture), RouterConfig::default());
+    let received = |variant: &str, detail: &str| json!({ "variant": variant, "detail": detail });
+    let cases: Vec<BodyCase> = vec![
+        (
+            Some("application/json"),
+            br#"{"name":"a","count":2}"#.to_vec(),
+            201,
+            received("json", "a:Some(2)"),
+        ),
+        (
+            Some("application/vnd.item+json"),
+            br#"{"name":"b"}"#.to_vec(),
+            201,
+            received("vnd", "b:None"),
+        ),
+        // Any other JSON type goes to the first JSON media type.
+        (
+            Some("application/merge-patch+json"),
+            br#"{"name":"c"}"#.to_vec(),
+            201,
+            received("json", "c:None"),
+        ),
+        (FORM, b"name=d&count=4".to_vec(), 201, received("form", "d:Some(4)")),
+        (
+            MULTIPART,
+            multipart_body(3),
+            201,
+            received("multipart", "note::5,file:a.png:3"),
+        ),
+        (Some("text/plain"), b"plain".to_vec(), 201, received("text", "plain")),
+        (
+            Some("application/octet-stream"),
+            vec![1, 2, 3],
+            201,
+            received("bytes", "3"),
+        ),
+        (
+            Some("application/json"),
+            br#"{"name":""}"#.to_vec(),
+            422,
+            invalid(&[(r#"["body","name"]"#, "string_too_short")]),
+        ),
+        (
+            FORM,
+            b"count=x".to_vec(),
+            422,
+            invalid(&[(r#"["body","count"]"#, "int_type"), (r#"["body","name"]"#, "missing")]),
+        ),
+        (
+            Some("application/json"),
+            b"{".to_vec(),
+            400,
+            rejected("invalid_request_error"),
+        ),
+        (
+            Some("image/png"),
+            vec![1],
+            415,
+            rejected("unsupported_media_type_error"),
+        ),
+        (
+            Some("not a media type"),
+            vec![1],
+            415,
+            rejected("unsupported_media_type_error"),
+        ),
+        (
+            None,
+            br#"{"name":"a"}"#.to_vec(),
+            400,
+            rejected("invalid_request_error"),
+        ),
+    ];
+    body_table(&app, "POST", "/items", cases).await;
+
+    let cases: Vec<BodyCase> = vec![
+        (None, Vec::new(), 200, received("none", "")),
+        (Some("text/plain"), Vec::new(), 200, received("none", "")),
+        (Some("text/plain"), b"x".to_vec(), 200, received("text", "x")),
+        (
+            Some("application/json"),
+            br#"{"name":"e"}"#.to_vec(),
+            200,
+            received("json", "e"),
+        ),
+        (
+            Some("application/json"),
+            b"{}".to_vec(),
+            422,
+            invalid(&[(r#"["body","name"]"#, "missing")]),
+        ),
+        (
+            Some("text/csv"),
+            b"x".to_vec(),
+            415,
+            rejected("unsupported_media_type_error"),
+        ),
+    ];
+    body_table(&app, "PUT", "/items", cases).await;
 }

@@ -2,12 +2,22 @@
 
 //! Server stubs generated from the fixture specs in `crates/stub-gen/tests/fixtures/`, each through the
 //! same path as `cargo xtask stub`; building this crate proves that each one compiles.
+pub mod array_parameter_styles;
+pub mod body_bytes_and_text;
+pub mod body_form_urlencoded;
+pub mod body_multipart;
+pub mod body_several_media_types;
+pub mod composed_schemas;
+pub mod cookie_parameters;
 pub mod nested_objects_arrays_enums;
 pub mod no_body_and_optional_body;
 pub mod no_content_and_several_successes;
+pub mod object_and_json_parameters;
 pub mod optional_and_nullable_fields;
 pub mod params_path_query_header;
 pub mod refd_parameters_bodies_responses;
 pub mod responses_default_ranges_media;
+pub mod security_alternatives;
+pub mod security_schemes;
 pub mod string_formats_and_bounds;
 pub mod unsecured_operation;

@@ -2,7 +2,8 @@
 //! measured in the same run (the machine is shared and noisy), and writes the table to `docs/benchmarks.md`.
 //!
 //! Servers, load and clients run as separate processes (`crates/secrets-bench`, `secrets-server`), built in
-//! release mode, so each server's RSS is its own; xtask itself depends on no workspace crate.
+//! release mode, so each server's RSS is its own; xtask itself depends on no workspace crate. Baseline (f) is
+//! openapi-generator's rust-axum server, generated at bench time and built outside the workspace (see [`build_f`]).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -21,6 +22,10 @@ const OPENAPI_GENERATOR: &str = "openapi-generator-cli==7.26.0";
 const PATH: &str = "/api/v1/user/secrets/preset";
 /// The list route, and the prefix of the get route, read by (list) and (get).
 const LIST_PATH: &str = "/api/v1/user/secrets";
+/// The invalid body of (e) and (f): an unknown provider (and, for (e), which lists every violation, a blank value).
+const INVALID_BODY: &str = r#"{"provider":"openai-typo","value":""}"#;
+/// The committed half of baseline (f): its Cargo.toml and main.rs, copied next to the generated crate.
+const F_TEMPLATE: &str = "crates/secrets-bench/baseline-f";
 /// Everything from this line on in `docs/benchmarks.md` is hand-written analysis, kept when the bench rewrites it.
 const ANALYSIS_MARKER: &str = "<!-- analysis: hand-written below this line; `cargo xtask bench` keeps it -->";
 
@@ -110,8 +115,19 @@ pub(crate) fn run(opts: &Options) -> Result<()> {
     std::fs::create_dir_all(&work)?;
     let machine = machine_description(&root);
     eprintln!("bench: building the release binaries");
-    let bins = build(&root)?;
+    let mut bins = build(&root)?;
     let mut report = Report::default();
+    eprintln!("bench: generating and building baseline (f) (the first build takes minutes; later ones reuse it)");
+    let f_note = match build_f(&root, &work) {
+        Ok((f, note)) => {
+            bins.f = Some(f);
+            note
+        }
+        Err(err) => {
+            report.defects.push(format!("server (f): not measured: {err:#}"));
+            String::new()
+        }
+    };
 
     // A figure that fails is a defect of the run, reported with the others; it does not hide the rest.
     eprintln!("bench: codegen");
@@ -122,6 +138,7 @@ pub(crate) fn run(opts: &Options) -> Result<()> {
     if let Err(err) = server_figures(&bins, &work, plan, &mut report) {
         report.defects.push(format!("servers: {err:#}"));
     }
+    report.details.push_str(&f_note);
     eprintln!("bench: client");
     if let Err(err) = client_figures(&bins, plan, &mut report) {
         report.defects.push(format!("client: {err:#}"));
@@ -166,6 +183,8 @@ pub(crate) fn run(opts: &Options) -> Result<()> {
 struct Bins {
     bench: PathBuf,
     server: PathBuf,
+    /// Baseline (f), unless it could not be generated or built.
+    f: Option<PathBuf>,
 }
 
 fn build(root: &Path) -> Result<Bins> {
@@ -184,7 +203,134 @@ fn build(root: &Path) -> Result<Bins> {
     Ok(Bins {
         bench: release.join("secrets-bench"),
         server: release.join("secrets-server"),
+        f: None,
     })
+}
+
+/// Baseline (f): generates openapi-generator's rust-axum crate from openapi.yaml into `target/bench/f/gen`, puts the
+/// committed trivial implementation (`crates/secrets-bench/baseline-f`) beside it as the crate `target/bench/f`, and
+/// builds that in release mode into `target/bench/f-target`. Files are only rewritten when their bytes change, so
+/// a second run finds everything fresh and costs one generator run plus cargo's freshness check.
+/// Returns the binary and a note on it for the details.
+fn build_f(root: &Path, work: &Path) -> Result<(PathBuf, String)> {
+    let start = Instant::now();
+    let cli = ensure_openapi_generator(work)?;
+    let dir = work.join("f");
+    let fresh = work.join("f-gen-new");
+    let _ = std::fs::remove_dir_all(&fresh);
+    let out = Command::new(&cli)
+        .arg("generate")
+        .args([
+            "-g",
+            "rust-axum",
+            "--additional-properties=packageName=secrets_openapi_axum",
+        ])
+        .arg("-i")
+        .arg(root.join("openapi.yaml"))
+        .arg("-o")
+        .arg(&fresh)
+        .output()
+        .context("cannot run openapi-generator")?;
+    let log = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    ensure!(
+        out.status.success(),
+        "openapi-generator -g rust-axum failed ({}):\n{}",
+        out.status,
+        tail(&log, 20)
+    );
+    // Its warnings say what it could not express as the spec says; the reader judges whether they matter.
+    let mut warnings: Vec<&str> = log
+        .lines()
+        .filter_map(|l| l.split_once(" WARN ").map(|(_, w)| w.trim()))
+        .collect();
+    warnings.sort_unstable();
+    warnings.dedup();
+    sync_dir(&fresh, &dir.join("gen"))?;
+    let _ = std::fs::remove_dir_all(&fresh);
+    let template = root.join(F_TEMPLATE);
+    write_if_changed(&dir.join("Cargo.toml"), &std::fs::read(template.join("Cargo.toml.in"))?)?;
+    write_if_changed(&dir.join("src/main.rs"), &std::fs::read(template.join("main.rs"))?)?;
+
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let target = work.join("f-target");
+    let out = Command::new(cargo)
+        .args(["build", "--release", "--quiet", "--manifest-path"])
+        .arg(dir.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&target)
+        .stdout(Stdio::null())
+        .output()
+        .context("cannot run cargo build for baseline (f)")?;
+    ensure!(
+        out.status.success(),
+        "the generated rust-axum crate and its trivial implementation do not build ({}):\n{}",
+        out.status,
+        tail(&String::from_utf8_lossy(&out.stderr), 40)
+    );
+    let mut note = String::new();
+    writeln!(
+        note,
+        "### Baseline (f)\n\n`{OPENAPI_GENERATOR}` `-g rust-axum` from openapi.yaml into `target/bench/f/gen`, with the \
+         trivial implementation of `{F_TEMPLATE}` (any non-empty bearer token; every create answers the canned 201), \
+         built in release mode into `target/bench/f-target`; generate + build took {:.1} s in this run. Its invalid \
+         body answer is axum's plain-text JSON rejection (422), not the spec's `ErrorResponse` envelope. \
+         Generator warnings:\n",
+        start.elapsed().as_secs_f64()
+    )?;
+    for warning in &warnings {
+        writeln!(note, "- {warning}")?;
+    }
+    note.push('\n');
+    Ok((target.join("release/secrets-bench-f"), note))
+}
+
+/// Makes `to` hold exactly the files of `from`. Unchanged files keep their mtime, so cargo does not rebuild them.
+fn sync_dir(from: &Path, to: &Path) -> Result<()> {
+    let wanted = files_under(from)?;
+    for rel in &wanted {
+        write_if_changed(&to.join(rel), &std::fs::read(from.join(rel))?)?;
+    }
+    if to.exists() {
+        for rel in files_under(to)? {
+            if !wanted.contains(&rel) {
+                std::fs::remove_file(to.join(&rel))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Every file below `dir`, relative to it.
+fn files_under(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(current) = pending.pop() {
+        for entry in std::fs::read_dir(&current).with_context(|| format!("cannot list {}", current.display()))? {
+            let path = entry?.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                files.push(path.strip_prefix(dir)?.to_path_buf());
+            }
+        }
+    }
+    Ok(files)
+}
+
+fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<()> {
+    if std::fs::read(path).is_ok_and(|old| old == bytes) {
+        return Ok(());
+    }
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// The last `n` lines of a tool's output, for a defect message.
+fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -323,18 +469,22 @@ enum Variant {
     Invalid,
     List,
     Get,
+    FCreate,
+    FInvalid,
 }
 
 impl Variant {
-    const ALL: [Variant; 8] = [
+    const ALL: [Variant; 10] = [
         Variant::Baseline,
         Variant::Typed,
         Variant::Stub,
+        Variant::FCreate,
         Variant::Create,
         Variant::Unauthorized,
         Variant::Invalid,
         Variant::List,
         Variant::Get,
+        Variant::FInvalid,
     ];
 
     fn label(self) -> &'static str {
@@ -347,6 +497,8 @@ impl Variant {
             Variant::Invalid => "(e) secrets-server 422 (invalid body)",
             Variant::List => "(list) secrets-server list, a caller with 4 secrets",
             Variant::Get => "(get) secrets-server get one secret",
+            Variant::FCreate => "(f) openapi-generator rust-axum + trivial impl, create",
+            Variant::FInvalid => "(f) openapi-generator rust-axum + trivial impl, invalid body",
         }
     }
 
@@ -360,22 +512,34 @@ impl Variant {
             Variant::Invalid => "e",
             Variant::List => "list",
             Variant::Get => "get",
+            Variant::FCreate => "f-create",
+            Variant::FInvalid => "f-invalid",
         }
+    }
+
+    fn is_f(self) -> bool {
+        matches!(self, Variant::FCreate | Variant::FInvalid)
     }
 
     fn expect(self) -> u16 {
         match self {
-            Variant::Baseline | Variant::Typed | Variant::Stub | Variant::Create => 201,
+            Variant::Baseline | Variant::Typed | Variant::Stub | Variant::Create | Variant::FCreate => 201,
             Variant::Unauthorized => 401,
-            Variant::Invalid => 422,
+            Variant::Invalid | Variant::FInvalid => 422,
             Variant::List | Variant::Get => 200,
         }
     }
 
     /// The goal on throughput relative to (a); reads are reported as ratios without one.
     fn goal(self) -> Option<f64> {
+        // (f) is a reference like (a′); its ratios to (b) and (e) are rows of their own.
         match self {
-            Variant::Baseline | Variant::Typed | Variant::List | Variant::Get => None,
+            Variant::Baseline
+            | Variant::Typed
+            | Variant::List
+            | Variant::Get
+            | Variant::FCreate
+            | Variant::FInvalid => None,
             Variant::Stub => Some(0.90),
             Variant::Create => Some(0.50),
             Variant::Unauthorized | Variant::Invalid => Some(0.85),
@@ -428,11 +592,16 @@ fn server_figures(bins: &Bins, work: &Path, plan: &Plan, report: &mut Report) ->
     let reader = unused.next().expect("total is at least 2").clone();
     let read_id = seed(bins, &database, &key_file, &state, &reader)?;
 
+    // Without a (f) binary its figures are already a defect of the run; the others are still measured.
+    let variants: Vec<Variant> = Variant::ALL
+        .into_iter()
+        .filter(|v| !v.is_f() || bins.f.is_some())
+        .collect();
     let mut samples: Vec<((Variant, usize), Vec<Sample>)> = Vec::new();
     for run in 0..plan.runs {
         for (ci, &connections) in CONNECTIONS.iter().enumerate() {
             // Variants interleave within a run, so a burst of noise from the other tenants hits them all alike.
-            for variant in Variant::ALL {
+            for &variant in &variants {
                 eprintln!(
                     "bench: run {}/{} {} at {connections} connection(s)",
                     run + 1,
@@ -458,10 +627,12 @@ fn server_figures(bins: &Bins, work: &Path, plan: &Plan, report: &mut Report) ->
                         load.args(["--token", "st_unknownunknownunknownunknownunknownunknown0"]);
                     }
                     Variant::Invalid => {
-                        load.args(["--token", &invalid_token])
-                            .args(["--body", r#"{"provider":"openai-typo","value":""}"#]);
+                        load.args(["--token", &invalid_token]).args(["--body", INVALID_BODY]);
                     }
-                    Variant::Baseline | Variant::Typed | Variant::Stub => {
+                    Variant::FInvalid => {
+                        load.args(["--token", "st_bench"]).args(["--body", INVALID_BODY]);
+                    }
+                    Variant::Baseline | Variant::Typed | Variant::Stub | Variant::FCreate => {
                         load.args(["--token", "st_bench"]);
                     }
                     Variant::List | Variant::Get => {
@@ -512,7 +683,7 @@ fn server_figures(bins: &Bins, work: &Path, plan: &Plan, report: &mut Report) ->
     )?;
     for &connections in &CONNECTIONS {
         let baseline = get(Variant::Baseline, connections);
-        for variant in Variant::ALL {
+        for &variant in &variants {
             let Some(list) = get(variant, connections) else {
                 report.defects.push(format!(
                     "server {} at {connections} connection(s): not measured in every run",
@@ -552,6 +723,42 @@ fn server_figures(bins: &Bins, work: &Path, plan: &Plan, report: &mut Report) ->
         }
     }
     report.details.push('\n');
+
+    // Same-run ratios against the references: (a′) for the generated router's CPU, (f) for throughput.
+    let cpu = |s: &Sample| s.cpu_us_per_request;
+    let rps = |s: &Sample| s.rps;
+    for &connections in &CONNECTIONS {
+        if let (Some(stub), Some(typed)) = (get(Variant::Stub, connections), get(Variant::Typed, connections)) {
+            let ratio = paired_ratio(stub, typed, cpu);
+            report.rows.push(Row {
+                figure: format!("server (b) CPU per request / (a′), {connections} conn"),
+                value: format!("{:.1} µs", med(stub, cpu)),
+                baseline: format!("{:.1} µs (a′)", med(typed, cpu)),
+                ratio: Some(ratio),
+                goal: "≤ 1.05".into(),
+                met: Some(ratio <= 1.05),
+            });
+        }
+    }
+    let against_f = [
+        (Variant::Stub, Variant::FCreate, "b", "f create"),
+        (Variant::Invalid, Variant::FInvalid, "e", "f invalid body"),
+    ];
+    for (ours, theirs, name, their_name) in against_f {
+        for &connections in &CONNECTIONS {
+            if let (Some(list), Some(base)) = (get(ours, connections), get(theirs, connections)) {
+                let ratio = paired_ratio(list, base, rps);
+                report.rows.push(Row {
+                    figure: format!("server ({name}) req/s / ({their_name}) req/s, {connections} conn"),
+                    value: format!("{:.0}", med(list, rps)),
+                    baseline: format!("{:.0} ({their_name})", med(base, rps)),
+                    ratio: Some(ratio),
+                    goal: "≥ 1.0".into(),
+                    met: Some(ratio >= 1.0),
+                });
+            }
+        }
+    }
 
     // Latency and memory of the full create path under 64 connections.
     if let (Some(create), Some(base)) = (get(Variant::Create, 64), get(Variant::Baseline, 64)) {
@@ -630,6 +837,11 @@ fn measure(
             };
             let mut cmd = Command::new(&bins.bench);
             cmd.args(["serve", "--listen", &listen, "--variant", name]);
+            cmd
+        }
+        Variant::FCreate | Variant::FInvalid => {
+            let mut cmd = Command::new(bins.f.as_ref().context("baseline (f) was not built")?);
+            cmd.args(["--listen", &listen]);
             cmd
         }
         Variant::Create | Variant::Unauthorized | Variant::Invalid | Variant::List | Variant::Get => {
@@ -836,7 +1048,8 @@ fn render(
         "Method: servers and load run as separate processes on 127.0.0.1; each run starts a fresh server. \
          The load generator (`secrets-bench load`, one thread) keeps every connection alive and sends the next \
          request when the previous answer has been read; it records every latency and fails a run when any answer \
-         has another status than expected (201, 401, 422, or 200 for the reads). Creates use distinct users, so every (c) answer is a \
+         has another status than expected (201, 401, 422, or 200 for the reads; the 422 of (f) is axum's own \
+         rejection). Creates use distinct users, so every (c) answer is a \
          real 201. Ratios are medians of per-run ratios (both sides measured back to back in each run), so they \
          can differ slightly from the ratio of the two medians shown. Server CPU per request is the server's utime + stime (10 ms ticks) over the whole load run \
          divided by the requests it answered.\n\n",

@@ -1,6 +1,6 @@
 //! `cargo xtask codegen`: load the spec, generate every output, then write or check them in one place.
 
-mod client;
+pub(crate) mod client;
 pub(crate) mod stub;
 
 use std::fs;
@@ -130,7 +130,7 @@ pub(crate) fn update(root: &Path, outputs: &[Output], mode: Mode) -> Result<()> 
 }
 
 /// A unified diff cut to a screenful: enough to see what drifted.
-fn short_diff(old: &str, new: &str) -> String {
+pub(crate) fn short_diff(old: &str, new: &str) -> String {
     const MAX_LINES: usize = 40;
     let diff = similar::TextDiff::from_lines(old, new);
     let text = diff

@@ -1,8 +1,9 @@
-//! Project automation: `cargo xtask codegen [--check]`, `stub`, `contract`, `bench` (see README).
+//! Project automation: `cargo xtask codegen [--check]`, `stub`, `corpus`, `contract`, `bench` (see README).
 
 mod bench;
 mod codegen;
 mod contract;
+mod corpus;
 mod process;
 
 use std::path::PathBuf;
@@ -43,6 +44,13 @@ enum Command {
         #[arg(long)]
         envelope: Option<String>,
     },
+    /// Run the stub generator on the public specs of corpus/corpus.tsv, compile what it generates, write
+    /// docs/corpus.md.
+    Corpus {
+        /// Write nothing to docs/; fail if docs/corpus.md is stale, a spec panics or a generated crate fails to compile.
+        #[arg(long)]
+        check: bool,
+    },
     /// Fuzz the real server against openapi.yaml with schemathesis (installed into target/contract/venv).
     Contract {
         /// Random seed for schemathesis; a failure names the seed that reproduces it.
@@ -77,6 +85,7 @@ fn main() -> ExitCode {
             name,
             envelope,
         } => codegen::stub::run(&spec, &out, name.as_deref(), envelope),
+        Command::Corpus { check } => corpus::run(&corpus::Options { check }),
         Command::Contract { seed, max_examples } => contract::run(&contract::Options { seed, max_examples }),
         Command::Bench { quick } => bench::run(&bench::Options { quick }),
     };
@@ -98,7 +107,7 @@ fn project_root() -> PathBuf {
 }
 
 /// Cargo's target directory: `CARGO_TARGET_DIR` when set (relative to the root), else `target/` at the root. The
-/// binaries `contract` and `bench` run, and their state, live there.
+/// binaries `contract` and `bench` run, their state, and the corpus live there.
 fn target_dir() -> PathBuf {
     match std::env::var_os("CARGO_TARGET_DIR") {
         Some(dir) if !dir.is_empty() => project_root().join(dir),

@@ -67,7 +67,7 @@ fn stub_writes_a_crate_or_refuses_in_one_line() {
     assert!(ok && stderr.is_empty(), "an unchanged spec rewrote files: {stderr}");
 
     let bad = dir.join("bad.yaml");
-    let text = "openapi: 3.0.3\ninfo: { title: T, version: '1' }\npaths:\n  /a:\n    get:\n      operationId: a\n      parameters:\n        - { name: s, in: cookie, schema: { type: string } }\n      responses:\n        '204': { description: ok }\n";
+    let text = "openapi: 3.0.3\ninfo: { title: T, version: '1' }\npaths:\n  /a:\n    get:\n      operationId: a\n      parameters:\n        - { name: s, in: cookie, schema: { type: array, items: { type: string } } }\n      responses:\n        '204': { description: ok }\n";
     std::fs::write(&bad, text).unwrap();
     let bad_out = dir.join("bad-stub");
     let (ok, stderr) = xtask(&["stub", bad.to_str().unwrap(), "--out", bad_out.to_str().unwrap()]);

@@ -38,3 +38,14 @@ fn main() -> anyhow::Result<()> {
         Command::Seed(args) => seed::run(&args),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// Baseline (f) of `cargo xtask bench` is built outside the workspace, so it carries its own copy of the body.
+    #[test]
+    fn baseline_f_answers_the_same_created_body() {
+        let main = include_str!("../baseline-f/main.rs");
+        let copy = format!("const CREATED_BODY: &str = r#\"{}\"#;", crate::serve::CREATED_BODY);
+        assert!(main.contains(&copy), "baseline-f/main.rs must hold {copy}");
+    }
+}

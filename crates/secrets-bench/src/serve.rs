@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use axum::http::{StatusCode, header};
 use axum::routing::post;
 use secrets_server_stub::{
-    Context, CreateSecretFromPresetResponse, CreateSecretResponse, DeleteSecretPath, DeleteSecretResponse,
+    Context, CreateSecretFromPresetResponse, CreateSecretResponse, Credentials, DeleteSecretPath, DeleteSecretResponse,
     GetProviderPresetsResponse, GetSecretPath, GetSecretResponse, ListSecretsResponse, Rejection, RequestId,
     RouterConfig, SecretsApi, UpdateSecretPath, UpdateSecretResponse, types,
 };
@@ -93,8 +93,8 @@ impl InMemory {
 impl SecretsApi for InMemory {
     type Caller = ();
 
-    async fn authenticate(&self, token: &str, _request_id: &RequestId) -> Result<(), Rejection> {
-        if token.is_empty() {
+    async fn authenticate(&self, credentials: Credentials, _request_id: &RequestId) -> Result<(), Rejection> {
+        if credentials.bearer()?.is_empty() {
             Err(Rejection::unauthorized("empty bearer token"))
         } else {
             Ok(())

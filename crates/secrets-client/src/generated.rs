@@ -1087,7 +1087,9 @@ Every request must carry `Authorization: Bearer <token>`. Clients should send `a
 (the generated client sends this document's `info.version`); a server answers 426 when the declared version
 is older than the oldest one it still serves. A request without the header is served.
 
-Every failure, from any layer, is answered with the same `ErrorResponse` envelope.
+Every failure, from any layer, is answered with the same `ErrorResponse` envelope, with one exception:
+requests that are not well-formed HTTP/1.1, which the HTTP layer answers itself (see the 400 response).
+Every answer leaves the connection open for the next request unless it says `Connection: close`.
 
 
 Version: 1.0.0*/

@@ -9,7 +9,7 @@ use chrono::{SubsecRound as _, Utc};
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 use secrets_server_stub::{
-    Context, CreateSecretFromPresetResponse, CreateSecretResponse, DeleteSecretPath, DeleteSecretResponse,
+    Context, CreateSecretFromPresetResponse, CreateSecretResponse, Credentials, DeleteSecretPath, DeleteSecretResponse,
     GetProviderPresetsResponse, GetSecretPath, GetSecretResponse, ListSecretsResponse, Rejection, RequestId,
     SecretsApi, UpdateSecretPath, UpdateSecretResponse, types,
 };
@@ -246,7 +246,8 @@ impl Handler {
 impl SecretsApi for Handler {
     type Caller = Caller;
 
-    async fn authenticate(&self, token: &str, _request_id: &RequestId) -> Result<Caller, Rejection> {
+    async fn authenticate(&self, credentials: Credentials, _request_id: &RequestId) -> Result<Caller, Rejection> {
+        let token = credentials.bearer()?;
         if !tokens::well_formed(token) {
             return Err(Rejection::unauthorized(UNKNOWN_TOKEN));
         }

@@ -1070,13 +1070,15 @@ characters is shown as `••••` alone.
 }
 ///The operations of User secrets API (version 1.0.0): implement this on your state and pass it to [`router`].
 pub trait SecretsApi: Send + Sync + 'static {
-    /// What `authenticate` returns; passed to every operation that has security requirements.
+    /// What `authenticate` returns; passed to every operation that has security requirements (as an `Option`
+    /// where security is optional).
     type Caller: Send + Sync + 'static;
-    /// Bearer token (already extracted; scheme matched case-insensitively) -> caller, or a rejection
-    /// (401/403/429, or a 5xx when the token store fails). Runs before the body is read.
+    /// The credentials of the first security requirement the request satisfies (one per scheme it names;
+    /// missing or malformed ones were already answered 401) -> caller, or a rejection (401/403/429, or a 5xx
+    /// when the credential store fails). Runs before the body is read.
     fn authenticate(
         &self,
-        token: &str,
+        credentials: ::stub_runtime::Credentials,
         request_id: &::stub_runtime::RequestId,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<Self::Caller, ::stub_runtime::Rejection>,
@@ -1216,15 +1218,36 @@ async fn handle_list_secrets<A: SecretsApi>(
     ::axum::extract::State((api, config)): ::axum::extract::State<Shared<A>>,
     request: ::axum::extract::Request,
 ) -> ::axum::response::Response {
-    let (parts, _body) = request.into_parts();
+    let (parts, body) = request.into_parts();
     let request_id = ::stub_runtime::request_id(&parts);
-    let answer = async {
+    let early = async {
         ::stub_runtime::check_api_version(&parts.headers, &config)?;
-        let token = ::stub_runtime::bearer_token(&parts.headers)?;
-        let caller = api.authenticate(token, &request_id).await?;
+        const SECURITY: &[&[::stub_runtime::Scheme]] = &[
+            &[
+                ::stub_runtime::Scheme {
+                    name: "bearerAuth",
+                    kind: ::stub_runtime::SchemeKind::Bearer,
+                    scopes: &[],
+                },
+            ],
+        ];
+        let caller = api
+            .authenticate(::stub_runtime::credentials(&parts, SECURITY)?, &request_id)
+            .await?;
+        ::std::result::Result::<_, ::stub_runtime::Rejection>::Ok(caller)
+    };
+    let caller = match early.await {
+        Ok(caller) => caller,
+        Err(rejection) => {
+            let response = rejection.into_response_for(&request_id);
+            return ::stub_runtime::answer_unread(response, body, &config).await;
+        }
+    };
+    let answer = async {
         let ctx = ::stub_runtime::Context {
             caller,
             request_id: request_id.clone(),
+            accept: ::stub_runtime::accept(&parts.headers),
         };
         let response = api.list_secrets(ctx).await?;
         ::std::result::Result::<
@@ -1232,10 +1255,11 @@ async fn handle_list_secrets<A: SecretsApi>(
             ::stub_runtime::Rejection,
         >::Ok(::axum::response::IntoResponse::into_response(response))
     };
-    match answer.await {
+    let response = match answer.await {
         Ok(response) => response,
         Err(rejection) => rejection.into_response_for(&request_id),
-    }
+    };
+    ::stub_runtime::answer_unread(response, body, &config).await
 }
 ///Every documented answer of `create_secret` but the envelope's, one variant per status.
 #[derive(Debug)]
@@ -1260,10 +1284,30 @@ async fn handle_create_secret<A: SecretsApi>(
 ) -> ::axum::response::Response {
     let (parts, body) = request.into_parts();
     let request_id = ::stub_runtime::request_id(&parts);
-    let answer = async {
+    let early = async {
         ::stub_runtime::check_api_version(&parts.headers, &config)?;
-        let token = ::stub_runtime::bearer_token(&parts.headers)?;
-        let caller = api.authenticate(token, &request_id).await?;
+        const SECURITY: &[&[::stub_runtime::Scheme]] = &[
+            &[
+                ::stub_runtime::Scheme {
+                    name: "bearerAuth",
+                    kind: ::stub_runtime::SchemeKind::Bearer,
+                    scopes: &[],
+                },
+            ],
+        ];
+        let caller = api
+            .authenticate(::stub_runtime::credentials(&parts, SECURITY)?, &request_id)
+            .await?;
+        ::std::result::Result::<_, ::stub_runtime::Rejection>::Ok(caller)
+    };
+    let caller = match early.await {
+        Ok(caller) => caller,
+        Err(rejection) => {
+            let response = rejection.into_response_for(&request_id);
+            return ::stub_runtime::answer_unread(response, body, &config).await;
+        }
+    };
+    let answer = async {
         let bytes = ::stub_runtime::read_body(&parts.headers, body, config.body_limit)
             .await?;
         let mut validator = ::stub_runtime::Validator::new();
@@ -1283,6 +1327,7 @@ async fn handle_create_secret<A: SecretsApi>(
         let ctx = ::stub_runtime::Context {
             caller,
             request_id: request_id.clone(),
+            accept: ::stub_runtime::accept(&parts.headers),
         };
         let response = api.create_secret(ctx, body).await?;
         ::std::result::Result::<
@@ -1318,10 +1363,30 @@ async fn handle_create_secret_from_preset<A: SecretsApi>(
 ) -> ::axum::response::Response {
     let (parts, body) = request.into_parts();
     let request_id = ::stub_runtime::request_id(&parts);
-    let answer = async {
+    let early = async {
         ::stub_runtime::check_api_version(&parts.headers, &config)?;
-        let token = ::stub_runtime::bearer_token(&parts.headers)?;
-        let caller = api.authenticate(token, &request_id).await?;
+        const SECURITY: &[&[::stub_runtime::Scheme]] = &[
+            &[
+                ::stub_runtime::Scheme {
+                    name: "bearerAuth",
+                    kind: ::stub_runtime::SchemeKind::Bearer,
+                    scopes: &[],
+                },
+            ],
+        ];
+        let caller = api
+            .authenticate(::stub_runtime::credentials(&parts, SECURITY)?, &request_id)
+            .await?;
+        ::std::result::Result::<_, ::stub_runtime::Rejection>::Ok(caller)
+    };
+    let caller = match early.await {
+        Ok(caller) => caller,
+        Err(rejection) => {
+            let response = rejection.into_response_for(&request_id);
+            return ::stub_runtime::answer_unread(response, body, &config).await;
+        }
+    };
+    let answer = async {
         let bytes = ::stub_runtime::read_body(&parts.headers, body, config.body_limit)
             .await?;
         let mut validator = ::stub_runtime::Validator::new();
@@ -1341,6 +1406,7 @@ async fn handle_create_secret_from_preset<A: SecretsApi>(
         let ctx = ::stub_runtime::Context {
             caller,
             request_id: request_id.clone(),
+            accept: ::stub_runtime::accept(&parts.headers),
         };
         let response = api.create_secret_from_preset(ctx, body).await?;
         ::std::result::Result::<
@@ -1374,15 +1440,36 @@ async fn handle_get_provider_presets<A: SecretsApi>(
     ::axum::extract::State((api, config)): ::axum::extract::State<Shared<A>>,
     request: ::axum::extract::Request,
 ) -> ::axum::response::Response {
-    let (parts, _body) = request.into_parts();
+    let (parts, body) = request.into_parts();
     let request_id = ::stub_runtime::request_id(&parts);
-    let answer = async {
+    let early = async {
         ::stub_runtime::check_api_version(&parts.headers, &config)?;
-        let token = ::stub_runtime::bearer_token(&parts.headers)?;
-        let caller = api.authenticate(token, &request_id).await?;
+        const SECURITY: &[&[::stub_runtime::Scheme]] = &[
+            &[
+                ::stub_runtime::Scheme {
+                    name: "bearerAuth",
+                    kind: ::stub_runtime::SchemeKind::Bearer,
+                    scopes: &[],
+                },
+            ],
+        ];
+        let caller = api
+            .authenticate(::stub_runtime::credentials(&parts, SECURITY)?, &request_id)
+            .await?;
+        ::std::result::Result::<_, ::stub_runtime::Rejection>::Ok(caller)
+    };
+    let caller = match early.await {
+        Ok(caller) => caller,
+        Err(rejection) => {
+            let response = rejection.into_response_for(&request_id);
+            return ::stub_runtime::answer_unread(response, body, &config).await;
+        }
+    };
+    let answer = async {
         let ctx = ::stub_runtime::Context {
             caller,
             request_id: request_id.clone(),
+            accept: ::stub_runtime::accept(&parts.headers),
         };
         let response = api.get_provider_presets(ctx).await?;
         ::std::result::Result::<
@@ -1390,10 +1477,11 @@ async fn handle_get_provider_presets<A: SecretsApi>(
             ::stub_runtime::Rejection,
         >::Ok(::axum::response::IntoResponse::into_response(response))
     };
-    match answer.await {
+    let response = match answer.await {
         Ok(response) => response,
         Err(rejection) => rejection.into_response_for(&request_id),
-    }
+    };
+    ::stub_runtime::answer_unread(response, body, &config).await
 }
 ///Path parameters of `get_secret`.
 #[derive(::serde::Deserialize, Clone, Debug)]
@@ -1423,12 +1511,32 @@ async fn handle_get_secret<A: SecretsApi>(
     ::axum::extract::State((api, config)): ::axum::extract::State<Shared<A>>,
     request: ::axum::extract::Request,
 ) -> ::axum::response::Response {
-    let (mut parts, _body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
     let request_id = ::stub_runtime::request_id(&parts);
-    let answer = async {
+    let early = async {
         ::stub_runtime::check_api_version(&parts.headers, &config)?;
-        let token = ::stub_runtime::bearer_token(&parts.headers)?;
-        let caller = api.authenticate(token, &request_id).await?;
+        const SECURITY: &[&[::stub_runtime::Scheme]] = &[
+            &[
+                ::stub_runtime::Scheme {
+                    name: "bearerAuth",
+                    kind: ::stub_runtime::SchemeKind::Bearer,
+                    scopes: &[],
+                },
+            ],
+        ];
+        let caller = api
+            .authenticate(::stub_runtime::credentials(&parts, SECURITY)?, &request_id)
+            .await?;
+        ::std::result::Result::<_, ::stub_runtime::Rejection>::Ok(caller)
+    };
+    let caller = match early.await {
+        Ok(caller) => caller,
+        Err(rejection) => {
+            let response = rejection.into_response_for(&request_id);
+            return ::stub_runtime::answer_unread(response, body, &config).await;
+        }
+    };
+    let answer = async {
         let mut validator = ::stub_runtime::Validator::new();
         let cx = &mut validator;
         let mut path_raw = ::stub_runtime::path_params(&mut parts).await?;
@@ -1461,6 +1569,7 @@ async fn handle_get_secret<A: SecretsApi>(
         let ctx = ::stub_runtime::Context {
             caller,
             request_id: request_id.clone(),
+            accept: ::stub_runtime::accept(&parts.headers),
         };
         let response = api.get_secret(ctx, path).await?;
         ::std::result::Result::<
@@ -1468,10 +1577,11 @@ async fn handle_get_secret<A: SecretsApi>(
             ::stub_runtime::Rejection,
         >::Ok(::axum::response::IntoResponse::into_response(response))
     };
-    match answer.await {
+    let response = match answer.await {
         Ok(response) => response,
         Err(rejection) => rejection.into_response_for(&request_id),
-    }
+    };
+    ::stub_runtime::answer_unread(response, body, &config).await
 }
 ///Path parameters of `update_secret`.
 #[derive(::serde::Deserialize, Clone, Debug)]
@@ -1503,10 +1613,30 @@ async fn handle_update_secret<A: SecretsApi>(
 ) -> ::axum::response::Response {
     let (mut parts, body) = request.into_parts();
     let request_id = ::stub_runtime::request_id(&parts);
-    let answer = async {
+    let early = async {
         ::stub_runtime::check_api_version(&parts.headers, &config)?;
-        let token = ::stub_runtime::bearer_token(&parts.headers)?;
-        let caller = api.authenticate(token, &request_id).await?;
+        const SECURITY: &[&[::stub_runtime::Scheme]] = &[
+            &[
+                ::stub_runtime::Scheme {
+                    name: "bearerAuth",
+                    kind: ::stub_runtime::SchemeKind::Bearer,
+                    scopes: &[],
+                },
+            ],
+        ];
+        let caller = api
+            .authenticate(::stub_runtime::credentials(&parts, SECURITY)?, &request_id)
+            .await?;
+        ::std::result::Result::<_, ::stub_runtime::Rejection>::Ok(caller)
+    };
+    let caller = match early.await {
+        Ok(caller) => caller,
+        Err(rejection) => {
+            let response = rejection.into_response_for(&request_id);
+            return ::stub_runtime::answer_unread(response, body, &config).await;
+        }
+    };
+    let answer = async {
         let bytes = ::stub_runtime::read_body(&parts.headers, body, config.body_limit)
             .await?;
         let mut validator = ::stub_runtime::Validator::new();
@@ -1552,6 +1682,7 @@ async fn handle_update_secret<A: SecretsApi>(
         let ctx = ::stub_runtime::Context {
             caller,
             request_id: request_id.clone(),
+            accept: ::stub_runtime::accept(&parts.headers),
         };
         let response = api.update_secret(ctx, path, body).await?;
         ::std::result::Result::<
@@ -1592,12 +1723,32 @@ async fn handle_delete_secret<A: SecretsApi>(
     ::axum::extract::State((api, config)): ::axum::extract::State<Shared<A>>,
     request: ::axum::extract::Request,
 ) -> ::axum::response::Response {
-    let (mut parts, _body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
     let request_id = ::stub_runtime::request_id(&parts);
-    let answer = async {
+    let early = async {
         ::stub_runtime::check_api_version(&parts.headers, &config)?;
-        let token = ::stub_runtime::bearer_token(&parts.headers)?;
-        let caller = api.authenticate(token, &request_id).await?;
+        const SECURITY: &[&[::stub_runtime::Scheme]] = &[
+            &[
+                ::stub_runtime::Scheme {
+                    name: "bearerAuth",
+                    kind: ::stub_runtime::SchemeKind::Bearer,
+                    scopes: &[],
+                },
+            ],
+        ];
+        let caller = api
+            .authenticate(::stub_runtime::credentials(&parts, SECURITY)?, &request_id)
+            .await?;
+        ::std::result::Result::<_, ::stub_runtime::Rejection>::Ok(caller)
+    };
+    let caller = match early.await {
+        Ok(caller) => caller,
+        Err(rejection) => {
+            let response = rejection.into_response_for(&request_id);
+            return ::stub_runtime::answer_unread(response, body, &config).await;
+        }
+    };
+    let answer = async {
         let mut validator = ::stub_runtime::Validator::new();
         let cx = &mut validator;
         let mut path_raw = ::stub_runtime::path_params(&mut parts).await?;
@@ -1630,6 +1781,7 @@ async fn handle_delete_secret<A: SecretsApi>(
         let ctx = ::stub_runtime::Context {
             caller,
             request_id: request_id.clone(),
+            accept: ::stub_runtime::accept(&parts.headers),
         };
         let response = api.delete_secret(ctx, path).await?;
         ::std::result::Result::<
@@ -1637,10 +1789,11 @@ async fn handle_delete_secret<A: SecretsApi>(
             ::stub_runtime::Rejection,
         >::Ok(::axum::response::IntoResponse::into_response(response))
     };
-    match answer.await {
+    let response = match answer.await {
         Ok(response) => response,
         Err(rejection) => rejection.into_response_for(&request_id),
-    }
+    };
+    ::stub_runtime::answer_unread(response, body, &config).await
 }
 type Shared<A> = (::std::sync::Arc<A>, ::std::sync::Arc<::stub_runtime::RouterConfig>);
 /// The axum router for every operation: it owns extraction, authentication, validation and every
@@ -1650,7 +1803,9 @@ pub fn router<A: SecretsApi>(
     api: ::std::sync::Arc<A>,
     config: ::stub_runtime::RouterConfig,
 ) -> ::axum::Router {
-    let state: Shared<A> = (api, ::std::sync::Arc::new(config));
+    let config = ::std::sync::Arc::new(config);
+    let state: Shared<A> = (api, ::std::sync::Arc::clone(&config));
+    let for_405 = ::std::sync::Arc::clone(&config);
     let routes = ::axum::Router::new()
         .route(
             "/api/v1/user/secrets",
@@ -1671,8 +1826,14 @@ pub fn router<A: SecretsApi>(
                 .put(handle_update_secret::<A>)
                 .delete(handle_delete_secret::<A>),
         )
-        .method_not_allowed_fallback(::stub_runtime::method_not_allowed)
-        .fallback(::stub_runtime::not_found)
+        .method_not_allowed_fallback(move |request: ::axum::extract::Request| ::stub_runtime::method_not_allowed(
+            request,
+            for_405,
+        ))
+        .fallback(move |request: ::axum::extract::Request| ::stub_runtime::not_found(
+            request,
+            config,
+        ))
         .with_state(state);
     ::stub_runtime::layers(routes)
 }

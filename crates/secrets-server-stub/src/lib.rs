@@ -13,8 +13,8 @@
 //! impl SecretsApi for Server {
 //!     type Caller = String;
 //!
-//!     async fn authenticate(&self, token: &str, _request_id: &RequestId) -> Result<String, Rejection> {
-//!         if token == "st_demo" { Ok("alice".into()) } else { Err(Rejection::unauthorized("unknown token")) }
+//!     async fn authenticate(&self, credentials: Credentials, _request_id: &RequestId) -> Result<String, Rejection> {
+//!         if credentials.bearer()? == "st_demo" { Ok("alice".into()) } else { Err(Rejection::unauthorized("unknown token")) }
 //!     }
 //!
 //!     async fn list_secrets(&self, _ctx: Context<String>) -> Result<ListSecretsResponse, Rejection> {
@@ -72,7 +72,7 @@ mod secret;
 pub use generated::*;
 pub use secret::SecretValue;
 pub use stub_runtime as runtime;
-pub use stub_runtime::{Context, Rejection, RequestId, RouterConfig};
+pub use stub_runtime::{Context, Credential, Credentials, Rejection, RequestId, RouterConfig};
 
 #[cfg(test)]
 mod tests {

@@ -14,7 +14,7 @@ use secrets_server_stub::types::{
     UpdateSecretRequest, UserSecret, UserSecretProvider,
 };
 use secrets_server_stub::{
-    Context, CreateSecretFromPresetResponse, CreateSecretResponse, DeleteSecretPath, DeleteSecretResponse,
+    Context, CreateSecretFromPresetResponse, CreateSecretResponse, Credentials, DeleteSecretPath, DeleteSecretResponse,
     GetProviderPresetsResponse, GetSecretPath, GetSecretResponse, ListSecretsResponse, Rejection, RequestId,
     RouterConfig, SecretsApi, UpdateSecretPath, UpdateSecretResponse,
 };
@@ -34,8 +34,8 @@ struct InMemory {
 impl SecretsApi for InMemory {
     type Caller = String;
 
-    async fn authenticate(&self, token: &str, _request_id: &RequestId) -> Result<String, Rejection> {
-        match token {
+    async fn authenticate(&self, credentials: Credentials, _request_id: &RequestId) -> Result<String, Rejection> {
+        match credentials.bearer()? {
             "good" => Ok("alice".to_owned()),
             "read-only" => Err(Rejection::forbidden(
                 "this operation needs a token with the 'write' scope",
@@ -133,6 +133,8 @@ struct Case {
     kind: Option<&'static str>,
     /// `(loc, type)` of violations that must be listed.
     errors: &'static [(&'static str, &'static str)],
+    /// Whether the answer says `Connection: close`: only when the body was not read and cannot be drained.
+    close: bool,
 }
 
 fn ok_body() -> String {
@@ -150,7 +152,13 @@ fn case(name: &'static str, status: u16, kind: Option<&'static str>) -> Case {
         status,
         kind,
         errors: &[],
+        close: false,
     }
+}
+
+/// A body over the default limit of 262144 bytes.
+fn over_the_limit() -> String {
+    json!({ "provider": "openai", "value": CANARY.repeat(20_000) }).to_string()
 }
 
 struct Answer {
@@ -204,6 +212,8 @@ fn check(case: &Case, answer: &Answer) {
     if case.status == 405 {
         assert_eq!(answer.headers["allow"], "POST", "{name}");
     }
+    let close = answer.headers.get("connection").is_some_and(|v| v == "close");
+    assert_eq!(close, case.close, "{name}: Connection: close");
     let Some(kind) = case.kind else { return };
     assert_eq!(answer.headers["content-type"], "application/json", "{name}");
     let envelope: Value = serde_json::from_str(&answer.body).unwrap();
@@ -406,7 +416,8 @@ async fn every_request_is_answered_as_documented() {
         },
         Case {
             name: "too large",
-            body: json!({ "provider": "openai", "value": CANARY.repeat(20_000) }).to_string(),
+            body: over_the_limit(),
+            close: true,
             ..case("", 413, Some("request_too_large_error"))
         },
         // The by-id operations: the id is a UUID or a 422 at `loc: ["path", "secret_id"]`; a valid one reaches the API.
@@ -436,6 +447,36 @@ async fn every_request_is_answered_as_documented() {
             method: "DELETE",
             path: "/api/v1/user/secrets/3f0c6d2e-8b1a-4c57-9e2d-6a4b8c1f7e90",
             ..case("", 204, None)
+        },
+        // Answers sent before the body is read drain it, so the connection stays usable; one over the limit is
+        // not read, and the answer says so.
+        Case {
+            name: "unknown token, body over the limit",
+            headers: &[("authorization", b"Bearer nope")],
+            body: over_the_limit(),
+            close: true,
+            ..case("", 401, Some("authentication_error"))
+        },
+        Case {
+            name: "rate limited, body over the limit",
+            headers: &[("authorization", b"Bearer busy")],
+            body: over_the_limit(),
+            close: true,
+            ..case("", 429, Some("rate_limit_error"))
+        },
+        Case {
+            name: "unknown path, body over the limit",
+            path: "/api/v1/user/secret/preset",
+            body: over_the_limit(),
+            close: true,
+            ..case("", 404, Some("not_found_error"))
+        },
+        Case {
+            name: "wrong method, body over the limit",
+            method: "PUT",
+            body: over_the_limit(),
+            close: true,
+            ..case("", 405, Some("method_not_allowed_error"))
         },
         // The router's own answers.
         Case {
@@ -523,6 +564,8 @@ async fn a_panic_is_a_500_and_the_server_keeps_serving() {
     let app = app(None);
     let panics = Case {
         body: json!({ "provider": "openai", "value": PANIC }).to_string(),
+        // Whether the body had been read when the handler panicked is unknown, so the connection is not reused.
+        close: true,
         ..case("panic", 500, Some("internal_error"))
     };
     let answer = send(app.clone(), &panics).await;

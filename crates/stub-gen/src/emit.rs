@@ -6,12 +6,14 @@ use quote::{format_ident, quote};
 
 use crate::Settings;
 
+mod body;
 mod handler;
 mod responses;
 mod validators;
 
 use crate::ir::{self, Location, TypeRef};
 use crate::names::{field_ident, method_ident, pascal};
+use body::{body_items, body_type};
 use handler::handler_fn;
 use validators::validator;
 
@@ -36,12 +38,14 @@ pub fn emit(api: &ir::Api, types: &TokenStream, settings: &Settings) -> TokenStr
 
         #[doc = #trait_doc]
         pub trait #trait_name: Send + Sync + 'static {
-            /// What `authenticate` returns; passed to every operation that has security requirements.
+            /// What `authenticate` returns; passed to every operation that has security requirements (as an `Option`
+            /// where security is optional).
             type Caller: Send + Sync + 'static;
 
-            /// Bearer token (already extracted; scheme matched case-insensitively) -> caller, or a rejection
-            /// (401/403/429, or a 5xx when the token store fails). Runs before the body is read.
-            fn authenticate(&self, token: &str, request_id: &#rt::RequestId)
+            /// The credentials of the first security requirement the request satisfies (one per scheme it names;
+            /// missing or malformed ones were already answered 401) -> caller, or a rejection (401/403/429, or a 5xx
+            /// when the credential store fails). Runs before the body is read.
+            fn authenticate(&self, credentials: #rt::Credentials, request_id: &#rt::RequestId)
                 -> impl ::std::future::Future<Output = ::std::result::Result<Self::Caller, #rt::Rejection>> + Send;
 
             #(#methods)*
@@ -55,11 +59,13 @@ pub fn emit(api: &ir::Api, types: &TokenStream, settings: &Settings) -> TokenStr
         /// rejection (404, 405 with `Allow`, 400, 401, 413, 422, 426, a caught panic as 500), all in the envelope,
         /// and sets `x-request-id` on every response.
         pub fn router<A: #trait_name>(api: ::std::sync::Arc<A>, config: #rt::RouterConfig) -> ::axum::Router {
-            let state: Shared<A> = (api, ::std::sync::Arc::new(config));
+            let config = ::std::sync::Arc::new(config);
+            let state: Shared<A> = (api, ::std::sync::Arc::clone(&config));
+            let for_405 = ::std::sync::Arc::clone(&config);
             let routes = ::axum::Router::new()
                 #(#routes)*
-                .method_not_allowed_fallback(#rt::method_not_allowed)
-                .fallback(#rt::not_found)
+                .method_not_allowed_fallback(move |request: ::axum::extract::Request| #rt::method_not_allowed(request, for_405))
+                .fallback(move |request: ::axum::extract::Request| #rt::not_found(request, config))
                 .with_state(state);
             #rt::layers(routes)
         }
@@ -114,6 +120,7 @@ pub(crate) fn struct_name(op: &ir::Operation, location: Location) -> Ident {
         Location::Path => format_ident!("{stem}Path"),
         Location::Query => format_ident!("{stem}Query"),
         Location::Header => format_ident!("{stem}Headers"),
+        Location::Cookie => format_ident!("{stem}Cookies"),
     }
 }
 
@@ -121,10 +128,12 @@ pub(crate) fn params_in(op: &ir::Operation, location: Location) -> Vec<&ir::Para
     op.params.iter().filter(|p| p.location == location).collect()
 }
 
-pub(crate) const PARTS: [(Location, &str, &str); 3] = [
+/// Each location: its `loc` in violations and its argument's name.
+pub(crate) const PARTS: [(Location, &str, &str); 4] = [
     (Location::Path, "path", "path"),
     (Location::Query, "query", "query"),
     (Location::Header, "header", "headers"),
+    (Location::Cookie, "cookie", "cookies"),
 ];
 
 pub(crate) fn ty(t: &TypeRef) -> TokenStream {
@@ -163,7 +172,7 @@ pub(crate) fn ty(t: &TypeRef) -> TokenStream {
 }
 
 /// `(argument name, type)` of every typed input after `ctx`, in trait order.
-pub(crate) fn inputs(op: &ir::Operation) -> Vec<(Ident, TokenStream)> {
+pub(crate) fn inputs(op: &ir::Operation, rt: &TokenStream) -> Vec<(Ident, TokenStream)> {
     let mut inputs = Vec::new();
     for (location, _, arg) in PARTS {
         if !params_in(op, location).is_empty() {
@@ -172,7 +181,7 @@ pub(crate) fn inputs(op: &ir::Operation) -> Vec<(Ident, TokenStream)> {
         }
     }
     if let Some(body) = &op.body {
-        let t = ty(&body.ty);
+        let t = body_type(op, body, rt);
         let t = if body.required {
             t
         } else {
@@ -186,8 +195,12 @@ pub(crate) fn inputs(op: &ir::Operation) -> Vec<(Ident, TokenStream)> {
 fn trait_method(op: &ir::Operation, rt: &TokenStream) -> TokenStream {
     let method = method_ident(&op.id);
     let response = response_enum(op);
-    let caller = if op.secured { quote!(Self::Caller) } else { quote!(()) };
-    let inputs = inputs(op).into_iter().map(|(name, t)| quote!(#name: #t));
+    let caller = match &op.security {
+        None => quote!(()),
+        Some(security) if security.optional => quote!(::std::option::Option<Self::Caller>),
+        Some(_) => quote!(Self::Caller),
+    };
+    let inputs = inputs(op, rt).into_iter().map(|(name, t)| quote!(#name: #t));
     let mut doc = op.doc.clone();
     if !op.rejections.is_empty() {
         let list: Vec<String> = op.rejections.iter().map(ToString::to_string).collect();
@@ -210,6 +223,7 @@ fn items(op: &ir::Operation, rt: &TokenStream, api: &Ident) -> TokenStream {
         (Location::Path, "Path"),
         (Location::Query, "Query"),
         (Location::Header, "Header"),
+        (Location::Cookie, "Cookie"),
     ] {
         let params = params_in(op, location);
         if params.is_empty() {
@@ -233,6 +247,7 @@ fn items(op: &ir::Operation, rt: &TokenStream, api: &Ident) -> TokenStream {
         });
     }
 
+    items.extend(body_items(op, rt));
     items.extend(responses::response_items(op, rt));
     items.extend(handler_fn(op, rt, api));
     items

@@ -31,16 +31,48 @@ pub struct Operation {
     pub method: String,
     /// Summary and description, for the trait method's docs.
     pub doc: String,
-    /// Whether a bearer token is required (and `authenticate` runs).
-    pub secured: bool,
-    /// Path, query and header parameters; operation-level ones override path-level ones.
+    /// Who may call it; `None` when no credentials are read (`authenticate` does not run).
+    pub security: Option<Security>,
+    /// Path, query, header and cookie parameters; operation-level ones override path-level ones.
     pub params: Vec<Param>,
-    /// The JSON request body, if any.
+    /// The request body, if any.
     pub body: Option<Body>,
     /// The documented answers that are variants of the operation's response enum.
     pub responses: Vec<Response>,
     /// Documented statuses whose body is the envelope: answered by returning a `Rejection`.
     pub rejections: Vec<Status>,
+}
+
+/// The security requirements of an operation, as alternatives.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Security {
+    /// In spec order: the first whose credentials are all present is used. Each names one or more schemes, and
+    /// needs every one of them.
+    pub requirements: Vec<Vec<Scheme>>,
+    /// `{}` is among the alternatives: a request that satisfies none is served without a caller.
+    pub optional: bool,
+}
+
+/// One security scheme of a requirement.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scheme {
+    /// Its name under `components/securitySchemes`.
+    pub name: String,
+    /// Where its credential is read from.
+    pub kind: SchemeKind,
+    /// The scopes the requirement lists (oauth2 and openIdConnect; roles for others).
+    pub scopes: Vec<String>,
+}
+
+/// How a scheme's credential is carried.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SchemeKind {
+    /// `Authorization: Bearer <token>`: HTTP bearer, oauth2 and openIdConnect.
+    Bearer,
+    /// `Authorization: Basic <base64 of user:password>`.
+    Basic,
+    /// An API key in a header, query parameter or cookie of this name.
+    ApiKey { location: Location, name: String },
 }
 
 /// Where a parameter is read from.
@@ -52,6 +84,8 @@ pub enum Location {
     Query,
     /// A request header.
     Header,
+    /// A cookie of the `Cookie` header.
+    Cookie,
 }
 
 /// The JSON type a parameter's text is converted to before validation.
@@ -67,6 +101,21 @@ pub enum ScalarKind {
     Boolean,
 }
 
+/// How a parameter's text becomes a JSON value (its style, in OpenAPI's terms).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Shape {
+    /// One scalar.
+    Scalar(ScalarKind),
+    /// An array of scalars: one value split on `delimiter` (`form` with `explode: false`, `simple`, and the
+    /// space- and pipe-delimited styles), or the key repeated (`delimiter: None`: `form` with `explode: true`).
+    Array { items: ScalarKind, delimiter: Option<char> },
+    /// A `deepObject` query object (`name[key]=value`): the listed properties are converted to their scalar type,
+    /// any other key stays text.
+    Object { properties: Vec<(String, ScalarKind)> },
+    /// `content: application/json`: the text is a JSON document.
+    Json,
+}
+
 /// One parameter.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Param {
@@ -78,26 +127,78 @@ pub struct Param {
     pub required: bool,
     /// Its Rust type (before `Option` for optional parameters).
     pub ty: TypeRef,
-    /// How its text is converted.
-    pub kind: ScalarKind,
+    /// How its text becomes the JSON value that is validated and typed.
+    pub shape: Shape,
     /// What its schema requires.
     pub check: Check,
     /// Its description.
     pub doc: Option<String>,
 }
 
-/// The JSON request body.
+/// The request body.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Body {
-    /// Its Rust type.
-    pub ty: TypeRef,
     /// Whether an empty body is refused.
     pub required: bool,
-    /// What its schema requires.
-    pub check: Check,
-    /// Whether decoding into [`Body::ty`] alone enforces every constraint of the schema, so that a valid body is
-    /// decoded in one pass and the violation walk runs only when decoding fails.
-    pub typed_complete: bool,
+    /// One per documented media type, sorted by media range (as the parsed document keeps them); the request's
+    /// `Content-Type` chooses. With several, the trait receives an enum with one variant each.
+    pub content: Vec<BodyContent>,
+}
+
+/// One media type of a request body.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BodyContent {
+    /// The media range, lower case, without parameters (`application/json`, `image/*`).
+    pub media: String,
+    /// The variant of the operation's body enum (used when there are several media types).
+    pub variant: String,
+    /// How the body is read and what the implementer receives.
+    pub decode: Decode,
+}
+
+/// How a body of one media type is read.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Decode {
+    /// JSON (`application/json`, `application/*+json`) into its type.
+    Json {
+        /// Its Rust type.
+        ty: TypeRef,
+        /// What its schema requires.
+        check: Check,
+        /// Whether decoding into `ty` alone enforces every constraint of the schema, so that a valid body is
+        /// decoded in one pass and the violation walk runs only when decoding fails.
+        typed_complete: bool,
+    },
+    /// `application/x-www-form-urlencoded`: fields converted by their property schemas, then validated and typed
+    /// like JSON.
+    Form {
+        /// Its Rust type (an object schema's).
+        ty: TypeRef,
+        /// What its schema requires.
+        check: Check,
+        /// The declared properties and how their text converts.
+        fields: Vec<FormField>,
+    },
+    /// `multipart/form-data`: a stream of parts.
+    Multipart,
+    /// Any other bytes (`application/octet-stream`, `image/*`, `*/*`, `format: binary`).
+    Binary,
+    /// `text/*`: UTF-8 text, checked against its string schema.
+    Text {
+        /// What its schema requires (nothing but a string when it has none).
+        check: Check,
+    },
+}
+
+/// A property of a form body.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FormField {
+    /// The key on the wire.
+    pub name: String,
+    /// What its text (each item's, when `repeated`) is converted to.
+    pub kind: ScalarKind,
+    /// An array property: one item per occurrence of the key.
+    pub repeated: bool,
 }
 
 /// Which statuses a documented answer covers.
@@ -233,28 +334,53 @@ pub enum Check {
     /// `type: number`.
     Number {
         nullable: bool,
+        values: Vec<f64>,
         minimum: Option<(f64, bool)>,
         maximum: Option<(f64, bool)>,
         multiple_of: Option<f64>,
     },
     /// `type: boolean`.
-    Boolean { nullable: bool },
+    Boolean { nullable: bool, values: Vec<bool> },
     /// `type: object`.
     Object {
         nullable: bool,
         required: Vec<String>,
         properties: Vec<(String, Check)>,
         additional: Additional,
+        min_properties: Option<usize>,
+        max_properties: Option<usize>,
     },
     /// `type: array`.
     Array {
         nullable: bool,
         min_items: Option<usize>,
         max_items: Option<usize>,
+        unique_items: bool,
         items: Option<Box<Check>>,
     },
     /// `allOf: [one]`, how 3.0 attaches `nullable` to a reference.
     Wrapped { nullable: bool, inner: Box<Check> },
+    /// `allOf`: every part.
+    AllOf { nullable: bool, parts: Vec<Check> },
+    /// `oneOf`: exactly one option, or the option the discriminator names.
+    OneOf {
+        nullable: bool,
+        options: Vec<Check>,
+        discriminator: Option<Discriminator>,
+    },
+    /// `anyOf`: at least one option.
+    AnyOf { nullable: bool, options: Vec<Check> },
+    /// `not`: the value must not match.
+    Not { nullable: bool, inner: Box<Check> },
+}
+
+/// A `discriminator`: the property whose value names the schema to validate against.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Discriminator {
+    /// The property.
+    pub property: String,
+    /// Its values and the check each selects.
+    pub mapping: Vec<(String, Check)>,
 }
 
 /// A string `format` the validators check.

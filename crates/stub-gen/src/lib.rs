@@ -94,8 +94,60 @@ impl Settings {
 /// The stub of `spec`: lowering, then emitting.
 pub fn generate(spec: &Spec, types: &Types, settings: &Settings) -> Result<TokenStream, Error> {
     check_settings(settings)?;
+    check_types(spec, types)?;
     let api = lower::lower(spec, Some(types), settings)?;
     Ok(emit::emit(&api, &types.tokens, settings))
+}
+
+/// The type generator (typify) sometimes emits a struct with two fields of one name or two items of one name (seen
+/// with `allOf` of a `$ref` beside properties, and with self-referencing nullable schemas). Such a type space would
+/// not compile: refuse the spec in one line naming the schema, rather than write code that fails to build.
+fn check_types(spec: &Spec, types: &Types) -> Result<(), Error> {
+    let Ok(file) = syn::parse2::<syn::File>(types.tokens.clone()) else {
+        return Err(Error::new(format!(
+            "{}: the type generator produced code that does not parse",
+            spec.path
+        )));
+    };
+    let at = |type_name: &str| {
+        let component = spec
+            .doc
+            .components
+            .as_ref()
+            .and_then(|c| c.schemas.keys().find(|k| names::typify_name(k) == type_name));
+        match component {
+            Some(name) => spec.at(&spec::pointer(&["components", "schemas", name])),
+            None => spec.path.clone(),
+        }
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    for item in &file.items {
+        let (ident, fields) = match item {
+            syn::Item::Struct(s) => (&s.ident, Some(&s.fields)),
+            syn::Item::Enum(e) => (&e.ident, None),
+            syn::Item::Type(t) => (&t.ident, None),
+            _ => continue,
+        };
+        let name = ident.to_string();
+        if !seen.insert(name.clone()) {
+            return Err(Error::new(format!(
+                "{}: schema `{name}`: the type generator (typify) defines the type `{name}` twice; this schema is not supported",
+                at(&name)
+            )));
+        }
+        let mut field_names = std::collections::BTreeSet::new();
+        for field in fields.into_iter().flatten() {
+            if let Some(field_ident) = &field.ident
+                && !field_names.insert(field_ident.to_string())
+            {
+                return Err(Error::new(format!(
+                    "{}: schema `{name}`: the type generator (typify) gives it two fields named `{field_ident}` (an `allOf` whose parts both define the property?); this schema is not supported",
+                    at(&name)
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn check_settings(settings: &Settings) -> Result<(), Error> {

@@ -51,6 +51,12 @@ impl Spec {
             ),
         }
         check_refs(&raw, &raw, &mut String::new(), &located)?;
+        // `$ref`s that point anywhere but straight at a component (into a schema's properties, into `paths`) are
+        // replaced by what they point at, so that every later stage, and the type generator, sees only component
+        // references; a percent-encoded pointer is decoded.
+        let mut raw = raw;
+        let original = raw.clone();
+        inline_deep_refs(&original, &mut raw, 0);
 
         let doc: OpenAPI = serde_path_to_error::deserialize(&raw).map_err(|err| {
             let segments: Vec<String> = err
@@ -121,7 +127,7 @@ fn check_refs(root: &Value, node: &Value, pointer: &mut String, located: &Locate
                         located.at(pointer)
                     );
                 };
-                if root.pointer(local).is_none() {
+                if root.pointer(&percent_decode(local)).is_none() {
                     bail!(
                         "{}: `$ref: {target}` at {pointer} resolves nowhere in this document",
                         located.at(pointer)
@@ -146,6 +152,63 @@ fn check_refs(root: &Value, node: &Value, pointer: &mut String, located: &Locate
         _ => {}
     }
     Ok(())
+}
+
+/// `%XX` escapes decoded, as URI fragments carry JSON pointers (`#/paths/~1a~1%7Bid%7D`).
+pub fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(hi), Some(lo)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+        {
+            out.push((hi * 16 + lo) as u8);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).unwrap_or_else(|_| text.to_owned())
+}
+
+/// Whether a `$ref` (decoded) names a component directly: `#/components/<section>/<name>`.
+fn is_component_ref(target: &str) -> bool {
+    target
+        .strip_prefix("#/components/")
+        .is_some_and(|rest| rest.split('/').count() == 2)
+}
+
+/// Replaces every `$ref` that is not a direct component reference by (a copy of) its target, and decodes the
+/// percent-escapes of the ones that are. Bounded: a reference cycle through such pointers is left as it is, and
+/// lowering refuses it.
+fn inline_deep_refs(root: &Value, node: &mut Value, depth: usize) {
+    if depth > 32 {
+        return;
+    }
+    match node {
+        Value::Object(map) => {
+            if let Some(Value::String(target)) = map.get("$ref") {
+                let decoded = percent_decode(target);
+                if is_component_ref(&decoded) {
+                    map.insert("$ref".to_owned(), Value::String(decoded));
+                } else if let Some(found) = decoded.strip_prefix('#').and_then(|local| root.pointer(local)) {
+                    let mut copy = found.clone();
+                    inline_deep_refs(root, &mut copy, depth + 1);
+                    *node = copy;
+                    return;
+                }
+            }
+            for value in map.values_mut() {
+                inline_deep_refs(root, value, depth);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|item| inline_deep_refs(root, item, depth)),
+        _ => {}
+    }
 }
 
 /// A JSON pointer from unescaped segments.

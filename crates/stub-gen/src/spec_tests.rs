@@ -81,3 +81,12 @@ fn line_of_follows_keys_and_items() {
         assert_eq!(line_of(text, pointer), Some(line), "{pointer}");
     }
 }
+
+#[test]
+fn deep_and_percent_encoded_refs_are_inlined() {
+    let text = "openapi: 3.0.3\ninfo: { title: T, version: '1' }\npaths:\n  /a/{id}:\n    get:\n      operationId: a\n      parameters:\n        - { name: id, in: path, required: true, schema: { $ref: '#/components/schemas/Thing/properties/id' } }\n      responses:\n        '200':\n          description: ok\n          content: { application/json: { schema: { $ref: '#/paths/~1a~1%7Bid%7D/get/parameters/0/schema' } } }\ncomponents:\n  schemas:\n    Thing: { type: object, properties: { id: { type: integer } } }\n";
+    let spec = Spec::parse("ok.yaml", text.to_owned()).unwrap();
+    let json = serde_json::to_string(&spec.doc.paths).unwrap();
+    assert!(!json.contains("$ref"), "{json}");
+    assert!(json.contains(r#""type":"integer""#), "{json}");
+}

@@ -95,54 +95,95 @@ fn refusals() -> Vec<(&'static str, String, String)> {
     let body = |schema: &str| {
         format!("requestBody:\n  content:\n    application/json:\n      schema: {schema}\n{OK_RESPONSE}")
     };
+    // A body in one media type whose schema is `schema`.
+    let media = |media: &str, schema: &str| {
+        format!("requestBody:\n  content:\n    {media}:\n      schema: {schema}\n{OK_RESPONSE}")
+    };
+    let thing = "{ $ref: '#/components/schemas/Thing' }";
+    let param = |yaml: &str| format!("parameters:\n  - {yaml}\n{OK_RESPONSE}");
     vec![
+        ("xml body", media("application/xml", thing), THING.into()),
+        ("multipart/mixed body", media("multipart/mixed", thing), THING.into()),
+        ("text body with an object schema", media("text/plain", thing), THING.into()),
         (
-            "multipart body",
+            "form body with a nested object field",
+            media("application/x-www-form-urlencoded", "{ $ref: '#/components/schemas/Outer' }"),
+            "schemas:\n  Outer: { type: object, properties: { inner: { $ref: '#/components/schemas/Thing' } } }\n  Thing: { type: object }\n".into(),
+        ),
+        (
+            "form body with a scalar schema",
+            media("application/x-www-form-urlencoded", "{ type: string }"),
+            THING.into(),
+        ),
+        (
+            "one media type twice",
             format!(
-                "requestBody:\n  content:\n    multipart/form-data:\n      schema: {{ $ref: '#/components/schemas/Thing' }}\n{OK_RESPONSE}"
+                "requestBody:\n  content:\n    application/json:\n      schema: {thing}\n    application/json; charset=utf-8:\n      schema: {thing}\n{OK_RESPONSE}"
             ),
             THING.into(),
         ),
-        (
-            "cookie parameter",
-            format!("parameters:\n  - {{ name: session, in: cookie, schema: {{ type: string }} }}\n{OK_RESPONSE}"),
-            THING.into(),
-        ),
-        (
-            "oneOf body",
-            body("\n        oneOf: [{ type: string }, { type: integer }]"),
-            THING.into(),
-        ),
-        (
-            "no 2xx",
-            "responses:\n  '404': { description: nope }\n".into(),
-            THING.into(),
-        ),
-        (
-            "array query parameter",
-            format!(
-                "parameters:\n  - {{ name: ids, in: query, schema: {{ type: array, items: {{ type: string }} }} }}\n{OK_RESPONSE}"
-            ),
-            THING.into(),
-        ),
-        (
-            "api key security",
-            format!("security:\n  - key: []\n{OK_RESPONSE}"),
-            format!("{THING}securitySchemes:\n  key: {{ type: apiKey, in: header, name: X-Key }}\n"),
-        ),
+        ("body without media types", format!("requestBody:\n  content: {{}}\n{OK_RESPONSE}"), THING.into()),
         (
             "bad pattern",
             body("{ $ref: '#/components/schemas/Code' }"),
             "schemas:\n  Code: { type: string, pattern: '(unclosed' }\n".into(),
         ),
         (
-            "authorization header parameter",
+            "keywords that fit no type",
+            body("{ $ref: '#/components/schemas/Odd' }"),
+            "schemas:\n  Odd: { minimum: 1, pattern: 'x' }\n".into(),
+        ),
+        (
+            "digest security",
+            format!("security:\n  - digest: []\n{OK_RESPONSE}"),
+            format!("{THING}securitySchemes:\n  digest: {{ type: http, scheme: digest }}\n"),
+        ),
+        (
+            "undefined security scheme",
+            format!("security:\n  - nowhere: []\n{OK_RESPONSE}"),
+            format!("{THING}securitySchemes:\n  bearer: {{ type: http, scheme: bearer }}\n"),
+        ),
+        (
+            "authorization header parameter on a secured operation",
             format!(
-                "parameters:\n  - {{ name: Authorization, in: header, schema: {{ type: string }} }}\n{OK_RESPONSE}"
+                "security:\n  - bearer: []\nparameters:\n  - {{ name: Authorization, in: header, schema: {{ type: string }} }}\n{OK_RESPONSE}"
             ),
+            format!("{THING}securitySchemes:\n  bearer: {{ type: http, scheme: bearer }}\n"),
+        ),
+        (
+            "content-type header parameter",
+            param("{ name: Content-Type, in: header, schema: { type: string } }"),
             THING.into(),
         ),
-        ("number enum", body("{ type: number, enum: [1.5, 2.5] }"), THING.into()),
+        ("label path style", param("{ name: id, in: path, required: true, style: label, schema: { type: string } }"), THING.into()),
+        ("form query object", param("{ name: filter, in: query, schema: { $ref: '#/components/schemas/Thing' } }"), THING.into()),
+        ("header object", param("{ name: X-Thing, in: header, schema: { $ref: '#/components/schemas/Thing' } }"), THING.into()),
+        ("deepObject scalar", param("{ name: q, in: query, style: deepObject, schema: { type: string } }"), THING.into()),
+        (
+            "deepObject nested property",
+            param("{ name: q, in: query, style: deepObject, schema: { $ref: '#/components/schemas/Nested' } }"),
+            "schemas:\n  Nested: { type: object, properties: { inner: { type: object } } }\n".into(),
+        ),
+        (
+            "inline deepObject",
+            param("{ name: q, in: query, style: deepObject, schema: { type: object, properties: { a: { type: string } } } }"),
+            THING.into(),
+        ),
+        (
+            "array of arrays parameter",
+            param("{ name: m, in: query, schema: { type: array, items: { type: array, items: { type: integer } } } }"),
+            THING.into(),
+        ),
+        (
+            "exploded cookie array",
+            param("{ name: ids, in: cookie, schema: { type: array, items: { type: integer } } }"),
+            THING.into(),
+        ),
+        (
+            "non-JSON parameter content",
+            param("{ name: q, in: query, content: { text/plain: { schema: { type: string } } } }"),
+            THING.into(),
+        ),
     ]
 }
 

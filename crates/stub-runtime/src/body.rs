@@ -1,36 +1,91 @@
-//! The request body: reading it within the limit, the `Content-Type`, strict JSON (no duplicate keys, no trailing
-//! bytes), and decoding into the operation's type in one pass when the body is valid.
+//! The request body: reading it within the limit, draining one that an answer does not use, the `Content-Type`,
+//! strict JSON (no duplicate keys, no trailing bytes), and decoding into the operation's type in one pass when the
+//! body is valid. Bodies with other media types (or several) go through [`receive`], then the decoder of the media
+//! type it selected.
 
 use std::fmt;
 
-use axum::body::{Body, Bytes};
-use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderMap};
+use axum::body::{Body, Bytes, HttpBody as _};
+use axum::http::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderValue};
+use axum::response::Response;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::de::{DeserializeOwned, Deserializer, Error as _, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 use zeroize::Zeroize as _;
 
+mod form;
+mod media;
+mod multipart;
 mod objects_only;
 
+pub use form::{FormField, form_body};
+pub use media::{Received, receive, text_body};
+pub use multipart::{Multipart, Part};
 use objects_only::ObjectsOnly;
 
 use crate::extract::single_header;
-use crate::{Loc, Rejection, Validator, Violation};
+use crate::{Loc, Rejection, RouterConfig, Validator, Violation};
 
 /// Reads the request body: 413 (with `Connection: close`) when `Content-Length` or the bytes themselves exceed
 /// `limit`, 400 when the body cannot be read.
 pub async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, Rejection> {
+    check_declared_length(headers, limit)?;
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(err) if err.downcast_ref::<LengthLimitError>().is_some() => Err(Rejection::payload_too_large(limit)),
+        // What is left of the body is unknown, so the connection cannot carry another request.
+        Err(_) => Err(Rejection::bad_request("request body could not be read").closing()),
+    }
+}
+
+/// 413 when `Content-Length` says the body is over `limit`, before any of it is read.
+fn check_declared_length(headers: &HeaderMap, limit: usize) -> Result<(), Rejection> {
     let declared_len = headers
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared_len.is_some_and(|len| len > limit as u64) {
         return Err(Rejection::payload_too_large(limit));
     }
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(err) if err.downcast_ref::<LengthLimitError>().is_some() => Err(Rejection::payload_too_large(limit)),
-        Err(_) => Err(Rejection::bad_request("request body could not be read")),
+    Ok(())
+}
+
+/// Reads and discards a request body that the answer does not use, so that the connection can carry the next
+/// request. Left unread when the answer is written, the body makes hyper close the connection (unless its rest
+/// happens to be buffered already), without saying so in the answer: a client that reuses the connection meets
+/// a reset. `true` when the body is gone; `false` when it was not drained (its declared length or its bytes exceed
+/// `config.body_limit`, it did not arrive within `config.drain_timeout`, or it could not be read), and the answer
+/// must say `Connection: close`.
+pub async fn drain(body: Body, config: &RouterConfig) -> bool {
+    if body.is_end_stream() {
+        return true;
     }
+    // A `Content-Length` over the limit: nothing is read, as `read_body` would not read it either.
+    if body.size_hint().lower() > config.body_limit as u64 {
+        return false;
+    }
+    let mut rest = Limited::new(body, config.body_limit);
+    let discard = async {
+        while let Some(frame) = rest.frame().await {
+            if frame.is_err() {
+                return false;
+            }
+        }
+        true
+    };
+    tokio::time::timeout(config.drain_timeout, discard)
+        .await
+        .unwrap_or(false)
+}
+
+/// `response`, for a request whose body it does not use: the body is drained first (see [`drain`]), or, when it
+/// cannot be, the response says `Connection: close`. Every answer sent before the body is read goes through here.
+pub async fn answer_unread(mut response: Response, body: Body, config: &RouterConfig) -> Response {
+    if !drain(body, config).await {
+        response
+            .headers_mut()
+            .insert(CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
 }
 
 /// Decodes a JSON body into its type, validating it against its schema (`check`, generated).
@@ -55,10 +110,29 @@ pub fn decode_json<T: DeserializeOwned>(
         return Ok(None);
     }
     check_content_type(headers)?;
+    json_body(bytes, typed_complete, cx, check)
+}
+
+/// [`decode_json`] once the media type is known to be JSON (chosen by [`receive`]).
+pub fn json_body<T: DeserializeOwned>(
+    bytes: &[u8],
+    typed_complete: bool,
+    cx: &mut Validator,
+    check: impl FnOnce(&Value, &mut Validator),
+) -> Result<Option<T>, Rejection> {
     if typed_complete && let Some(value) = decode_objects_only(bytes) {
         return Ok(Some(value));
     }
-    let mut value = parse_strict(bytes)?;
+    walk_then_type(parse_strict(bytes)?, cx, check)
+}
+
+/// Walks `value` with `check` under `loc: ["body"]`, then, when nothing was recorded, decodes it into `T`; wipes
+/// its strings either way.
+fn walk_then_type<T: DeserializeOwned>(
+    mut value: Value,
+    cx: &mut Validator,
+    check: impl FnOnce(&Value, &mut Validator),
+) -> Result<Option<T>, Rejection> {
     let before = cx.error_count();
     cx.enter("body");
     check(&value, cx);
@@ -110,16 +184,28 @@ pub(crate) fn check_content_type(headers: &HeaderMap) -> Result<(), Rejection> {
     let value = single_header(headers, CONTENT_TYPE.as_str())?.ok_or_else(wrong)?;
     let value = value.to_str().map_err(|_| wrong())?.to_ascii_lowercase();
     let mut parts = value.split(';').map(str::trim);
-    let essence = parts.next().unwrap_or("");
-    let json = essence == "application/json"
+    let json = is_json(parts.next().unwrap_or(""));
+    if json && charset_is_utf8(parts) {
+        Ok(())
+    } else {
+        Err(wrong())
+    }
+}
+
+/// `application/json` or `application/*+json`; `essence` is lower case.
+pub(crate) fn is_json(essence: &str) -> bool {
+    essence == "application/json"
         || essence
             .strip_prefix("application/")
-            .is_some_and(|sub| sub.ends_with("+json") && !sub.contains('/'));
-    let utf8 = parts.all(|param| match param.split_once('=') {
+            .is_some_and(|sub| sub.ends_with("+json") && !sub.contains('/'))
+}
+
+/// Whether the `charset` among a media type's (lower-case) parameters, if any, is UTF-8.
+pub(crate) fn charset_is_utf8<'p>(mut params: impl Iterator<Item = &'p str>) -> bool {
+    params.all(|param| match param.split_once('=') {
         Some((name, value)) if name.trim() == "charset" => value.trim().trim_matches('"') == "utf-8",
         _ => true,
-    });
-    if json && utf8 { Ok(()) } else { Err(wrong()) }
+    })
 }
 
 /// Parses JSON like `serde_json::from_slice::<Value>`, but rejects duplicate object keys (serde_json would keep the

@@ -2,6 +2,7 @@
 //! handed to each operation.
 
 use std::fmt;
+use std::time::Duration;
 
 pub use semver::Version as ApiVersion;
 
@@ -11,6 +12,8 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 pub const API_VERSION_HEADER: &str = "api-version";
 /// The default limit on request bodies, as the spec documents it.
 pub const DEFAULT_BODY_LIMIT: usize = 262_144;
+/// The default time an answer waits for the rest of a body it does not use (see [`RouterConfig::drain_timeout`]).
+pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Settings of the generated router.
 #[derive(Clone, Debug)]
@@ -20,6 +23,10 @@ pub struct RouterConfig {
     /// When set, a request that declares an older `api-version` is answered 426. Requests without the header are
     /// always served.
     pub min_api_version: Option<ApiVersion>,
+    /// An answer sent before the body is read (401, 403, 404, 405, 426, 429, …) first reads and discards the body,
+    /// so that the connection stays usable; a body that has not arrived within this time is left unread and the
+    /// answer says `Connection: close`. It bounds how long a slow client holds the task.
+    pub drain_timeout: Duration,
 }
 
 impl Default for RouterConfig {
@@ -27,6 +34,7 @@ impl Default for RouterConfig {
         Self {
             body_limit: DEFAULT_BODY_LIMIT,
             min_api_version: None,
+            drain_timeout: DEFAULT_DRAIN_TIMEOUT,
         }
     }
 }
@@ -65,8 +73,62 @@ impl fmt::Display for RequestId {
 /// What every operation receives besides its typed inputs.
 #[derive(Clone, Debug)]
 pub struct Context<C> {
-    /// What `authenticate` returned; `()` for operations without security requirements.
+    /// What `authenticate` returned; an `Option` where security is optional (`None`: no credentials were sent); `()` for
+    /// operations without security requirements.
     pub caller: C,
     /// The id of this request, for logs and 5xx details.
     pub request_id: RequestId,
+    /// The request's `Accept` header, if it had one (see [`Context::preferred`]).
+    pub accept: Option<String>,
+}
+
+impl<C> Context<C> {
+    /// Of the media types an answer is documented in, the one the request's `Accept` header prefers (highest
+    /// q-value, then the order given); the first when there is no `Accept`; `None` when it accepts none of them.
+    pub fn preferred<'m>(&self, offered: &[&'m str]) -> Option<&'m str> {
+        let Some(accept) = &self.accept else {
+            return offered.first().copied();
+        };
+        let ranges: Vec<(String, f32)> = accept
+            .split(',')
+            .filter_map(|range| {
+                let mut parts = range.split(';').map(str::trim);
+                let media = parts.next()?.to_ascii_lowercase();
+                let q = parts
+                    .filter_map(|p| p.strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()))
+                    .next()
+                    .unwrap_or(1.0);
+                (!media.is_empty()).then_some((media, q))
+            })
+            .collect();
+        let quality = |offer: &str| {
+            let offer = offer.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            let (kind, _) = offer.split_once('/').unwrap_or((offer.as_str(), ""));
+            // The most specific matching range decides.
+            ranges
+                .iter()
+                .filter_map(|(range, q)| {
+                    let specificity = if *range == offer {
+                        3
+                    } else if range.strip_suffix("/*") == Some(kind) {
+                        2
+                    } else if range == "*/*" {
+                        1
+                    } else {
+                        return None;
+                    };
+                    Some((specificity, *q))
+                })
+                .max_by_key(|(specificity, _)| *specificity)
+                .map_or(0.0, |(_, q)| q)
+        };
+        let mut best: Option<(&'m str, f32)> = None;
+        for offer in offered {
+            let q = quality(offer);
+            if q > 0.0 && best.is_none_or(|(_, best_q)| q > best_q) {
+                best = Some((offer, q));
+            }
+        }
+        best.map(|(offer, _)| offer)
+    }
 }

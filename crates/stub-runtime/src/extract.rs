@@ -1,15 +1,15 @@
-//! Reading the request's parts: the request id, `api-version`, the bearer token, and path, query and header
-//! parameters as JSON values for the validators.
+//! Reading the request's parts: the request id, `api-version`, and path, query, header and cookie parameters as JSON
+//! values for the validators (credentials are [`crate::security`]'s).
 
 use std::collections::HashMap;
 
 use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::Uri;
-use axum::http::header::{AUTHORIZATION, HeaderMap, HeaderValue};
+use axum::http::header::{COOKIE, HeaderMap, HeaderValue};
 use axum::http::request::Parts;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use crate::{API_VERSION_HEADER, ApiVersion, Rejection, RequestId, RouterConfig};
+use crate::{API_VERSION_HEADER, ApiVersion, Rejection, RequestId, RouterConfig, Validator};
 
 /// The request id the router's middleware stored on the request (a fresh one outside the router, e.g. in tests).
 pub fn request_id(parts: &Parts) -> RequestId {
@@ -48,24 +48,15 @@ pub(crate) fn parse_version(text: &str) -> Option<ApiVersion> {
     ApiVersion::parse(&padded).ok()
 }
 
-/// The bearer token of `Authorization: Bearer <token>` (scheme matched case-insensitively), or a 401.
-pub fn bearer_token(headers: &HeaderMap) -> Result<&str, Rejection> {
-    let mut values = headers.get_all(AUTHORIZATION).iter();
-    let (Some(value), None) = (values.next(), values.next()) else {
-        return Err(if headers.contains_key(AUTHORIZATION) {
-            Rejection::unauthorized("more than one Authorization header")
-        } else {
-            Rejection::unauthorized("missing bearer token in the Authorization header")
-        });
-    };
-    let malformed = || Rejection::unauthorized("the Authorization header must be `Bearer <token>`");
-    let value = value.to_str().map_err(|_| malformed())?;
-    let (scheme, token) = value.trim().split_once(' ').ok_or_else(malformed)?;
-    let token = token.trim();
-    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() || token.contains(char::is_whitespace) {
-        return Err(malformed());
-    }
-    Ok(token)
+/// The request's `Accept` header as text, for [`Context::preferred`](crate::Context::preferred); several headers are
+/// joined as one list, as HTTP allows.
+pub fn accept(headers: &HeaderMap) -> Option<String> {
+    let values: Vec<&str> = headers
+        .get_all(axum::http::header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    (!values.is_empty()).then(|| values.join(", "))
 }
 
 /// At most one value of a header: two are ambiguous, so 400.
@@ -88,19 +79,98 @@ pub async fn path_params(parts: &mut Parts) -> Result<HashMap<String, String>, R
     Ok(params.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect())
 }
 
-/// The declared query parameters; undeclared ones are ignored, a declared one given twice is a 400.
-pub fn query_params(uri: &Uri, declared: &[&'static str]) -> Result<HashMap<&'static str, String>, Rejection> {
-    let mut found = HashMap::new();
-    for (key, value) in form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
-        if let Some(name) = declared.iter().find(|name| **name == key)
-            && found.insert(*name, value.into_owned()).is_some()
-        {
-            return Err(Rejection::bad_request(format!(
-                "query parameter `{name}` is given more than once"
-            )));
+/// A request's query parameters or cookies as decoded `(name, value)` pairs, in order; the generated handler asks
+/// for each declared parameter in the shape its style gives it.
+#[derive(Clone, Debug)]
+pub struct Pairs {
+    what: &'static str,
+    pairs: Vec<(String, String)>,
+}
+
+/// The query string's parameters, percent-decoded (`+` is a space).
+pub fn query(uri: &Uri) -> Pairs {
+    let pairs = form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+        .into_owned()
+        .collect();
+    Pairs {
+        what: "query parameter",
+        pairs,
+    }
+}
+
+/// The cookies of every `Cookie` header (`a=1; b=2`), as sent (cookie values are not percent-decoded, per RFC
+/// 6265; surrounding double quotes are dropped). A header that is not visible ASCII is a 400.
+pub fn cookies(headers: &HeaderMap) -> Result<Pairs, Rejection> {
+    let mut pairs = Vec::new();
+    for value in headers.get_all(COOKIE) {
+        let text = value
+            .to_str()
+            .map_err(|_| Rejection::bad_request("the Cookie header is not visible ASCII"))?;
+        for cookie in text.split(';') {
+            if let Some((name, value)) = cookie.split_once('=') {
+                let value = value.trim();
+                let value = value
+                    .strip_prefix('"')
+                    .and_then(|v| v.strip_suffix('"'))
+                    .unwrap_or(value);
+                pairs.push((name.trim().to_owned(), value.to_owned()));
+            }
         }
     }
-    Ok(found)
+    Ok(Pairs { what: "cookie", pairs })
+}
+
+impl Pairs {
+    /// What the pairs are, for messages: `query parameter` or `cookie`.
+    pub fn what(&self) -> &'static str {
+        self.what
+    }
+
+    /// The one value of `name`; given twice is ambiguous, so a 400.
+    pub fn single(&self, name: &str) -> Result<Option<String>, Rejection> {
+        let mut values = self.pairs.iter().filter(|(key, _)| key == name);
+        match (values.next(), values.next()) {
+            (None, _) => Ok(None),
+            (Some((_, value)), None) => Ok(Some(value.clone())),
+            (Some(_), Some(_)) => Err(Rejection::bad_request(format!(
+                "{} `{name}` is given more than once",
+                self.what
+            ))),
+        }
+    }
+
+    /// Every value of a repeated key (`ids=1&ids=2`, an exploded `form` array); `None` when there is none.
+    pub fn repeated(&self, name: &str) -> Option<Vec<String>> {
+        let values: Vec<String> = self
+            .pairs
+            .iter()
+            .filter(|(key, _)| key == name)
+            .map(|(_, value)| value.clone())
+            .collect();
+        (!values.is_empty()).then_some(values)
+    }
+
+    /// The `name[key]=value` pairs of a `deepObject` parameter; `None` when there is none, a key given twice is a 400.
+    pub fn deep_object(&self, name: &str) -> Result<Option<Vec<(String, String)>>, Rejection> {
+        let mut fields: Vec<(String, String)> = Vec::new();
+        for (key, value) in &self.pairs {
+            let Some(field) = key
+                .strip_prefix(name)
+                .and_then(|rest| rest.strip_prefix('['))
+                .and_then(|rest| rest.strip_suffix(']'))
+            else {
+                continue;
+            };
+            if fields.iter().any(|(seen, _)| seen == field) {
+                return Err(Rejection::bad_request(format!(
+                    "{} `{name}[{field}]` is given more than once",
+                    self.what
+                )));
+            }
+            fields.push((field.to_owned(), value.clone()));
+        }
+        Ok((!fields.is_empty()).then_some(fields))
+    }
 }
 
 /// A header parameter's value; two values, or one that is not visible ASCII, is a 400.
@@ -145,4 +215,44 @@ pub fn coerce(raw: String, kind: ParamKind) -> Value {
         },
     };
     converted.unwrap_or(Value::String(raw))
+}
+
+/// The items of a delimited array parameter (`1,2,3`); an empty value is an empty array.
+pub fn split(raw: &str, delimiter: char) -> Vec<String> {
+    if raw.is_empty() {
+        return Vec::new();
+    }
+    raw.split(delimiter).map(str::to_owned).collect()
+}
+
+/// An array parameter's items, each converted as [`coerce`] does.
+pub fn coerce_items(items: Vec<String>, kind: ParamKind) -> Value {
+    Value::Array(items.into_iter().map(|item| coerce(item, kind)).collect())
+}
+
+/// A `deepObject` parameter's fields as an object: declared properties converted to their kind, others kept as text
+/// (for the validator to judge).
+pub fn coerce_fields(fields: Vec<(String, String)>, kinds: &[(&str, ParamKind)]) -> Value {
+    let object: Map<String, Value> = fields
+        .into_iter()
+        .map(|(key, raw)| {
+            let value = match kinds.iter().find(|(name, _)| *name == key) {
+                Some((_, kind)) => coerce(raw, *kind),
+                None => Value::String(raw),
+            };
+            (key, value)
+        })
+        .collect();
+    Value::Object(object)
+}
+
+/// A `content: application/json` parameter's value, or `None` after recording `json_invalid` at the current place.
+pub fn json_param(raw: &str, cx: &mut Validator) -> Option<Value> {
+    match serde_json::from_str(raw) {
+        Ok(value) => Some(value),
+        Err(_) => {
+            cx.fail("json_invalid", "must be valid JSON");
+            None
+        }
+    }
 }

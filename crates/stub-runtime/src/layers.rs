@@ -1,28 +1,36 @@
 //! The router's fallbacks (404, 405) and the layers around every route: panic recovery, the request id, a span per
 //! request, and the final rendering of rejections that need the request id.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
 use axum::extract::Request;
+use axum::http::StatusCode;
 use axum::http::header::HeaderValue;
-use axum::http::{StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tower_http::catch_panic::CatchPanicLayer;
 use tracing::Instrument;
 
 use crate::rejection::Pending;
-use crate::{REQUEST_ID_HEADER, Rejection, RequestId};
+use crate::{REQUEST_ID_HEADER, Rejection, RequestId, RouterConfig, answer_unread};
 
-/// The router's 404 for paths no operation serves.
-pub async fn not_found(uri: Uri) -> Rejection {
-    Rejection::not_found(format!("no route for {}", uri.path()))
+/// The router's 404 for paths no operation serves; the body, unused, is drained (see [`answer_unread`]).
+pub async fn not_found(request: Request, config: Arc<RouterConfig>) -> Response {
+    let (parts, body) = request.into_parts();
+    let rejection = Rejection::not_found(format!("no route for {}", parts.uri.path()));
+    answer_unread(rejection.into_response(), body, &config).await
 }
 
-/// The router's 405; axum adds `Allow` to every 405 that a method router answers.
-pub async fn method_not_allowed() -> Rejection {
-    Rejection::method_not_allowed()
+/// The router's 405; axum adds `Allow` to every 405 that a method router answers. The body, unused, is drained.
+pub async fn method_not_allowed(request: Request, config: Arc<RouterConfig>) -> Response {
+    answer_unread(
+        Rejection::method_not_allowed().into_response(),
+        request.into_body(),
+        &config,
+    )
+    .await
 }
 
 /// Marks the response `CatchPanicLayer` builds, so the request-context middleware (which knows the request id)
@@ -65,7 +73,8 @@ async fn request_context(mut request: Request, next: Next) -> Response {
     let started = Instant::now();
     let mut response = next.run(request).instrument(span.clone()).await;
     if response.extensions().get::<Panicked>().is_some() {
-        response = Rejection::internal("handler panicked").into_response_for(&id);
+        // Whether the handler had read the body is unknown, so the connection is not reused.
+        response = Rejection::internal("handler panicked").closing().into_response_for(&id);
     } else if let Some(Pending(rejection)) = response.extensions_mut().remove::<Pending>() {
         response = span.in_scope(|| rejection.into_response_for(&id));
     }

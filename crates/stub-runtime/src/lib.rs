@@ -23,8 +23,10 @@
 //!
 //! # Modules
 //! - [`rejection`]: the envelope and the one conversion to HTTP;
-//! - [`extract`]: request id, `api-version`, bearer token, parameters;
-//! - [`body`]: body limit, content type, strict JSON, one-pass typed decoding;
+//! - [`extract`]: request id, `api-version`, parameters (path, query, header, cookie; their styles);
+//! - [`security`]: credentials for the security requirements, tried in order, as [`Credentials`];
+//! - [`body`]: body limit, draining unused bodies, content type, strict JSON, one-pass typed decoding; choosing
+//!   among several media types, forms, multipart streams, text and bytes;
 //! - [`validate`]: the [`Validator`] generated validators drive;
 //! - [`layers`]: 404/405 fallbacks, panic recovery, request ids and spans.
 
@@ -33,19 +35,27 @@ mod context;
 pub mod extract;
 pub mod layers;
 pub mod rejection;
+pub mod security;
 pub mod validate;
 
-pub use body::{decode_json, present, read_body, typed};
+pub use axum::body::Bytes;
+pub use body::{
+    FormField, Multipart, Part, Received, answer_unread, decode_json, drain, form_body, json_body, present, read_body,
+    receive, text_body, typed,
+};
 pub use context::{
-    API_VERSION_HEADER, ApiVersion, Context, DEFAULT_BODY_LIMIT, REQUEST_ID_HEADER, RequestId, RouterConfig,
+    API_VERSION_HEADER, ApiVersion, Context, DEFAULT_BODY_LIMIT, DEFAULT_DRAIN_TIMEOUT, REQUEST_ID_HEADER, RequestId,
+    RouterConfig,
 };
 pub use extract::{
-    ParamKind, bearer_token, check_api_version, coerce, header_param, path_params, query_params, request_id,
+    Pairs, ParamKind, accept, check_api_version, coerce, coerce_fields, coerce_items, cookies, header_param,
+    json_param, path_params, query, request_id, split,
 };
 pub use layers::{layers, method_not_allowed, not_found};
 pub use rejection::{
     Loc, Rejection, Violation, bytes, checked_status, empty, header, json, json_as, text, undocumented_status,
 };
+pub use security::{Credential, Credentials, KeyLocation, Scheme, SchemeKind, credentials, optional_credentials};
 pub use validate::{Pattern, Validator};
 
 #[cfg(test)]

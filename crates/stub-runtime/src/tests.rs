@@ -185,3 +185,140 @@ fn an_empty_optional_body_is_none() {
     assert_eq!(got, None);
     assert!(cx.finish().is_ok());
 }
+
+#[test]
+fn the_preferred_media_type_follows_accept() {
+    let offered = ["application/json", "text/plain", "application/pdf"];
+    // (Accept, preferred)
+    let cases = [
+        (None, Some("application/json")),
+        (Some("text/plain"), Some("text/plain")),
+        (Some("text/*"), Some("text/plain")),
+        (Some("application/pdf;q=0.9, text/plain;q=0.5"), Some("application/pdf")),
+        (Some("*/*;q=0.1, text/plain"), Some("text/plain")),
+        (Some("application/*"), Some("application/json")),
+        (Some("image/png"), None),
+        (Some("text/plain;q=0"), None),
+    ];
+    for (accept, preferred) in cases {
+        let ctx = crate::Context {
+            caller: (),
+            request_id: RequestId::generate(),
+            accept: accept.map(str::to_owned),
+        };
+        assert_eq!(ctx.preferred(&offered), preferred, "{accept:?}");
+    }
+}
+
+/// A streamed body without a declared length: its chunks, then how it ends.
+struct Streamed {
+    chunks: std::collections::VecDeque<&'static [u8]>,
+    then: End,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum End {
+    Done,
+    Fails,
+    /// Never ends, like a client that stops sending.
+    Hangs,
+}
+
+impl axum::body::HttpBody for Streamed {
+    type Data = axum::body::Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        use std::task::Poll;
+        if let Some(chunk) = self.chunks.pop_front() {
+            return Poll::Ready(Some(Ok(http_body::Frame::data(axum::body::Bytes::from_static(chunk)))));
+        }
+        match self.then {
+            End::Done => Poll::Ready(None),
+            End::Fails => Poll::Ready(Some(Err(std::io::Error::other("connection reset")))),
+            End::Hangs => Poll::Pending,
+        }
+    }
+}
+
+fn streamed(chunks: &[&'static [u8]], then: End) -> axum::body::Body {
+    axum::body::Body::new(Streamed {
+        chunks: chunks.iter().copied().collect(),
+        then,
+    })
+}
+
+/// (case, body, drained): a body within the limit is read to its end; anything else is left for the answer to
+/// close the connection on.
+#[tokio::test]
+async fn unused_bodies_are_drained_within_the_limit_or_closed_on() {
+    use axum::body::Body;
+    let config = crate::RouterConfig {
+        body_limit: 8,
+        drain_timeout: std::time::Duration::from_millis(50),
+        ..crate::RouterConfig::default()
+    };
+    let cases: Vec<(&str, Body, bool)> = vec![
+        ("no body", Body::empty(), true),
+        ("declared, within the limit", Body::from("{}"), true),
+        ("declared, exactly the limit", Body::from("12345678"), true),
+        ("declared, over the limit", Body::from("123456789"), false),
+        (
+            "streamed, within the limit",
+            streamed(&[b"1234", b"5678"], End::Done),
+            true,
+        ),
+        (
+            "streamed, over the limit",
+            streamed(&[b"1234", b"56789"], End::Done),
+            false,
+        ),
+        ("streamed, then a read error", streamed(&[b"12"], End::Fails), false),
+        ("streamed, then nothing more", streamed(&[b"12"], End::Hangs), false),
+    ];
+    for (name, body, drained) in cases {
+        let response = crate::answer_unread(Rejection::unauthorized("x").into_response(), body, &config).await;
+        let close = response.headers().get("connection").is_some_and(|v| v == "close");
+        assert_eq!(close, !drained, "{name}");
+    }
+}
+
+#[test]
+fn credentials_never_show_their_secret_in_debug() {
+    use crate::{Credential, Credentials};
+    let credentials = Credentials::new(
+        vec![
+            Credential::Bearer {
+                scheme: "bearer",
+                token: "tok-SECRET".into(),
+            },
+            Credential::Basic {
+                scheme: "basic",
+                user: "ann".into(),
+                password: "pw-SECRET".into(),
+            },
+            Credential::ApiKey {
+                scheme: "key",
+                name: "X-Key",
+                value: "key-SECRET".into(),
+            },
+        ],
+        vec!["read"],
+    );
+    let shown = format!("{credentials:?}");
+    assert!(
+        !shown.contains("SECRET") && shown.contains("ann") && shown.contains("X-Key"),
+        "{shown}"
+    );
+    assert_eq!(credentials.bearer().unwrap(), "tok-SECRET");
+    assert_eq!(credentials.get("key").map(Credential::scheme), Some("key"));
+    let no_bearer = Credentials::from(Credential::ApiKey {
+        scheme: "key",
+        name: "X-Key",
+        value: "v".into(),
+    });
+    assert_eq!(no_bearer.bearer().unwrap_err().status().as_u16(), 401);
+}

@@ -305,6 +305,88 @@ impl Validator {
         }
     }
 
+    /// A validator at the same place with nothing recorded, to try one option of a union.
+    pub fn fork(&self) -> Self {
+        Self {
+            loc: self.loc.clone(),
+            errors: Vec::new(),
+        }
+    }
+
+    /// The verdict on a union once each option was tried: `oneOf` (`exactly_one`) needs one match, `anyOf` at
+    /// least one.
+    pub fn union(&mut self, matched: usize, exactly_one: bool) {
+        let which = if exactly_one { "oneOf" } else { "anyOf" };
+        if matched == 0 {
+            self.fail("union_no_match", format!("must match one of the schemas in {which}"));
+        } else if exactly_one && matched > 1 {
+            self.fail(
+                "union_multiple_match",
+                "must match exactly one of the schemas in oneOf, but matches several",
+            );
+        }
+    }
+
+    /// A discriminator property whose value names no schema.
+    pub fn bad_tag(&mut self, property: &str, allowed: &[&str]) {
+        self.enter(property);
+        let list: Vec<String> = allowed.iter().map(|a| format!("'{a}'")).collect();
+        self.fail("union_tag_invalid", format!("must be one of {}", list.join(", ")));
+        self.leave();
+    }
+
+    /// `not`: `matched` is whether the value matched the schema it must not match.
+    pub fn not(&mut self, matched: bool) {
+        if matched {
+            self.fail("not_allowed", "must not match the schema in `not`");
+        }
+    }
+
+    /// A number `enum`.
+    pub fn one_of_number(&mut self, x: f64, allowed: &[f64]) {
+        if !allowed.contains(&x) {
+            let list: Vec<String> = allowed.iter().map(f64::to_string).collect();
+            self.fail("enum", format!("must be one of {}", list.join(", ")));
+        }
+    }
+
+    /// A boolean `enum`.
+    pub fn one_of_bool(&mut self, b: bool, allowed: &[bool]) {
+        if !allowed.contains(&b) {
+            let list: Vec<String> = allowed.iter().map(bool::to_string).collect();
+            self.fail("enum", format!("must be one of {}", list.join(", ")));
+        }
+    }
+
+    /// `minProperties`.
+    pub fn min_properties(&mut self, object: &Map<String, Value>, min: usize) {
+        if object.len() < min {
+            self.fail(
+                "too_short",
+                format!("must have at least {min} propert{}", if min == 1 { "y" } else { "ies" }),
+            );
+        }
+    }
+
+    /// `maxProperties`.
+    pub fn max_properties(&mut self, object: &Map<String, Value>, max: usize) {
+        if object.len() > max {
+            self.fail(
+                "too_long",
+                format!("must have at most {max} propert{}", if max == 1 { "y" } else { "ies" }),
+            );
+        }
+    }
+
+    /// `uniqueItems`.
+    pub fn unique_items(&mut self, items: &[Value]) {
+        // Quadratic, but bounded by the body limit, and arrays with uniqueItems are short in practice.
+        let repeated = items.iter().enumerate().any(|(i, a)| items[..i].contains(a));
+        if repeated {
+            self.fail("unique_items", "must not contain the same item twice");
+        }
+    }
+
     /// How many violations are recorded so far.
     pub fn error_count(&self) -> usize {
         self.errors.len()

@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod harness;
+mod keep_alive;
 mod leftovers;
 mod load;
 mod props;

@@ -3,9 +3,10 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
+use super::body::body_statements;
 use super::validators::check_tokens;
-use super::{PARTS, handler_ident, inputs, params_in, struct_name, ty};
-use crate::ir::{self, Location, ScalarKind};
+use super::{PARTS, handler_ident, inputs, params_in, struct_name};
+use crate::ir::{self, Location, ScalarKind, SchemeKind, Shape};
 use crate::names::method_ident;
 use proc_macro2::Ident;
 
@@ -16,14 +17,7 @@ pub(super) fn handler_fn(op: &ir::Operation, rt: &TokenStream, api: &Ident) -> T
         "Extracts, authenticates and validates a `{}` request, then calls the API.",
         op.id
     );
-    let auth = if op.secured {
-        quote! {
-            let token = #rt::bearer_token(&parts.headers)?;
-            let caller = api.authenticate(token, &request_id).await?;
-        }
-    } else {
-        quote! { let caller = (); }
-    };
+    let auth = auth(op, rt);
     let mut extract = TokenStream::new();
     let mut convert = TokenStream::new();
     for (location, part, arg) in PARTS {
@@ -33,34 +27,64 @@ pub(super) fn handler_fn(op: &ir::Operation, rt: &TokenStream, api: &Ident) -> T
         }
         let raw = format_ident!("{arg}_raw");
         let object = format_ident!("{arg}_object");
-        let names = params.iter().map(|p| &p.name);
         extract.extend(match location {
             Location::Path => quote! { let mut #raw = #rt::path_params(&mut parts).await?; },
-            Location::Query => quote! { let mut #raw = #rt::query_params(&parts.uri, &[#(#names),*])?; },
+            Location::Query => quote! { let #raw = #rt::query(&parts.uri); },
+            Location::Cookie => quote! { let #raw = #rt::cookies(&parts.headers)?; },
             Location::Header => quote! {},
         });
         let each = params.iter().map(|p| {
             let name = &p.name;
-            let kind = match p.kind {
-                ScalarKind::String => quote!(String),
-                ScalarKind::Integer => quote!(Integer),
-                ScalarKind::Number => quote!(Number),
-                ScalarKind::Boolean => quote!(Boolean),
-            };
             let check = check_tokens(&p.check, rt);
-            let take = match location {
-                Location::Header => quote! { #rt::header_param(&parts.headers, #name)? },
-                _ => quote! { #raw.remove(#name) },
+            let take = match (location, &p.shape) {
+                (Location::Path, _) => quote! { #raw.remove(#name) },
+                (Location::Header, _) => quote! { #rt::header_param(&parts.headers, #name)? },
+                (_, Shape::Array { delimiter: None, .. }) => quote! { #raw.repeated(#name) },
+                (_, Shape::Object { .. }) => quote! { #raw.deep_object(#name)? },
+                _ => quote! { #raw.single(#name)? },
             };
             let absent = if p.required {
                 quote! { cx.missing(#name) }
             } else {
                 quote! {}
             };
-            quote! {
-                match #take {
-                    Some(raw) => {
-                        let value = #rt::coerce(raw, #rt::ParamKind::#kind);
+            let present = match &p.shape {
+                // JSON text that does not parse is a violation of its own, and leaves nothing to validate.
+                Shape::Json => quote! {
+                    cx.enter(#name);
+                    if let Some(value) = #rt::json_param(&raw, cx) {
+                        {
+                            let v = &value;
+                            #check
+                        }
+                        #object.insert(#name.to_owned(), value);
+                    }
+                    cx.leave();
+                },
+                shape => {
+                    let value = match shape {
+                        Shape::Scalar(kind) => {
+                            let kind = param_kind(*kind, rt);
+                            quote! { #rt::coerce(raw, #kind) }
+                        }
+                        Shape::Array { items, delimiter } => {
+                            let kind = param_kind(*items, rt);
+                            match delimiter {
+                                Some(delimiter) => quote! { #rt::coerce_items(#rt::split(&raw, #delimiter), #kind) },
+                                None => quote! { #rt::coerce_items(raw, #kind) },
+                            }
+                        }
+                        Shape::Object { properties } => {
+                            let fields = properties.iter().map(|(key, kind)| {
+                                let kind = param_kind(*kind, rt);
+                                quote! { (#key, #kind) }
+                            });
+                            quote! { #rt::coerce_fields(raw, &[#(#fields),*]) }
+                        }
+                        Shape::Json => unreachable!("matched above"),
+                    };
+                    quote! {
+                        let value = #value;
                         {
                             let v = &value;
                             cx.enter(#name);
@@ -69,6 +93,11 @@ pub(super) fn handler_fn(op: &ir::Operation, rt: &TokenStream, api: &Ident) -> T
                         }
                         #object.insert(#name.to_owned(), value);
                     }
+                }
+            };
+            quote! {
+                match #take {
+                    Some(raw) => { #present }
                     None => { #absent }
                 }
             }
@@ -87,26 +116,19 @@ pub(super) fn handler_fn(op: &ir::Operation, rt: &TokenStream, api: &Ident) -> T
     }
     let mut read = TokenStream::new();
     if let Some(body) = &op.body {
-        let (required, complete, t) = (body.required, body.typed_complete, ty(&body.ty));
-        let check = check_tokens(&body.check, rt);
-        read.extend(quote! {
-            let bytes = #rt::read_body(&parts.headers, body, config.body_limit).await?;
-        });
-        extract.extend(quote! {
-            let body: ::std::option::Option<#t> =
-                #rt::decode_json(&parts.headers, &bytes, #required, #complete, cx, |v, cx| { #check })?;
-        });
+        let (receive, decode) = body_statements(op, body, rt);
+        read.extend(receive);
+        extract.extend(decode);
         convert.extend(if body.required {
             quote! { let body = #rt::present(body)?; }
         } else {
             quote! {}
         });
     }
-    let args = inputs(op).into_iter().map(|(name, _)| name);
-    let body_binding = if op.body.is_some() { quote!(body) } else { quote!(_body) };
+    let args = inputs(op, rt).into_iter().map(|(name, _)| name);
     let parts_mut = (!params_in(op, Location::Path).is_empty()).then(|| quote!(mut));
     // Every violation of every part is collected before answering, so one 422 lists them all.
-    let validate = (!op.params.is_empty() || op.body.is_some()).then(|| {
+    let validate = (!extract.is_empty()).then(|| {
         quote! {
             let mut validator = #rt::Validator::new();
             let cx = &mut validator;
@@ -114,28 +136,103 @@ pub(super) fn handler_fn(op: &ir::Operation, rt: &TokenStream, api: &Ident) -> T
             validator.finish()?;
         }
     });
+    // An operation without a body never reads one, so whatever a client sent is drained after every answer (free
+    // when there is none); with a body, only the answers sent before reading it need that.
+    let respond = quote! {
+        match answer.await {
+            Ok(response) => response,
+            Err(rejection) => rejection.into_response_for(&request_id),
+        }
+    };
+    let finish = if op.body.is_some() {
+        respond
+    } else {
+        quote! {
+            let response = #respond;
+            #rt::answer_unread(response, body, &config).await
+        }
+    };
     quote! {
         #[doc = #doc]
         async fn #handler<A: #api>(
             ::axum::extract::State((api, config)): ::axum::extract::State<Shared<A>>,
             request: ::axum::extract::Request,
         ) -> ::axum::response::Response {
-            let (#parts_mut parts, #body_binding) = request.into_parts();
+            let (#parts_mut parts, body) = request.into_parts();
             let request_id = #rt::request_id(&parts);
-            let answer = async {
+            // What is answered before the body is read; such an answer drains the body first, or closes.
+            let early = async {
                 #rt::check_api_version(&parts.headers, &config)?;
                 #auth
+                ::std::result::Result::<_, #rt::Rejection>::Ok(caller)
+            };
+            let caller = match early.await {
+                Ok(caller) => caller,
+                Err(rejection) => {
+                    let response = rejection.into_response_for(&request_id);
+                    return #rt::answer_unread(response, body, &config).await;
+                }
+            };
+            let answer = async {
                 #read
                 #validate
                 #convert
-                let ctx = #rt::Context { caller, request_id: request_id.clone() };
+                let ctx = #rt::Context { caller, request_id: request_id.clone(), accept: #rt::accept(&parts.headers) };
                 let response = api.#method(ctx, #(#args),*).await?;
                 ::std::result::Result::<_, #rt::Rejection>::Ok(::axum::response::IntoResponse::into_response(response))
             };
-            match answer.await {
-                Ok(response) => response,
-                Err(rejection) => rejection.into_response_for(&request_id),
-            }
+            #finish
         }
     }
+}
+
+/// Reading the credentials of the first satisfied requirement and `authenticate`; `()` without security.
+fn auth(op: &ir::Operation, rt: &TokenStream) -> TokenStream {
+    let Some(security) = &op.security else {
+        return quote! { let caller = (); };
+    };
+    let alternatives = security.requirements.iter().map(|requirement| {
+        let schemes = requirement.iter().map(|scheme| {
+            let (name, scopes) = (&scheme.name, &scheme.scopes);
+            let kind = match &scheme.kind {
+                SchemeKind::Bearer => quote!(#rt::SchemeKind::Bearer),
+                SchemeKind::Basic => quote!(#rt::SchemeKind::Basic),
+                SchemeKind::ApiKey { location, name } => {
+                    let location = match location {
+                        Location::Query => quote!(Query),
+                        Location::Cookie => quote!(Cookie),
+                        Location::Header | Location::Path => quote!(Header),
+                    };
+                    quote!(#rt::SchemeKind::ApiKey { location: #rt::KeyLocation::#location, name: #name })
+                }
+            };
+            quote! { #rt::Scheme { name: #name, kind: #kind, scopes: &[#(#scopes),*] } }
+        });
+        quote! { &[#(#schemes),*] }
+    });
+    let schemes = quote! { const SECURITY: &[&[#rt::Scheme]] = &[#(#alternatives),*]; };
+    if security.optional {
+        quote! {
+            #schemes
+            let caller = match #rt::optional_credentials(&parts, SECURITY)? {
+                Some(credentials) => Some(api.authenticate(credentials, &request_id).await?),
+                None => None,
+            };
+        }
+    } else {
+        quote! {
+            #schemes
+            let caller = api.authenticate(#rt::credentials(&parts, SECURITY)?, &request_id).await?;
+        }
+    }
+}
+
+fn param_kind(kind: ScalarKind, rt: &TokenStream) -> TokenStream {
+    let kind = match kind {
+        ScalarKind::String => quote!(String),
+        ScalarKind::Integer => quote!(Integer),
+        ScalarKind::Number => quote!(Number),
+        ScalarKind::Boolean => quote!(Boolean),
+    };
+    quote!(#rt::ParamKind::#kind)
 }

@@ -121,11 +121,15 @@ pub(super) fn check_tokens(check: &Check, rt: &TokenStream) -> TokenStream {
         }
         Check::Number {
             nullable,
+            values,
             minimum,
             maximum,
             multiple_of,
         } => {
             let mut checks = Vec::new();
+            if !values.is_empty() {
+                checks.push(quote! { cx.one_of_number(x, &[#(#values),*]); });
+            }
             if let Some((min, exclusive)) = minimum {
                 checks.push(quote! { cx.minimum(x, #min, #exclusive); });
             }
@@ -141,15 +145,29 @@ pub(super) fn check_tokens(check: &Check, rt: &TokenStream) -> TokenStream {
                 quote! { if let Some(x) = cx.number(v, #nullable) { #(#checks)* } }
             }
         }
-        Check::Boolean { nullable } => quote! { cx.boolean(v, #nullable); },
+        Check::Boolean { nullable, values } => {
+            if values.is_empty() {
+                quote! { cx.boolean(v, #nullable); }
+            } else {
+                quote! { if let Some(b) = cx.boolean(v, #nullable) { cx.one_of_bool(b, &[#(#values),*]); } }
+            }
+        }
         Check::Object {
             nullable,
             required,
             properties,
             additional,
+            min_properties,
+            max_properties,
         } => {
             let known: Vec<&String> = properties.iter().map(|(key, _)| key).collect();
             let mut checks = Vec::new();
+            if let Some(min) = min_properties {
+                checks.push(quote! { cx.min_properties(obj, #min); });
+            }
+            if let Some(max) = max_properties {
+                checks.push(quote! { cx.max_properties(obj, #max); });
+            }
             if !required.is_empty() {
                 checks.push(quote! { cx.required(obj, &[#(#required),*]); });
             }
@@ -190,9 +208,13 @@ pub(super) fn check_tokens(check: &Check, rt: &TokenStream) -> TokenStream {
             nullable,
             min_items,
             max_items,
+            unique_items,
             items,
         } => {
             let mut checks = Vec::new();
+            if *unique_items {
+                checks.push(quote! { cx.unique_items(items); });
+            }
             if let Some(min) = min_items {
                 checks.push(quote! { cx.min_items(items, #min); });
             }
@@ -223,5 +245,100 @@ pub(super) fn check_tokens(check: &Check, rt: &TokenStream) -> TokenStream {
                 inner
             }
         }
+        Check::AllOf { nullable, parts } => {
+            let parts = parts.iter().map(|part| check_tokens(part, rt));
+            skip_null(*nullable, quote! { #(#parts)* })
+        }
+        Check::AnyOf { nullable, options } => {
+            let branches = branches(options, rt);
+            skip_null(
+                *nullable,
+                quote! {
+                    let mut matched = 0usize;
+                    #branches
+                    cx.union(matched, false);
+                },
+            )
+        }
+        Check::OneOf {
+            nullable,
+            options,
+            discriminator: None,
+        } => {
+            let branches = branches(options, rt);
+            skip_null(
+                *nullable,
+                quote! {
+                    let mut matched = 0usize;
+                    #branches
+                    cx.union(matched, true);
+                },
+            )
+        }
+        Check::OneOf {
+            nullable,
+            discriminator: Some(discriminator),
+            ..
+        } => {
+            let property = &discriminator.property;
+            let tags = discriminator.mapping.iter().map(|(tag, _)| tag);
+            let arms = discriminator.mapping.iter().map(|(tag, check)| {
+                let check = check_tokens(check, rt);
+                quote! { ::std::option::Option::Some(#tag) => { #check } }
+            });
+            skip_null(
+                *nullable,
+                quote! {
+                    if let Some(obj) = cx.object(v, false) {
+                        match obj.get(#property).and_then(::serde_json::Value::as_str) {
+                            #(#arms)*
+                            ::std::option::Option::Some(_) => cx.bad_tag(#property, &[#(#tags),*]),
+                            ::std::option::Option::None => cx.missing(#property),
+                        }
+                    }
+                },
+            )
+        }
+        Check::Not { nullable, inner } => {
+            let inner = check_tokens(inner, rt);
+            skip_null(
+                *nullable,
+                quote! {
+                    let mut sub = cx.fork();
+                    {
+                        let cx = &mut sub;
+                        #inner
+                    }
+                    cx.not(sub.error_count() == 0);
+                },
+            )
+        }
     }
+}
+
+/// `checks`, unless the value is null and the schema allows it.
+fn skip_null(nullable: bool, checks: TokenStream) -> TokenStream {
+    if nullable {
+        quote! { if !v.is_null() { #checks } }
+    } else {
+        checks
+    }
+}
+
+/// Each option checked on a fork of the validator, counting the options that match.
+fn branches(options: &[Check], rt: &TokenStream) -> TokenStream {
+    let each = options.iter().map(|option| {
+        let check = check_tokens(option, rt);
+        quote! {
+            let mut sub = cx.fork();
+            {
+                let cx = &mut sub;
+                #check
+            }
+            if sub.error_count() == 0 {
+                matched += 1;
+            }
+        }
+    });
+    quote! { #(#each)* }
 }

@@ -1,140 +1,222 @@
-//! Request bodies: media type, type and checks, and whether the typed decode alone enforces the schema.
+//! Request bodies: each media type's decoding (JSON, form, multipart, binary, text), types and checks, and whether
+//! the typed decode alone enforces the schema.
 
-use openapiv3::{ReferenceOr, RequestBody};
+use heck::ToPascalCase;
+use openapiv3::{MediaType, ReferenceOr, RequestBody, Schema, SchemaKind, Type, VariantOrUnknownOrEmpty};
 
-use super::{Lowering, escape, is_json};
+use super::{Lowering, component_name, escape, is_json};
 use crate::Error;
-use crate::ir::{self, Additional, Check, StringFormat};
+use crate::ir::{self, Check, Decode, ScalarKind};
+use crate::spec::pointer;
+
+/// Top-level types whose bodies are received as bytes whatever their schema.
+const BINARY_TYPES: [&str; 4] = ["image/", "audio/", "video/", "font/"];
 
 impl<'a> Lowering<'a> {
     pub(super) fn request_body(&mut self, body: &'a ReferenceOr<RequestBody>, at: String) -> Result<ir::Body, Error> {
         let (body, at) = self.resolve(body, at, "requestBodies", |c, n| c.request_bodies.get(n))?;
-        let mut entries = body.content.iter();
-        let (Some((media, content)), None) = (entries.next(), entries.next()) else {
-            return Err(self.fail(&at, "a request body must have exactly one media type, application/json"));
-        };
-        let content_at = format!("{at}/content/{}", escape(media));
-        if !is_json(media) {
-            return Err(self.fail(
-                &content_at,
-                format!("request body media type `{media}` is not supported; only application/json is"),
-            ));
+        if body.content.is_empty() {
+            return Err(self.fail(&at, "a request body must list at least one media type"));
         }
-        if !content.encoding.is_empty() {
-            return Err(self.fail(&content_at, "`encoding` is not supported"));
+        // Names first, so that two media types that cannot be told apart are refused before anything else.
+        let mut named: Vec<(String, String, &'a MediaType, String)> = Vec::new();
+        for (media, item) in &body.content {
+            let content_at = format!("{at}/content/{}", escape(media));
+            let range = media.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            let variant = variant(&range);
+            if let Some((other, ..)) = named.iter().find(|(r, v, ..)| *r == range || *v == variant) {
+                return Err(self.fail(
+                    &content_at,
+                    format!("media types `{other}` and `{media}` of one body cannot be told apart"),
+                ));
+            }
+            named.push((range, variant, item, content_at));
         }
-        let schema = content
-            .schema
-            .as_ref()
-            .ok_or_else(|| self.fail(&content_at, "the request body has no schema"))?;
-        let schema_at = format!("{content_at}/schema");
-        let check = self.check(schema, &schema_at)?;
+        let mut content = Vec::new();
+        for (range, variant, item, content_at) in named {
+            // `encoding` only documents how a client sends each property; nothing here depends on it.
+            let decode = self.decode(&range, item, &content_at)?;
+            content.push(ir::BodyContent {
+                media: range,
+                variant,
+                decode,
+            });
+        }
         Ok(ir::Body {
-            ty: self.named_type(schema, &schema_at, &format!("{}-body", self.op))?,
             required: body.required,
-            typed_complete: self.typed_complete(&check, &mut Vec::new()),
-            check,
+            content,
         })
     }
 
-    /// Whether the typed decode alone enforces everything `check` does. Conservative: only the constraints that the
-    /// shared types are known to carry (typify's enums, required non-nullable fields, `deny_unknown_fields`, typed
-    /// formats, `i32`) and replacement types that validate themselves; anything else takes the violation walk.
-    pub(super) fn typed_complete(&self, check: &Check, seen: &mut Vec<String>) -> bool {
-        match check {
-            Check::Ref(name) => {
-                if let Some(replacement) = self.settings.replacement(name) {
-                    return replacement.validates;
+    /// How a body of media range `range` is read, by the range and then the schema.
+    fn decode(&mut self, range: &str, item: &'a MediaType, at: &str) -> Result<Decode, Error> {
+        let schema_at = format!("{at}/schema");
+        let schema = item.schema.as_ref();
+        let needs_schema = || self.fail(at, format!("the `{range}` request body has no schema"));
+        if !range.contains('/') {
+            return Err(self.fail(at, format!("`{range}` is not a media type")));
+        }
+        if is_json(range) {
+            let schema = schema.ok_or_else(needs_schema)?;
+            let check = self.check(schema, &schema_at)?;
+            return Ok(Decode::Json {
+                ty: self.named_type(schema, &schema_at, &format!("{}-body", self.op))?,
+                typed_complete: self.typed_complete(&check, &mut Vec::new()),
+                check,
+            });
+        }
+        if range == "application/x-www-form-urlencoded" {
+            let schema = schema.ok_or_else(needs_schema)?;
+            let check = self.check(schema, &schema_at)?;
+            // Before the type: what forms cannot carry is refused the same way with or without a type space.
+            let fields = self.form_fields(schema, &schema_at)?;
+            return Ok(Decode::Form {
+                ty: self.named_type(schema, &schema_at, &format!("{}-body", self.op))?,
+                fields,
+                check,
+            });
+        }
+        if range == "multipart/form-data" {
+            return Ok(Decode::Multipart);
+        }
+        if range.starts_with("multipart/") {
+            return Err(self.fail(
+                at,
+                format!("request body media type `{range}` is not supported; multipart/form-data is"),
+            ));
+        }
+        let binary = match schema {
+            Some(schema) => self.is_binary(self.schema(schema, &schema_at)?.0),
+            None => false,
+        };
+        if binary
+            || range == "application/octet-stream"
+            || range == "*/*"
+            || BINARY_TYPES.iter().any(|t| range.starts_with(t))
+        {
+            return Ok(Decode::Binary);
+        }
+        if range.starts_with("text/") {
+            let check = match schema {
+                None => Check::Any { nullable: false },
+                Some(schema) => {
+                    let (resolved, resolved_at) = self.schema(schema, &schema_at)?;
+                    if !matches!(resolved.schema_kind, SchemaKind::Type(Type::String(_))) {
+                        return Err(self.fail(
+                            &resolved_at,
+                            format!("a `{range}` request body must have a string schema"),
+                        ));
+                    }
+                    self.check(schema, &schema_at)?
                 }
-                if seen.contains(name) {
-                    return true;
+            };
+            return Ok(Decode::Text { check });
+        }
+        Err(self.fail(
+            at,
+            format!(
+                "request body media type `{range}` is not supported; give it the schema `type: string, format: binary` to receive its bytes"
+            ),
+        ))
+    }
+
+    /// `type: string, format: binary`.
+    fn is_binary(&self, schema: &Schema) -> bool {
+        matches!(&schema.schema_kind, SchemaKind::Type(Type::String(t))
+            if t.format == VariantOrUnknownOrEmpty::Item(openapiv3::StringFormat::Binary))
+    }
+
+    /// The properties of a form body's object schema and how their text converts: scalars, or arrays of scalars
+    /// (one item per repeated key).
+    fn form_fields(&self, schema: &'a ReferenceOr<Schema>, at: &str) -> Result<Vec<ir::FormField>, Error> {
+        let (schema, at) = self.schema(schema, at)?;
+        let SchemaKind::Type(Type::Object(object)) = &schema.schema_kind else {
+            return Err(self.fail(&at, "a form request body must have an object schema"));
+        };
+        let mut fields = Vec::new();
+        for (name, property) in &object.properties {
+            let property_at = format!("{at}/properties/{}", escape(name));
+            let (property, property_at) = self.boxed_schema(property, property_at)?;
+            let (kind, repeated) = match &property.schema_kind {
+                SchemaKind::Type(Type::Array(array)) => {
+                    let items = array
+                        .items
+                        .as_ref()
+                        .ok_or_else(|| self.fail(&property_at, "an array schema needs `items`"))?;
+                    let (items, items_at) = self.boxed_schema(items, format!("{property_at}/items"))?;
+                    (self.form_scalar(items, &items_at, name)?, true)
                 }
-                seen.push(name.clone());
-                let complete = self
-                    .validators
-                    .get(name)
-                    .and_then(Option::as_ref)
-                    .is_some_and(|inner| self.typed_complete(inner, seen));
-                seen.pop();
-                complete
-            }
-            Check::Any { .. } | Check::Boolean { .. } => true,
-            // chrono's `DateTime` parser accepts more than RFC 3339, so a date-time takes the walk.
-            Check::String {
-                min_length,
-                max_length,
-                pattern,
-                format,
-                ..
-            } => {
-                min_length.is_none()
-                    && max_length.is_none()
-                    && pattern.is_none()
-                    && *format != Some(StringFormat::DateTime)
-            }
-            // Enums of integers, bounds and multiples are not carried by plain integer types.
-            Check::Integer {
-                values,
-                minimum,
-                maximum,
-                multiple_of,
-                ..
-            } => {
-                let int32 = (Some((i128::from(i32::MIN), false)), Some((i128::from(i32::MAX), false)));
-                values.is_empty()
-                    && multiple_of.is_none()
-                    && ((*minimum, *maximum) == (None, None) || (*minimum, *maximum) == int32)
-            }
-            Check::Number {
-                minimum,
-                maximum,
-                multiple_of,
-                ..
-            } => minimum.is_none() && maximum.is_none() && multiple_of.is_none(),
-            Check::Object {
-                required,
-                properties,
-                additional,
-                ..
-            } => {
-                // A required nullable field decodes as `Option` and so may be missing; maps keep the last of
-                // duplicate keys where the walk refuses them.
-                let required_nullable = properties
-                    .iter()
-                    .any(|(key, check)| required.contains(key) && self.nullable(check));
-                !required_nullable
-                    && !matches!(additional, Additional::Schema(_))
-                    && properties.iter().all(|(_, check)| self.typed_complete(check, seen))
-            }
-            Check::Array {
-                min_items,
-                max_items,
-                items,
-                ..
-            } => {
-                min_items.is_none()
-                    && max_items.is_none()
-                    && items.as_deref().is_none_or(|items| self.typed_complete(items, seen))
-            }
-            Check::Wrapped { inner, .. } => self.typed_complete(inner, seen),
+                _ => (self.form_scalar(property, &property_at, name)?, false),
+            };
+            fields.push(ir::FormField {
+                name: name.clone(),
+                kind,
+                repeated,
+            });
+        }
+        Ok(fields)
+    }
+
+    fn form_scalar(&self, schema: &Schema, at: &str, name: &str) -> Result<ScalarKind, Error> {
+        match &schema.schema_kind {
+            SchemaKind::Type(Type::String(_)) => Ok(ScalarKind::String),
+            SchemaKind::Type(Type::Integer(_)) => Ok(ScalarKind::Integer),
+            SchemaKind::Type(Type::Number(_)) => Ok(ScalarKind::Number),
+            SchemaKind::Type(Type::Boolean(_)) => Ok(ScalarKind::Boolean),
+            SchemaKind::Any(any) if *any == openapiv3::AnySchema::default() => Ok(ScalarKind::String),
+            _ => Err(self.fail(
+                at,
+                format!("form field `{name}` must be a string, integer, number, boolean or an array of them"),
+            )),
         }
     }
 
-    pub(super) fn nullable(&self, check: &Check) -> bool {
-        match check {
-            Check::Ref(name) => self
-                .validators
-                .get(name)
-                .and_then(Option::as_ref)
-                .is_some_and(|inner| self.nullable(inner)),
-            Check::Any { nullable }
-            | Check::String { nullable, .. }
-            | Check::Integer { nullable, .. }
-            | Check::Number { nullable, .. }
-            | Check::Boolean { nullable }
-            | Check::Object { nullable, .. }
-            | Check::Array { nullable, .. }
-            | Check::Wrapped { nullable, .. } => *nullable,
+    /// A property or items schema, following `$ref`s into components.
+    fn boxed_schema(&self, schema: &'a ReferenceOr<Box<Schema>>, at: String) -> Result<(&'a Schema, String), Error> {
+        match schema {
+            ReferenceOr::Item(schema) => Ok((schema.as_ref(), at)),
+            ReferenceOr::Reference { reference } => {
+                let name = component_name(reference).ok_or_else(|| {
+                    self.fail(
+                        &at,
+                        format!("`$ref: {reference}` must point into #/components/schemas/"),
+                    )
+                })?;
+                let found = self
+                    .components(&at)?
+                    .schemas
+                    .get(name)
+                    .ok_or_else(|| self.fail(&at, format!("`$ref: {reference}` resolves nowhere")))?;
+                self.schema(found, &pointer(&["components", "schemas", name]))
+            }
         }
     }
+}
+
+/// The body enum's variant for a media range: short names for the common ones, else the range in PascalCase.
+fn variant(range: &str) -> String {
+    let name = match range {
+        "application/json" => "Json",
+        "application/x-www-form-urlencoded" => "Form",
+        "multipart/form-data" => "Multipart",
+        "application/octet-stream" => "Bytes",
+        "text/plain" => "Text",
+        "*/*" => "Any",
+        _ => {
+            let (kind, sub) = range.split_once('/').unwrap_or((range, ""));
+            let sub = if sub == "*" { "any" } else { sub };
+            let words = if kind == "application" {
+                sub.to_owned()
+            } else {
+                format!("{kind}-{sub}")
+            };
+            let name = words.to_pascal_case();
+            return if name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+                name
+            } else {
+                format!("Media{name}")
+            };
+        }
+    };
+    name.to_owned()
 }

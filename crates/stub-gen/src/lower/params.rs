@@ -1,67 +1,225 @@
-//! Parameters: path, query and header parameters with their types and checks.
+//! Parameters: path, query, header and cookie parameters with their style, types and checks.
 
-use openapiv3::{Parameter, ParameterData, ParameterSchemaOrContent, ReferenceOr, Schema, SchemaKind, Type};
+use openapiv3::{
+    CookieStyle, HeaderStyle, Parameter, ParameterData, ParameterSchemaOrContent, PathStyle, QueryStyle, ReferenceOr,
+    Schema, SchemaKind, Type,
+};
 
-use super::Lowering;
+use super::{Lowering, is_json};
 use crate::Error;
-use crate::ir::{self, Location, ScalarKind};
+use crate::ir::{self, Location, ScalarKind, Shape};
+
+/// A parameter's `style`, as far as the stub tells them apart.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Style {
+    Simple,
+    Form,
+    /// `spaceDelimited` / `pipeDelimited`.
+    Delimited(char),
+    DeepObject,
+}
 
 impl<'a> Lowering<'a> {
-    pub(super) fn parameter(&mut self, param: &'a ReferenceOr<Parameter>, at: String) -> Result<ir::Param, Error> {
+    /// One parameter; `secured` says whether the operation reads credentials (then `Authorization` is theirs).
+    pub(super) fn parameter(
+        &mut self,
+        param: &'a ReferenceOr<Parameter>,
+        at: String,
+        secured: bool,
+    ) -> Result<ir::Param, Error> {
         let (param, at) = self.resolve(param, at, "parameters", |c, n| c.parameters.get(n))?;
-        let (data, location) = match param {
-            Parameter::Path { parameter_data, .. } => (parameter_data, Location::Path),
-            Parameter::Query { parameter_data, .. } => (parameter_data, Location::Query),
-            Parameter::Header { parameter_data, .. } => (parameter_data, Location::Header),
-            Parameter::Cookie { parameter_data, .. } => {
-                return Err(self.fail(
-                    &at,
-                    format!("cookie parameter `{}` is not supported", parameter_data.name),
-                ));
+        let (data, location, style) = match param {
+            Parameter::Path { parameter_data, style } => {
+                let style = match style {
+                    PathStyle::Simple => Style::Simple,
+                    PathStyle::Label | PathStyle::Matrix => {
+                        return Err(self.fail(
+                            &at,
+                            format!(
+                                "path parameter `{}` uses style `{}`; only `simple` is supported",
+                                parameter_data.name,
+                                format!("{style:?}").to_lowercase()
+                            ),
+                        ));
+                    }
+                };
+                (parameter_data, Location::Path, style)
             }
+            Parameter::Query {
+                parameter_data, style, ..
+            } => {
+                let style = match style {
+                    QueryStyle::Form => Style::Form,
+                    QueryStyle::SpaceDelimited => Style::Delimited(' '),
+                    QueryStyle::PipeDelimited => Style::Delimited('|'),
+                    QueryStyle::DeepObject => Style::DeepObject,
+                };
+                (parameter_data, Location::Query, style)
+            }
+            Parameter::Header {
+                parameter_data,
+                style: HeaderStyle::Simple,
+            } => (parameter_data, Location::Header, Style::Simple),
+            Parameter::Cookie {
+                parameter_data,
+                style: CookieStyle::Form,
+            } => (parameter_data, Location::Cookie, Style::Form),
         };
         let ParameterData {
             name,
             description,
             required,
             format,
+            explode,
             ..
         } = data;
-        if location == Location::Header
-            && ["accept", "content-type", "authorization"].contains(&name.to_ascii_lowercase().as_str())
-        {
-            return Err(self.fail(
-                &at,
-                format!("header parameter `{name}` is reserved by OpenAPI; remove it"),
-            ));
+        if location == Location::Header {
+            let lower = name.to_ascii_lowercase();
+            if lower == "accept" || lower == "content-type" {
+                return Err(self.fail(
+                    &at,
+                    format!("header parameter `{name}` is reserved by OpenAPI; remove it"),
+                ));
+            }
+            if lower == "authorization" && secured {
+                return Err(self.fail(
+                    &at,
+                    format!(
+                        "header parameter `{name}` on an operation with security requirements: the security scheme reads that header; remove the parameter"
+                    ),
+                ));
+            }
         }
-        let ParameterSchemaOrContent::Schema(schema) = format else {
-            return Err(self.fail(
-                &at,
-                format!("parameter `{name}` uses `content`; only `schema` is supported"),
-            ));
+        let (schema, schema_at, shape) = match format {
+            ParameterSchemaOrContent::Schema(schema) => {
+                let schema_at = format!("{at}/schema");
+                // `form` explodes by default, every other style does not.
+                let explode = explode.unwrap_or(style == Style::Form);
+                let shape = self.shape(schema, &schema_at, name, location, style, explode)?;
+                (schema, schema_at, shape)
+            }
+            ParameterSchemaOrContent::Content(content) => {
+                let mut media_types = content.iter();
+                let (Some((media, media_type)), None) = (media_types.next(), media_types.next()) else {
+                    return Err(self.fail(
+                        &format!("{at}/content"),
+                        format!("parameter `{name}` must list exactly one media type under `content`"),
+                    ));
+                };
+                let content_at = format!("{at}/content/{}", super::escape(media));
+                if !is_json(media) {
+                    return Err(self.fail(
+                        &content_at,
+                        format!("parameter `{name}` has content `{media}`; only application/json is supported"),
+                    ));
+                }
+                let schema = media_type.schema.as_ref().ok_or_else(|| {
+                    self.fail(&content_at, format!("parameter `{name}` has content without a schema"))
+                })?;
+                (schema, format!("{content_at}/schema"), Shape::Json)
+            }
         };
-        let schema_at = format!("{at}/schema");
-        let kind = self.scalar_kind(schema, &schema_at, &format!("parameter `{name}`"))?;
         Ok(ir::Param {
             name: name.clone(),
             location,
             required: *required || location == Location::Path,
             ty: self.value_type(schema, &schema_at)?,
-            kind,
+            shape,
             check: self.check(schema, &schema_at)?,
             doc: description.clone(),
         })
     }
 
-    /// The JSON type a parameter's text is converted to; only scalars can be parameters here.
-    pub(super) fn scalar_kind(
+    /// How the parameter's text is read, from its schema, location and style.
+    fn shape(
         &self,
         schema: &'a ReferenceOr<Schema>,
         at: &str,
-        what: &str,
-    ) -> Result<ScalarKind, Error> {
-        let (schema, at) = self.schema(schema, at)?;
+        name: &str,
+        location: Location,
+        style: Style,
+        explode: bool,
+    ) -> Result<Shape, Error> {
+        let (resolved, resolved_at) = self.schema(schema, at)?;
+        match &resolved.schema_kind {
+            SchemaKind::Type(Type::Array(array)) => {
+                let items = array
+                    .items
+                    .as_ref()
+                    .ok_or_else(|| self.fail(&resolved_at, "an array schema needs `items`"))?
+                    .clone()
+                    .unbox();
+                let items_at = format!("{resolved_at}/items");
+                let items = self.scalar_kind(&items, &items_at, &format!("each item of parameter `{name}`"))?;
+                let delimiter = match (location, style, explode) {
+                    (Location::Query, Style::Form | Style::Delimited(_), true) => None,
+                    (Location::Query, Style::Delimited(delimiter), false) => Some(delimiter),
+                    (Location::Cookie, _, true) => {
+                        return Err(self.fail(
+                            at,
+                            format!("cookie parameter `{name}` is an array with `explode: true`, which has no cookie form; set `explode: false`"),
+                        ));
+                    }
+                    (_, Style::DeepObject, _) => {
+                        return Err(self.fail(
+                            at,
+                            format!("parameter `{name}` uses `style: deepObject`, which needs an object schema"),
+                        ));
+                    }
+                    _ => Some(','),
+                };
+                Ok(Shape::Array { items, delimiter })
+            }
+            SchemaKind::Type(Type::Object(object)) => {
+                if (location, style) != (Location::Query, Style::DeepObject) {
+                    return Err(self.fail(
+                        at,
+                        format!(
+                            "object parameter `{name}` is supported only in the query with `style: deepObject`, or as `content: application/json`"
+                        ),
+                    ));
+                }
+                let mut properties = Vec::new();
+                for (key, property) in &object.properties {
+                    let property_at = format!("{resolved_at}/properties/{}", super::escape(key));
+                    let kind = self.scalar_kind(
+                        &property.clone().unbox(),
+                        &property_at,
+                        &format!("property `{key}` of deepObject parameter `{name}`"),
+                    )?;
+                    properties.push((key.clone(), kind));
+                }
+                Ok(Shape::Object { properties })
+            }
+            _ if style == Style::DeepObject => Err(self.fail(
+                at,
+                format!("parameter `{name}` uses `style: deepObject`, which needs an object schema"),
+            )),
+            _ => Ok(Shape::Scalar(self.scalar_kind(
+                schema,
+                at,
+                &format!("parameter `{name}`"),
+            )?)),
+        }
+    }
+
+    /// The JSON type a parameter's text is converted to; only scalars can be parameters here.
+    pub(super) fn scalar_kind(&self, schema: &ReferenceOr<Schema>, at: &str, what: &str) -> Result<ScalarKind, Error> {
+        // Items and properties are owned copies: follow their first `$ref` by hand, the rest through `schema`.
+        let (schema, at) = match schema {
+            ReferenceOr::Item(schema) => (schema, at.to_owned()),
+            ReferenceOr::Reference { reference } => {
+                let name = super::component_name(reference).ok_or_else(|| {
+                    self.fail(at, format!("`$ref: {reference}` must point into #/components/schemas/"))
+                })?;
+                let found = self
+                    .components(at)?
+                    .schemas
+                    .get(name)
+                    .ok_or_else(|| self.fail(at, format!("`$ref: {reference}` resolves nowhere")))?;
+                self.schema(found, &crate::spec::pointer(&["components", "schemas", name]))?
+            }
+        };
         match &schema.schema_kind {
             SchemaKind::Type(Type::String(_)) => Ok(ScalarKind::String),
             SchemaKind::Type(Type::Integer(_)) => Ok(ScalarKind::Integer),

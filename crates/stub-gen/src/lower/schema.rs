@@ -4,7 +4,7 @@ use openapiv3::{AdditionalProperties, IntegerFormat, ReferenceOr, Schema, Schema
 
 use super::{Lowering, component_name, escape};
 use crate::Error;
-use crate::ir::{Additional, Check, StringFormat, TypeRef};
+use crate::ir::{self, Additional, Check, StringFormat, TypeRef};
 use crate::names::typify_name;
 use crate::spec::pointer;
 
@@ -152,6 +152,118 @@ impl<'a> Lowering<'a> {
         self.check(&schema.clone().unbox(), at)
     }
 
+    fn checks(&mut self, schemas: &[ReferenceOr<Schema>], at: &str) -> Result<Vec<Check>, Error> {
+        let mut checks = Vec::new();
+        for (i, schema) in schemas.iter().enumerate() {
+            checks.push(self.check(schema, &format!("{at}/{i}"))?);
+        }
+        Ok(checks)
+    }
+
+    /// The values of a discriminator and the check each selects: its `mapping`, else each `$ref`'d option under its
+    /// component name.
+    fn discriminator(
+        &mut self,
+        d: &openapiv3::Discriminator,
+        schemas: &[ReferenceOr<Schema>],
+        options: &[Check],
+        at: &str,
+    ) -> Result<ir::Discriminator, Error> {
+        let mut mapping = Vec::new();
+        if d.mapping.is_empty() {
+            for (schema, check) in schemas.iter().zip(options) {
+                if let ReferenceOr::Reference { reference } = schema
+                    && let Some(name) = component_name(reference)
+                {
+                    mapping.push((name.to_owned(), check.clone()));
+                }
+            }
+        } else {
+            for (value, target) in &d.mapping {
+                let reference = if target.starts_with('#') {
+                    target.clone()
+                } else {
+                    format!("#/components/schemas/{target}")
+                };
+                let check = self.check(
+                    &ReferenceOr::Reference { reference },
+                    &format!("{at}/discriminator/mapping/{}", escape(value)),
+                )?;
+                mapping.push((value.clone(), check));
+            }
+        }
+        Ok(ir::Discriminator {
+            property: d.property_name.clone(),
+            mapping,
+        })
+    }
+
+    /// A schema `openapiv3` could not file under one type (a `type` beside `allOf`, properties without `type`, …):
+    /// its own keywords as one typed part, and every `allOf`/`oneOf`/`anyOf`/`not` beside them.
+    fn check_any(&mut self, any: &openapiv3::AnySchema, nullable: bool, at: &str) -> Result<Check, Error> {
+        let mut own = any.clone();
+        own.all_of.clear();
+        own.one_of.clear();
+        own.any_of.clear();
+        own.not = None;
+        let mut parts = Vec::new();
+        if own != openapiv3::AnySchema::default() {
+            let mut json = serde_json::to_value(&own).unwrap_or_default();
+            if let Some(object) = json.as_object_mut()
+                && !object.contains_key("type")
+            {
+                let implied = if object.contains_key("properties")
+                    || object.contains_key("required")
+                    || object.contains_key("additionalProperties")
+                {
+                    Some("object")
+                } else if object.contains_key("items") {
+                    Some("array")
+                } else if object.contains_key("pattern") || object.contains_key("minLength") {
+                    Some("string")
+                } else {
+                    None
+                };
+                if let Some(implied) = implied {
+                    object.insert("type".to_owned(), implied.into());
+                }
+            }
+            match serde_json::from_value::<Schema>(json) {
+                Ok(typed) if !matches!(typed.schema_kind, SchemaKind::Any(_)) => {
+                    parts.push(self.check_schema(&typed, at)?);
+                }
+                _ => {
+                    return Err(self.fail(
+                        at,
+                        "a schema whose keywords fit no single `type` is not supported here; add `type`",
+                    ));
+                }
+            }
+        }
+        if !any.all_of.is_empty() {
+            parts.extend(self.checks(&any.all_of, &format!("{at}/allOf"))?);
+        }
+        if !any.one_of.is_empty() {
+            let options = self.checks(&any.one_of, &format!("{at}/oneOf"))?;
+            parts.push(Check::OneOf {
+                nullable,
+                options,
+                discriminator: None,
+            });
+        }
+        if !any.any_of.is_empty() {
+            let options = self.checks(&any.any_of, &format!("{at}/anyOf"))?;
+            parts.push(Check::AnyOf { nullable, options });
+        }
+        if let Some(not) = &any.not {
+            parts.push(Check::Not {
+                nullable,
+                inner: Box::new(self.check(not, &format!("{at}/not"))?),
+            });
+        }
+        Ok(Check::AllOf { nullable, parts })
+    }
+
     /// Lowers (once) the check of a component schema.
     pub(super) fn validator(&mut self, name: &str, at: &str) -> Result<(), Error> {
         if self.validators.contains_key(name) {
@@ -214,27 +326,18 @@ impl<'a> Lowering<'a> {
                     multiple_of: t.multiple_of.map(|f| f as f64),
                 }
             }
-            SchemaKind::Type(Type::Number(t)) => {
-                if t.enumeration.iter().any(Option::is_some) {
-                    return Err(self.fail(at, "a number `enum` is not supported; use integers or strings"));
-                }
-                Check::Number {
-                    nullable,
-                    minimum: t.minimum.map(|m| (m, t.exclusive_minimum)),
-                    maximum: t.maximum.map(|m| (m, t.exclusive_maximum)),
-                    multiple_of: t.multiple_of,
-                }
-            }
-            SchemaKind::Type(Type::Boolean(t)) => {
-                if !t.enumeration.is_empty() {
-                    return Err(self.fail(at, "a boolean `enum` is not supported"));
-                }
-                Check::Boolean { nullable }
-            }
+            SchemaKind::Type(Type::Number(t)) => Check::Number {
+                nullable: nullable || t.enumeration.iter().any(Option::is_none),
+                values: t.enumeration.iter().flatten().copied().collect(),
+                minimum: t.minimum.map(|m| (m, t.exclusive_minimum)),
+                maximum: t.maximum.map(|m| (m, t.exclusive_maximum)),
+                multiple_of: t.multiple_of,
+            },
+            SchemaKind::Type(Type::Boolean(t)) => Check::Boolean {
+                nullable: nullable || t.enumeration.iter().any(Option::is_none),
+                values: t.enumeration.iter().flatten().copied().collect(),
+            },
             SchemaKind::Type(Type::Object(o)) => {
-                if o.min_properties.is_some() || o.max_properties.is_some() {
-                    return Err(self.fail(at, "`minProperties`/`maxProperties` are not supported"));
-                }
                 let mut properties = Vec::new();
                 for (key, property) in &o.properties {
                     let check = self.check_boxed(property, &format!("{at}/properties/{}", escape(key)))?;
@@ -252,12 +355,11 @@ impl<'a> Lowering<'a> {
                     required: o.required.clone(),
                     properties,
                     additional,
+                    min_properties: o.min_properties,
+                    max_properties: o.max_properties,
                 }
             }
             SchemaKind::Type(Type::Array(a)) => {
-                if a.unique_items {
-                    return Err(self.fail(at, "`uniqueItems` is not supported"));
-                }
                 let items = match &a.items {
                     Some(item) => Some(Box::new(self.check_boxed(item, &format!("{at}/items"))?)),
                     None => None,
@@ -266,6 +368,7 @@ impl<'a> Lowering<'a> {
                     nullable,
                     min_items: a.min_items,
                     max_items: a.max_items,
+                    unique_items: a.unique_items,
                     items,
                 }
             }
@@ -275,15 +378,31 @@ impl<'a> Lowering<'a> {
                 inner: Box::new(self.check(&all_of[0], &format!("{at}/allOf/0"))?),
             },
             SchemaKind::Any(any) if *any == openapiv3::AnySchema::default() => Check::Any { nullable },
-            SchemaKind::Any(_) => {
-                return Err(self.fail(at, "a schema without `type` is not supported here; add `type`"));
+            SchemaKind::Any(any) => self.check_any(any, nullable, at)?,
+            SchemaKind::AllOf { all_of } => Check::AllOf {
+                nullable,
+                parts: self.checks(all_of, &format!("{at}/allOf"))?,
+            },
+            SchemaKind::AnyOf { any_of } => Check::AnyOf {
+                nullable,
+                options: self.checks(any_of, &format!("{at}/anyOf"))?,
+            },
+            SchemaKind::OneOf { one_of } => {
+                let options = self.checks(one_of, &format!("{at}/oneOf"))?;
+                let discriminator = match &schema.schema_data.discriminator {
+                    None => None,
+                    Some(d) => Some(self.discriminator(d, one_of, &options, at)?),
+                };
+                Check::OneOf {
+                    nullable,
+                    options,
+                    discriminator,
+                }
             }
-            SchemaKind::OneOf { .. } | SchemaKind::AnyOf { .. } | SchemaKind::AllOf { .. } | SchemaKind::Not { .. } => {
-                return Err(self.fail(
-                    at,
-                    "oneOf/anyOf/allOf/not in a request schema is not supported by the validator",
-                ));
-            }
+            SchemaKind::Not { not } => Check::Not {
+                nullable,
+                inner: Box::new(self.check(not, &format!("{at}/not"))?),
+            },
         })
     }
 }

@@ -1,50 +1,77 @@
-//! Security requirements: which operations need credentials, and of which scheme.
+//! Security requirements: which credentials an operation reads, as alternatives of schemes.
 
-use openapiv3::{Operation, SecurityScheme};
+use openapiv3::{APIKeyLocation, Operation, SecurityScheme};
 
 use super::Lowering;
 use crate::Error;
+use crate::ir::{Location, Scheme, SchemeKind, Security};
 use crate::spec::pointer;
 
 impl<'a> Lowering<'a> {
-    /// Whether the operation needs a bearer token; other schemes and optional security cannot be generated.
-    pub(super) fn secured(&self, op: &Operation, at: &str) -> Result<bool, Error> {
-        let requirements = op.security.as_ref().or(self.spec.doc.security.as_ref());
-        let Some(requirements) = requirements.filter(|r| !r.is_empty()) else {
-            return Ok(false);
+    /// The operation's requirements (its own, else the document's); `None` when it reads no credentials.
+    pub(super) fn security(&self, op: &Operation, at: &str) -> Result<Option<Security>, Error> {
+        let Some(requirements) = op.security.as_ref().or(self.spec.doc.security.as_ref()) else {
+            return Ok(None);
         };
         let at = if op.security.is_some() {
             format!("{at}/security")
         } else {
             "/security".to_owned()
         };
+        let mut security = Security {
+            requirements: Vec::new(),
+            optional: false,
+        };
         for requirement in requirements {
+            // `{}` is the anonymous alternative.
             if requirement.is_empty() {
-                return Err(self.fail(&at, "optional security (`{}` beside a requirement) is not supported"));
+                security.optional = true;
+                continue;
             }
-            for name in requirement.keys() {
-                let scheme = self
-                    .components(&at)?
-                    .security_schemes
-                    .get(name)
-                    .ok_or_else(|| self.fail(&at, format!("security scheme `{name}` is not defined")))?;
-                let (scheme, _) = self.resolve(
-                    scheme,
-                    pointer(&["components", "securitySchemes", name]),
-                    "securitySchemes",
-                    |c, n| c.security_schemes.get(n),
-                )?;
-                match scheme {
-                    SecurityScheme::HTTP { scheme, .. } if scheme.eq_ignore_ascii_case("bearer") => {}
-                    _ => {
-                        return Err(self.fail(
-                            &at,
-                            format!("security scheme `{name}` is not HTTP bearer; only bearer tokens are supported"),
-                        ));
-                    }
-                }
+            let mut schemes = Vec::new();
+            for (name, scopes) in requirement {
+                schemes.push(Scheme {
+                    name: name.clone(),
+                    kind: self.scheme_kind(name, &at)?,
+                    scopes: scopes.clone(),
+                });
             }
+            security.requirements.push(schemes);
         }
-        Ok(true)
+        Ok((!security.requirements.is_empty()).then_some(security))
+    }
+
+    fn scheme_kind(&self, name: &str, at: &str) -> Result<SchemeKind, Error> {
+        let scheme = self
+            .components(at)?
+            .security_schemes
+            .get(name)
+            .ok_or_else(|| self.fail(at, format!("security scheme `{name}` is not defined")))?;
+        let (scheme, scheme_at) = self.resolve(
+            scheme,
+            pointer(&["components", "securitySchemes", name]),
+            "securitySchemes",
+            |c, n| c.security_schemes.get(n),
+        )?;
+        Ok(match scheme {
+            SecurityScheme::HTTP { scheme, .. } if scheme.eq_ignore_ascii_case("bearer") => SchemeKind::Bearer,
+            SecurityScheme::HTTP { scheme, .. } if scheme.eq_ignore_ascii_case("basic") => SchemeKind::Basic,
+            SecurityScheme::HTTP { scheme, .. } => {
+                return Err(self.fail(
+                    &scheme_at,
+                    format!("security scheme `{name}` uses HTTP `{scheme}`; only `bearer` and `basic` are supported"),
+                ));
+            }
+            // Both present their access token as a bearer token; the flows only tell clients how to get one.
+            SecurityScheme::OAuth2 { .. } | SecurityScheme::OpenIDConnect { .. } => SchemeKind::Bearer,
+            SecurityScheme::APIKey { location, name, .. } => SchemeKind::ApiKey {
+                location: match location {
+                    APIKeyLocation::Header => Location::Header,
+                    APIKeyLocation::Query => Location::Query,
+                    APIKeyLocation::Cookie => Location::Cookie,
+                },
+                name: name.clone(),
+            },
+        })
     }
 }

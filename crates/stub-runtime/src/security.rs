@@ -1,0 +1,303 @@
+//! Credentials: reading what an operation's security requirements ask for (bearer and basic `Authorization`, API
+//! keys in a header, query parameter or cookie), trying the requirements in order, and the typed [`Credentials`]
+//! handed to `authenticate`.
+
+use std::fmt;
+
+use axum::http::header::{AUTHORIZATION, HeaderMap};
+use axum::http::request::Parts;
+use base64::Engine as _;
+
+use crate::Rejection;
+use crate::extract::{Pairs, cookies, query, single_header};
+
+/// Where an API key is carried.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyLocation {
+    /// A request header.
+    Header,
+    /// A query parameter.
+    Query,
+    /// A cookie.
+    Cookie,
+}
+
+/// How a security scheme carries its credential.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SchemeKind {
+    /// `Authorization: Bearer <token>` (HTTP bearer, oauth2, openIdConnect).
+    Bearer,
+    /// `Authorization: Basic <base64 of user:password>`.
+    Basic,
+    /// An API key of this name.
+    ApiKey {
+        /// Where it is read from.
+        location: KeyLocation,
+        /// The header, query parameter or cookie name.
+        name: &'static str,
+    },
+}
+
+/// One scheme of a security requirement, as generated stubs declare it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Scheme {
+    /// Its name under `components/securitySchemes`.
+    pub name: &'static str,
+    /// How its credential is carried.
+    pub kind: SchemeKind,
+    /// The scopes the requirement lists for it.
+    pub scopes: &'static [&'static str],
+}
+
+/// A credential read for one scheme. `Debug` never shows the secret part.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// A bearer token (HTTP bearer, oauth2 or openIdConnect).
+    Bearer {
+        /// The scheme's name.
+        scheme: &'static str,
+        /// The token, without the `Bearer ` prefix.
+        token: String,
+    },
+    /// HTTP basic credentials.
+    Basic {
+        /// The scheme's name.
+        scheme: &'static str,
+        /// The user id (before the first `:`).
+        user: String,
+        /// The password (after it).
+        password: String,
+    },
+    /// An API key.
+    ApiKey {
+        /// The scheme's name.
+        scheme: &'static str,
+        /// The header, query parameter or cookie it came from.
+        name: &'static str,
+        /// The key.
+        value: String,
+    },
+}
+
+impl Credential {
+    /// The name of the scheme it was read for.
+    pub fn scheme(&self) -> &'static str {
+        match self {
+            Self::Bearer { scheme, .. } | Self::Basic { scheme, .. } | Self::ApiKey { scheme, .. } => scheme,
+        }
+    }
+}
+
+impl fmt::Debug for Credential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Bearer { scheme, .. } => f.debug_struct("Bearer").field("scheme", scheme).finish_non_exhaustive(),
+            Self::Basic { scheme, user, .. } => f
+                .debug_struct("Basic")
+                .field("scheme", scheme)
+                .field("user", user)
+                .finish_non_exhaustive(),
+            Self::ApiKey { scheme, name, .. } => f
+                .debug_struct("ApiKey")
+                .field("scheme", scheme)
+                .field("name", name)
+                .finish_non_exhaustive(),
+        }
+    }
+}
+
+/// What `authenticate` receives: the credentials of the first security requirement the request satisfies, one per
+/// scheme that requirement names, and the scopes it lists.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Credentials {
+    list: Vec<Credential>,
+    scopes: Vec<&'static str>,
+}
+
+impl Credentials {
+    /// Credentials as the router would build them (for tests of an implementation).
+    pub fn new(list: Vec<Credential>, scopes: Vec<&'static str>) -> Self {
+        Self { list, scopes }
+    }
+
+    /// Every credential.
+    pub fn iter(&self) -> impl Iterator<Item = &Credential> {
+        self.list.iter()
+    }
+
+    /// The credential of the scheme of this name, if the satisfied requirement names it.
+    pub fn get(&self, scheme: &str) -> Option<&Credential> {
+        self.list.iter().find(|c| c.scheme() == scheme)
+    }
+
+    /// The first bearer token, or a 401: what a bearer-only implementation needs.
+    pub fn bearer(&self) -> Result<&str, Rejection> {
+        self.list
+            .iter()
+            .find_map(|c| match c {
+                Credential::Bearer { token, .. } => Some(token.as_str()),
+                _ => None,
+            })
+            .ok_or_else(|| Rejection::unauthorized("missing bearer token in the Authorization header"))
+    }
+
+    /// The scopes the satisfied requirement lists (deduplicated); checking them is the implementation's business.
+    pub fn scopes(&self) -> &[&'static str] {
+        &self.scopes
+    }
+}
+
+impl From<Credential> for Credentials {
+    fn from(credential: Credential) -> Self {
+        Self::new(vec![credential], Vec::new())
+    }
+}
+
+/// The credentials of the first requirement (alternative) whose schemes are all present, or a 401: a malformed
+/// credential's reason when one was seen, else what is missing.
+pub fn credentials(parts: &Parts, alternatives: &[&[Scheme]]) -> Result<Credentials, Rejection> {
+    optional_credentials(parts, alternatives)?.ok_or_else(|| {
+        let wanted: Vec<String> = alternatives
+            .iter()
+            .map(|schemes| schemes.iter().map(describe).collect::<Vec<_>>().join(" and "))
+            .collect();
+        Rejection::unauthorized(format!("missing {}", wanted.join(" or ")))
+    })
+}
+
+/// As [`credentials`] for optional security (`{}` among the requirements): `None` when no requirement is
+/// satisfied and nothing malformed was sent. A malformed credential is still a 401: a caller who tried to
+/// authenticate and failed is not served as anonymous.
+pub fn optional_credentials(parts: &Parts, alternatives: &[&[Scheme]]) -> Result<Option<Credentials>, Rejection> {
+    // Parsed once, and only when a scheme reads them.
+    let mut query_pairs = None;
+    let mut cookie_pairs = None;
+    let mut malformed = None;
+    for schemes in alternatives {
+        let mut found = Vec::new();
+        for scheme in *schemes {
+            let read = match scheme.kind {
+                SchemeKind::Bearer => bearer(&parts.headers, scheme.name),
+                SchemeKind::Basic => basic(&parts.headers, scheme.name),
+                SchemeKind::ApiKey { location, name } => {
+                    let value = match location {
+                        KeyLocation::Header => header_key(&parts.headers, name),
+                        KeyLocation::Query => pair_key(query_pairs.get_or_insert_with(|| Ok(query(&parts.uri))), name),
+                        KeyLocation::Cookie => {
+                            pair_key(cookie_pairs.get_or_insert_with(|| cookies(&parts.headers)), name)
+                        }
+                    };
+                    value.map(|value| {
+                        value.map(|value| Credential::ApiKey {
+                            scheme: scheme.name,
+                            name,
+                            value,
+                        })
+                    })
+                }
+            };
+            match read {
+                Ok(Some(credential)) => found.push(credential),
+                Ok(None) => break,
+                Err(rejection) => {
+                    malformed.get_or_insert(rejection);
+                    break;
+                }
+            }
+        }
+        if found.len() == schemes.len() {
+            let mut scopes: Vec<&'static str> = Vec::new();
+            for scope in schemes.iter().flat_map(|s| s.scopes) {
+                if !scopes.contains(scope) {
+                    scopes.push(scope);
+                }
+            }
+            return Ok(Some(Credentials::new(found, scopes)));
+        }
+    }
+    malformed.map_or(Ok(None), Err)
+}
+
+fn describe(scheme: &Scheme) -> String {
+    match scheme.kind {
+        SchemeKind::Bearer => "bearer token in the Authorization header".to_owned(),
+        SchemeKind::Basic => "basic credentials in the Authorization header".to_owned(),
+        SchemeKind::ApiKey { location, name } => match location {
+            KeyLocation::Header => format!("API key in the {name} header"),
+            KeyLocation::Query => format!("API key in the `{name}` query parameter"),
+            KeyLocation::Cookie => format!("API key in the `{name}` cookie"),
+        },
+    }
+}
+
+/// The `Authorization` header's `<scheme> <rest>` when its scheme is `expected` (case-insensitively); `None` when
+/// there is no header. Any other scheme, or an empty rest, is malformed: `form` names the expected shape.
+fn authorization<'h>(headers: &'h HeaderMap, expected: &str, form: &'static str) -> Result<Option<&'h str>, Rejection> {
+    let mut values = headers.get_all(AUTHORIZATION).iter();
+    let value = match (values.next(), values.next()) {
+        (None, _) => return Ok(None),
+        (Some(value), None) => value,
+        (Some(_), Some(_)) => return Err(Rejection::unauthorized("more than one Authorization header")),
+    };
+    let malformed = || Rejection::unauthorized(format!("the Authorization header must be `{form}`"));
+    let value = value.to_str().map_err(|_| malformed())?;
+    let (scheme, rest) = value.trim().split_once(' ').ok_or_else(malformed)?;
+    let rest = rest.trim();
+    if !scheme.eq_ignore_ascii_case(expected) || rest.is_empty() || rest.contains(char::is_whitespace) {
+        return Err(malformed());
+    }
+    Ok(Some(rest))
+}
+
+fn bearer(headers: &HeaderMap, scheme: &'static str) -> Result<Option<Credential>, Rejection> {
+    Ok(
+        authorization(headers, "bearer", "Bearer <token>")?.map(|token| Credential::Bearer {
+            scheme,
+            token: token.to_owned(),
+        }),
+    )
+}
+
+fn basic(headers: &HeaderMap, scheme: &'static str) -> Result<Option<Credential>, Rejection> {
+    const FORM: &str = "Basic <base64 of user:password>";
+    let Some(encoded) = authorization(headers, "basic", FORM)? else {
+        return Ok(None);
+    };
+    let malformed = || Rejection::unauthorized(format!("the Authorization header must be `{FORM}`"));
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .map_err(|_| malformed())?;
+    let text = String::from_utf8(decoded).map_err(|_| malformed())?;
+    let (user, password) = text.split_once(':').ok_or_else(malformed)?;
+    Ok(Some(Credential::Basic {
+        scheme,
+        user: user.to_owned(),
+        password: password.to_owned(),
+    }))
+}
+
+fn header_key(headers: &HeaderMap, name: &'static str) -> Result<Option<String>, Rejection> {
+    let value = single_header(headers, name)
+        .map_err(|_| Rejection::unauthorized(format!("the {name} header is given more than once")))?;
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    match value.to_str() {
+        Ok(text) if !text.trim().is_empty() => Ok(Some(text.trim().to_owned())),
+        _ => Err(Rejection::unauthorized(format!(
+            "the {name} header must hold an API key of visible ASCII"
+        ))),
+    }
+}
+
+fn pair_key(pairs: &Result<Pairs, Rejection>, name: &'static str) -> Result<Option<String>, Rejection> {
+    let pairs = pairs.as_ref().map_err(Clone::clone)?;
+    let what = pairs.what();
+    match pairs.single(name) {
+        Ok(Some(value)) if value.is_empty() => Err(Rejection::unauthorized(format!("the {what} `{name}` is empty"))),
+        Ok(value) => Ok(value),
+        Err(_) => Err(Rejection::unauthorized(format!(
+            "the {what} `{name}` is given more than once"
+        ))),
+    }
+}

