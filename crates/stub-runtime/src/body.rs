@@ -181,10 +181,16 @@ fn scrub(value: &mut Value) {
 
 pub(crate) fn check_content_type(headers: &HeaderMap) -> Result<(), Rejection> {
     let wrong = || Rejection::bad_request("Content-Type must be application/json");
-    let value = single_header(headers, CONTENT_TYPE.as_str())?.ok_or_else(wrong)?;
-    let value = value.to_str().map_err(|_| wrong())?.to_ascii_lowercase();
+    let value = single_header(headers, &CONTENT_TYPE)?.ok_or_else(wrong)?;
+    let value = value.to_str().map_err(|_| wrong())?;
     let mut parts = value.split(';').map(str::trim);
-    let json = is_json(parts.next().unwrap_or(""));
+    let essence = parts.next().unwrap_or("");
+    // Lower-cased only when it is not already: every request of a JSON operation passes here.
+    let json = if essence.bytes().any(|b| b.is_ascii_uppercase()) {
+        is_json(&essence.to_ascii_lowercase())
+    } else {
+        is_json(essence)
+    };
     if json && charset_is_utf8(parts) {
         Ok(())
     } else {
@@ -200,10 +206,12 @@ pub(crate) fn is_json(essence: &str) -> bool {
             .is_some_and(|sub| sub.ends_with("+json") && !sub.contains('/'))
 }
 
-/// Whether the `charset` among a media type's (lower-case) parameters, if any, is UTF-8.
+/// Whether the `charset` among a media type's parameters, if any, is UTF-8 (both compared case-insensitively).
 pub(crate) fn charset_is_utf8<'p>(mut params: impl Iterator<Item = &'p str>) -> bool {
     params.all(|param| match param.split_once('=') {
-        Some((name, value)) if name.trim() == "charset" => value.trim().trim_matches('"') == "utf-8",
+        Some((name, value)) if name.trim().eq_ignore_ascii_case("charset") => {
+            value.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
+        }
         _ => true,
     })
 }

@@ -2,14 +2,17 @@
 //! handed to each operation.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
+
+use axum::http::HeaderName;
 
 pub use semver::Version as ApiVersion;
 
 /// The request header that carries the request id, both ways.
-pub const REQUEST_ID_HEADER: &str = "x-request-id";
+pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 /// The request header in which clients declare the API version they were built for.
-pub const API_VERSION_HEADER: &str = "api-version";
+pub const API_VERSION_HEADER: HeaderName = HeaderName::from_static("api-version");
 /// The default limit on request bodies, as the spec documents it.
 pub const DEFAULT_BODY_LIMIT: usize = 262_144;
 /// The default time an answer waits for the rest of a body it does not use (see [`RouterConfig::drain_timeout`]).
@@ -41,12 +44,14 @@ impl Default for RouterConfig {
 
 /// Identifies one request in logs and in the `x-request-id` response header; 5xx details name it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct RequestId(String);
+// Shared, not owned: the id is cloned into the request, the context and every log line of the request.
+pub struct RequestId(Arc<str>);
 
 impl RequestId {
     /// A fresh random id.
     pub fn generate() -> Self {
-        Self(uuid::Uuid::new_v4().to_string())
+        let mut text = [0; uuid::fmt::Hyphenated::LENGTH];
+        Self(Arc::from(&*uuid::Uuid::new_v4().hyphenated().encode_lower(&mut text)))
     }
 
     /// The id a client sent, if it is short and plain enough to repeat in headers and logs.
@@ -55,7 +60,7 @@ impl RequestId {
             && value
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-        sane.then(|| Self(value.to_owned()))
+        sane.then(|| Self(Arc::from(value)))
     }
 
     /// The id as text.

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::Uri;
-use axum::http::header::{COOKIE, HeaderMap, HeaderValue};
+use axum::http::header::{AsHeaderName, COOKIE, HeaderMap, HeaderValue};
 use axum::http::request::Parts;
 use serde_json::{Map, Value};
 
@@ -23,7 +23,7 @@ pub fn request_id(parts: &Parts) -> RequestId {
 /// Answers 426 if the request declares an `api-version` older than `config.min_api_version`, 400 if the header
 /// cannot be read as a version. No header, or no minimum configured: served.
 pub fn check_api_version(headers: &HeaderMap, config: &RouterConfig) -> Result<(), Rejection> {
-    let Some(value) = single_header(headers, API_VERSION_HEADER)? else {
+    let Some(value) = single_header(headers, &API_VERSION_HEADER)? else {
         return Ok(());
     };
     let declared = value.to_str().ok().and_then(parse_version).ok_or_else(|| {
@@ -43,7 +43,7 @@ pub(crate) fn parse_version(text: &str) -> Option<ApiVersion> {
     let padded = match parts {
         1 => format!("{}.0.0{}", &text[..core_len], &text[core_len..]),
         2 => format!("{}.0{}", &text[..core_len], &text[core_len..]),
-        _ => text.to_owned(),
+        _ => return ApiVersion::parse(text).ok(),
     };
     ApiVersion::parse(&padded).ok()
 }
@@ -60,7 +60,10 @@ pub fn accept(headers: &HeaderMap) -> Option<String> {
 }
 
 /// At most one value of a header: two are ambiguous, so 400.
-pub(crate) fn single_header<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h HeaderValue>, Rejection> {
+pub(crate) fn single_header<K>(headers: &HeaderMap, name: K) -> Result<Option<&HeaderValue>, Rejection>
+where
+    K: AsHeaderName + std::fmt::Display + Copy,
+{
     let mut values = headers.get_all(name).iter();
     match (values.next(), values.next()) {
         (first, None) => Ok(first),

@@ -1,17 +1,18 @@
 //! The router's fallbacks (404, 405) and the layers around every route: panic recovery, the request id, a span per
 //! request, and the final rendering of rejections that need the request id.
 
+use std::convert::Infallible;
+use std::panic::{self, AssertUnwindSafe};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
 use std::time::Instant;
 
 use axum::Router;
 use axum::extract::Request;
-use axum::http::StatusCode;
 use axum::http::header::HeaderValue;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use tower_http::catch_panic::CatchPanicLayer;
-use tracing::Instrument;
+use tower::{Layer, Service};
 
 use crate::rejection::Pending;
 use crate::{REQUEST_ID_HEADER, Rejection, RequestId, RouterConfig, answer_unread};
@@ -33,55 +34,115 @@ pub async fn method_not_allowed(request: Request, config: Arc<RouterConfig>) -> 
     .await
 }
 
-/// Marks the response `CatchPanicLayer` builds, so the request-context middleware (which knows the request id)
-/// turns it into the enveloped 500.
-#[derive(Clone, Copy)]
-struct Panicked;
-
-fn panic_response(_payload: Box<dyn std::any::Any + Send + 'static>) -> Response {
-    // The payload is not logged: a panic message can quote anything the handler had in hand.
-    let mut response = StatusCode::INTERNAL_SERVER_ERROR.into_response();
-    response.extensions_mut().insert(Panicked);
-    response
-}
-
 /// Wraps the generated routes with what every response needs: panic recovery, the request id and a span.
 pub fn layers(routes: Router) -> Router {
-    routes
-        .layer(CatchPanicLayer::custom(panic_response))
-        .layer(axum::middleware::from_fn(request_context))
+    routes.layer(RequestContextLayer)
 }
 
-/// Assigns the request id (the client's if sane), runs the request in a span with method, path, id, status and
-/// latency (never headers or bodies), turns a caught panic into the enveloped 500, and sets `x-request-id`.
-async fn request_context(mut request: Request, next: Next) -> Response {
-    let id = request
-        .headers()
-        .get(REQUEST_ID_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(RequestId::from_client)
-        .unwrap_or_else(RequestId::generate);
-    request.extensions_mut().insert(id.clone());
-    let span = tracing::info_span!(
-        "request",
-        method = %request.method(),
-        path = %request.uri().path(),
-        request_id = %id,
-        status = tracing::field::Empty,
-        latency_ms = tracing::field::Empty,
-    );
-    let started = Instant::now();
-    let mut response = next.run(request).instrument(span.clone()).await;
-    if response.extensions().get::<Panicked>().is_some() {
-        // Whether the handler had read the body is unknown, so the connection is not reused.
-        response = Rejection::internal("handler panicked").closing().into_response_for(&id);
-    } else if let Some(Pending(rejection)) = response.extensions_mut().remove::<Pending>() {
-        response = span.in_scope(|| rejection.into_response_for(&id));
+/// The one layer around every route: assigns the request id (the client's if sane), runs the request in a span
+/// with method, path, id, status and latency (never headers or bodies), turns a panic into the enveloped 500,
+/// renders pending rejections with the id, and sets `x-request-id`. One hand-written service rather than
+/// `from_fn` plus `CatchPanicLayer`: it is on every request's path, and it needs no boxing or service clones.
+#[derive(Clone, Copy)]
+struct RequestContextLayer;
+
+impl<S> Layer<S> for RequestContextLayer {
+    type Service = RequestContext<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RequestContext { inner }
     }
-    let value = HeaderValue::try_from(id.as_str()).expect("request ids are plain ASCII");
-    response.headers_mut().insert(REQUEST_ID_HEADER, value);
-    span.record("status", response.status().as_u16());
-    span.record("latency_ms", started.elapsed().as_millis() as u64);
-    span.in_scope(|| tracing::info!("request finished"));
-    response
+}
+
+#[derive(Clone)]
+struct RequestContext<S> {
+    inner: S,
+}
+
+impl<S> Service<Request> for RequestContext<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = RequestContextFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request) -> Self::Future {
+        let id = request
+            .headers()
+            .get(REQUEST_ID_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(RequestId::from_client)
+            .unwrap_or_else(RequestId::generate);
+        request.extensions_mut().insert(id.clone());
+        let span = tracing::info_span!(
+            "request",
+            method = %request.method(),
+            path = %request.uri().path(),
+            request_id = %id,
+            status = tracing::field::Empty,
+            latency_ms = tracing::field::Empty,
+        );
+        let started = Instant::now();
+        let inner = {
+            let _entered = span.enter();
+            panic::catch_unwind(AssertUnwindSafe(|| self.inner.call(request)))
+        };
+        RequestContextFuture {
+            inner: inner.ok(),
+            id,
+            span,
+            started,
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    struct RequestContextFuture<F> {
+        // `None`: the handler panicked before returning its future.
+        #[pin]
+        inner: Option<F>,
+        id: RequestId,
+        span: tracing::Span,
+        started: Instant,
+    }
+}
+
+impl<F> Future for RequestContextFuture<F>
+where
+    F: Future<Output = Result<Response, Infallible>>,
+{
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let _entered = this.span.enter();
+        let polled = match this.inner.as_pin_mut() {
+            // The payload is not logged: a panic message can quote anything the handler had in hand.
+            Some(inner) => panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx))).map_err(drop),
+            None => Err(()),
+        };
+        let mut response = match polled {
+            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Ready(Ok(mut response))) => match response.extensions_mut().remove::<Pending>() {
+                Some(Pending(rejection)) => rejection.into_response_for(this.id),
+                None => response,
+            },
+            // Whether the handler had read the body is unknown, so the connection is not reused.
+            Err(()) => Rejection::internal("handler panicked")
+                .closing()
+                .into_response_for(this.id),
+        };
+        let value = HeaderValue::try_from(this.id.as_str()).expect("request ids are plain ASCII");
+        response.headers_mut().insert(REQUEST_ID_HEADER, value);
+        this.span.record("status", response.status().as_u16());
+        this.span
+            .record("latency_ms", this.started.elapsed().as_millis() as u64);
+        tracing::info!("request finished");
+        Poll::Ready(Ok(response))
+    }
 }

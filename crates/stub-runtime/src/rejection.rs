@@ -358,7 +358,8 @@ pub fn json(status: u16, body: &impl Serialize) -> Response {
 /// A JSON response with the documented media type as its `Content-Type` (`application/problem+json`, …).
 pub fn json_as(status: u16, body: &impl Serialize, content_type: &'static str) -> Response {
     let mut response = json(status, body);
-    if response.status().as_u16() == status {
+    // `json` already says `application/json`, the common case.
+    if response.status().as_u16() == status && content_type != "application/json" {
         set_content_type(&mut response, content_type);
     }
     response

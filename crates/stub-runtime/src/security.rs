@@ -174,7 +174,7 @@ pub fn optional_credentials(parts: &Parts, alternatives: &[&[Scheme]]) -> Result
     let mut cookie_pairs = None;
     let mut malformed = None;
     for schemes in alternatives {
-        let mut found = Vec::new();
+        let mut found = Vec::with_capacity(schemes.len());
         for scheme in *schemes {
             let read = match scheme.kind {
                 SchemeKind::Bearer => bearer(&parts.headers, scheme.name),
@@ -241,9 +241,10 @@ fn authorization<'h>(headers: &'h HeaderMap, expected: &str, form: &'static str)
     };
     let malformed = || Rejection::unauthorized(format!("the Authorization header must be `{form}`"));
     let value = value.to_str().map_err(|_| malformed())?;
-    let (scheme, rest) = value.trim().split_once(' ').ok_or_else(malformed)?;
-    let rest = rest.trim();
-    if !scheme.eq_ignore_ascii_case(expected) || rest.is_empty() || rest.contains(char::is_whitespace) {
+    // `to_str` admits visible ASCII, space and tab only, so ASCII white space is all there is to trim.
+    let (scheme, rest) = value.trim_ascii().split_once(' ').ok_or_else(malformed)?;
+    let rest = rest.trim_ascii();
+    if !scheme.eq_ignore_ascii_case(expected) || rest.is_empty() || rest.bytes().any(|b| b.is_ascii_whitespace()) {
         return Err(malformed());
     }
     Ok(Some(rest))

@@ -177,8 +177,18 @@ impl Validator {
     /// A string `enum`.
     pub fn one_of_str(&mut self, text: &str, allowed: &[&str]) {
         if !allowed.contains(&text) {
-            let list: Vec<String> = allowed.iter().map(|a| format!("'{a}'")).collect();
-            self.fail("enum", format!("must be one of {}", list.join(", ")));
+            // Written in place: an invalid enum is the common 422, and this runs for each one.
+            let mut message = String::with_capacity(16 + allowed.iter().map(|a| a.len() + 4).sum::<usize>());
+            message.push_str("must be one of ");
+            for (i, a) in allowed.iter().enumerate() {
+                if i > 0 {
+                    message.push_str(", ");
+                }
+                message.push('\'');
+                message.push_str(a);
+                message.push('\'');
+            }
+            self.fail("enum", message);
         }
     }
 

@@ -64,7 +64,7 @@ pub async fn receive(
     limit: usize,
 ) -> Result<Option<Received>, Rejection> {
     let expected = || ranges.join(", ");
-    let Some(value) = single_header(headers, CONTENT_TYPE.as_str())? else {
+    let Some(value) = single_header(headers, &CONTENT_TYPE)? else {
         let bytes = read_body(headers, body, limit).await?;
         return if bytes.is_empty() && !required {
             Ok(None)
