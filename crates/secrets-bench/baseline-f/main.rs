@@ -9,16 +9,20 @@ use async_trait::async_trait;
 use axum_extra::extract::CookieJar;
 use headers::Host;
 use http::{HeaderMap, Method};
-use secrets_openapi_axum::apis::secrets::{CreateSecretFromPresetResponse, Secrets};
+use secrets_openapi_axum::apis::secrets::{
+    CreateSecretFromPresetResponse, CreateSecretResponse, DeleteSecretResponse, GetProviderPresetsResponse,
+    GetSecretResponse, ListSecretsResponse, Secrets, UpdateSecretResponse,
+};
 use secrets_openapi_axum::apis::{ApiAuthBasic, BasicAuthKind, ErrorHandler};
 use secrets_openapi_axum::models;
 
 /// The same canned 201 body as `secrets-bench` (`serve::CREATED_BODY`; a test there keeps the two equal).
 const CREATED_BODY: &str = r#"{"id":"3f0c6d2e-8b1a-4c57-9e2d-6a4b8c1f7e90","name":"OPENAI_API_KEY","provider":"openai","masked_value":"sk-pro••••789","created_at":"2026-11-27T09:30:00Z","updated_at":"2026-11-27T09:30:00Z"}"#;
 
-/// Any non-empty bearer token is a caller; every create that passes the generated validation answers the same 201.
+/// Any non-empty bearer token is a caller; every create that passes the generated validation answers the same 201,
+/// and every other operation the same canned secret (only the create route is measured against (f)).
 struct Trivial {
-    created: models::UserSecretResponse,
+    created: models::UserSecret,
 }
 
 #[async_trait]
@@ -61,6 +65,76 @@ impl Secrets for Trivial {
         Ok(CreateSecretFromPresetResponse::Status201_TheSecretWasStored(
             self.created.clone(),
         ))
+    }
+
+    async fn create_secret(
+        &self,
+        _method: &Method,
+        _host: &Host,
+        _cookies: &CookieJar,
+        _claims: &(),
+        _body: &models::CreateSecretRequest,
+    ) -> Result<CreateSecretResponse, ()> {
+        Ok(CreateSecretResponse::Status201_TheSecretWasStored(self.created.clone()))
+    }
+
+    async fn list_secrets(
+        &self,
+        _method: &Method,
+        _host: &Host,
+        _cookies: &CookieJar,
+        _claims: &(),
+    ) -> Result<ListSecretsResponse, ()> {
+        Ok(ListSecretsResponse::Status200_TheCaller(models::SecretListResponse {
+            secrets: vec![self.created.clone()],
+            total: 1,
+        }))
+    }
+
+    async fn get_provider_presets(
+        &self,
+        _method: &Method,
+        _host: &Host,
+        _cookies: &CookieJar,
+        _claims: &(),
+    ) -> Result<GetProviderPresetsResponse, ()> {
+        Ok(GetProviderPresetsResponse::Status200_ThePresets(
+            models::ProviderPresetsResponse { presets: Vec::new() },
+        ))
+    }
+
+    async fn get_secret(
+        &self,
+        _method: &Method,
+        _host: &Host,
+        _cookies: &CookieJar,
+        _claims: &(),
+        _path: &models::GetSecretPathParams,
+    ) -> Result<GetSecretResponse, ()> {
+        Ok(GetSecretResponse::Status200_TheSecret(self.created.clone()))
+    }
+
+    async fn update_secret(
+        &self,
+        _method: &Method,
+        _host: &Host,
+        _cookies: &CookieJar,
+        _claims: &(),
+        _path: &models::UpdateSecretPathParams,
+        _body: &models::UpdateSecretRequest,
+    ) -> Result<UpdateSecretResponse, ()> {
+        Ok(UpdateSecretResponse::Status200_TheValueWasReplaced(self.created.clone()))
+    }
+
+    async fn delete_secret(
+        &self,
+        _method: &Method,
+        _host: &Host,
+        _cookies: &CookieJar,
+        _claims: &(),
+        _path: &models::DeleteSecretPathParams,
+    ) -> Result<DeleteSecretResponse, ()> {
+        Ok(DeleteSecretResponse::Status204_TheSecretWasDeleted)
     }
 }
 

@@ -312,7 +312,7 @@ pub fn typed<T: DeserializeOwned>(value: Value, part: &'static str) -> Result<T,
     serde_json::from_value(value).map_err(|err| {
         tracing::warn!(part, category = ?err.classify(), "request passed validation but does not deserialize");
         Rejection::validation(vec![Violation {
-            loc: vec![Loc::Key(part.to_owned())],
+            loc: vec![Loc::from(part)],
             msg: "does not match the schema".to_owned(),
             kind: "value_error",
         }])

@@ -16,21 +16,28 @@ use crate::{ApiVersion, RequestId};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum Loc {
-    /// An object key, or the request part (`body`, `path`, `query`, `header`).
-    Key(String),
+    /// An object key, or the request part (`body`, `path`, `query`, `header`). Borrowed when it comes from the spec
+    /// (every key a generated validator names), so walking a body allocates only for the keys a client made up.
+    Key(Cow<'static, str>),
     /// An array index.
     Index(usize),
 }
 
-impl From<&str> for Loc {
-    fn from(key: &str) -> Self {
-        Self::Key(key.to_owned())
+impl From<&'static str> for Loc {
+    fn from(key: &'static str) -> Self {
+        Self::Key(Cow::Borrowed(key))
     }
 }
 
 impl From<&String> for Loc {
     fn from(key: &String) -> Self {
-        Self::Key(key.clone())
+        Self::Key(Cow::Owned(key.clone()))
+    }
+}
+
+impl From<String> for Loc {
+    fn from(key: String) -> Self {
+        Self::Key(Cow::Owned(key))
     }
 }
 
@@ -155,9 +162,7 @@ impl Rejection {
 
     /// 422 `validation_error` listing every violation.
     pub fn validation(errors: Vec<Violation>) -> Self {
-        let only_body = errors
-            .iter()
-            .all(|e| e.loc.first() == Some(&Loc::Key("body".to_owned())));
+        let only_body = errors.iter().all(|e| e.loc.first() == Some(&Loc::Key("body".into())));
         let detail = if only_body {
             "request body does not match the schema"
         } else {

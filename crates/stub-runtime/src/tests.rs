@@ -137,7 +137,7 @@ fn check_thing(v: &Value, cx: &mut Validator) {
 #[test]
 fn bodies_decode_in_one_pass_or_list_every_violation() {
     type Expect = Result<Option<Thing>, Result<Vec<(Vec<Loc>, &'static str)>, u16>>;
-    let body = |key: &str| Loc::Key(key.to_owned());
+    let body = |key: &str| Loc::Key(key.to_owned().into());
     let thing = |name: &str| Thing { name: name.to_owned() };
     let cases: Vec<(&str, bool, Expect)> = vec![
         (r#"{"name":"a"}"#, true, Ok(Some(thing("a")))),

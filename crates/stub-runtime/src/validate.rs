@@ -62,7 +62,7 @@ impl Validator {
     }
 
     /// Records a missing required key or parameter.
-    pub fn missing(&mut self, key: &str) {
+    pub fn missing(&mut self, key: &'static str) {
         self.enter(key);
         self.fail("missing", "field required");
         self.leave();
@@ -157,7 +157,7 @@ impl Validator {
     }
 
     /// Every key in `required` is present.
-    pub fn required(&mut self, object: &Map<String, Value>, required: &[&str]) {
+    pub fn required(&mut self, object: &Map<String, Value>, required: &[&'static str]) {
         for key in required {
             if !object.contains_key(*key) {
                 self.missing(key);
@@ -338,7 +338,7 @@ impl Validator {
     }
 
     /// A discriminator property whose value names no schema.
-    pub fn bad_tag(&mut self, property: &str, allowed: &[&str]) {
+    pub fn bad_tag(&mut self, property: &'static str, allowed: &[&str]) {
         self.enter(property);
         let list: Vec<String> = allowed.iter().map(|a| format!("'{a}'")).collect();
         self.fail("union_tag_invalid", format!("must be one of {}", list.join(", ")));

@@ -2,10 +2,43 @@
 //! in order (`["openai", "sk-…"]`), which the schema forbids. Wrapping the deserializer at every level turns each
 //! `deserialize_struct` into `deserialize_map`, so only a JSON object can become a struct; everything else passes
 //! through untouched.
+//!
+//! It also makes failing cheap: the one-pass decode only needs to know *whether* a body fits its type (the
+//! violations come from the walk that follows a failure), so the errors that derived visitors raise are a
+//! [`Quiet`], which formats nothing. serde's messages (`unknown variant `…`, expected one of …`, `missing field`)
+//! would otherwise be formatted, with the submitted value in them, for every invalid request, and then dropped.
 
 use std::fmt;
 
 use serde::de::{DeserializeSeed, Deserializer, EnumAccess, MapAccess, SeqAccess, VariantAccess, Visitor};
+
+/// The error inside the adapter: only that the body does not fit its type.
+#[derive(Debug)]
+pub(super) struct Quiet;
+
+impl fmt::Display for Quiet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("does not match its type")
+    }
+}
+
+impl std::error::Error for Quiet {}
+
+impl serde::de::Error for Quiet {
+    fn custom<T: fmt::Display>(_msg: T) -> Self {
+        Quiet
+    }
+}
+
+/// Turns a [`Quiet`] into the real deserializer's error where the adapter hands control back to it: with an empty
+/// message, which costs no formatting.
+fn loud<E: serde::de::Error>(_: Quiet) -> E {
+    E::custom("")
+}
+
+fn quiet<E>(_: E) -> Quiet {
+    Quiet
+}
 
 /// Deserializes like `D`, but a struct only from a map.
 pub(super) struct ObjectsOnly<D>(pub(super) D);
@@ -80,7 +113,7 @@ struct Wrap<V>(V);
 macro_rules! visit {
     ($($method:ident($ty:ty))*) => {$(
         fn $method<E: serde::de::Error>(self, v: $ty) -> Result<V::Value, E> {
-            self.0.$method(v)
+            self.0.$method::<Quiet>(v).map_err(loud)
         }
     )*};
 }
@@ -100,11 +133,11 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Wrap<V> {
     }
 
     fn visit_none<E: serde::de::Error>(self) -> Result<V::Value, E> {
-        self.0.visit_none()
+        self.0.visit_none::<Quiet>().map_err(loud)
     }
 
     fn visit_unit<E: serde::de::Error>(self) -> Result<V::Value, E> {
-        self.0.visit_unit()
+        self.0.visit_unit::<Quiet>().map_err(loud)
     }
 
     fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<V::Value, D::Error> {
@@ -116,15 +149,15 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Wrap<V> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<V::Value, A::Error> {
-        self.0.visit_seq(Wrap(seq))
+        self.0.visit_seq(Wrap(seq)).map_err(loud)
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<V::Value, A::Error> {
-        self.0.visit_map(Wrap(map))
+        self.0.visit_map(Wrap(map)).map_err(loud)
     }
 
     fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<V::Value, A::Error> {
-        self.0.visit_enum(Wrap(data))
+        self.0.visit_enum(Wrap(data)).map_err(loud)
     }
 }
 
@@ -140,10 +173,10 @@ impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for Seed<S> {
 }
 
 impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for Wrap<A> {
-    type Error = A::Error;
+    type Error = Quiet;
 
-    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, A::Error> {
-        self.0.next_element_seed(Seed(seed))
+    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, Quiet> {
+        self.0.next_element_seed(Seed(seed)).map_err(quiet)
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -152,14 +185,14 @@ impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for Wrap<A> {
 }
 
 impl<'de, A: MapAccess<'de>> MapAccess<'de> for Wrap<A> {
-    type Error = A::Error;
+    type Error = Quiet;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, A::Error> {
-        self.0.next_key_seed(Seed(seed))
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Quiet> {
+        self.0.next_key_seed(Seed(seed)).map_err(quiet)
     }
 
-    fn next_value_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<T::Value, A::Error> {
-        self.0.next_value_seed(Seed(seed))
+    fn next_value_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<T::Value, Quiet> {
+        self.0.next_value_seed(Seed(seed)).map_err(quiet)
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -168,36 +201,33 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for Wrap<A> {
 }
 
 impl<'de, A: EnumAccess<'de>> EnumAccess<'de> for Wrap<A> {
-    type Error = A::Error;
+    type Error = Quiet;
     type Variant = Wrap<A::Variant>;
 
-    fn variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<(T::Value, Self::Variant), A::Error> {
+    fn variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<(T::Value, Self::Variant), Quiet> {
         self.0
             .variant_seed(Seed(seed))
             .map(|(value, variant)| (value, Wrap(variant)))
+            .map_err(quiet)
     }
 }
 
 impl<'de, A: VariantAccess<'de>> VariantAccess<'de> for Wrap<A> {
-    type Error = A::Error;
+    type Error = Quiet;
 
-    fn unit_variant(self) -> Result<(), A::Error> {
-        self.0.unit_variant()
+    fn unit_variant(self) -> Result<(), Quiet> {
+        self.0.unit_variant().map_err(quiet)
     }
 
-    fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value, A::Error> {
-        self.0.newtype_variant_seed(Seed(seed))
+    fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value, Quiet> {
+        self.0.newtype_variant_seed(Seed(seed)).map_err(quiet)
     }
 
-    fn tuple_variant<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value, A::Error> {
-        self.0.tuple_variant(len, Wrap(visitor))
+    fn tuple_variant<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value, Quiet> {
+        self.0.tuple_variant(len, Wrap(visitor)).map_err(quiet)
     }
 
-    fn struct_variant<V: Visitor<'de>>(
-        self,
-        fields: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, A::Error> {
-        self.0.struct_variant(fields, Wrap(visitor))
+    fn struct_variant<V: Visitor<'de>>(self, fields: &'static [&'static str], visitor: V) -> Result<V::Value, Quiet> {
+        self.0.struct_variant(fields, Wrap(visitor)).map_err(quiet)
     }
 }
