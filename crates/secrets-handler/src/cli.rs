@@ -60,6 +60,9 @@ pub struct ServeArgs {
     /// Requests each token may send at once after a quiet period [default: twice --rate-limit].
     #[arg(long, env = "SECRETS_RATE_BURST")]
     pub rate_burst: Option<NonZeroU32>,
+    /// Do not serve the API reference (`/docs`, `/openapi.json`, `/openapi.yaml`).
+    #[arg(long, env = "SECRETS_NO_DOCS")]
+    pub no_docs: bool,
 }
 
 impl ServeArgs {

@@ -3,12 +3,14 @@
 //!
 //! Module map: [`preset`] provider → name, [`mask`] masked values, [`crypto`] AES-GCM and the keyring,
 //! [`store`] SQLite, [`tokens`] bearer tokens, [`api`] the trait implementation and the one error-to-response
-//! mapping, [`cli`] flags and environment, [`server`] startup and graceful shutdown, [`admin`] token and key commands.
+//! mapping, [`cli`] flags and environment, [`server`] startup and graceful shutdown, [`docs`] the API reference it publishes,
+//! [`admin`] token and key commands.
 
 pub mod admin;
 pub mod api;
 pub mod cli;
 pub mod crypto;
+pub mod docs;
 pub mod mask;
 pub mod preset;
 pub mod server;

@@ -15,6 +15,9 @@ use crate::store::{KeyCheckError, Store, StoreError};
 /// Why the server or an admin command could not run. Messages name the file or variable at fault, never a key.
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
+    /// The embedded API reference could not be prepared.
+    #[error(transparent)]
+    Docs(#[from] crate::docs::DocsError),
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -133,7 +136,11 @@ pub async fn serve(args: ServeArgs, database: &Path, store_timeout: Duration) ->
         min_api_version: args.min_api_version.clone(),
         ..RouterConfig::default()
     };
-    let app = secrets_server_stub::router(Arc::new(handler), config);
+    let mut app = secrets_server_stub::router(Arc::new(handler), config.clone());
+    if !args.no_docs {
+        // Merged in front of the API's router, whose 404 fallback still answers every other path.
+        app = crate::docs::routes(Arc::new(config))?.merge(app);
+    }
     let serve_err = |source| ServerError::Serve {
         addr: args.listen.to_string(),
         source,
@@ -145,6 +152,7 @@ pub async fn serve(args: ServeArgs, database: &Path, store_timeout: Duration) ->
         rate_limit = ?args.rate_limit(),
         min_api_version = ?args.min_api_version.as_ref().map(ToString::to_string),
         store_timeout = ?store_timeout,
+        docs = !args.no_docs,
         "listening on http://{addr}"
     );
     axum::serve(listener, app)
