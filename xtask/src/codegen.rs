@@ -66,15 +66,19 @@ pub(crate) fn generate(root: &Path, spec: &Spec) -> Result<Vec<Output>> {
 
 /// The client and the stub of the real spec.
 fn generate_spec(spec: &Spec) -> Result<Vec<Output>> {
-    let (client, stub) = stub::stub_tokens(spec, &stub::workspace_settings())?;
+    let tokens = stub::workspace_tokens(spec, &stub::workspace_settings())?;
     let outputs = vec![
         Output {
             path: PathBuf::from("crates/secrets-client/src/generated.rs"),
-            contents: format_file(client)?,
+            contents: format_file(tokens.client)?,
         },
         Output {
             path: PathBuf::from("crates/secrets-server-stub/src/generated.rs"),
-            contents: format_file(stub)?,
+            contents: format_file(tokens.stub)?,
+        },
+        Output {
+            path: PathBuf::from("crates/secrets-client-mock/src/generated.rs"),
+            contents: format_file(tokens.mocks)?,
         },
     ];
     Ok(outputs)

@@ -43,6 +43,15 @@ pub(crate) fn generator(spec: &Spec) -> Result<(Generator, proc_macro2::TokenStr
     Ok((generator, tokens))
 }
 
+/// The client's typed mocks (progenitor's httpmock generator, with the client's generator and so its types): a
+/// `MockServerExt` method per operation, for `crates/secrets-client-mock`.
+pub(crate) fn mocks(spec: &Spec, generator: &mut Generator) -> Result<proc_macro2::TokenStream> {
+    let doc = stub_gen::with_operation_ids(spec.doc.clone());
+    catch_panic(|| generator.httpmock(&doc, "secrets_client"))
+        .map_err(|msg| anyhow!("{}: progenitor's mock generator failed: {msg}", spec.path))?
+        .map_err(|err| anyhow!("{}: progenitor's mock generator rejected the spec: {err}", spec.path))
+}
+
 /// What progenitor would panic on or name wrongly: caught here, naming the operation.
 fn check_operations(doc: &OpenAPI, raw: &Value, located: &Spec) -> Result<()> {
     for (path, item) in &doc.paths.paths {

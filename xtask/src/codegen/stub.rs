@@ -71,15 +71,20 @@ fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// The stub of `spec` as tokens, with the type space progenitor built for its client.
-pub(crate) fn stub_tokens(
-    spec: &Spec,
-    settings: &Settings,
-) -> Result<(proc_macro2::TokenStream, proc_macro2::TokenStream)> {
+/// The workspace's generated crates as tokens, all from one progenitor `Generator`: the client, the stub (with
+/// the type space progenitor built for the client) and the client's typed httpmock mocks.
+pub(crate) struct WorkspaceTokens {
+    pub(crate) client: proc_macro2::TokenStream,
+    pub(crate) stub: proc_macro2::TokenStream,
+    pub(crate) mocks: proc_macro2::TokenStream,
+}
+
+pub(crate) fn workspace_tokens(spec: &Spec, settings: &Settings) -> Result<WorkspaceTokens> {
     stub_gen::check(spec, settings).map_err(|err| anyhow!(err))?;
-    let (generator, client) = client::generator(spec)?;
+    let (mut generator, client) = client::generator(spec)?;
     let stub = stub_gen::generate(spec, &types(&generator), settings).map_err(|err| anyhow!(err))?;
-    Ok((client, stub))
+    let mocks = client::mocks(spec, &mut generator)?;
+    Ok(WorkspaceTokens { client, stub, mocks })
 }
 
 /// The fixture specs beside stub-gen's tests, by name, sorted.
