@@ -80,6 +80,10 @@ fn generate_spec(spec: &Spec) -> Result<Vec<Output>> {
             path: PathBuf::from("crates/secrets-client-mock/src/generated.rs"),
             contents: format_file(tokens.mocks)?,
         },
+        Output {
+            path: PathBuf::from("crates/secrets-cli/src/generated.rs"),
+            contents: format_file(tokens.cli)?,
+        },
     ];
     Ok(outputs)
 }

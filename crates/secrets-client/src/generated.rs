@@ -8,7 +8,13 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///A secret to store under a name of the caller's choice.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     #[serde(deny_unknown_fields)]
     pub struct CreateSecretRequest {
         pub name: SecretName,
@@ -22,7 +28,13 @@ pub mod types {
         }
     }
     ///One violation of the request schema.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct ErrorDetail {
         ///Where the violation is, from the request part down, e.g. `["body", "provider"]`.
         pub loc: ::std::vec::Vec<LocItem>,
@@ -43,7 +55,13 @@ pub mod types {
         }
     }
     ///The one error envelope, used by every failure from every layer.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct ErrorResponse {
         ///The HTTP status code, repeated.
         pub code: i32,
@@ -69,7 +87,13 @@ here. Known values: `invalid_request_error` (400), `authentication_error` (401),
         }
     }
     ///An object key (string) or an array index (integer).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     #[serde(untagged)]
     pub enum LocItem {
         String(::std::string::String),
@@ -89,7 +113,13 @@ here. Known values: `invalid_request_error` (400), `authentication_error` (401),
         }
     }
     ///A secret to store under a provider preset's name.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     #[serde(deny_unknown_fields)]
     pub struct PresetSecretRequest {
         pub provider: Provider,
@@ -119,7 +149,8 @@ here. Known values: `invalid_request_error` (400), `authentication_error` (401),
         Hash,
         Ord,
         PartialEq,
-        PartialOrd
+        PartialOrd,
+        schemars::JsonSchema
     )]
     pub enum Provider {
         #[serde(rename = "openai")]
@@ -172,7 +203,13 @@ here. Known values: `invalid_request_error` (400), `authentication_error` (401),
         }
     }
     ///A provider preset, the name its secret gets, and whether the caller holds a secret of that name.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct ProviderPreset {
         ///True when the caller holds a secret named `env_var_name`, stored from the preset or not.
         pub configured: bool,
@@ -186,7 +223,13 @@ here. Known values: `invalid_request_error` (400), `authentication_error` (401),
         }
     }
     ///Every provider preset.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct ProviderPresetsResponse {
         ///One entry per provider, in the order of `Provider`.
         pub presets: ::std::vec::Vec<ProviderPreset>,
@@ -197,7 +240,13 @@ here. Known values: `invalid_request_error` (400), `authentication_error` (401),
         }
     }
     ///The caller's secrets, sorted by name.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct SecretListResponse {
         ///Every secret the caller holds, sorted by name.
         pub secrets: ::std::vec::Vec<UserSecret>,
@@ -212,7 +261,17 @@ here. Known values: `invalid_request_error` (400), `authentication_error` (401),
     /**An environment-variable name: capital letters, digits and underscores, not starting with a digit, at most
 128 characters. Presets and custom secrets share one namespace per caller.
 */
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
     #[serde(transparent)]
     pub struct SecretName(::std::string::String);
     impl ::std::ops::Deref for SecretName {
@@ -274,7 +333,13 @@ here. Known values: `invalid_request_error` (400), `authentication_error` (401),
         }
     }
     ///A secret's new value.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     #[serde(deny_unknown_fields)]
     pub struct UpdateSecretRequest {
         pub value: crate::SecretValue,
@@ -285,7 +350,13 @@ here. Known values: `invalid_request_error` (400), `authentication_error` (401),
         }
     }
     ///A stored secret's metadata. The value itself is never returned, only `masked_value`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct UserSecret {
         ///When the secret was stored (UTC).
         pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
@@ -323,7 +394,8 @@ characters is shown as `••••` alone.
         Hash,
         Ord,
         PartialEq,
-        PartialOrd
+        PartialOrd,
+        schemars::JsonSchema
     )]
     pub enum UserSecretProvider {
         #[serde(rename = "openai")]

@@ -35,6 +35,17 @@ impl From<&str> for SecretValue {
     }
 }
 
+/// The schema of the value, not the value: a string, as the spec's `SecretValue` describes it.
+impl schemars::JsonSchema for SecretValue {
+    fn schema_name() -> String {
+        "SecretValue".to_owned()
+    }
+
+    fn json_schema(generator: &mut schemars::r#gen::SchemaGenerator) -> schemars::schema::Schema {
+        String::json_schema(generator)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::SecretValue;

@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `secrets-server` binary on loopback, driven through the generated client.
 
 mod bad_input;
+mod cli;
 mod docs;
 mod harness;
 mod keep_alive;

@@ -27,7 +27,9 @@ pub(crate) fn settings() -> GenerationSettings {
     settings
         .with_interface(InterfaceStyle::Builder)
         .with_tag(TagStyle::Merged)
-        .with_replacement(SECRET_SCHEMA, "crate::SecretValue", std::iter::empty());
+        .with_replacement(SECRET_SCHEMA, "crate::SecretValue", std::iter::empty())
+        // Types describe their own JSON Schema: progenitor's CLI generator needs it, and so may their users.
+        .with_derive("schemars::JsonSchema");
     settings
 }
 
@@ -50,6 +52,14 @@ pub(crate) fn mocks(spec: &Spec, generator: &mut Generator) -> Result<proc_macro
     catch_panic(|| generator.httpmock(&doc, "secrets_client"))
         .map_err(|msg| anyhow!("{}: progenitor's mock generator failed: {msg}", spec.path))?
         .map_err(|err| anyhow!("{}: progenitor's mock generator rejected the spec: {err}", spec.path))
+}
+
+/// The `secrets` CLI's commands (progenitor's clap generator, over the client): a subcommand per operation.
+pub(crate) fn cli(spec: &Spec, generator: &mut Generator) -> Result<proc_macro2::TokenStream> {
+    let doc = stub_gen::with_operation_ids(spec.doc.clone());
+    catch_panic(|| generator.cli(&doc, "secrets_client"))
+        .map_err(|msg| anyhow!("{}: progenitor's CLI generator failed: {msg}", spec.path))?
+        .map_err(|err| anyhow!("{}: progenitor's CLI generator rejected the spec: {err}", spec.path))
 }
 
 /// What progenitor would panic on or name wrongly: caught here, naming the operation.

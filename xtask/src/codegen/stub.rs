@@ -72,11 +72,12 @@ fn one_line(text: &str) -> String {
 }
 
 /// The workspace's generated crates as tokens, all from one progenitor `Generator`: the client, the stub (with
-/// the type space progenitor built for the client) and the client's typed httpmock mocks.
+/// the type space progenitor built for the client), the client's typed httpmock mocks and the `secrets` CLI.
 pub(crate) struct WorkspaceTokens {
     pub(crate) client: proc_macro2::TokenStream,
     pub(crate) stub: proc_macro2::TokenStream,
     pub(crate) mocks: proc_macro2::TokenStream,
+    pub(crate) cli: proc_macro2::TokenStream,
 }
 
 pub(crate) fn workspace_tokens(spec: &Spec, settings: &Settings) -> Result<WorkspaceTokens> {
@@ -84,7 +85,13 @@ pub(crate) fn workspace_tokens(spec: &Spec, settings: &Settings) -> Result<Works
     let (mut generator, client) = client::generator(spec)?;
     let stub = stub_gen::generate(spec, &types(&generator), settings).map_err(|err| anyhow!(err))?;
     let mocks = client::mocks(spec, &mut generator)?;
-    Ok(WorkspaceTokens { client, stub, mocks })
+    let cli = client::cli(spec, &mut generator)?;
+    Ok(WorkspaceTokens {
+        client,
+        stub,
+        mocks,
+        cli,
+    })
 }
 
 /// The fixture specs beside stub-gen's tests, by name, sorted.
