@@ -84,6 +84,8 @@ pub fn command() -> Command {
             sub = sub
                 // The value is one of the sources below, so the body file is one option among them.
                 .mut_arg("json-body", |arg| arg.required(false))
+                // Generated without an effect (progenitor 0.15 parses it and never reads it): hidden, not offered.
+                .mut_arg("json-body-template", |arg| arg.hide(true))
                 .arg(
                     Arg::new("value-stdin")
                         .long("value-stdin")

@@ -154,6 +154,17 @@ fn every_operation_from_the_command_line() {
             }
         }
     }
+    let help = secrets(&server, &token, &["create-secret", "--help"], "");
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        help.contains("--value-stdin") && help.contains("--value-file"),
+        "{help}"
+    );
+    assert!(
+        !help.contains("XXX") && !help.contains("--json-body-template"),
+        "{help}"
+    );
+
     let no_token = secrets(&server, "", &["list-secrets"], "");
     assert_eq!(no_token.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&no_token.stderr).contains("SECRETS_TOKEN"));
