@@ -294,10 +294,7 @@ impl CliConfig for Output {
         matches: &ArgMatches,
         request: &mut builder::CreateSecret<'_>,
     ) -> anyhow::Result<()> {
-        if let Some(value) = secret_value(matches)? {
-            *request = request.clone().body_map(|body| body.value(value.as_str()));
-        }
-        Ok(())
+        set_value(matches, request, |r, value| r.body_map(|body| body.value(value)))
     }
 
     fn execute_create_secret_from_preset(
@@ -305,10 +302,7 @@ impl CliConfig for Output {
         matches: &ArgMatches,
         request: &mut builder::CreateSecretFromPreset<'_>,
     ) -> anyhow::Result<()> {
-        if let Some(value) = secret_value(matches)? {
-            *request = request.clone().body_map(|body| body.value(value.as_str()));
-        }
-        Ok(())
+        set_value(matches, request, |r, value| r.body_map(|body| body.value(value)))
     }
 
     fn execute_update_secret(
@@ -316,9 +310,14 @@ impl CliConfig for Output {
         matches: &ArgMatches,
         request: &mut builder::UpdateSecret<'_>,
     ) -> anyhow::Result<()> {
-        if let Some(value) = secret_value(matches)? {
-            *request = request.clone().body_map(|body| body.value(value.as_str()));
-        }
-        Ok(())
+        set_value(matches, request, |r, value| r.body_map(|body| body.value(value)))
     }
+}
+
+/// Puts the secret value (see [`secret_value`]) into a request's body, unless `--json-body` gave the whole body.
+fn set_value<B: Clone>(matches: &ArgMatches, request: &mut B, set: impl FnOnce(B, &str) -> B) -> anyhow::Result<()> {
+    if let Some(value) = secret_value(matches)? {
+        *request = set(request.clone(), &value);
+    }
+    Ok(())
 }

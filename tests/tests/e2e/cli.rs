@@ -2,32 +2,18 @@
 //! comes through standard input never shows in the process's arguments.
 
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
 use serde_json::Value;
 
-use crate::harness::Server;
+use crate::harness::{Server, build_bin};
 
-/// The `secrets` binary beside this test executable, built once per run (cargo does not build another package's
-/// binary for a test).
+/// The `secrets` binary, built once per run.
 fn cli_bin() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            let exe = std::env::current_exe().unwrap();
-            let profile_dir = exe.parent().and_then(Path::parent).unwrap();
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-            let mut build = Command::new(cargo);
-            build.args(["build", "--quiet", "-p", "secrets-cli", "--bin", "secrets"]);
-            if profile_dir.file_name().is_some_and(|name| name == "release") {
-                build.arg("--release");
-            }
-            assert!(build.status().unwrap().success(), "cargo build -p secrets-cli failed");
-            profile_dir.join(format!("secrets{}", std::env::consts::EXE_SUFFIX))
-        })
-        .clone()
+    BUILT.get_or_init(|| build_bin("secrets-cli", "secrets")).clone()
 }
 
 /// `secrets ARGS` against `server` as `token`'s caller, with `stdin` on standard input.

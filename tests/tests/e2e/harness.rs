@@ -27,19 +27,26 @@ pub fn server_bin() -> PathBuf {
             if let Some(built) = std::env::var_os(SERVER_BIN_ENV) {
                 return PathBuf::from(built);
             }
-            let exe = std::env::current_exe().unwrap();
-            let profile_dir = exe.parent().and_then(Path::parent).unwrap();
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-            let mut build = Command::new(cargo);
-            build.args(["build", "--quiet", "-p", "secrets-handler", "--bin", "secrets-server"]);
-            if profile_dir.file_name().is_some_and(|name| name == "release") {
-                build.arg("--release");
-            }
-            let status = build.status().expect("cannot run cargo to build secrets-server");
-            assert!(status.success(), "cargo build -p secrets-handler failed");
-            profile_dir.join(format!("secrets-server{}", std::env::consts::EXE_SUFFIX))
+            build_bin("secrets-handler", "secrets-server")
         })
         .clone()
+}
+
+/// Builds binary `bin` of workspace package `package` in this test executable's profile and answers its path.
+pub fn build_bin(package: &str, bin: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().and_then(Path::parent).unwrap();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let mut build = Command::new(cargo);
+    build.args(["build", "--quiet", "-p", package, "--bin", bin]);
+    if profile_dir.file_name().is_some_and(|name| name == "release") {
+        build.arg("--release");
+    }
+    let status = build
+        .status()
+        .unwrap_or_else(|err| panic!("cannot run cargo to build {bin}: {err}"));
+    assert!(status.success(), "cargo build -p {package} failed");
+    profile_dir.join(format!("{bin}{}", std::env::consts::EXE_SUFFIX))
 }
 
 /// A child process killed and reaped when dropped, whatever path the test takes.
