@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::Request;
 use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, HeaderValue, X_CONTENT_TYPE_OPTIONS};
 use axum::response::{IntoResponse, Response};
@@ -47,15 +48,14 @@ pub struct DocsError(#[source] serde_yaml::Error);
 /// The reference's routes, wrapped like the API's (request id, span, panics) and answering 405 in the envelope.
 pub fn routes(config: Arc<RouterConfig>) -> Result<Router, DocsError> {
     let document: serde_json::Value = serde_yaml::from_str(OPENAPI_YAML).map_err(DocsError)?;
-    let json: Arc<str> = serde_json::to_string_pretty(&document)
-        .expect("a Value from YAML serialises")
-        .into();
+    // Bytes: each answer shares the one rendering instead of copying it.
+    let json = Bytes::from(serde_json::to_vec_pretty(&document).expect("a Value from YAML serialises"));
     let routes = Router::new()
         .route(
             "/openapi.json",
             get(move || {
-                let json = Arc::clone(&json);
-                async move { answer("application/json", json.to_string()) }
+                let json = json.clone();
+                async move { answer("application/json", json) }
             }),
         )
         .route(
