@@ -5,6 +5,8 @@
 //! release mode, so each server's RSS is its own; xtask itself depends on no workspace crate. Baseline (f) is
 //! openapi-generator's rust-axum server, generated at bench time and built outside the workspace (see [`build_f`]).
 
+mod storage;
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -139,6 +141,10 @@ pub(crate) fn run(opts: &Options) -> Result<()> {
         report.defects.push(format!("servers: {err:#}"));
     }
     report.details.push_str(&f_note);
+    eprintln!("bench: storage");
+    if let Err(err) = storage::figures(&bins, &work, plan, &mut report) {
+        report.defects.push(format!("storage: {err:#}"));
+    }
     eprintln!("bench: client");
     if let Err(err) = client_figures(&bins, plan, &mut report) {
         report.defects.push(format!("client: {err:#}"));

@@ -2,7 +2,8 @@
 //! operation through the examples, coverage, fuzzing and stateful phases (the stateful phase follows the spec's
 //! `links` from a create to get, update and delete), with two callers: schemathesis's `object_level_authorization`
 //! replays one caller's reads as the other, and `contract/hooks.py` adds the writes (another caller's id must
-//! answer 404 to get, update and delete alike).
+//! answer 404 to get, update and delete alike). It runs once per backend: a SQLite file, then a database in a
+//! throwaway PostgreSQL cluster (skipped with a message where PostgreSQL is not installed, except in CI).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -23,6 +24,15 @@ const HOOKS: &str = include_str!("contract/hooks.py");
 pub(crate) struct Options {
     pub(crate) seed: u64,
     pub(crate) max_examples: u32,
+    pub(crate) database: Backends,
+}
+
+/// Which backends the contract runs against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Backends {
+    Sqlite,
+    Postgres,
+    Both,
 }
 
 pub(crate) fn run(opts: &Options) -> Result<()> {
@@ -30,15 +40,51 @@ pub(crate) fn run(opts: &Options) -> Result<()> {
     let work = target_dir().join("contract");
     let st = ensure_schemathesis(&work)?;
     let server_bin = build_server(&root)?;
+    if opts.database != Backends::Postgres {
+        let run_dir = work.join(format!("run-{}-sqlite", std::process::id()));
+        std::fs::create_dir_all(&run_dir)?;
+        let database = run_dir.join("secrets.db").display().to_string();
+        run_against(opts, &root, &st, &server_bin, &run_dir, &database).context("on SQLite")?;
+    }
+    if opts.database != Backends::Sqlite {
+        let cluster = match throwaway_postgres::Cluster::start(throwaway_postgres::Options::default()) {
+            Ok(cluster) => cluster,
+            Err(throwaway_postgres::Error::NotInstalled) if std::env::var_os("CI").is_none() => {
+                eprintln!(
+                    "contract: SKIPPED on PostgreSQL: {}",
+                    throwaway_postgres::Error::NotInstalled
+                );
+                return Ok(());
+            }
+            Err(e) => return Err(e).context("cannot start PostgreSQL for the contract run"),
+        };
+        let run_dir = work.join(format!("run-{}-postgres", std::process::id()));
+        std::fs::create_dir_all(&run_dir)?;
+        let database = cluster.create_database("contract")?;
+        run_against(opts, &root, &st, &server_bin, &run_dir, &database).context("on PostgreSQL")?;
+    }
+    Ok(())
+}
 
-    let run_dir = work.join(format!("run-{}", std::process::id()));
-    std::fs::create_dir_all(&run_dir)?;
-    let database = run_dir.join("secrets.db");
+/// One schemathesis run against a server on `database` (a SQLite path or a PostgreSQL URL).
+fn run_against(
+    opts: &Options,
+    root: &Path,
+    st: &Path,
+    server_bin: &Path,
+    run_dir: &Path,
+    database: &str,
+) -> Result<()> {
+    let backend = if database.starts_with("postgres://") {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
     let key_file = run_dir.join("secrets.key");
     let mut tokens = Vec::new();
     for caller in CALLERS {
-        let mut create = Command::new(&server_bin);
-        create.arg("--database").arg(&database);
+        let mut create = Command::new(server_bin);
+        create.arg("--database").arg(database);
         create.args([
             "token",
             "create",
@@ -54,13 +100,13 @@ pub(crate) fn run(opts: &Options) -> Result<()> {
         ensure!(out.status.success(), "secrets-server token create failed");
         tokens.push((caller, String::from_utf8(out.stdout)?.trim().to_owned()));
     }
-    write_auth(&run_dir, &tokens)?;
+    write_auth(run_dir, &tokens)?;
     std::fs::write(run_dir.join("contract_hooks.py"), HOOKS)?;
 
     let port = free_port()?;
     let url = format!("http://127.0.0.1:{port}");
-    let mut serve = Command::new(&server_bin);
-    serve.arg("--database").arg(&database);
+    let mut serve = Command::new(server_bin);
+    serve.arg("--database").arg(database);
     serve.args(["serve", "--listen", &format!("127.0.0.1:{port}")]);
     serve.arg("--key-file").arg(&key_file);
     // Contract fuzzing is about shapes, not throttling: no rate limit, so 429 never hides a real answer.
@@ -71,12 +117,12 @@ pub(crate) fn run(opts: &Options) -> Result<()> {
     wait_for_port(port, Duration::from_secs(30))?;
 
     let peer_tokens: Vec<String> = tokens.iter().map(|(name, token)| format!("{name}={token}")).collect();
-    let out = Command::new(&st)
+    let out = Command::new(st)
         // Run inside the run directory: schemathesis and hypothesis keep state in the working directory, and the
         // hooks module is imported from it.
-        .current_dir(&run_dir)
+        .current_dir(run_dir)
         .env("SCHEMATHESIS_HOOKS", "contract_hooks")
-        .env("PYTHONPATH", &run_dir)
+        .env("PYTHONPATH", run_dir)
         .env("CONTRACT_TOKENS", peer_tokens.join(","))
         .env("CONTRACT_URL", &url)
         .arg("--config-file")
@@ -106,7 +152,7 @@ pub(crate) fn run(opts: &Options) -> Result<()> {
         .lines()
         .count();
     eprintln!(
-        "contract: seed {}; {}; {probed} created secrets probed by the other caller (get, update, delete); server log \
+        "contract on {backend}: seed {}; {}; {probed} created secrets probed by the other caller (get, update, delete); server log \
          in {}",
         opts.seed,
         cases.trim(),

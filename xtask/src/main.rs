@@ -59,6 +59,9 @@ enum Command {
         /// Test cases per operation and phase (schemathesis `--max-examples`).
         #[arg(long, default_value_t = 1000)]
         max_examples: u32,
+        /// The backends to run against (PostgreSQL in a throwaway cluster).
+        #[arg(long, value_enum, default_value = "both")]
+        database: contract::Backends,
     },
     /// Measure codegen, server, client and memory against same-run baselines; write docs/benchmarks.md.
     Bench {
@@ -86,7 +89,15 @@ fn main() -> ExitCode {
             envelope,
         } => codegen::stub::run(&spec, &out, name.as_deref(), envelope),
         Command::Corpus { check } => corpus::run(&corpus::Options { check }),
-        Command::Contract { seed, max_examples } => contract::run(&contract::Options { seed, max_examples }),
+        Command::Contract {
+            seed,
+            max_examples,
+            database,
+        } => contract::run(&contract::Options {
+            seed,
+            max_examples,
+            database,
+        }),
         Command::Bench { quick } => bench::run(&bench::Options { quick }),
     };
     match result {

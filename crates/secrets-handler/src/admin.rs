@@ -1,7 +1,6 @@
 //! Administration commands: `token create|list|revoke` and `key rotate`.
 
 use std::io::Write as _;
-use std::path::Path;
 use std::time::Duration;
 
 use secrecy::ExposeSecret as _;
@@ -9,6 +8,7 @@ use secrecy::ExposeSecret as _;
 use crate::cli::{KeyArgs, MASTER_KEY_ENV, TokenCommand};
 use crate::crypto::Keyring;
 use crate::server::{KeySource, ServerError, check_keyring, open_store};
+use crate::store::Database;
 use crate::tokens;
 
 /// How long `key rotate` may hold the write lock: it rewrites every row in one transaction.
@@ -16,8 +16,8 @@ const ROTATE_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// Runs a `token` subcommand. `token create` prints the token alone on stdout (so `$(…)` captures it) and
 /// everything else on stderr; the token is not stored, only its hash.
-pub async fn token(command: TokenCommand, database: &Path, store_timeout: Duration) -> Result<(), ServerError> {
-    let store = open_store(database, store_timeout)?;
+pub async fn token(command: TokenCommand, database: &Database, store_timeout: Duration) -> Result<(), ServerError> {
+    let store = open_store(database, store_timeout).await?;
     match command {
         TokenCommand::Create { user, scope, count } => {
             let users: Vec<String> = match count {
@@ -83,15 +83,17 @@ pub async fn token(command: TokenCommand, database: &Path, store_timeout: Durati
 /// `key rotate`: checks the current keyring, writes the key file with a new key appended (atomically, 0600),
 /// then re-encrypts every stored value with the new key in one transaction. The key file is written first, so a
 /// crash in between leaves an unused key, never data without its key. Old keys stay in the file and keep
-/// decrypting; a running server keeps writing with the key it started with until it is restarted.
-pub async fn rotate(key: &KeyArgs, database: &Path) -> Result<(), ServerError> {
+/// decrypting. Running servers that read this key file see the new one and write with the new key within a second
+/// (`keywatch`); servers on other machines need the new file copied to them first, since they must decrypt what
+/// this re-encrypts.
+pub async fn rotate(key: &KeyArgs, database: &Database) -> Result<(), ServerError> {
     if std::env::var_os(MASTER_KEY_ENV).is_some_and(|v| !v.is_empty()) {
         return Err(ServerError::RotateFromEnv);
     }
-    let store = open_store(database, ROTATE_TIMEOUT)?;
+    let store = open_store(database, ROTATE_TIMEOUT).await?;
     let old =
         Keyring::load_file(&key.key_file)?.ok_or_else(|| ServerError::NoKeyFile(key.key_file.display().to_string()))?;
-    check_keyring(&store, &old, &KeySource::File(key.key_file.clone())).await?;
+    check_keyring(&store, &old, &KeySource::File(key.key_file.clone()), database).await?;
     let new = old.with_new_key()?;
     new.replace_file(&key.key_file)?;
     tracing::info!(key_file = %key.key_file.display(), new_key = new.current().id(), "added a new master key");

@@ -14,7 +14,8 @@ use secrets_server_stub::{
     SecretsApi, UpdateSecretPath, UpdateSecretResponse, types,
 };
 
-use crate::crypto::{self, CryptoError, Keyring};
+use crate::crypto::{self, CryptoError};
+use crate::keywatch::LiveKeyring;
 use crate::store::{NewSecret, NewValue, SecretRow, Store, StoreError};
 use crate::tokens::{self, Caller, Scope};
 use crate::{mask, preset};
@@ -34,21 +35,17 @@ pub struct RateLimit {
 /// The state behind the generated router.
 pub struct Handler {
     store: Arc<Store>,
-    keyring: Keyring,
+    keys: Arc<LiveKeyring>,
     limiter: Option<DefaultKeyedRateLimiter<String>>,
 }
 
 impl Handler {
-    /// A handler over `store` (whose timeout bounds every call), encrypting with `keyring`'s current key;
-    /// `rate_limit` `None` disables limiting.
-    pub fn new(store: Arc<Store>, keyring: Keyring, rate_limit: Option<RateLimit>) -> Self {
+    /// A handler over `store` (whose timeout bounds every call), encrypting with the current key of the keyring in
+    /// `keys` at the time; `rate_limit` `None` disables limiting.
+    pub fn new(store: Arc<Store>, keys: Arc<LiveKeyring>, rate_limit: Option<RateLimit>) -> Self {
         let limiter =
             rate_limit.map(|r| DefaultKeyedRateLimiter::keyed(Quota::per_second(r.per_second).allow_burst(r.burst)));
-        Self {
-            store,
-            keyring,
-            limiter,
-        }
+        Self { store, keys, limiter }
     }
 }
 
@@ -90,7 +87,8 @@ impl From<Failure> for Rejection {
                 | StoreError::Unreadable(_)
                 | StoreError::Malformed(_)
                 | StoreError::Open { .. }
-                | StoreError::Create { .. },
+                | StoreError::Create { .. }
+                | StoreError::TooNew { .. },
             ) => Rejection::bad_gateway("storage_error", "the secret store failed", failure),
             Failure::Store(StoreError::Database(_) | StoreError::Task(_)) | Failure::Crypto(_) => {
                 Rejection::internal(failure)
@@ -142,7 +140,8 @@ impl Handler {
         let now = Utc::now().trunc_subsecs(6);
         let masked_value = mask::mask(value);
         let sealed = self
-            .keyring
+            .keys
+            .get()
             .seal(value.as_bytes(), &crypto::secret_aad(&caller.user, id))?;
         let secret = NewSecret {
             id,
@@ -179,7 +178,8 @@ impl Handler {
             masked_value: mask::mask(value),
             // Sealed with the current key, so an update also moves the secret off a rotated-out key.
             sealed: self
-                .keyring
+                .keys
+                .get()
                 .seal(value.as_bytes(), &crypto::secret_aad(&caller.user, id))?,
             at: Utc::now().trunc_subsecs(6),
         };

@@ -5,12 +5,14 @@
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::path::PathBuf;
+
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use secrets_server_stub::runtime::ApiVersion;
 
 use crate::api::RateLimit;
+use crate::store::Database;
 use crate::tokens::Scope;
 
 /// The environment variable that may hold the keyring instead of the key file.
@@ -20,9 +22,16 @@ pub const MASTER_KEY_ENV: &str = "SECRETS_MASTER_KEY";
 #[derive(Debug, Parser)]
 #[command(name = "secrets-server", version)]
 pub struct Cli {
-    /// The SQLite database; created if missing.
-    #[arg(long, global = true, env = "SECRETS_DATABASE", default_value = "./secrets.db")]
-    pub database: PathBuf,
+    /// The database: a SQLite file, created if missing, or a `postgres://user:password@host/db` URL (several
+    /// instances may share one PostgreSQL database).
+    #[arg(
+        long,
+        global = true,
+        env = "SECRETS_DATABASE",
+        default_value = "./secrets.db",
+        hide_env_values = true
+    )]
+    pub database: Database,
     /// The store timeout: how long a request may wait for the database, e.g. `5s`, `500ms`.
     #[arg(long, global = true, env = "SECRETS_STORE_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
     pub store_timeout: Duration,

@@ -1,8 +1,8 @@
 //! The hand-written side of the user-secrets API: implements the generated `SecretsApi` trait over an encrypted
-//! SQLite store, and provides the `secrets-server` binary's commands.
+//! store (SQLite or PostgreSQL), and provides the `secrets-server` binary's commands.
 //!
 //! Module map: [`preset`] provider → name, [`mask`] masked values, [`crypto`] AES-GCM and the keyring,
-//! [`store`] SQLite, [`tokens`] bearer tokens, [`api`] the trait implementation and the one error-to-response
+//! [`store`] SQLite and PostgreSQL, [`keywatch`] the keyring in use and its reloads, [`tokens`] bearer tokens, [`api`] the trait implementation and the one error-to-response
 //! mapping, [`cli`] flags and environment, [`server`] startup and graceful shutdown, [`docs`] the API reference it publishes,
 //! [`admin`] token and key commands.
 
@@ -11,6 +11,7 @@ pub mod api;
 pub mod cli;
 pub mod crypto;
 pub mod docs;
+pub mod keywatch;
 pub mod mask;
 pub mod preset;
 pub mod server;

@@ -1,6 +1,6 @@
 //! Startup and serving: open the store, load and check the keyring, build the router, serve until SIGINT/SIGTERM.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,7 +10,8 @@ use zeroize::Zeroizing;
 use crate::api::Handler;
 use crate::cli::{KeyArgs, MASTER_KEY_ENV, ServeArgs};
 use crate::crypto::{Keyring, KeyringError};
-use crate::store::{KeyCheckError, Store, StoreError};
+use crate::keywatch::{self, LiveKeyring};
+use crate::store::{Database, KeyCheckError, Store, StoreError};
 
 /// Why the server or an admin command could not run. Messages name the file or variable at fault, never a key.
 #[derive(Debug, thiserror::Error)]
@@ -76,16 +77,20 @@ impl std::fmt::Display for KeySource {
     }
 }
 
-/// Opens the database, logging where it is.
-pub fn open_store(database: &Path, timeout: Duration) -> Result<Store, ServerError> {
-    let store = Store::open(database, timeout)?;
-    tracing::info!(database = %database.display(), "opened database (WAL, synchronous=FULL)");
+/// Opens (and migrates) the database, logging where it is.
+pub async fn open_store(database: &Database, timeout: Duration) -> Result<Store, ServerError> {
+    let store = Store::open(database, timeout).await?;
+    tracing::info!(database = %database.describe(), "opened database: {}", store.settings());
     Ok(store)
 }
 
 /// Loads the keyring from `SECRETS_MASTER_KEY` or the key file. When neither exists and the database holds no
 /// encrypted data, writes a new development key file (mode 0600) and warns.
-pub async fn load_keyring(args: &KeyArgs, store: &Store) -> Result<(Keyring, KeySource), ServerError> {
+pub async fn load_keyring(
+    args: &KeyArgs,
+    store: &Store,
+    database: &Database,
+) -> Result<(Keyring, KeySource), ServerError> {
     if let Some(text) = std::env::var_os(MASTER_KEY_ENV).filter(|v| !v.is_empty()) {
         let text = Zeroizing::new(text.to_string_lossy().into_owned());
         return Ok((Keyring::parse(&text, MASTER_KEY_ENV)?, KeySource::Env));
@@ -98,7 +103,7 @@ pub async fn load_keyring(args: &KeyArgs, store: &Store) -> Result<(Keyring, Key
     if !known.is_empty() {
         return Err(ServerError::KeyLost {
             key_file: args.key_file.display().to_string(),
-            database: store.path().display().to_string(),
+            database: database.describe(),
             kids: known.join(", "),
         });
     }
@@ -113,13 +118,18 @@ pub async fn load_keyring(args: &KeyArgs, store: &Store) -> Result<(Keyring, Key
 }
 
 /// Checks the keyring against the stored data; refuses with a clear message when it does not fit.
-pub async fn check_keyring(store: &Store, keyring: &Keyring, source: &KeySource) -> Result<(), ServerError> {
+pub async fn check_keyring(
+    store: &Store,
+    keyring: &Keyring,
+    source: &KeySource,
+    database: &Database,
+) -> Result<(), ServerError> {
     let checked = store
         .check_keyring(keyring)
         .await
         .map_err(|source_err| ServerError::KeyCheck {
             origin: source.to_string(),
-            database: store.path().display().to_string(),
+            database: database.describe(),
             source: Box::new(source_err),
         })?;
     tracing::info!(keys = %checked.join(", "), writes_with = keyring.current().id(), from = %source, "master keys checked");
@@ -127,11 +137,18 @@ pub async fn check_keyring(store: &Store, keyring: &Keyring, source: &KeySource)
 }
 
 /// `secrets-server serve`: runs until SIGINT or SIGTERM, then finishes in-flight requests and closes the database.
-pub async fn serve(args: ServeArgs, database: &Path, store_timeout: Duration) -> Result<(), ServerError> {
-    let store = Arc::new(open_store(database, store_timeout)?);
-    let (keyring, source) = load_keyring(&args.key, &store).await?;
-    check_keyring(&store, &keyring, &source).await?;
-    let handler = Handler::new(Arc::clone(&store), keyring, args.rate_limit());
+///
+/// When the keys come from the key file, the file is watched: a `key rotate` seen there (run on this machine or
+/// copied in) makes the new key the one new values are sealed with, within a second.
+pub async fn serve(args: ServeArgs, database: &Database, store_timeout: Duration) -> Result<(), ServerError> {
+    let store = Arc::new(open_store(database, store_timeout).await?);
+    let (keyring, source) = load_keyring(&args.key, &store, database).await?;
+    check_keyring(&store, &keyring, &source, database).await?;
+    let keys = Arc::new(LiveKeyring::new(keyring));
+    if let KeySource::File(path) = &source {
+        keywatch::watch(path.clone(), Arc::clone(&keys), Arc::clone(&store));
+    }
+    let handler = Handler::new(Arc::clone(&store), keys, args.rate_limit());
     let config = RouterConfig {
         min_api_version: args.min_api_version.clone(),
         ..RouterConfig::default()

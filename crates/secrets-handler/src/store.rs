@@ -1,61 +1,103 @@
-//! The secret store: one SQLite file holding encrypted secrets, token hashes and key-check records.
+//! The secret store: encrypted secrets, token hashes and key-check records, in SQLite (one file, the embedded
+//! default) or PostgreSQL (shared by several server instances). `--database` picks the backend by its form: a
+//! `postgres://` or `postgresql://` URL, or a file path.
 //!
-//! Durability: WAL journal with `synchronous=FULL`, so a commit is fsynced before it returns and a 201 survives
-//! SIGKILL or power loss. Concurrency: one writer thread owns the only writing connection (SQLite admits one writer
-//! at a time anyway) and commits in groups: it takes every write queued while the previous commit was being
-//! fsynced and runs them in one transaction, each inside its own savepoint, so one fsync acknowledges many
-//! requests and one failing write (a duplicate name) rolls back alone. Reads use a small pool of connections,
-//! which WAL lets run beside the writer, on tokio's blocking pool. Every call is bounded by the store timeout, and
-//! SQLite's busy timeout is set to what is left of it, so a database locked by another process answers
-//! [`StoreError::Timeout`]. A write that times out is never committed late: the writer and the waiter race for one
-//! flag, and the writer runs the write only if it wins.
-//!
-//! Submodules: `schema` the tables and connection settings, `writer` the group-commit writer, `tokens` token rows and
-//! their cache, `keys` key checks and re-encryption. Secrets queries (insert, list, get, update, delete, all scoped
-//! to their owner) and the errors live here.
+//! Both backends keep the same promises: uniqueness per owner and name is enforced by the database, an answer is
+//! sent only once its change is durable, a timed-out write is never committed late, only ciphertext is stored, and
+//! the schema is versioned and migrated at start. Submodules: `sqlite` and `postgres` (one backend each),
+//! `token_cache` (token lookups both remember) and `keycheck` (the keyring checks both run on their rows).
 
-mod keys;
-mod schema;
-#[cfg(test)]
-mod tests;
-mod tokens;
-mod writer;
+mod keycheck;
+mod postgres;
+mod sqlite;
+mod token_cache;
 
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, mpsc};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
-use rusqlite::{Connection, ErrorCode, OptionalExtension as _, params};
-use tokio::time::Instant;
+use chrono::{DateTime, SecondsFormat, Utc};
+use secrecy::{ExposeSecret as _, SecretString};
 
-use crate::crypto::{self, CryptoError, Sealed};
-use schema::{SCHEMA, create_private, migrate, open_connection};
-use tokens::TokenCache;
-pub use tokens::TokenRow;
-use writer::{Job, writer_loop};
+use crate::crypto::{CryptoError, Keyring, Sealed};
+use crate::tokens::{Scope, TokenHash};
+use postgres::PgStore;
+pub use sqlite::SqliteStore;
 
-/// Idle reader connections kept open.
-const MAX_IDLE_READERS: usize = 8;
+/// Where the data lives, as `--database` names it.
+#[derive(Clone)]
+pub enum Database {
+    /// A SQLite file, created if missing.
+    Sqlite(PathBuf),
+    /// A PostgreSQL connection URL. It may hold a password, so it is never shown: [`Database::describe`] is.
+    Postgres(SecretString),
+}
+
+impl Database {
+    /// Reads `--database`: a `postgres://` or `postgresql://` URL, or else a file path.
+    pub fn parse(text: &str) -> Database {
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            Database::Postgres(SecretString::from(text.to_owned()))
+        } else {
+            Database::Sqlite(PathBuf::from(text))
+        }
+    }
+
+    /// The database as messages and logs name it: the path, or the URL without its password and options.
+    pub fn describe(&self) -> String {
+        match self {
+            Database::Sqlite(path) => path.display().to_string(),
+            Database::Postgres(url) => postgres::describe(url.expose_secret()),
+        }
+    }
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
+impl std::str::FromStr for Database {
+    type Err = std::convert::Infallible;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Ok(Database::parse(text))
+    }
+}
+
+/// A driver error from either backend.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+    #[error(transparent)]
+    Postgres(#[from] tokio_postgres::Error),
+}
 
 /// Errors from the store. The API maps them to statuses in one place (`api`).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The database could not be opened or prepared at startup.
-    #[error("cannot open database {path}: {source}")]
-    Open { path: String, source: rusqlite::Error },
+    /// The database could not be opened, reached or migrated at startup.
+    #[error("cannot open database {location}: {source}")]
+    Open { location: String, source: DbError },
     /// The database file could not be created.
     #[error("cannot create database {path}: {source}")]
     Create { path: String, source: std::io::Error },
+    /// The database was migrated by a newer release; this one must not write to it.
+    #[error(
+        "database {location} has schema version {found}, newer than the {known} this secrets-server knows; \
+         run a release at least as new as the one that migrated it"
+    )]
+    TooNew { location: String, found: i64, known: i64 },
     /// The store did not answer in time (locked by another writer, or overloaded). Nothing was written.
     #[error("the store did not answer within {0:?}")]
     Timeout(Duration),
     /// The row would break `UNIQUE(owner, name)`.
     #[error("a secret with this name already exists for this owner")]
     Conflict,
-    /// SQLite reported an I/O error, corruption, a full disk or an unreadable file.
+    /// The database reported an I/O error, corruption, a full disk, or could not be reached.
     #[error("the database failed: {0}")]
-    Unavailable(#[source] rusqlite::Error),
+    Unavailable(#[source] DbError),
     /// A stored value cannot be decrypted or has the wrong shape.
     #[error("a stored value cannot be read: {0}")]
     Unreadable(#[from] CryptoError),
@@ -64,37 +106,10 @@ pub enum StoreError {
     Malformed(String),
     /// Any other database error: a bug rather than an outage.
     #[error("database error: {0}")]
-    Database(#[source] rusqlite::Error),
-    /// The blocking task panicked or was cancelled.
+    Database(#[source] DbError),
+    /// A task or the connection pool failed.
     #[error("a store task failed: {0}")]
     Task(String),
-}
-
-impl From<rusqlite::Error> for StoreError {
-    fn from(e: rusqlite::Error) -> Self {
-        let Some(code) = e.sqlite_error_code() else {
-            return StoreError::Database(e);
-        };
-        match code {
-            ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => StoreError::Timeout(Duration::ZERO),
-            ErrorCode::SystemIoFailure
-            | ErrorCode::DatabaseCorrupt
-            | ErrorCode::NotADatabase
-            | ErrorCode::DiskFull
-            | ErrorCode::CannotOpen
-            | ErrorCode::ReadOnly
-            | ErrorCode::PermissionDenied
-            | ErrorCode::FileLockingProtocolFailed
-            | ErrorCode::NoLargeFileSupport => StoreError::Unavailable(e),
-            _ => StoreError::Database(e),
-        }
-    }
-}
-
-fn is_unique_violation(e: &rusqlite::Error) -> bool {
-    matches!(e, rusqlite::Error::SqliteFailure(f, _)
-        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
-            || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
 }
 
 /// The keyring does not fit the data already stored; the server must not start.
@@ -158,298 +173,191 @@ pub struct NewValue {
     pub at: DateTime<Utc>,
 }
 
-/// The columns [`secret_from_row`] reads, in its order.
-const SECRET_COLUMNS: &str = "id, name, provider, masked_value, created_at, updated_at";
-
-/// The SQLite secret store. Cheap to share behind an `Arc`.
-pub struct Store {
-    path: PathBuf,
-    writer: mpsc::Sender<(Job, Instant)>,
-    readers: Arc<Mutex<Vec<Connection>>>,
-    tokens: Mutex<TokenCache>,
-    timeout: Duration,
+/// One row of `tokens`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenRow {
+    /// Public id, `tok_…`.
+    pub id: String,
+    /// The owner of the secrets this token reaches.
+    pub user: String,
+    /// What it may do.
+    pub scope: Scope,
+    /// SHA-256 of the token.
+    pub hash: Vec<u8>,
+    /// When it was created (RFC 3339).
+    pub created_at: String,
+    /// When it was revoked (RFC 3339), if it was.
+    pub revoked_at: Option<String>,
 }
 
-impl std::fmt::Debug for Store {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store")
-            .field("path", &self.path)
-            .field("timeout", &self.timeout)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Formats a time the way the database stores it.
+/// Formats a time the way SQLite stores it and token listings show it.
 pub fn timestamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
+/// The store, on whichever backend `--database` named. Cheap to share behind an `Arc`.
+#[derive(Debug)]
+pub struct Store {
+    backend: Backend,
+}
+
+#[derive(Debug)]
+enum Backend {
+    Sqlite(SqliteStore),
+    Postgres(PgStore),
+}
+
+/// Calls the same method on whichever backend this store has.
+macro_rules! dispatch {
+    ($self:ident . $method:ident ( $($arg:expr),* )) => {
+        match &$self.backend {
+            Backend::Sqlite(store) => store.$method($($arg),*).await,
+            Backend::Postgres(store) => store.$method($($arg),*).await,
+        }
+    };
+}
+
 impl Store {
-    /// Opens (creating if needed) the database at `path`; `timeout` bounds every later call.
-    pub fn open(path: &Path, timeout: Duration) -> Result<Self, StoreError> {
-        let open_err = |source| StoreError::Open {
-            path: path.display().to_string(),
-            source,
+    /// Opens (creating or migrating if needed) `database`; `timeout` bounds every later call.
+    pub async fn open(database: &Database, timeout: Duration) -> Result<Self, StoreError> {
+        let backend = match database {
+            Database::Sqlite(path) => Backend::Sqlite(SqliteStore::open(path, timeout)?),
+            Database::Postgres(url) => Backend::Postgres(PgStore::open(url.expose_secret(), timeout).await?),
         };
-        create_private(path).map_err(|source| StoreError::Create {
-            path: path.display().to_string(),
-            source,
-        })?;
-        let conn = open_connection(path, timeout).map_err(open_err)?;
-        conn.execute_batch(SCHEMA).map_err(open_err)?;
-        migrate(&conn).map_err(open_err)?;
-        let (writer, jobs) = mpsc::channel();
-        std::thread::Builder::new()
-            .name("secrets-store-writer".to_owned())
-            .spawn(move || writer_loop(conn, jobs))
-            .map_err(|source| StoreError::Create {
-                path: path.display().to_string(),
-                source,
-            })?;
-        let probe = open_connection(path, timeout).map_err(open_err)?;
-        let tokens = Mutex::new(TokenCache::new(probe));
-        Ok(Self {
-            path: path.to_owned(),
-            tokens,
-            writer,
-            readers: Arc::new(Mutex::new(Vec::new())),
-            timeout,
-        })
+        Ok(Self { backend })
     }
 
-    /// The database file.
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// The backend's name and durability settings, for the startup log.
+    pub fn settings(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite(_) => "SQLite (WAL, synchronous=FULL)",
+            Backend::Postgres(_) => "PostgreSQL (synchronous_commit=on)",
+        }
     }
 
     /// The same store with another timeout (long-running maintenance such as key rotation).
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
-    /// Runs `f` on a reader connection, within the store timeout.
-    pub async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
-    where
-        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
-        T: Send + 'static,
-    {
-        let timeout = self.timeout;
-        let deadline = Instant::now() + timeout;
-        let (readers, path) = (Arc::clone(&self.readers), self.path.clone());
-        let task = tokio::task::spawn_blocking(move || {
-            let pooled = readers.lock().unwrap_or_else(|e| e.into_inner()).pop();
-            let conn = match pooled {
-                Some(conn) => conn,
-                None => open_connection(&path, timeout)?,
-            };
-            conn.busy_timeout(deadline.saturating_duration_since(Instant::now()))?;
-            let result = f(&conn);
-            let mut idle = readers.lock().unwrap_or_else(|e| e.into_inner());
-            if idle.len() < MAX_IDLE_READERS {
-                idle.push(conn);
-            }
-            result
-        });
-        match tokio::time::timeout_at(deadline, task).await {
-            Ok(joined) => joined
-                .map_err(|e| StoreError::Task(e.to_string()))?
-                .map_err(|e| with_timeout(e, timeout)),
-            Err(_) => Err(StoreError::Timeout(timeout)),
-        }
+    pub fn with_timeout(self, timeout: Duration) -> Self {
+        let backend = match self.backend {
+            Backend::Sqlite(store) => Backend::Sqlite(store.with_timeout(timeout)),
+            Backend::Postgres(store) => Backend::Postgres(store.with_timeout(timeout)),
+        };
+        Self { backend }
     }
 
     /// Inserts a secret; [`StoreError::Conflict`] if the owner already has one with this name.
     pub async fn insert_secret(&self, secret: NewSecret) -> Result<(), StoreError> {
-        self.write(move |tx| {
-            let created = timestamp(secret.created_at);
-            tx.prepare_cached(
-                "INSERT INTO secrets (id, owner, name, provider, masked_value, key_id, nonce, ciphertext, \
-                 created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
-            )?
-            .execute(params![
-                secret.id.to_string(),
-                secret.owner,
-                secret.name,
-                secret.provider,
-                secret.masked_value,
-                secret.sealed.key_id,
-                secret.sealed.nonce.as_slice(),
-                secret.sealed.ciphertext,
-                created,
-            ])
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    StoreError::Conflict
-                } else {
-                    e.into()
-                }
-            })?;
-            Ok(())
-        })
-        .await
+        dispatch!(self.insert_secret(secret))
     }
 
     /// The sealed value of `owner`'s secret `id`, if there is one.
     pub async fn sealed_secret(&self, owner: &str, id: uuid::Uuid) -> Result<Option<Sealed>, StoreError> {
-        let owner = owner.to_owned();
-        self.read(move |conn| {
-            let row = conn
-                .prepare_cached("SELECT key_id, nonce, ciphertext FROM secrets WHERE owner = ?1 AND id = ?2")?
-                .query_row(params![owner, id.to_string()], sealed_from_row)
-                .optional()?;
-            row.map(|(key_id, nonce, ciphertext)| to_sealed(key_id, &nonce, ciphertext))
-                .transpose()
-        })
-        .await
+        dispatch!(self.sealed_secret(owner, id))
     }
 
-    /// `owner`'s secrets, sorted by name (the `UNIQUE (owner, name)` index serves the order).
+    /// `owner`'s secrets, sorted by name.
     pub async fn list_secrets(&self, owner: &str) -> Result<Vec<SecretRow>, StoreError> {
-        let owner = owner.to_owned();
-        self.read(move |conn| {
-            let mut stmt = conn.prepare_cached(&format!(
-                "SELECT {SECRET_COLUMNS} FROM secrets WHERE owner = ?1 ORDER BY name"
-            ))?;
-            let rows = stmt.query_map([owner], raw_secret)?.collect::<Result<Vec<_>, _>>()?;
-            rows.into_iter().map(RawSecret::parse).collect()
-        })
-        .await
+        dispatch!(self.list_secrets(owner))
     }
 
     /// `owner`'s secret `id`; `None` if there is none (unknown, deleted, or another owner's: the same answer).
     pub async fn secret(&self, owner: &str, id: uuid::Uuid) -> Result<Option<SecretRow>, StoreError> {
-        let owner = owner.to_owned();
-        self.read(move |conn| {
-            conn.prepare_cached(&format!(
-                "SELECT {SECRET_COLUMNS} FROM secrets WHERE owner = ?1 AND id = ?2"
-            ))?
-            .query_row(params![owner, id.to_string()], raw_secret)
-            .optional()?
-            .map(RawSecret::parse)
-            .transpose()
-        })
-        .await
+        dispatch!(self.secret(owner, id))
     }
 
     /// Replaces the value of `owner`'s secret `id`; the updated row, or `None` if there is none. Never inserts, so
-    /// an update racing a delete cannot bring the secret back.
-    ///
-    /// `updated_at` becomes the later of `value.at` and one microsecond after the stored `updated_at` (stored times
-    /// have microseconds): two updates within one microsecond, or a clock that stepped back, still move it forward,
-    /// and it is always later than `created_at`.
+    /// an update racing a delete cannot bring the secret back. `updated_at` always moves forward.
     pub async fn update_secret(
         &self,
         owner: &str,
         id: uuid::Uuid,
         value: NewValue,
     ) -> Result<Option<SecretRow>, StoreError> {
-        let owner = owner.to_owned();
-        self.write(move |tx| {
-            let previous: Option<String> = tx
-                .prepare_cached("SELECT updated_at FROM secrets WHERE owner = ?1 AND id = ?2")?
-                .query_row(params![owner, id.to_string()], |row| row.get(0))
-                .optional()?;
-            let Some(previous) = previous else {
-                return Ok(None);
-            };
-            let updated_at = value.at.max(parse_time(&previous)? + TimeDelta::microseconds(1));
-            tx.prepare_cached(&format!(
-                "UPDATE secrets SET masked_value = ?3, key_id = ?4, nonce = ?5, ciphertext = ?6, updated_at = ?7 \
-                 WHERE owner = ?1 AND id = ?2 RETURNING {SECRET_COLUMNS}"
-            ))?
-            .query_row(
-                params![
-                    owner,
-                    id.to_string(),
-                    value.masked_value,
-                    value.sealed.key_id,
-                    value.sealed.nonce.as_slice(),
-                    value.sealed.ciphertext,
-                    timestamp(updated_at),
-                ],
-                raw_secret,
-            )
-            .optional()?
-            .map(RawSecret::parse)
-            .transpose()
-        })
-        .await
+        dispatch!(self.update_secret(owner, id, value))
     }
 
     /// Deletes `owner`'s secret `id`; false if there was none.
     pub async fn delete_secret(&self, owner: &str, id: uuid::Uuid) -> Result<bool, StoreError> {
-        let owner = owner.to_owned();
-        self.write(move |tx| {
-            let deleted = tx
-                .prepare_cached("DELETE FROM secrets WHERE owner = ?1 AND id = ?2")?
-                .execute(params![owner, id.to_string()])?;
-            Ok(deleted > 0)
-        })
-        .await
+        dispatch!(self.delete_secret(owner, id))
+    }
+
+    /// Inserts a new token's hash.
+    pub async fn insert_token(
+        &self,
+        id: String,
+        user: String,
+        scope: Scope,
+        hash: TokenHash,
+    ) -> Result<(), StoreError> {
+        dispatch!(self.insert_token(id, user, scope, hash))
+    }
+
+    /// The token with this hash, revoked or not. Cached; a revocation by any process is seen within a second.
+    pub async fn token_by_hash(&self, hash: TokenHash) -> Result<Option<TokenRow>, StoreError> {
+        dispatch!(self.token_by_hash(hash))
+    }
+
+    /// Revokes the token with this id or hash; the revoked row, or `None` if no live token matched.
+    pub async fn revoke_token(
+        &self,
+        id: Option<String>,
+        hash: Option<TokenHash>,
+    ) -> Result<Option<TokenRow>, StoreError> {
+        dispatch!(self.revoke_token(id, hash))
+    }
+
+    /// Every token, oldest first.
+    pub async fn tokens(&self) -> Result<Vec<TokenRow>, StoreError> {
+        dispatch!(self.tokens())
+    }
+
+    /// Key ids this database has seen (key-check records and stored secrets), sorted.
+    pub async fn known_key_ids(&self) -> Result<Vec<String>, StoreError> {
+        dispatch!(self.known_key_ids())
+    }
+
+    /// Checks `keyring` against the data already stored and records a key check for each new key id.
+    ///
+    /// Fails if stored secrets name a key id the keyring lacks, or if a key id the database knows now names another
+    /// key (its key-check record, or one secret encrypted with it, does not decrypt). Returns the key ids checked.
+    pub async fn check_keyring(&self, keyring: &Keyring) -> Result<Vec<String>, KeyCheckError> {
+        dispatch!(self.check_keyring(keyring))
+    }
+
+    /// Re-encrypts every secret with `keyring`'s current key in one transaction; the number of secrets rewritten.
+    pub async fn reencrypt_all(&self, keyring: &Keyring) -> Result<usize, StoreError> {
+        dispatch!(self.reencrypt_all(keyring))
     }
 }
 
-/// A secret row as SQLite returns it, before its id and times are parsed.
-struct RawSecret {
-    id: String,
-    name: String,
-    provider: Option<String>,
-    masked_value: String,
-    created_at: String,
-    updated_at: String,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn raw_secret(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawSecret> {
-    Ok(RawSecret {
-        id: row.get(0)?,
-        name: row.get(1)?,
-        provider: row.get(2)?,
-        masked_value: row.get(3)?,
-        created_at: row.get(4)?,
-        updated_at: row.get(5)?,
-    })
-}
-
-impl RawSecret {
-    fn parse(self) -> Result<SecretRow, StoreError> {
-        Ok(SecretRow {
-            id: uuid::Uuid::parse_str(&self.id)
-                .map_err(|_| StoreError::Malformed("a secret id is not a UUID".into()))?,
-            name: self.name,
-            provider: self.provider,
-            masked_value: self.masked_value,
-            created_at: parse_time(&self.created_at)?,
-            updated_at: parse_time(&self.updated_at)?,
-        })
+    #[test]
+    fn database_argument_picks_the_backend_and_never_shows_a_password() {
+        let cases = [
+            ("./secrets.db", "sqlite", "./secrets.db"),
+            ("/var/lib/secrets/db", "sqlite", "/var/lib/secrets/db"),
+            (
+                "postgres://app:hunter2@db.internal:5433/secrets",
+                "postgres",
+                "postgres://app@db.internal:5433/secrets",
+            ),
+            (
+                "postgresql://app:hunter2@localhost/secrets?sslmode=disable",
+                "postgres",
+                "postgres://app@localhost:5432/secrets",
+            ),
+        ];
+        for (text, backend, shown) in cases {
+            let database = Database::parse(text);
+            let kind = match database {
+                Database::Sqlite(_) => "sqlite",
+                Database::Postgres(_) => "postgres",
+            };
+            assert_eq!(kind, backend, "{text}");
+            assert_eq!(database.describe(), shown, "{text}");
+            assert!(!format!("{database:?}").contains("hunter2"), "{text}");
+        }
     }
-}
-
-/// Reads a time written by [`timestamp`].
-fn parse_time(text: &str) -> Result<DateTime<Utc>, StoreError> {
-    DateTime::parse_from_rfc3339(text)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| StoreError::Malformed("a stored time is not RFC 3339".into()))
-}
-
-/// SQLite's busy handler reports no duration: a timeout names the store timeout the caller was promised.
-fn with_timeout(e: StoreError, timeout: Duration) -> StoreError {
-    match e {
-        StoreError::Timeout(_) => StoreError::Timeout(timeout),
-        other => other,
-    }
-}
-
-type SealedRow = (String, Vec<u8>, Vec<u8>);
-
-fn sealed_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<SealedRow> {
-    Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-}
-
-fn to_sealed(key_id: String, nonce: &[u8], ciphertext: Vec<u8>) -> Result<Sealed, StoreError> {
-    Ok(Sealed {
-        nonce: crypto::nonce_from_slice(nonce)?,
-        key_id,
-        ciphertext,
-    })
 }

@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 use secrets_client::types::{ErrorResponse, Provider, UserSecret};
 use secrets_client::{Client, Error, ResponseValue};
 use secrets_handler::crypto::Keyring;
-use secrets_handler::store::Store;
+use secrets_handler::store::{Database, Store};
+use throwaway_postgres::Cluster;
 
 /// Set to the server binary's path by a test that runs this binary again (see `leftovers`): the outer run
 /// already built it.
@@ -49,6 +50,44 @@ pub fn build_bin(package: &str, bin: &str) -> PathBuf {
     profile_dir.join(format!("{bin}{}", std::env::consts::EXE_SUFFIX))
 }
 
+/// Set to `postgres` to run the whole end-to-end suite against PostgreSQL (a throwaway cluster, one database per
+/// server) instead of SQLite files; `.ci/run` runs the suite both ways.
+pub const DATABASE_ENV: &str = "E2E_DATABASE";
+
+/// Whether this run's servers use PostgreSQL.
+pub fn on_postgres() -> bool {
+    std::env::var(DATABASE_ENV).is_ok_and(|v| v == "postgres")
+}
+
+/// Under PostgreSQL, says (visibly) that the rest of a SQLite-specific test is skipped, and answers true.
+pub fn sqlite_only(what: &str) -> bool {
+    if on_postgres() {
+        skipped(&format!("on PostgreSQL: {what} (SQLite-specific)"));
+    }
+    on_postgres()
+}
+
+/// Says on stderr, past libtest's capture (which takes only the print macros), that a check did not run.
+pub fn skipped(what: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "SKIPPED {what}");
+}
+
+/// The throwaway PostgreSQL cluster this test process shares (one database per server); `None`, with a visible
+/// message, where PostgreSQL is not installed, except in CI, which installs it, where that fails the test.
+pub fn postgres() -> Option<&'static Cluster> {
+    static CLUSTER: OnceLock<Option<Cluster>> = OnceLock::new();
+    let cluster = CLUSTER.get_or_init(|| match Cluster::start(throwaway_postgres::Options::default()) {
+        Ok(cluster) => Some(cluster),
+        Err(throwaway_postgres::Error::NotInstalled) if std::env::var_os("CI").is_none() => None,
+        Err(e) => panic!("cannot start PostgreSQL: {e}"),
+    });
+    if cluster.is_none() {
+        skipped(&throwaway_postgres::Error::NotInstalled.to_string());
+    }
+    cluster.as_ref()
+}
+
 /// A child process killed and reaped when dropped, whatever path the test takes.
 struct KillOnDrop(Child);
 
@@ -65,6 +104,10 @@ pub struct Server {
     pub dir: tempfile::TempDir,
     pub port: u16,
     args: Vec<String>,
+    /// The `--database` argument: the SQLite file in `dir`, or a PostgreSQL URL.
+    database: String,
+    /// Where the key file is: in `dir`, or another server's (instances sharing keys).
+    key_file: PathBuf,
 }
 
 impl Server {
@@ -73,9 +116,28 @@ impl Server {
         Server::start_with(&["--rate-limit", "0"])
     }
 
+    /// A server with `args`, on a fresh SQLite file, or a fresh PostgreSQL database under [`DATABASE_ENV`].
     pub fn start_with(args: &[&str]) -> Server {
+        let database = on_postgres().then(|| {
+            let cluster = postgres().expect("E2E_DATABASE=postgres needs PostgreSQL installed");
+            cluster.create_database("e2e").unwrap()
+        });
+        Server::start_on(database, None, args)
+    }
+
+    /// Another instance beside this one: the same database and key file, its own port and log.
+    pub fn instance(&self, args: &[&str]) -> Server {
+        Server::start_on(Some(self.database.clone()), Some(self.key_file.clone()), args)
+    }
+
+    /// A server on `database` (`None`: a new SQLite file in its own directory) with `key_file` (`None`: one in its
+    /// directory).
+    pub fn start_on(database: Option<String>, key_file: Option<PathBuf>, args: &[&str]) -> Server {
+        let dir = tempfile::tempdir().unwrap();
         let mut server = Server {
-            dir: tempfile::tempdir().unwrap(),
+            database: database.unwrap_or_else(|| dir.path().join("secrets.db").display().to_string()),
+            key_file: key_file.unwrap_or_else(|| dir.path().join("secrets.key")),
+            dir,
             port: 0,
             args: args.iter().map(|a| (*a).to_owned()).collect(),
             child: None,
@@ -84,12 +146,19 @@ impl Server {
         server
     }
 
+    /// The SQLite file; panics under PostgreSQL (guard SQLite-specific checks with [`sqlite_only`]).
     pub fn database(&self) -> PathBuf {
-        self.dir.path().join("secrets.db")
+        assert!(!self.is_postgres(), "a SQLite-only check ran on PostgreSQL");
+        PathBuf::from(&self.database)
+    }
+
+    /// Whether this server's database is PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        self.database.starts_with("postgres://")
     }
 
     pub fn key_file(&self) -> PathBuf {
-        self.dir.path().join("secrets.key")
+        self.key_file.clone()
     }
 
     pub fn log_file(&self) -> PathBuf {
@@ -103,7 +172,7 @@ impl Server {
     /// `secrets-server` with this server's database and key file, for admin commands.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(server_bin());
-        cmd.arg("--database").arg(self.database()).args(args);
+        cmd.arg("--database").arg(&self.database).args(args);
         cmd.env_remove("SECRETS_MASTER_KEY").env("RUST_BACKTRACE", "0");
         cmd
     }
@@ -215,28 +284,71 @@ impl Server {
         text
     }
 
-    /// The database files as they are on disk (main, `-wal` and `-shm`), as lossy text: searching it for ASCII
-    /// values finds every occurrence of their bytes, with std's fast substring search.
+    /// The database files as they are on disk (SQLite: main, `-wal` and `-shm`; PostgreSQL: after a checkpoint,
+    /// this database's own files and the cluster's WAL), as lossy text: search it with [`find_any`].
     pub fn database_text(&self) -> Vec<(String, String)> {
+        if self.is_postgres() {
+            let cluster = postgres().unwrap();
+            let name = self.database.rsplit('/').next().unwrap();
+            cluster.psql("postgres", "CHECKPOINT").unwrap();
+            let oid = cluster
+                .psql(
+                    "postgres",
+                    &format!("SELECT oid FROM pg_database WHERE datname = '{name}'"),
+                )
+                .unwrap();
+            let data = cluster.data_dir();
+            return [data.join("base").join(oid), data.join("pg_wal")]
+                .iter()
+                .flat_map(|dir| std::fs::read_dir(dir).unwrap().flatten())
+                .filter_map(|entry| {
+                    let bytes = std::fs::read(entry.path()).ok()?;
+                    Some((
+                        entry.path().display().to_string(),
+                        String::from_utf8_lossy(&bytes).into_owned(),
+                    ))
+                })
+                .collect();
+        }
         ["", "-wal", "-shm"]
             .iter()
             .filter_map(|suffix| {
-                let path = PathBuf::from(format!("{}{suffix}", self.database().display()));
+                let path = PathBuf::from(format!("{}{suffix}", self.database));
                 let bytes = std::fs::read(&path).ok()?;
                 Some((path.display().to_string(), String::from_utf8_lossy(&bytes).into_owned()))
             })
             .collect()
     }
 
+    /// The store this server uses, opened beside it (as an operator's tooling would).
+    pub async fn store(&self) -> Store {
+        Store::open(&Database::parse(&self.database), Duration::from_secs(5))
+            .await
+            .unwrap()
+    }
+
+    /// How many secrets `owner` has in the database.
+    pub async fn secret_count(&self, owner: &str) -> usize {
+        self.store().await.list_secrets(owner).await.unwrap().len()
+    }
+
     /// Decrypts `owner`'s stored secret `id` with the key file, as an operator's tooling would.
     pub async fn stored_value(&self, owner: &str, id: uuid::Uuid) -> Option<String> {
-        let store = Store::open(&self.database(), Duration::from_secs(5)).unwrap();
+        let store = self.store().await;
         let sealed = store.sealed_secret(owner, id).await.unwrap()?;
         let keyring = Keyring::load_file(&self.key_file()).unwrap().unwrap();
         let aad = secrets_handler::crypto::secret_aad(owner, id);
         let plain = keyring.open(&sealed, &aad).expect("stored value does not decrypt");
         Some(String::from_utf8(plain.to_vec()).unwrap())
     }
+}
+
+/// The first of `needles` that occurs in `haystack`, in one pass over it however many needles there are.
+pub fn find_any<'a>(haystack: &str, needles: &'a [String]) -> Option<&'a str> {
+    let automaton = aho_corasick::AhoCorasick::new(needles).unwrap();
+    automaton
+        .find(haystack)
+        .map(|found| needles[found.pattern().as_usize()].as_str())
 }
 
 fn signal(child: &Child, name: &str) {

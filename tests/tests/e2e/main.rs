@@ -4,6 +4,7 @@ mod bad_input;
 mod cli;
 mod docs;
 mod harness;
+mod instances;
 mod keep_alive;
 mod leftovers;
 mod load;

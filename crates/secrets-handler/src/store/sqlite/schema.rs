@@ -1,13 +1,48 @@
-//! The SQL schema and its one migration, and opening or creating the database file and its connections with the
-//! store's settings.
+//! The SQL schema and its versioned migrations, and opening or creating the database file and its connections with
+//! the store's settings.
+//!
+//! The schema version is SQLite's `user_version`. Releases before versioning left it at 0; their files hold the
+//! tables of version 1 (perhaps with the older `provider NOT NULL`), which is why version 1 is written with
+//! `IF NOT EXISTS` and version 2 checks before it rebuilds: both are no-ops where their change is already there.
 
 use std::path::Path;
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
-/// Idempotent: run on every open, so a new file gets its tables and an existing one keeps its data.
-pub(super) const SCHEMA: &str = "
+use crate::store::StoreError;
+
+/// One schema change: its version, what it does (logged), and how.
+struct Migration {
+    version: i64,
+    does: &'static str,
+    apply: fn(&Connection) -> rusqlite::Result<()>,
+}
+
+/// Every migration, oldest first; a database at version `n` runs those after `n`, in one transaction.
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        does: "the secrets, tokens and key_checks tables",
+        apply: |conn| conn.execute_batch(SCHEMA),
+    },
+    Migration {
+        version: 2,
+        does: "secrets.provider nullable (custom secrets)",
+        apply: |conn| {
+            if provider_not_null(conn)? {
+                conn.execute_batch(NULLABLE_PROVIDER)?;
+            }
+            Ok(())
+        },
+    },
+];
+
+/// The schema version this release writes.
+pub(super) const LATEST: i64 = 2;
+
+/// Version 1, as releases before versioning created it (but with `provider` nullable, as they did by then).
+pub(in crate::store) const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS secrets (
     id           TEXT PRIMARY KEY,
     owner        TEXT NOT NULL,
@@ -44,29 +79,37 @@ CREATE TABLE IF NOT EXISTS key_checks (
 ) STRICT;
 ";
 
-/// Databases written before custom secrets existed have `provider TEXT NOT NULL`; custom secrets may have no
-/// provider. SQLite cannot drop a NOT NULL constraint in place, so the table is rebuilt, rows and all, in one
-/// transaction. Run on every open after [`SCHEMA`]: the check makes it a no-op once done (and for new files).
-pub(super) fn migrate(conn: &Connection) -> rusqlite::Result<()> {
-    if !provider_not_null(conn)? {
+/// Brings the database to [`LATEST`], under the write lock (another process may be migrating it too); refuses one
+/// that a newer release has migrated further.
+pub(super) fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    let open_err = |source: rusqlite::Error| StoreError::Open {
+        location: path.display().to_string(),
+        source: source.into(),
+    };
+    let version = |conn: &Connection| conn.query_row("PRAGMA user_version", [], |row| row.get::<_, i64>(0));
+    let found = version(conn).map_err(open_err)?;
+    if found == LATEST {
         return Ok(());
     }
-    conn.execute_batch("BEGIN IMMEDIATE")?;
-    // Checked again under the write lock: another process may have migrated since.
-    let rebuilt = provider_not_null(conn).and_then(|needed| {
-        if needed {
-            conn.execute_batch(NULLABLE_PROVIDER)?;
+    conn.execute_batch("BEGIN IMMEDIATE").map_err(open_err)?;
+    let migrated = version(conn).map_err(open_err).and_then(|found| {
+        if found > LATEST {
+            return Err(StoreError::TooNew {
+                location: path.display().to_string(),
+                found,
+                known: LATEST,
+            });
         }
-        Ok(needed)
+        for migration in MIGRATIONS.iter().filter(|m| m.version > found) {
+            (migration.apply)(conn)
+                .and_then(|()| conn.pragma_update(None, "user_version", migration.version))
+                .map_err(open_err)?;
+            tracing::info!(version = migration.version, "database migrated: {}", migration.does);
+        }
+        Ok(())
     });
-    match rebuilt {
-        Ok(needed) => {
-            conn.execute_batch("COMMIT")?;
-            if needed {
-                tracing::info!("database migrated: secrets.provider is now nullable (custom secrets)");
-            }
-            Ok(())
-        }
+    match migrated {
+        Ok(()) => conn.execute_batch("COMMIT").map_err(open_err),
         Err(e) => {
             let _ = conn.execute_batch("ROLLBACK");
             Err(e)

@@ -2,8 +2,11 @@
 
 use chrono::SubsecRound as _;
 
+use super::SqliteStore as Store;
+use super::schema::{LATEST, SCHEMA};
 use super::*;
-use crate::crypto::Keyring;
+use crate::crypto::{CryptoError, Keyring};
+use crate::store::KeyCheckError;
 use crate::tokens::{self, Scope};
 
 const K1: &str = "k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
@@ -489,4 +492,70 @@ async fn old_databases_are_migrated_and_keep_their_secrets() {
         indexes, 3,
         "the primary key, UNIQUE (owner, name) and secrets_key_id indexes"
     );
+}
+
+/// A database migrated by a newer release is refused, not written to; one at the latest version opens as it is.
+#[tokio::test]
+async fn schema_versions() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("secrets.db");
+    drop(Store::open(&path, Duration::from_secs(5)).unwrap());
+    let version = || -> i64 {
+        Connection::open(&path)
+            .unwrap()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(version(), LATEST, "a new file is created at the latest version");
+    drop(Store::open(&path, Duration::from_secs(5)).unwrap());
+    assert_eq!(version(), LATEST, "opening again changes nothing");
+    Connection::open(&path)
+        .unwrap()
+        .pragma_update(None, "user_version", LATEST + 1)
+        .unwrap();
+    let err = Store::open(&path, Duration::from_secs(5)).unwrap_err();
+    assert!(
+        matches!(err, StoreError::TooNew { found, known, .. } if found == LATEST + 1 && known == LATEST),
+        "{err}"
+    );
+}
+
+/// A database file written by release 4940709 (before schema versions; see `tests/fixtures/release-4940709`)
+/// opens, is migrated, and its secrets decrypt with its key file.
+#[tokio::test]
+async fn a_database_from_the_previous_release_keeps_its_secrets() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/release-4940709");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("secrets.db");
+    std::fs::copy(fixture.join("secrets.db"), &path).unwrap();
+    let keyring = Keyring::load_file(&fixture.join("secrets.key")).unwrap().unwrap();
+    let store = Store::open(&path, Duration::from_secs(5)).unwrap();
+    store.check_keyring(&keyring).await.unwrap();
+    let rows = store.list_secrets("fixture-user").await.unwrap();
+    let expected = [
+        ("CUSTOM_FIXTURE_TOKEN", None, "custom-fixture-value-0002"),
+        ("GITHUB_TOKEN", Some("github"), "ghp_fixture_github_0003_updated"),
+        ("OPENAI_API_KEY", Some("openai"), "sk-fixture-openai-0001"),
+    ];
+    assert_eq!(rows.len(), expected.len());
+    for (row, (name, provider, value)) in rows.iter().zip(expected) {
+        assert_eq!((row.name.as_str(), row.provider.as_deref()), (name, provider));
+        let sealed = store.sealed_secret("fixture-user", row.id).await.unwrap().unwrap();
+        let plain = keyring
+            .open(&sealed, &crypto::secret_aad("fixture-user", row.id))
+            .unwrap();
+        assert_eq!(plain.as_slice(), value.as_bytes(), "{name}");
+    }
+    let token = std::fs::read_to_string(fixture.join("token.txt")).unwrap();
+    let row = store
+        .token_by_hash(crate::tokens::hash(token.trim()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((row.user.as_str(), row.scope), ("fixture-user", Scope::Write));
+    let version: i64 = Connection::open(&path)
+        .unwrap()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, LATEST);
 }

@@ -7,7 +7,7 @@ use std::sync::{Arc, mpsc};
 use rusqlite::Connection;
 use tokio::time::Instant;
 
-use super::{Store, StoreError, with_timeout};
+use super::{SqliteStore, StoreError, with_timeout};
 
 /// Writes committed together at most: bounds the latency one fsync adds to the first of them.
 const MAX_GROUP: usize = 256;
@@ -120,7 +120,7 @@ fn group_error(e: &rusqlite::Error) -> StoreError {
     }
 }
 
-impl Store {
+impl SqliteStore {
     /// Runs `f` inside the writer's next group transaction (in a savepoint of its own), within the store timeout.
     /// Returns once the group is committed; on [`StoreError::Timeout`] nothing of `f` was committed.
     pub async fn write<T, F>(&self, f: F) -> Result<T, StoreError>

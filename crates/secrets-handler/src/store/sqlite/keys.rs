@@ -3,10 +3,12 @@
 use chrono::Utc;
 use rusqlite::{Connection, OptionalExtension as _, params};
 
-use super::{KeyCheckError, Store, StoreError, sealed_from_row, timestamp, to_sealed};
-use crate::crypto::{self, CryptoError, Keyring};
+use super::{SqliteStore, sealed_from_row, to_sealed};
+use crate::crypto::Keyring;
+use crate::store::keycheck;
+use crate::store::{KeyCheckError, StoreError, timestamp};
 
-impl Store {
+impl SqliteStore {
     /// Key ids this database has seen (key-check records and stored secrets), sorted.
     pub async fn known_key_ids(&self) -> Result<Vec<String>, StoreError> {
         self.read(|conn| {
@@ -51,11 +53,8 @@ impl Store {
                 .collect::<Result<Vec<(String, String, String, Vec<u8>, Vec<u8>)>, _>>()?;
             let mut update = tx.prepare("UPDATE secrets SET key_id = ?1, nonce = ?2, ciphertext = ?3 WHERE id = ?4")?;
             for (id, owner, key_id, nonce, ciphertext) in &rows {
-                let secret_id = uuid::Uuid::parse_str(id).map_err(|_| CryptoError::Undecryptable(key_id.clone()))?;
-                let aad = crypto::secret_aad(owner, secret_id);
                 let sealed = to_sealed(key_id.clone(), nonce, ciphertext.clone())?;
-                let plain = keyring.open(&sealed, &aad)?;
-                let resealed = keyring.seal(&plain, &aad)?;
+                let resealed = keycheck::reseal(&keyring, owner, id, &sealed)?;
                 update.execute(params![
                     resealed.key_id,
                     resealed.nonce.as_slice(),
@@ -91,21 +90,17 @@ fn insert_key_check(tx: &Connection, keyring: &Keyring, kid: &str) -> Result<(),
 }
 
 fn check_keyring(tx: &Connection, keyring: &Keyring) -> Result<Vec<String>, KeyCheckError> {
-    let wrong = |kid: &str| KeyCheckError::WrongKey(kid.to_owned());
     // 1. every key id the database has a record of must still name the same key, if the keyring holds it
     let records = tx
         .prepare("SELECT key_id, nonce, ciphertext FROM key_checks")
         .map_err(StoreError::from)?
         .query_map([], sealed_from_row)
         .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
-        .map_err(StoreError::from)?;
-    for (kid, nonce, ciphertext) in records {
-        if !keyring.ids().any(|k| k == kid) {
-            continue;
-        }
-        let record = to_sealed(kid.clone(), &nonce, ciphertext)?;
-        keyring.verify_key_check(&record).map_err(|_| wrong(&kid))?;
-    }
+        .map_err(StoreError::from)?
+        .into_iter()
+        .map(|(kid, nonce, ciphertext)| to_sealed(kid, &nonce, ciphertext))
+        .collect::<Result<Vec<_>, _>>()?;
+    keycheck::verify_records(keyring, &records)?;
     // 2. every key id used by stored secrets must be in the keyring and decrypt one of them
     let used: Vec<String> = tx
         .prepare("SELECT DISTINCT key_id FROM secrets")
@@ -114,9 +109,6 @@ fn check_keyring(tx: &Connection, keyring: &Keyring) -> Result<Vec<String>, KeyC
         .and_then(Iterator::collect)
         .map_err(StoreError::from)?;
     for kid in &used {
-        if !keyring.ids().any(|k| k == kid) {
-            return Err(KeyCheckError::MissingKey(kid.clone()));
-        }
         let (id, owner, nonce, ciphertext): (String, String, Vec<u8>, Vec<u8>) = tx
             .query_row(
                 "SELECT id, owner, nonce, ciphertext FROM secrets WHERE key_id = ?1 LIMIT 1",
@@ -124,11 +116,8 @@ fn check_keyring(tx: &Connection, keyring: &Keyring) -> Result<Vec<String>, KeyC
                 |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
             )
             .map_err(StoreError::from)?;
-        let secret_id = uuid::Uuid::parse_str(&id).map_err(|_| wrong(kid))?;
-        let sealed = to_sealed(kid.clone(), &nonce, ciphertext)?;
-        keyring
-            .open(&sealed, &crypto::secret_aad(&owner, secret_id))
-            .map_err(|_| wrong(kid))?;
+        let sample = to_sealed(kid.clone(), &nonce, ciphertext)?;
+        keycheck::verify_used(keyring, kid, &owner, &id, &sample)?;
     }
     // 3. record a key check for each key id seen for the first time
     let mut checked = Vec::new();

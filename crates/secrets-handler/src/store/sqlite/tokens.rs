@@ -1,75 +1,14 @@
-//! Token rows, and the cache that spares most token lookups a trip to the blocking pool.
+//! Token rows. A cached lookup is checked against `token_epoch` first, one indexed read on a connection of its own
+//! run in place (much cheaper than a trip to the blocking pool), so a revocation is seen at once.
 
 use chrono::Utc;
-use rusqlite::{Connection, OptionalExtension as _, params};
+use rusqlite::{OptionalExtension as _, params};
 
-use super::{Store, StoreError, timestamp};
+use super::{SqliteStore, StoreError};
+use crate::store::{TokenRow, timestamp};
 use crate::tokens::{Scope, TokenHash};
 
-/// Token lookups remembered at most (unknown tokens included); the cache starts over when full.
-const MAX_CACHED_TOKENS: usize = 10_000;
-
-/// One row of `tokens`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TokenRow {
-    /// Public id, `tok_…`.
-    pub id: String,
-    /// The owner of the secrets this token reaches.
-    pub user: String,
-    /// What it may do.
-    pub scope: Scope,
-    /// SHA-256 of the token.
-    pub hash: Vec<u8>,
-    /// When it was created (RFC 3339).
-    pub created_at: String,
-    /// When it was revoked (RFC 3339), if it was.
-    pub revoked_at: Option<String>,
-}
-
-/// Token lookups already made, valid while `token_epoch` is unchanged. Checking the epoch is one indexed read on a
-/// connection of its own, run in place: much cheaper than a trip to the blocking pool, which a lookup costs.
-pub(super) struct TokenCache {
-    probe: Connection,
-    epoch: i64,
-    entries: std::collections::HashMap<TokenHash, Option<TokenRow>>,
-}
-
-impl TokenCache {
-    /// An empty cache whose epoch no table has, so the first lookup reads the real one.
-    pub(super) fn new(probe: Connection) -> Self {
-        Self {
-            probe,
-            epoch: -1,
-            entries: Default::default(),
-        }
-    }
-
-    /// The cached lookup, if the tokens table has not changed since it was made.
-    fn get(&mut self, hash: &TokenHash) -> Result<Option<Option<TokenRow>>, StoreError> {
-        let epoch: i64 = self
-            .probe
-            .prepare_cached("SELECT epoch FROM token_epoch WHERE id = 0")?
-            .query_row([], |r| r.get(0))?;
-        if epoch != self.epoch {
-            self.entries.clear();
-            self.epoch = epoch;
-        }
-        Ok(self.entries.get(hash).cloned())
-    }
-
-    /// Remembers a lookup made at `epoch` (a lookup that raced a change is dropped, not cached).
-    fn put(&mut self, epoch: i64, hash: TokenHash, row: Option<TokenRow>) {
-        if epoch != self.epoch {
-            return;
-        }
-        if self.entries.len() >= MAX_CACHED_TOKENS {
-            self.entries.clear();
-        }
-        self.entries.insert(hash, row);
-    }
-}
-
-impl Store {
+impl SqliteStore {
     /// Inserts a new token's hash.
     pub async fn insert_token(
         &self,
@@ -91,11 +30,18 @@ impl Store {
     /// The token with this hash, revoked or not.
     pub async fn token_by_hash(&self, hash: TokenHash) -> Result<Option<TokenRow>, StoreError> {
         let epoch = {
+            let epoch: i64 = self
+                .probe
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .prepare_cached("SELECT epoch FROM token_epoch WHERE id = 0")?
+                .query_row([], |r| r.get(0))?;
             let mut cache = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(row) = cache.get(&hash)? {
+            cache.observe(epoch);
+            if let Some(row) = cache.get(&hash) {
                 return Ok(row);
             }
-            cache.epoch
+            epoch
         };
         let row = self
             .read(move |conn| {
