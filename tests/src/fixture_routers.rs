@@ -358,6 +358,14 @@ impl blobs::Api for Fixture {
         Ok(blobs::PostAnythingResponse::Ok(blob_summary("anything", body.len())))
     }
 
+    async fn post_order(
+        &self,
+        _ctx: Context<()>,
+        body: stub_runtime::Bytes,
+    ) -> Result<blobs::PostOrderResponse, Rejection> {
+        Ok(blobs::PostOrderResponse::Ok(blob_summary("xml", body.len())))
+    }
+
     async fn post_memo(&self, _ctx: Context<()>, body: String) -> Result<blobs::PostMemoResponse, Rejection> {
         Ok(blobs::PostMemoResponse::Ok(blob_summary(&body, body.len())))
     }
@@ -629,6 +637,14 @@ async fn binary_bodies_are_bytes_and_text_bodies_utf8_strings() {
         ),
         (
             "POST",
+            "/orders",
+            vec![
+                (Some("application/xml"), b"<order/>".to_vec(), 200, summary("xml", 8)),
+                (Some("application/json"), b"{}".to_vec(), 415, unsupported()),
+            ],
+        ),
+        (
+            "POST",
             "/memos",
             vec![
                 (
@@ -756,4 +772,22 @@ async fn several_media_types_are_chosen_by_content_type() {
         ),
     ];
     body_table(&app, "PUT", "/items", cases).await;
+}
+
+/// `lane: { type: integer, minimum: 1, not: { minimum: 13, maximum: 13 } }` (an untyped `not` of bounds, as public
+/// specs write it): 13 is refused, as is anything below 1.
+#[test]
+fn an_untyped_not_of_bounds_beside_an_integer() {
+    use crate::fixtures::string_formats_and_bounds::validators::validate_event;
+    let event = |lane: i64| {
+        json!({
+            "id": "0b8a3c4e-6f5d-4e1a-9b7c-2d3e4f5a6b7c", "at": "2026-11-28T10:00:00Z", "day": "2026-11-28",
+            "code": "AB", "score": 1, "weight": 1.0, "lane": lane,
+        })
+    };
+    for (lane, valid) in [(1, true), (12, true), (13, false), (14, true), (0, false)] {
+        let mut cx = stub_runtime::Validator::new();
+        validate_event(&event(lane), &mut cx);
+        assert_eq!(cx.finish().is_ok(), valid, "lane {lane}");
+    }
 }

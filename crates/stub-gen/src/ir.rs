@@ -71,6 +71,8 @@ pub enum SchemeKind {
     Bearer,
     /// `Authorization: Basic <base64 of user:password>`.
     Basic,
+    /// `Authorization: <auth_scheme> <credentials>`: any other HTTP authentication scheme.
+    Http { auth_scheme: String },
     /// An API key in a header, query parameter or cookie of this name.
     ApiKey { location: Location, name: String },
 }

@@ -179,7 +179,9 @@ impl<'a> Lowering<'a> {
                     .map(|(i, p)| (p, format!("{at}/parameters/{i}"))),
             );
         for (param, param_at) in all {
-            let param = self.parameter(param, param_at, security.is_some())?;
+            let Some(param) = self.parameter(param, param_at, security.is_some())? else {
+                continue;
+            };
             params.retain(|p| !(p.name == param.name && p.location == param.location));
             params.push(param);
         }

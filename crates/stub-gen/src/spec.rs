@@ -57,6 +57,7 @@ impl Spec {
         let mut raw = raw;
         let original = raw.clone();
         inline_deep_refs(&original, &mut raw, 0);
+        drop_foreign_keywords(&mut raw);
 
         let doc: OpenAPI = serde_path_to_error::deserialize(&raw).map_err(|err| {
             let segments: Vec<String> = err
@@ -173,6 +174,93 @@ pub fn percent_decode(text: &str) -> String {
         }
     }
     String::from_utf8(out).unwrap_or_else(|_| text.to_owned())
+}
+
+/// The keywords that constrain only values of one JSON type, by type (`enum`, `nullable` and the annotations apply
+/// to every type and are not listed).
+const TYPE_KEYWORDS: [(&str, &[&str]); 5] = [
+    ("string", &["format", "pattern", "minLength", "maxLength"]),
+    (
+        "number",
+        &[
+            "format",
+            "minimum",
+            "maximum",
+            "exclusiveMinimum",
+            "exclusiveMaximum",
+            "multipleOf",
+        ],
+    ),
+    (
+        "object",
+        &[
+            "properties",
+            "required",
+            "additionalProperties",
+            "minProperties",
+            "maxProperties",
+        ],
+    ),
+    ("array", &["items", "minItems", "maxItems", "uniqueItems"]),
+    ("boolean", &[]),
+];
+
+/// Beside a `type`, removes the keywords that constrain only values of other types (`properties` or `format` on
+/// an array, `required` on an integer, a `format` on an object). JSON Schema applies them to no value of the
+/// declared type, so what the schema accepts is unchanged; but `openapiv3` and the type generator read such a schema
+/// as untyped, and public specs have them. An untyped `enum` of one JSON type gets that type ([`enum_type`]).
+/// Example values and extensions are left as written.
+fn drop_foreign_keywords(node: &mut Value) {
+    match node {
+        Value::Object(map) => {
+            let declared = match map.get("type").and_then(Value::as_str) {
+                Some("integer") => Some("number"),
+                other => other,
+            };
+            if let Some(own) = TYPE_KEYWORDS
+                .iter()
+                .find(|(ty, _)| Some(*ty) == declared)
+                .map(|(_, own)| *own)
+            {
+                let foreign: Vec<&str> = TYPE_KEYWORDS
+                    .iter()
+                    .flat_map(|(_, keywords)| keywords.iter().copied())
+                    .filter(|keyword| !own.contains(keyword))
+                    .collect();
+                map.retain(|key, _| !foreign.contains(&key.as_str()));
+            }
+            if let Some(implied) = enum_type(map) {
+                map.insert("type".to_owned(), Value::String(implied.to_owned()));
+            }
+            for (key, value) in map.iter_mut() {
+                if !matches!(key.as_str(), "example" | "examples" | "default" | "enum") && !key.starts_with("x-") {
+                    drop_foreign_keywords(value);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_foreign_keywords),
+        _ => {}
+    }
+}
+
+/// The type of an untyped schema that is only an `enum` whose values all have one JSON type (`enum: [tag, digest]`):
+/// naming the type accepts nothing the enum did not. `None` for anything else (mixed values, a `null`, other
+/// keywords that say more).
+fn enum_type(map: &serde_json::Map<String, Value>) -> Option<&'static str> {
+    const SAYS_MORE: [&str; 6] = ["type", "$ref", "allOf", "oneOf", "anyOf", "not"];
+    if SAYS_MORE.iter().any(|key| map.contains_key(*key)) {
+        return None;
+    }
+    let values = map.get("enum")?.as_array()?;
+    let type_of = |value: &Value| match value {
+        Value::String(_) => Some("string"),
+        Value::Bool(_) => Some("boolean"),
+        Value::Number(n) if n.is_i64() || n.is_u64() => Some("integer"),
+        Value::Number(_) => Some("number"),
+        _ => None,
+    };
+    let first = type_of(values.first()?)?;
+    values.iter().all(|v| type_of(v) == Some(first)).then_some(first)
 }
 
 /// Whether a `$ref` (decoded) names a component directly: `#/components/<section>/<name>`.

@@ -90,3 +90,51 @@ fn deep_and_percent_encoded_refs_are_inlined() {
     assert!(!json.contains("$ref"), "{json}");
     assert!(json.contains(r#""type":"integer""#), "{json}");
 }
+
+/// (a schema as public specs write it, the schema as the later stages see it): keywords that constrain only other
+/// types go, what the declared type uses stays, and examples are left alone.
+const FOREIGN_KEYWORDS: &[(&str, &str)] = &[
+    (
+        "{ type: array, items: { type: string }, format: list of urls }",
+        r#"{"items":{"type":"string"},"type":"array"}"#,
+    ),
+    (
+        "{ type: integer, minimum: 0, required: ['false'] }",
+        r#"{"minimum":0,"type":"integer"}"#,
+    ),
+    (
+        "{ type: array, items: { type: integer }, properties: { empty: { type: boolean } } }",
+        r#"{"items":{"type":"integer"},"type":"array"}"#,
+    ),
+    (
+        "{ type: object, format: uri-map, additionalProperties: { type: string } }",
+        r#"{"additionalProperties":{"type":"string"},"type":"object"}"#,
+    ),
+    (
+        "{ type: string, format: date, maxLength: 10, example: { type: array, format: kept } }",
+        r#"{"example":{"format":"kept","type":"array"},"format":"date","maxLength":10,"type":"string"}"#,
+    ),
+    (
+        "{ type: object, properties: { kind: { enum: [tag, digest] }, mixed: { enum: [true, 0] } } }",
+        r#"{"properties":{"kind":{"enum":["tag","digest"],"type":"string"},"mixed":{"enum":[true,0]}},"type":"object"}"#,
+    ),
+    (
+        "{ type: object, properties: { n: { type: number, items: { type: string }, multipleOf: 2 } } }",
+        r#"{"properties":{"n":{"multipleOf":2,"type":"number"}},"type":"object"}"#,
+    ),
+];
+
+#[test]
+fn keywords_of_other_types_are_dropped() {
+    for (written, seen) in FOREIGN_KEYWORDS {
+        let text = format!(
+            "openapi: 3.0.3\ninfo: {{ title: T, version: '1' }}\npaths: {{}}\ncomponents:\n  schemas:\n    S: {written}\n"
+        );
+        let spec = Spec::parse("ok.yaml", text).unwrap();
+        let schema = serde_json::to_string(&spec.raw["components"]["schemas"]["S"]).unwrap();
+        assert_eq!(&schema, seen, "{written}");
+        let typed = &spec.doc.components.as_ref().unwrap().schemas["S"];
+        let kind = serde_json::to_value(typed).unwrap();
+        assert!(kind.get("type").is_some(), "{written}: openapiv3 reads it untyped");
+    }
+}

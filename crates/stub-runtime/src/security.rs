@@ -1,5 +1,5 @@
-//! Credentials: reading what an operation's security requirements ask for (bearer and basic `Authorization`, API
-//! keys in a header, query parameter or cookie), trying the requirements in order, and the typed [`Credentials`]
+//! Credentials: reading what an operation's security requirements ask for (bearer, basic and any other HTTP
+//! `Authorization` scheme, API keys in a header, query parameter or cookie), trying the requirements in order, and the typed [`Credentials`]
 //! handed to `authenticate`.
 
 use std::fmt;
@@ -29,6 +29,12 @@ pub enum SchemeKind {
     Bearer,
     /// `Authorization: Basic <base64 of user:password>`.
     Basic,
+    /// `Authorization: <auth_scheme> <credentials>` for any other HTTP scheme (`Digest`, `OAuth` 1.0a, `Mutual`,
+    /// …): the credentials are handed over as written, for the implementation to verify.
+    Http {
+        /// The HTTP authentication scheme, as the spec names it (compared case-insensitively).
+        auth_scheme: &'static str,
+    },
     /// An API key of this name.
     ApiKey {
         /// Where it is read from.
@@ -68,6 +74,15 @@ pub enum Credential {
         /// The password (after it).
         password: String,
     },
+    /// The credentials of another HTTP authentication scheme.
+    Http {
+        /// The scheme's name.
+        scheme: &'static str,
+        /// The HTTP authentication scheme (`Digest`, `OAuth`, …).
+        auth_scheme: &'static str,
+        /// Everything after the authentication scheme in the `Authorization` header, trimmed.
+        credentials: String,
+    },
     /// An API key.
     ApiKey {
         /// The scheme's name.
@@ -83,7 +98,10 @@ impl Credential {
     /// The name of the scheme it was read for.
     pub fn scheme(&self) -> &'static str {
         match self {
-            Self::Bearer { scheme, .. } | Self::Basic { scheme, .. } | Self::ApiKey { scheme, .. } => scheme,
+            Self::Bearer { scheme, .. }
+            | Self::Basic { scheme, .. }
+            | Self::Http { scheme, .. }
+            | Self::ApiKey { scheme, .. } => scheme,
         }
     }
 }
@@ -96,6 +114,13 @@ impl fmt::Debug for Credential {
                 .debug_struct("Basic")
                 .field("scheme", scheme)
                 .field("user", user)
+                .finish_non_exhaustive(),
+            Self::Http {
+                scheme, auth_scheme, ..
+            } => f
+                .debug_struct("Http")
+                .field("scheme", scheme)
+                .field("auth_scheme", auth_scheme)
                 .finish_non_exhaustive(),
             Self::ApiKey { scheme, name, .. } => f
                 .debug_struct("ApiKey")
@@ -179,6 +204,7 @@ pub fn optional_credentials(parts: &Parts, alternatives: &[&[Scheme]]) -> Result
             let read = match scheme.kind {
                 SchemeKind::Bearer => bearer(&parts.headers, scheme.name),
                 SchemeKind::Basic => basic(&parts.headers, scheme.name),
+                SchemeKind::Http { auth_scheme } => other_http(&parts.headers, scheme.name, auth_scheme),
                 SchemeKind::ApiKey { location, name } => {
                     let value = match location {
                         KeyLocation::Header => header_key(&parts.headers, name),
@@ -222,6 +248,7 @@ fn describe(scheme: &Scheme) -> String {
     match scheme.kind {
         SchemeKind::Bearer => "bearer token in the Authorization header".to_owned(),
         SchemeKind::Basic => "basic credentials in the Authorization header".to_owned(),
+        SchemeKind::Http { auth_scheme } => format!("{auth_scheme} credentials in the Authorization header"),
         SchemeKind::ApiKey { location, name } => match location {
             KeyLocation::Header => format!("API key in the {name} header"),
             KeyLocation::Query => format!("API key in the `{name}` query parameter"),
@@ -231,8 +258,14 @@ fn describe(scheme: &Scheme) -> String {
 }
 
 /// The `Authorization` header's `<scheme> <rest>` when its scheme is `expected` (case-insensitively); `None` when
-/// there is no header. Any other scheme, or an empty rest, is malformed: `form` names the expected shape.
-fn authorization<'h>(headers: &'h HeaderMap, expected: &str, form: &'static str) -> Result<Option<&'h str>, Rejection> {
+/// there is no header. Any other scheme, or an empty rest, is malformed: `form` names the expected shape. `token68`:
+/// the rest is one token (bearer, basic), with no white space inside.
+fn authorization<'h>(
+    headers: &'h HeaderMap,
+    expected: &str,
+    form: &str,
+    token68: bool,
+) -> Result<Option<&'h str>, Rejection> {
     let mut values = headers.get_all(AUTHORIZATION).iter();
     let value = match (values.next(), values.next()) {
         (None, _) => return Ok(None),
@@ -244,7 +277,10 @@ fn authorization<'h>(headers: &'h HeaderMap, expected: &str, form: &'static str)
     // `to_str` admits visible ASCII, space and tab only, so ASCII white space is all there is to trim.
     let (scheme, rest) = value.trim_ascii().split_once(' ').ok_or_else(malformed)?;
     let rest = rest.trim_ascii();
-    if !scheme.eq_ignore_ascii_case(expected) || rest.is_empty() || rest.bytes().any(|b| b.is_ascii_whitespace()) {
+    if !scheme.eq_ignore_ascii_case(expected)
+        || rest.is_empty()
+        || (token68 && rest.bytes().any(|b| b.is_ascii_whitespace()))
+    {
         return Err(malformed());
     }
     Ok(Some(rest))
@@ -252,7 +288,7 @@ fn authorization<'h>(headers: &'h HeaderMap, expected: &str, form: &'static str)
 
 fn bearer(headers: &HeaderMap, scheme: &'static str) -> Result<Option<Credential>, Rejection> {
     Ok(
-        authorization(headers, "bearer", "Bearer <token>")?.map(|token| Credential::Bearer {
+        authorization(headers, "bearer", "Bearer <token>", true)?.map(|token| Credential::Bearer {
             scheme,
             token: token.to_owned(),
         }),
@@ -261,7 +297,7 @@ fn bearer(headers: &HeaderMap, scheme: &'static str) -> Result<Option<Credential
 
 fn basic(headers: &HeaderMap, scheme: &'static str) -> Result<Option<Credential>, Rejection> {
     const FORM: &str = "Basic <base64 of user:password>";
-    let Some(encoded) = authorization(headers, "basic", FORM)? else {
+    let Some(encoded) = authorization(headers, "basic", FORM, true)? else {
         return Ok(None);
     };
     let malformed = || Rejection::unauthorized(format!("the Authorization header must be `{FORM}`"));
@@ -275,6 +311,21 @@ fn basic(headers: &HeaderMap, scheme: &'static str) -> Result<Option<Credential>
         user: user.to_owned(),
         password: password.to_owned(),
     }))
+}
+
+fn other_http(
+    headers: &HeaderMap,
+    scheme: &'static str,
+    auth_scheme: &'static str,
+) -> Result<Option<Credential>, Rejection> {
+    let form = format!("{auth_scheme} <credentials>");
+    Ok(
+        authorization(headers, auth_scheme, &form, false)?.map(|credentials| Credential::Http {
+            scheme,
+            auth_scheme,
+            credentials: credentials.to_owned(),
+        }),
+    )
 }
 
 fn header_key(headers: &HeaderMap, name: &'static str) -> Result<Option<String>, Rejection> {

@@ -19,6 +19,11 @@ fn caller(credentials: &Credentials) -> Result<String, Rejection> {
         read.push(match credential {
             Credential::Bearer { scheme, token } => format!("{scheme}:bearer:{token}"),
             Credential::Basic { scheme, user, password } => format!("{scheme}:basic:{user}:{password}"),
+            Credential::Http {
+                scheme,
+                auth_scheme,
+                credentials,
+            } => format!("{scheme}:{auth_scheme}:{credentials}"),
             Credential::ApiKey { scheme, name, value } => format!("{scheme}:{name}:{value}"),
         });
     }
@@ -52,6 +57,7 @@ impl schemes::Api for Fixture {
         with_cookie_key => WithCookieKeyResponse,
         with_oauth => WithOauthResponse,
         with_oidc => WithOidcResponse,
+        with_digest => WithDigestResponse,
     );
 
     async fn with_query_key(
@@ -161,6 +167,39 @@ async fn every_scheme_kind_reaches_authenticate_as_a_typed_credential() {
                 &[("authorization", "Basic dXNlcg==")],
                 401,
                 "the Authorization header must be `Basic <base64 of user:password>`",
+            ),
+            (
+                "GET /digest",
+                &[(
+                    "authorization",
+                    r#"Digest username="u", realm="r", response="6629fae4""#,
+                )],
+                200,
+                r#"digest:Digest:username="u", realm="r", response="6629fae4" []"#,
+            ),
+            (
+                "GET /digest",
+                &[("authorization", "digest  a=1 ")],
+                200,
+                "digest:Digest:a=1 []",
+            ),
+            (
+                "GET /digest",
+                &[("authorization", BASIC)],
+                401,
+                "the Authorization header must be `Digest <credentials>`",
+            ),
+            (
+                "GET /digest",
+                &[("authorization", "Digest ")],
+                401,
+                "the Authorization header must be `Digest <credentials>`",
+            ),
+            (
+                "GET /digest",
+                &[],
+                401,
+                "missing Digest credentials in the Authorization header",
             ),
             (
                 "GET /header-key",

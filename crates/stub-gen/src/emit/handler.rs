@@ -197,6 +197,7 @@ fn auth(op: &ir::Operation, rt: &TokenStream) -> TokenStream {
             let kind = match &scheme.kind {
                 SchemeKind::Bearer => quote!(#rt::SchemeKind::Bearer),
                 SchemeKind::Basic => quote!(#rt::SchemeKind::Basic),
+                SchemeKind::Http { auth_scheme } => quote!(#rt::SchemeKind::Http { auth_scheme: #auth_scheme }),
                 SchemeKind::ApiKey { location, name } => {
                     let location = match location {
                         Location::Query => quote!(Query),

@@ -112,12 +112,9 @@ impl<'a> Lowering<'a> {
             };
             return Ok(Decode::Text { check });
         }
-        Err(self.fail(
-            at,
-            format!(
-                "request body media type `{range}` is not supported; give it the schema `type: string, format: binary` to receive its bytes"
-            ),
-        ))
+        // XML, vendor types and the like: the stub cannot decode them, so the implementation receives the bytes
+        // and its schema is documentation (the client's business).
+        Ok(Decode::Binary)
     }
 
     /// `type: string, format: binary`.

@@ -21,12 +21,14 @@ enum Style {
 
 impl<'a> Lowering<'a> {
     /// One parameter; `secured` says whether the operation reads credentials (then `Authorization` is theirs).
+    /// `None` for the header parameters OpenAPI says to ignore: `Accept` and `Content-Type` (the media types say
+    /// those), and `Authorization` where a security scheme reads it.
     pub(super) fn parameter(
         &mut self,
         param: &'a ReferenceOr<Parameter>,
         at: String,
         secured: bool,
-    ) -> Result<ir::Param, Error> {
+    ) -> Result<Option<ir::Param>, Error> {
         let (param, at) = self.resolve(param, at, "parameters", |c, n| c.parameters.get(n))?;
         let (data, location, style) = match param {
             Parameter::Path { parameter_data, style } => {
@@ -75,19 +77,8 @@ impl<'a> Lowering<'a> {
         } = data;
         if location == Location::Header {
             let lower = name.to_ascii_lowercase();
-            if lower == "accept" || lower == "content-type" {
-                return Err(self.fail(
-                    &at,
-                    format!("header parameter `{name}` is reserved by OpenAPI; remove it"),
-                ));
-            }
-            if lower == "authorization" && secured {
-                return Err(self.fail(
-                    &at,
-                    format!(
-                        "header parameter `{name}` on an operation with security requirements: the security scheme reads that header; remove the parameter"
-                    ),
-                ));
+            if lower == "accept" || lower == "content-type" || (lower == "authorization" && secured) {
+                return Ok(None);
             }
         }
         let (schema, schema_at, shape) = match format {
@@ -119,7 +110,7 @@ impl<'a> Lowering<'a> {
                 (schema, format!("{content_at}/schema"), Shape::Json)
             }
         };
-        Ok(ir::Param {
+        Ok(Some(ir::Param {
             name: name.clone(),
             location,
             required: *required || location == Location::Path,
@@ -127,7 +118,7 @@ impl<'a> Lowering<'a> {
             shape,
             check: self.check(schema, &schema_at)?,
             doc: description.clone(),
-        })
+        }))
     }
 
     /// How the parameter's text is read, from its schema, location and style.

@@ -221,11 +221,37 @@ impl<'a> Lowering<'a> {
                     Some("array")
                 } else if object.contains_key("pattern") || object.contains_key("minLength") {
                     Some("string")
+                } else if [
+                    "minimum",
+                    "maximum",
+                    "exclusiveMinimum",
+                    "exclusiveMaximum",
+                    "multipleOf",
+                ]
+                .iter()
+                .any(|k| object.contains_key(*k))
+                {
+                    // e.g. `not: { minimum: 65534, maximum: 65534 }` beside `type: integer`
+                    Some("number")
                 } else {
                     None
                 };
                 if let Some(implied) = implied {
                     object.insert("type".to_owned(), implied.into());
+                }
+            }
+            // `AnySchema` keeps bounds as floats; an integer's bounds must read back as integers.
+            if let Some(object) = json.as_object_mut()
+                && object.get("type").and_then(serde_json::Value::as_str) == Some("integer")
+            {
+                for key in ["minimum", "maximum", "multipleOf"] {
+                    if let Some(whole) = object
+                        .get(key)
+                        .and_then(serde_json::Value::as_f64)
+                        .filter(|f| f.fract() == 0.0)
+                    {
+                        object.insert(key.to_owned(), (whole as i64).into());
+                    }
                 }
             }
             match serde_json::from_value::<Schema>(json) {

@@ -56,12 +56,16 @@ impl<'a> Lowering<'a> {
         Ok(match scheme {
             SecurityScheme::HTTP { scheme, .. } if scheme.eq_ignore_ascii_case("bearer") => SchemeKind::Bearer,
             SecurityScheme::HTTP { scheme, .. } if scheme.eq_ignore_ascii_case("basic") => SchemeKind::Basic,
-            SecurityScheme::HTTP { scheme, .. } => {
+            SecurityScheme::HTTP { scheme, .. } if scheme.trim().is_empty() || scheme.contains(char::is_whitespace) => {
                 return Err(self.fail(
                     &scheme_at,
-                    format!("security scheme `{name}` uses HTTP `{scheme}`; only `bearer` and `basic` are supported"),
+                    format!("security scheme `{name}` is HTTP but its `scheme` `{scheme}` is not one word"),
                 ));
             }
+            // Digest, OAuth 1.0a, Mutual, …: the credentials are handed to `authenticate` as written.
+            SecurityScheme::HTTP { scheme, .. } => SchemeKind::Http {
+                auth_scheme: scheme.clone(),
+            },
             // Both present their access token as a bearer token; the flows only tell clients how to get one.
             SecurityScheme::OAuth2 { .. } | SecurityScheme::OpenIDConnect { .. } => SchemeKind::Bearer,
             SecurityScheme::APIKey { location, name, .. } => SchemeKind::ApiKey {
