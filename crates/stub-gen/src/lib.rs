@@ -100,7 +100,8 @@ pub fn generate(spec: &Spec, types: &Types, settings: &Settings) -> Result<Token
 }
 
 /// The type generator (typify) sometimes emits a struct with two fields of one name or two items of one name (seen
-/// with `allOf` of a `$ref` beside properties, and with self-referencing nullable schemas). Such a type space would
+/// with `allOf` of a `$ref` beside properties, with a property `_id` beside a required `id`, and with
+/// self-referencing nullable schemas). Such a type space would
 /// not compile: refuse the spec in one line naming the schema, rather than write code that fails to build.
 fn check_types(spec: &Spec, types: &Types) -> Result<(), Error> {
     let Ok(file) = syn::parse2::<syn::File>(types.tokens.clone()) else {
@@ -141,7 +142,7 @@ fn check_types(spec: &Spec, types: &Types) -> Result<(), Error> {
                 && !field_names.insert(field_ident.to_string())
             {
                 return Err(Error::new(format!(
-                    "{}: schema `{name}`: the type generator (typify) gives it two fields named `{field_ident}` (an `allOf` whose parts both define the property?); this schema is not supported",
+                    "{}: schema `{name}`: the type generator (typify) gives it two fields named `{field_ident}` (two properties whose names become one Rust name, such as `_id` and `id`, or an `allOf` whose parts both define one); this schema is not supported",
                     at(&name)
                 )));
             }
