@@ -216,7 +216,7 @@ pub(crate) fn parse_manifest(text: &str) -> Result<Vec<Entry>> {
 }
 
 /// Installs the pinned package with `npm ci` unless the installed copy is already the locked version.
-fn ensure_package(root: &Path) -> Result<()> {
+pub(crate) fn ensure_package(root: &Path) -> Result<()> {
     let lock_path = root.join("corpus/package-lock.json");
     let lock: Value = serde_json::from_str(
         &std::fs::read_to_string(&lock_path).with_context(|| format!("cannot read {}", lock_path.display()))?,
@@ -309,6 +309,35 @@ fn generate_one(package: &Path, entry: &Entry) -> Result<Generated> {
         operations,
         outputs,
     })
+}
+
+/// The largest spec of the corpus (by lines of YAML) that the stub generator serves: its name and YAML. Tried from
+/// the largest down, so only the refused ones above it are generated too. For `cargo xtask bench`.
+pub(crate) fn largest_served(root: &Path) -> Result<(String, String)> {
+    let manifest_path = root.join(MANIFEST);
+    let manifest =
+        std::fs::read_to_string(&manifest_path).with_context(|| format!("cannot read {}", manifest_path.display()))?;
+    ensure_package(root)?;
+    let package = root.join(PACKAGE);
+    let mut specs = Vec::new();
+    for entry in parse_manifest(&manifest)? {
+        let path = package.join(&entry.file);
+        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let doc: Value = serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+        let yaml = serde_yaml::to_string(&doc)?;
+        specs.push((yaml.lines().count(), entry.name, yaml));
+    }
+    specs.sort_by_key(|(lines, ..)| std::cmp::Reverse(*lines));
+    for (_, name, yaml) in specs {
+        let served = Spec::parse(&format!("{name}.yaml"), yaml.clone())
+            .ok()
+            .and_then(|spec| catch_panic(|| stub::crate_outputs(&spec, &crate_name(&name), None, COMMAND)).ok())
+            .is_some_and(|outputs| outputs.is_ok());
+        if served {
+            return Ok((name, yaml));
+        }
+    }
+    bail!("the stub generator serves no corpus spec")
 }
 
 /// The manifest must say what the document says about itself: a later package version that changed a licence or
