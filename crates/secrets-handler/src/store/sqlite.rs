@@ -73,9 +73,9 @@ pub struct SqliteStore {
     path: PathBuf,
     writer: mpsc::Sender<(Job, Instant)>,
     readers: Arc<Mutex<Vec<Connection>>>,
-    /// Reads `token_epoch` in place before each cached token lookup (see `tokens`).
-    probe: Mutex<Connection>,
-    tokens: Mutex<TokenCache>,
+    /// The connection that reads `token_epoch` in place before each cached token lookup, and the cache, under one
+    /// lock (see `tokens`).
+    tokens: Mutex<(Connection, TokenCache)>,
     timeout: Duration,
 }
 
@@ -112,8 +112,7 @@ impl SqliteStore {
         let probe = open_connection(path, timeout).map_err(open_err)?;
         Ok(Self {
             path: path.to_owned(),
-            probe: Mutex::new(probe),
-            tokens: Mutex::new(TokenCache::default()),
+            tokens: Mutex::new((probe, TokenCache::default())),
             writer,
             readers: Arc::new(Mutex::new(Vec::new())),
             timeout,

@@ -30,13 +30,11 @@ impl SqliteStore {
     /// The token with this hash, revoked or not.
     pub async fn token_by_hash(&self, hash: TokenHash) -> Result<Option<TokenRow>, StoreError> {
         let epoch = {
-            let epoch: i64 = self
-                .probe
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
+            let mut guard = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
+            let (probe, cache) = &mut *guard;
+            let epoch: i64 = probe
                 .prepare_cached("SELECT epoch FROM token_epoch WHERE id = 0")?
                 .query_row([], |r| r.get(0))?;
-            let mut cache = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
             cache.observe(epoch);
             if let Some(row) = cache.get(&hash) {
                 return Ok(row);
@@ -54,6 +52,7 @@ impl SqliteStore {
         self.tokens
             .lock()
             .unwrap_or_else(|e| e.into_inner())
+            .1
             .put(epoch, hash, row.clone());
         Ok(row)
     }
