@@ -361,14 +361,7 @@ fn codegen_figures(root: &Path, work: &Path, plan: &Plan, report: &mut Report) -
 
     // Whole process: what a developer waits for. One untimed run first so cargo's freshness check is warm.
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let check = |cmd: &mut Command| -> Result<f64> {
-        cmd.current_dir(root).stdout(Stdio::null()).stderr(Stdio::null());
-        let start = Instant::now();
-        let status = cmd.status().with_context(|| format!("cannot run {cmd:?}"))?;
-        let elapsed = start.elapsed().as_secs_f64();
-        ensure!(status.success(), "{cmd:?} failed with {status}");
-        Ok(elapsed)
-    };
+    let check = |cmd: &mut Command| timed(root, cmd);
     let cargo_check = || {
         let mut cmd = Command::new(&cargo);
         cmd.args(["xtask", "codegen", "--check"]);
@@ -461,6 +454,16 @@ fn codegen_figures(root: &Path, work: &Path, plan: &Plan, report: &mut Report) -
     Ok(())
 }
 
+/// Runs `cmd` in `root`, its output discarded: how long the whole process took, or why it failed.
+fn timed(root: &Path, cmd: &mut Command) -> Result<f64> {
+    cmd.current_dir(root).stdout(Stdio::null()).stderr(Stdio::null());
+    let start = Instant::now();
+    let status = cmd.status().with_context(|| format!("cannot run {cmd:?}"))?;
+    let elapsed = start.elapsed().as_secs_f64();
+    ensure!(status.success(), "{cmd:?} failed with {status}");
+    Ok(elapsed)
+}
+
 /// Codegen of the largest corpus spec the stub generator serves: a warm `cargo xtask stub` (what a user runs) against
 /// openapi-generator's rust-axum server generator on the same file. openapi-generator runs with
 /// `--skip-validate-spec`, as public specs rarely pass its validator; if it still fails, the row says so.
@@ -472,14 +475,7 @@ fn corpus_codegen_figures(root: &Path, work: &Path, plan: &Plan, report: &mut Re
     std::fs::write(&spec, &yaml)?;
     let lines = yaml.lines().count();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let timed = |cmd: &mut Command| -> Result<f64> {
-        cmd.current_dir(root).stdout(Stdio::null()).stderr(Stdio::null());
-        let start = Instant::now();
-        let status = cmd.status().with_context(|| format!("cannot run {cmd:?}"))?;
-        let elapsed = start.elapsed().as_secs_f64();
-        ensure!(status.success(), "{cmd:?} failed with {status}");
-        Ok(elapsed)
-    };
+    let timed = |cmd: &mut Command| timed(root, cmd);
     let ours = |i: usize| {
         let mut cmd = Command::new(&cargo);
         cmd.args(["xtask", "stub"])
@@ -672,21 +668,7 @@ fn server_figures(bins: &Bins, work: &Path, plan: &Plan, report: &mut Report) ->
     let per_run: usize = plan.create_tokens.iter().map(|t| t + plan.create_warmup_tokens).sum();
     // One more for the 422 run, one for the reader of (list) and (get).
     let total = per_run * plan.runs + 2;
-    let out = Command::new(&bins.server)
-        .arg("--database")
-        .arg(&database)
-        .args(["token", "create", "--user", "bench", "--count", &total.to_string()])
-        .env("RUST_LOG", "warn")
-        .stderr(Stdio::inherit())
-        .output()
-        .context("cannot run secrets-server token create --count")?;
-    ensure!(out.status.success(), "secrets-server token create --count failed");
-    let tokens: Vec<String> = String::from_utf8(out.stdout)?.lines().map(str::to_owned).collect();
-    ensure!(
-        tokens.len() == total,
-        "secrets-server token create --count {total} printed {} tokens",
-        tokens.len()
-    );
+    let tokens = create_tokens(bins, database.as_os_str(), "bench", total)?;
     let mut unused = tokens.iter();
     // The 422 run needs one valid token of its own (its creates never succeed, so it can be reused).
     let invalid_token = unused.next().expect("total is at least 2").clone();
@@ -889,6 +871,26 @@ fn server_figures(bins: &Bins, work: &Path, plan: &Plan, report: &mut Report) ->
         });
     }
     Ok(())
+}
+
+/// `count` write tokens of users `{user}-1` … `{user}-{count}` in `database`, so that every create is new.
+fn create_tokens(bins: &Bins, database: &std::ffi::OsStr, user: &str, count: usize) -> Result<Vec<String>> {
+    let out = Command::new(&bins.server)
+        .arg("--database")
+        .arg(database)
+        .args(["token", "create", "--user", user, "--count", &count.to_string()])
+        .env("RUST_LOG", "warn")
+        .stderr(Stdio::inherit())
+        .output()
+        .context("cannot run secrets-server token create --count")?;
+    ensure!(out.status.success(), "secrets-server token create --count failed");
+    let tokens: Vec<String> = String::from_utf8(out.stdout)?.lines().map(str::to_owned).collect();
+    ensure!(
+        tokens.len() == count,
+        "secrets-server token create --count {count} printed {} tokens",
+        tokens.len()
+    );
+    Ok(tokens)
 }
 
 /// Stores 4 secrets for `token` on a server of its own (through `secrets-bench seed`); the id of one of them.

@@ -233,17 +233,21 @@ impl Server {
         self.child.as_ref().map(|child| child.0.id())
     }
 
-    /// A new token, printed once by `token create` on stdout.
-    pub fn token(&self, user: &str, scope: &str) -> String {
-        let out = self
-            .command(&["token", "create", "--user", user, "--scope", scope])
-            .output()
-            .unwrap();
+    /// Runs an admin command (`token …`, `key …`) on this server's database; panics with its stderr if it fails.
+    pub fn admin(&self, args: &[&str]) -> std::process::Output {
+        let out = self.command(args).output().unwrap();
         assert!(
             out.status.success(),
-            "token create: {}",
+            "{}: {}",
+            args.join(" "),
             String::from_utf8_lossy(&out.stderr)
         );
+        out
+    }
+
+    /// A new token, printed once by `token create` on stdout.
+    pub fn token(&self, user: &str, scope: &str) -> String {
+        let out = self.admin(&["token", "create", "--user", user, "--scope", scope]);
         let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
         assert!(token.starts_with("st_"), "token create printed something else");
         token
@@ -408,6 +412,16 @@ pub async fn update(
         .await
 }
 
+/// The status of a call through the generated client, and the envelope of a failure; panics when the server gave
+/// no typed answer (a dropped connection).
+pub fn answer<T>(sent: Result<ResponseValue<T>, Error<ErrorResponse>>) -> (u16, Option<ErrorResponse>) {
+    match sent {
+        Ok(ok) => (ok.status().as_u16(), None),
+        Err(Error::ErrorResponse(err)) => (err.status().as_u16(), Some(err.into_inner())),
+        Err(other) => panic!("no typed answer: {other}"),
+    }
+}
+
 /// Every operation of the spec, so one table can drive them all through the generated client.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Op {
@@ -446,27 +460,20 @@ impl Op {
         provider: Provider,
         value: &str,
     ) -> (u16, Option<ErrorResponse>) {
-        fn split<T>(sent: Result<ResponseValue<T>, Error<ErrorResponse>>) -> (u16, Option<ErrorResponse>) {
-            match sent {
-                Ok(ok) => (ok.status().as_u16(), None),
-                Err(Error::ErrorResponse(err)) => (err.status().as_u16(), Some(err.into_inner())),
-                Err(other) => panic!("no typed answer: {other}"),
-            }
-        }
         match self {
-            Op::List => split(client.list_secrets().send().await),
-            Op::Presets => split(client.get_provider_presets().send().await),
-            Op::Create => split(
+            Op::List => answer(client.list_secrets().send().await),
+            Op::Presets => answer(client.get_provider_presets().send().await),
+            Op::Create => answer(
                 client
                     .create_secret()
                     .body_map(|b| b.name(name).value(value))
                     .send()
                     .await,
             ),
-            Op::CreatePreset => split(create(client, provider, value).await),
-            Op::Get => split(client.get_secret().secret_id(id).send().await),
-            Op::Update => split(update(client, id, value).await),
-            Op::Delete => split(client.delete_secret().secret_id(id).send().await),
+            Op::CreatePreset => answer(create(client, provider, value).await),
+            Op::Get => answer(client.get_secret().secret_id(id).send().await),
+            Op::Update => answer(update(client, id, value).await),
+            Op::Delete => answer(client.delete_secret().secret_id(id).send().await),
         }
     }
 }

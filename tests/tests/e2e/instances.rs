@@ -13,7 +13,7 @@ use secrets_client::Error;
 use secrets_client::types::Provider;
 use throwaway_postgres::{Cluster, Options};
 
-use crate::harness::{PROVIDERS, Server, create, create_custom, postgres};
+use crate::harness::{Op, PROVIDERS, Server, answer, create, create_custom, postgres};
 
 /// A server on a new database of the shared cluster; `None` (the test returns) without PostgreSQL.
 fn pg_server(args: &[&str]) -> Option<Server> {
@@ -22,11 +22,7 @@ fn pg_server(args: &[&str]) -> Option<Server> {
 }
 
 fn status<T>(sent: Result<secrets_client::ResponseValue<T>, Error<secrets_client::types::ErrorResponse>>) -> u16 {
-    match sent {
-        Ok(ok) => ok.status().as_u16(),
-        Err(Error::ErrorResponse(err)) => err.status().as_u16(),
-        Err(other) => panic!("no answer: {other}"),
-    }
+    answer(sent).0
 }
 
 #[tokio::test]
@@ -78,8 +74,7 @@ async fn a_revocation_through_one_instance_is_refused_by_every_instance_within_a
             assert_eq!(status(server.client(&token).list_secrets().send().await), 200);
         }
     }
-    let out = b.command(&["token", "revoke", &token]).output().unwrap();
-    assert!(out.status.success(), "revoke: {}", String::from_utf8_lossy(&out.stderr));
+    b.admin(&["token", "revoke", &token]);
     let revoked = Instant::now();
     let (in_a, in_b) = tokio::join!(refused_after(&a, &token, revoked), refused_after(&b, &token, revoked));
     eprintln!("revocation refused after {in_a:?} (instance a) and {in_b:?} (instance b)");
@@ -130,15 +125,7 @@ async fn key_rotation_under_load_reaches_every_instance_within_a_second() {
         .collect();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let key_file = a.key_file();
-    let out = a
-        .command(&["key", "rotate", "--key-file", key_file.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "key rotate: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    a.admin(&["key", "rotate", "--key-file", key_file.to_str().unwrap()]);
     tokio::time::sleep(Duration::from_secs(1)).await;
     let store = a.store().await;
     for (server, name) in [(&a, "AFTER_ROTATION_A"), (&b, "AFTER_ROTATION_B")] {
@@ -241,21 +228,12 @@ async fn postgres_failures_answer_504_and_502() {
     lock.batch_execute("LOCK TABLE secrets IN ACCESS EXCLUSIVE MODE")
         .await
         .unwrap();
-    for (what, sent) in [
-        (
-            "create",
-            create(&client, Provider::Github, "sk-locked-canary").await.map(|_| ()),
-        ),
-        ("list", client.list_secrets().send().await.map(|_| ())),
-    ] {
-        let Err(Error::ErrorResponse(err)) = sent else {
-            panic!("{what}: not an error response while locked");
-        };
-        assert_eq!(
-            (err.status().as_u16(), err.type_.as_str()),
-            (504, "timeout_error"),
-            "{what}"
-        );
+    for op in [Op::CreatePreset, Op::List] {
+        let (status, err) = op
+            .send(&client, uuid::Uuid::nil(), "X", Provider::Github, "sk-locked-canary")
+            .await;
+        let err = err.unwrap_or_else(|| panic!("{op:?}: answered {status} while locked"));
+        assert_eq!((status, err.type_.as_str()), (504, "timeout_error"), "{op:?}");
     }
     lock.rollback().await.unwrap();
     let names: Vec<String> = client
@@ -272,27 +250,21 @@ async fn postgres_failures_answer_504_and_502() {
 
     drop(blocker);
     drop(cluster);
-    for (what, sent) in [
-        (
-            "create",
-            create(&client, Provider::Github, "sk-gone-canary").await.map(|_| ()),
-        ),
-        ("list", client.list_secrets().send().await.map(|_| ())),
-    ] {
-        let Err(Error::ErrorResponse(err)) = sent else {
-            panic!("{what}: not an error response without a database");
-        };
-        let err = err.into_inner();
+    for op in [Op::CreatePreset, Op::List] {
+        let (status, err) = op
+            .send(&client, uuid::Uuid::nil(), "X", Provider::Github, "sk-gone-canary")
+            .await;
+        let err = err.unwrap_or_else(|| panic!("{op:?}: answered {status} without a database"));
         assert!(
             matches!(
                 (err.code, err.type_.as_str()),
                 (502, "storage_error") | (504, "timeout_error")
             ),
-            "{what}: {} {}",
+            "{op:?}: {} {}",
             err.code,
             err.type_
         );
-        assert!(err.detail.contains("request id"), "{what}: {}", err.detail);
+        assert!(err.detail.contains("request id"), "{op:?}: {}", err.detail);
     }
     assert!(!server.logs().contains("sk-gone-canary"));
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, ensure};
 use serde_json::Value;
 
-use super::{Bins, Plan, Report, Row, cpu_ticks, median, micros};
+use super::{Bins, Plan, Report, Row, cpu_ticks, create_tokens, median, micros};
 use crate::process::{KillOnDrop, free_port, wait_for_port};
 
 /// Connections of the create load (split evenly between instances).
@@ -78,7 +78,7 @@ pub(super) fn figures(bins: &Bins, work: &Path, plan: &Plan, report: &mut Report
     for database in [&sqlite, &postgres] {
         tokens.insert(
             database.clone(),
-            create_tokens(bins, database, per_run * 2 * plan.runs)?.into_iter(),
+            create_tokens(bins, database.as_ref(), "storage", per_run * 2 * plan.runs)?.into_iter(),
         );
     }
     let mut runs: Vec<(Setup, Run)> = Vec::new();
@@ -161,25 +161,6 @@ pub(super) fn figures(bins: &Bins, work: &Path, plan: &Plan, report: &mut Report
     }
     report.details.push('\n');
     Ok(())
-}
-
-/// `count` write tokens for distinct users, so every create is new.
-fn create_tokens(bins: &Bins, database: &str, count: usize) -> Result<Vec<String>> {
-    let out = Command::new(&bins.server)
-        .args(["--database", database])
-        .args(["token", "create", "--user", "storage", "--count", &count.to_string()])
-        .env("RUST_LOG", "warn")
-        .stderr(Stdio::inherit())
-        .output()
-        .context("cannot run secrets-server token create --count")?;
-    ensure!(out.status.success(), "secrets-server token create --count failed");
-    let tokens: Vec<String> = String::from_utf8(out.stdout)?.lines().map(str::to_owned).collect();
-    ensure!(
-        tokens.len() == count,
-        "token create --count {count} printed {} tokens",
-        tokens.len()
-    );
-    Ok(tokens)
 }
 
 /// Starts the setup's instances, splits the tokens and connections between them, runs the loads together, and

@@ -495,15 +495,43 @@ impl PgStore {
         rows.iter().map(|row| col(row, 0)).collect()
     }
 
+    /// This store's timeout for the statements and locks of one transaction (maintenance runs with its own).
+    fn local_timeouts(&self) -> String {
+        let ms = self.timeout.as_millis();
+        format!("SET LOCAL statement_timeout = {ms}; SET LOCAL lock_timeout = {ms};")
+    }
+
+    /// Records `kid`'s key check unless the database already has one (another instance may have just written it).
+    async fn record_key_check(
+        &self,
+        tx: &deadpool_postgres::Transaction<'_>,
+        keyring: &Keyring,
+        kid: &str,
+    ) -> Result<(), StoreError> {
+        let record = keyring.key_check(kid)?;
+        tx.execute(
+            "INSERT INTO key_checks (key_id, nonce, ciphertext, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (key_id) DO NOTHING",
+            &[
+                &record.key_id,
+                &record.nonce.as_slice(),
+                &record.ciphertext,
+                &Utc::now(),
+            ],
+        )
+        .await
+        .map_err(|e| self.fail(e))?;
+        Ok(())
+    }
+
     /// In one transaction that holds `key_checks` exclusively, so two instances starting with a new key record it
     /// once.
     pub(super) async fn check_keyring(&self, keyring: &Keyring) -> Result<Vec<String>, KeyCheckError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(|e| self.fail(e))?;
         tx.batch_execute(&format!(
-            "SET LOCAL statement_timeout = {ms}; SET LOCAL lock_timeout = {ms}; \
-             LOCK TABLE key_checks IN EXCLUSIVE MODE;",
-            ms = self.timeout.as_millis()
+            "{} LOCK TABLE key_checks IN EXCLUSIVE MODE;",
+            self.local_timeouts()
         ))
         .await
         .map_err(|e| self.fail(e))?;
@@ -532,19 +560,7 @@ impl PgStore {
         // 3. record a key check for each key id seen for the first time
         let mut checked = Vec::new();
         for kid in keyring.ids() {
-            let record = keyring.key_check(kid).map_err(StoreError::from)?;
-            tx.execute(
-                "INSERT INTO key_checks (key_id, nonce, ciphertext, created_at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (key_id) DO NOTHING",
-                &[
-                    &record.key_id,
-                    &record.nonce.as_slice(),
-                    &record.ciphertext,
-                    &Utc::now(),
-                ],
-            )
-            .await
-            .map_err(|e| self.fail(e))?;
+            self.record_key_check(&tx, keyring, kid).await?;
             checked.push(kid.to_owned());
         }
         tx.commit().await.map_err(|e| self.fail(e))?;
@@ -555,26 +571,11 @@ impl PgStore {
     pub(super) async fn reencrypt_all(&self, keyring: &Keyring) -> Result<usize, StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(|e| self.fail(e))?;
-        tx.batch_execute(&format!(
-            "SET LOCAL statement_timeout = {ms}; SET LOCAL lock_timeout = {ms};",
-            ms = self.timeout.as_millis()
-        ))
-        .await
-        .map_err(|e| self.fail(e))?;
+        tx.batch_execute(&self.local_timeouts())
+            .await
+            .map_err(|e| self.fail(e))?;
         let current = keyring.current().id().to_owned();
-        let record = keyring.key_check(&current)?;
-        tx.execute(
-            "INSERT INTO key_checks (key_id, nonce, ciphertext, created_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (key_id) DO NOTHING",
-            &[
-                &record.key_id,
-                &record.nonce.as_slice(),
-                &record.ciphertext,
-                &Utc::now(),
-            ],
-        )
-        .await
-        .map_err(|e| self.fail(e))?;
+        self.record_key_check(&tx, keyring, &current).await?;
         let rows = tx
             .query(
                 "SELECT key_id, nonce, ciphertext, owner, id FROM secrets WHERE key_id <> $1 FOR UPDATE",
