@@ -43,7 +43,10 @@ impl params::Api for Fixture {
         query: params::GetThingQuery,
         headers: params::GetThingHeaders,
     ) -> Result<params::GetThingResponse, Rejection> {
-        let label = format!("{:?} {:?} {:?}", query.limit, query.verbose, headers.x_trace);
+        let label = format!(
+            "{:?} {:?} {:?} {:?}",
+            query.limit, query.verbose, headers.x_trace, query.delivered
+        );
         Ok(params::GetThingResponse::Ok(params::types::Thing {
             id: path.thing_id,
             label,
@@ -164,9 +167,32 @@ async fn parameters_are_typed_and_validated_with_their_loc() {
     let (status, body) = call(app.clone(), "GET", &uri, &[AUTH, ("x-trace", "t1")], None).await;
     assert_eq!(
         (status, body["label"].as_str()),
-        (200, Some(r#"5 Some(true) Some("t1")"#)),
+        (200, Some(r#"5 Some(true) Some("t1") None"#)),
         "{body}"
     );
+    // An untyped enum of several JSON types: the text is read as a boolean, else a number, and must be a member.
+    for (delivered, expected) in [
+        ("true", "Some(Bool(true))"),
+        ("0", "Some(Number(0))"),
+        ("1", "Some(Number(1))"),
+    ] {
+        let uri = format!("/things/{ID}?limit=5&delivered={delivered}");
+        let (status, body) = call(app.clone(), "GET", &uri, &[AUTH], None).await;
+        assert_eq!(
+            (status, body["label"].as_str()),
+            (200, Some(format!("5 None None {expected}").as_str())),
+            "{body}"
+        );
+    }
+    for delivered in ["2", "yes", "TRUE"] {
+        let uri = format!("/things/{ID}?limit=5&delivered={delivered}");
+        let (status, body) = call(app.clone(), "GET", &uri, &[AUTH], None).await;
+        assert_eq!(
+            (status, violations(&body)),
+            (422, vec![(r#"["query","delivered"]"#.into(), "enum".into())]),
+            "{delivered}: {body}"
+        );
+    }
 
     let uri = "/things/not-a-uuid?limit=abc&verbose=maybe&ratio=x";
     let (status, body) = call(app.clone(), "GET", uri, &[AUTH, ("x-trace", &"x".repeat(33))], None).await;
@@ -487,6 +513,33 @@ async fn form_bodies_are_converted_validated_and_typed() {
             Vec::new(),
             422,
             invalid(&[(r#"["body","age"]"#, "missing"), (r#"["body","name"]"#, "missing")]),
+        ),
+        (
+            FORM,
+            b"name=a&age=1&labels%5Brank%5D=2&labels[color]=red".to_vec(),
+            201,
+            json!({ "name": "a", "age": 1, "labels": { "rank": 2, "color": "red" } }),
+        ),
+        (
+            FORM,
+            b"name=a&age=1&labels[rank]=0&labels[size]=9".to_vec(),
+            422,
+            invalid(&[
+                (r#"["body","labels","rank"]"#, "greater_than_equal"),
+                (r#"["body","labels","size"]"#, "extra_forbidden"),
+            ]),
+        ),
+        (
+            FORM,
+            b"name=a&age=1&labels=red".to_vec(),
+            422,
+            invalid(&[(r#"["body","labels"]"#, "object_type")]),
+        ),
+        (
+            FORM,
+            b"name=a&age=1&labels[rank]=1&labels[rank]=2".to_vec(),
+            400,
+            rejected("invalid_request_error"),
         ),
         (
             FORM,

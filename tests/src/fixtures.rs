@@ -16,6 +16,7 @@ pub mod object_and_json_parameters;
 pub mod optional_and_nullable_fields;
 pub mod params_path_query_header;
 pub mod refd_parameters_bodies_responses;
+pub mod required_names_without_properties;
 pub mod responses_default_ranges_media;
 pub mod security_alternatives;
 pub mod security_schemes;

@@ -101,6 +101,9 @@ pub enum ScalarKind {
     Number,
     /// `true` / `false`.
     Boolean,
+    /// An untyped `enum` whose values have several JSON types (`enum: [true, false, 0, 1]`): `true` / `false`, else
+    /// a number, else text.
+    Any,
 }
 
 /// How a parameter's text becomes a JSON value (its style, in OpenAPI's terms).
@@ -201,6 +204,9 @@ pub struct FormField {
     pub kind: ScalarKind,
     /// An array property: one item per occurrence of the key.
     pub repeated: bool,
+    /// An object property, read in the `deepObject` style (`name[key]=value`): its declared properties and how their
+    /// text converts (any other key stays text).
+    pub properties: Option<Vec<(String, ScalarKind)>>,
 }
 
 /// Which statuses a documented answer covers.
@@ -343,6 +349,11 @@ pub enum Check {
     },
     /// `type: boolean`.
     Boolean { nullable: bool, values: Vec<bool> },
+    /// An untyped `enum` of scalars of several JSON types (`[true, false, 0, 1]`).
+    Enum {
+        nullable: bool,
+        values: Vec<serde_json::Value>,
+    },
     /// `type: object`.
     Object {
         nullable: bool,

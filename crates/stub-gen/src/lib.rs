@@ -190,7 +190,56 @@ pub fn type_document(spec: &Spec, settings: &Settings) -> Result<openapiv3::Open
     for (name, schema) in api.inline_types {
         components.schemas.insert(name, openapiv3::ReferenceOr::Item(schema));
     }
+    let mut schemas = serde_json::to_value(&components.schemas)
+        .map_err(|err| Error::new(format!("{}: the type document does not serialize: {err}", spec.path)))?;
+    drop_shadowed_required(&mut schemas);
+    components.schemas = serde_json::from_value(schemas)
+        .map_err(|err| Error::new(format!("{}: the type document does not read back: {err}", spec.path)))?;
     Ok(doc)
+}
+
+/// typify gives a required name that no property declares a field of its own (any JSON value). When that field's
+/// Rust name is a declared property's (`required: [id]` beside a property `_id`, `json_schema` beside `jsonSchema`),
+/// the struct would have two fields of one name and not compile. Such names are left out of the *type's* `required`
+/// only: the stub's validator, built from the spec itself, still requires them, and a schema with a required name
+/// no property declares never takes the one-pass decode (`typed_complete`).
+fn drop_shadowed_required(node: &mut serde_json::Value) {
+    use serde_json::Value;
+    match node {
+        Value::Object(map) => {
+            if let (Some(Value::Object(properties)), Some(Value::Array(required))) =
+                (map.get("properties"), map.get("required"))
+            {
+                let fields: BTreeSet<String> = properties
+                    .keys()
+                    .map(|key| names::field_ident(key).to_string())
+                    .collect();
+                let kept: Vec<Value> = required
+                    .iter()
+                    .filter(|name| {
+                        name.as_str().is_none_or(|name| {
+                            properties.contains_key(name) || !fields.contains(&names::field_ident(name).to_string())
+                        })
+                    })
+                    .cloned()
+                    .collect();
+                map.insert("required".to_owned(), Value::Array(kept));
+            }
+            for (key, value) in map.iter_mut() {
+                match (key.as_str(), value) {
+                    // Property names are not keywords: a property may be called `default`.
+                    ("properties", Value::Object(properties)) => {
+                        properties.values_mut().for_each(drop_shadowed_required);
+                    }
+                    ("example" | "examples" | "default" | "enum", _) => {}
+                    (key, _) if key.starts_with("x-") => {}
+                    (_, value) => drop_shadowed_required(value),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_shadowed_required),
+        _ => {}
+    }
 }
 
 /// The document with every missing operationId filled in as the stub names it ([`names::operation_id`]), so that a

@@ -232,14 +232,47 @@ fn drop_foreign_keywords(node: &mut Value) {
             if let Some(implied) = enum_type(map) {
                 map.insert("type".to_owned(), Value::String(implied.to_owned()));
             }
+            move_array_enum(map);
             for (key, value) in map.iter_mut() {
-                if !matches!(key.as_str(), "example" | "examples" | "default" | "enum") && !key.starts_with("x-") {
-                    drop_foreign_keywords(value);
+                match (key.as_str(), value) {
+                    // Property names are not keywords: a property may be called `default`.
+                    ("properties", Value::Object(properties)) => {
+                        properties.values_mut().for_each(drop_foreign_keywords);
+                    }
+                    ("example" | "examples" | "default" | "enum", _) => {}
+                    (key, _) if key.starts_with("x-") => {}
+                    (_, value) => drop_foreign_keywords(value),
                 }
             }
         }
         Value::Array(items) => items.iter_mut().for_each(drop_foreign_keywords),
         _ => {}
+    }
+}
+
+/// `type: array` with an `enum` of values that are not arrays (`enum: [live, promotions]`, `items: {type: string}`)
+/// accepts no array at all; specs converted from Swagger 2.0 write item enums this way, and Swagger UI reads them as
+/// the items' enum. So does the generator: the `enum` moves to `items` when the items have none of their own.
+fn move_array_enum(map: &mut serde_json::Map<String, Value>) {
+    if map.get("type").and_then(Value::as_str) != Some("array") {
+        return;
+    }
+    let Some(Value::Array(values)) = map.get("enum") else {
+        return;
+    };
+    if values.is_empty() || values.iter().any(Value::is_array) {
+        return;
+    }
+    let Some(Value::Object(items)) = map.get("items") else {
+        return;
+    };
+    if items.contains_key("enum") || items.contains_key("$ref") {
+        return;
+    }
+    if let Some(values) = map.remove("enum")
+        && let Some(Value::Object(items)) = map.get_mut("items")
+    {
+        items.insert("enum".to_owned(), values);
     }
 }
 

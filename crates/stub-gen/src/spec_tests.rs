@@ -114,6 +114,16 @@ const FOREIGN_KEYWORDS: &[(&str, &str)] = &[
         "{ type: string, format: date, maxLength: 10, example: { type: array, format: kept } }",
         r#"{"example":{"format":"kept","type":"array"},"format":"date","maxLength":10,"type":"string"}"#,
     ),
+    // An enum beside `type: array` that no array can match is the items' enum (Swagger 2.0's way of writing it).
+    (
+        "{ type: array, enum: [live, promotions], items: { type: string } }",
+        r#"{"items":{"enum":["live","promotions"],"type":"string"},"type":"array"}"#,
+    ),
+    // A property may be called `default` or `example`: it is a schema like any other.
+    (
+        "{ type: object, properties: { default: { type: string, items: { type: string } } } }",
+        r#"{"properties":{"default":{"type":"string"}},"type":"object"}"#,
+    ),
     (
         "{ type: object, properties: { kind: { enum: [tag, digest] }, mixed: { enum: [true, 0] } } }",
         r#"{"properties":{"kind":{"enum":["tag","digest"],"type":"string"},"mixed":{"enum":[true,0]}},"type":"object"}"#,

@@ -105,9 +105,16 @@ fn refusals() -> Vec<(&'static str, String, String)> {
         ("multipart/mixed body", media("multipart/mixed", thing), THING.into()),
         ("text body with an object schema", media("text/plain", thing), THING.into()),
         (
-            "form body with a nested object field",
+            "form body with an object in an object field",
             media("application/x-www-form-urlencoded", "{ $ref: '#/components/schemas/Outer' }"),
-            "schemas:\n  Outer: { type: object, properties: { inner: { $ref: '#/components/schemas/Thing' } } }\n  Thing: { type: object }\n".into(),
+            "schemas:\n  Outer: { type: object, properties: { inner: { $ref: '#/components/schemas/Thing' } } }\n  Thing: { type: object, properties: { deeper: { type: object } } }\n".into(),
+        ),
+        (
+            "form object field in the form style",
+            format!(
+                "requestBody:\n  content:\n    application/x-www-form-urlencoded:\n      schema: {{ $ref: '#/components/schemas/Outer' }}\n      encoding:\n        inner: {{ style: form }}\n{OK_RESPONSE}"
+            ),
+            "schemas:\n  Outer: { type: object, properties: { inner: { type: object } } }\n".into(),
         ),
         (
             "form body with a scalar schema",

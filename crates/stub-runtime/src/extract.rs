@@ -198,6 +198,9 @@ pub enum ParamKind {
     Number,
     /// `true` or `false`.
     Boolean,
+    /// A schema of several JSON types (an untyped `enum: [true, false, 0, 1]`): `true` or `false`, else a number,
+    /// else text.
+    Any,
 }
 
 /// A parameter's text as the JSON value its schema expects; text that does not convert stays a string, so the
@@ -211,13 +214,25 @@ pub fn coerce(raw: String, kind: ParamKind) -> Value {
             .ok()
             .and_then(serde_json::Number::from_f64)
             .map(Value::Number),
-        ParamKind::Boolean => match raw.as_str() {
-            "true" => Some(Value::Bool(true)),
-            "false" => Some(Value::Bool(false)),
-            _ => None,
-        },
+        ParamKind::Boolean => boolean(&raw),
+        ParamKind::Any => boolean(&raw)
+            .or_else(|| raw.parse::<i64>().ok().map(Value::from))
+            .or_else(|| {
+                raw.parse::<f64>()
+                    .ok()
+                    .and_then(serde_json::Number::from_f64)
+                    .map(Value::Number)
+            }),
     };
     converted.unwrap_or(Value::String(raw))
+}
+
+fn boolean(raw: &str) -> Option<Value> {
+    match raw {
+        "true" => Some(Value::Bool(true)),
+        "false" => Some(Value::Bool(false)),
+        _ => None,
+    }
 }
 
 /// The items of a delimited array parameter (`1,2,3`); an empty value is an empty array.

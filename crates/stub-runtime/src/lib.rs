@@ -56,7 +56,7 @@ pub use rejection::{
     Loc, Rejection, Violation, bytes, checked_status, empty, header, json, json_as, text, undocumented_status,
 };
 pub use security::{Credential, Credentials, KeyLocation, Scheme, SchemeKind, credentials, optional_credentials};
-pub use validate::{Pattern, Validator};
+pub use validate::{Literal, Pattern, Validator};
 
 #[cfg(test)]
 mod tests;

@@ -360,6 +360,25 @@ impl Validator {
         }
     }
 
+    /// An untyped `enum` of several JSON types: the value must equal one of `allowed` (`null` passes when
+    /// `nullable`).
+    pub fn one_of_literal(&mut self, value: &Value, nullable: bool, allowed: &[Literal]) {
+        if value.is_null() && nullable {
+            return;
+        }
+        let equal = |literal: &Literal| match (literal, value) {
+            (Literal::Bool(b), Value::Bool(v)) => b == v,
+            (Literal::Integer(i), Value::Number(n)) => n.as_i64() == Some(*i) || n.as_f64() == Some(*i as f64),
+            (Literal::Number(x), Value::Number(n)) => n.as_f64() == Some(*x),
+            (Literal::String(s), Value::String(v)) => s == v,
+            _ => false,
+        };
+        if !allowed.iter().any(equal) {
+            let list: Vec<String> = allowed.iter().map(Literal::to_string).collect();
+            self.fail("enum", format!("must be one of {}", list.join(", ")));
+        }
+    }
+
     /// A boolean `enum`.
     pub fn one_of_bool(&mut self, b: bool, allowed: &[bool]) {
         if !allowed.contains(&b) {
@@ -414,4 +433,28 @@ impl Validator {
 
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
+}
+
+/// A member of an untyped `enum` of several JSON types.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Literal {
+    /// `true` or `false`.
+    Bool(bool),
+    /// An integer.
+    Integer(i64),
+    /// A number that is not an integer.
+    Number(f64),
+    /// A string.
+    String(&'static str),
+}
+
+impl std::fmt::Display for Literal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Literal::Bool(b) => write!(f, "{b}"),
+            Literal::Integer(i) => write!(f, "{i}"),
+            Literal::Number(x) => write!(f, "{x}"),
+            Literal::String(s) => write!(f, "'{s}'"),
+        }
+    }
 }

@@ -6,7 +6,7 @@ use quote::{format_ident, quote};
 
 use super::ty;
 use super::validators::check_tokens;
-use crate::ir::{self, Decode, ScalarKind};
+use crate::ir::{self, Decode};
 use crate::names::pascal;
 
 /// The type the trait method receives (before `Option` for an optional body).
@@ -132,13 +132,18 @@ fn decode(decode: &Decode, rt: &TokenStream) -> TokenStream {
             let (t, check) = (ty(t), check_tokens(check, rt));
             let fields = fields.iter().map(|field| {
                 let (name, repeated) = (&field.name, field.repeated);
-                let kind = match field.kind {
-                    ScalarKind::String => quote!(String),
-                    ScalarKind::Integer => quote!(Integer),
-                    ScalarKind::Number => quote!(Number),
-                    ScalarKind::Boolean => quote!(Boolean),
+                let kind = super::handler::param_kind(field.kind, rt);
+                let properties = match &field.properties {
+                    None => quote!(::std::option::Option::None),
+                    Some(properties) => {
+                        let properties = properties.iter().map(|(key, kind)| {
+                            let kind = super::handler::param_kind(*kind, rt);
+                            quote! { (#key, #kind) }
+                        });
+                        quote!(::std::option::Option::Some(&[#(#properties),*]))
+                    }
                 };
-                quote! { #rt::FormField { name: #name, kind: #rt::ParamKind::#kind, repeated: #repeated } }
+                quote! { #rt::FormField { name: #name, kind: #kind, repeated: #repeated, properties: #properties } }
             });
             quote! { #rt::form_body::<#t>(&received.bytes()?, &[#(#fields),*], cx, |v, cx| { #check })? }
         }

@@ -228,12 +228,13 @@ fn auth(op: &ir::Operation, rt: &TokenStream) -> TokenStream {
     }
 }
 
-fn param_kind(kind: ScalarKind, rt: &TokenStream) -> TokenStream {
+pub(super) fn param_kind(kind: ScalarKind, rt: &TokenStream) -> TokenStream {
     let kind = match kind {
         ScalarKind::String => quote!(String),
         ScalarKind::Integer => quote!(Integer),
         ScalarKind::Number => quote!(Number),
         ScalarKind::Boolean => quote!(Boolean),
+        ScalarKind::Any => quote!(Any),
     };
     quote!(#rt::ParamKind::#kind)
 }

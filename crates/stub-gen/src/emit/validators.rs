@@ -145,6 +145,24 @@ pub(super) fn check_tokens(check: &Check, rt: &TokenStream) -> TokenStream {
                 quote! { if let Some(x) = cx.number(v, #nullable) { #(#checks)* } }
             }
         }
+        Check::Enum { nullable, values } => {
+            let values = values.iter().map(|value| match value {
+                serde_json::Value::Bool(b) => quote!(#rt::Literal::Bool(#b)),
+                serde_json::Value::Number(n) => match n.as_i64() {
+                    Some(i) => quote!(#rt::Literal::Integer(#i)),
+                    None => {
+                        let f = n.as_f64().unwrap_or_default();
+                        quote!(#rt::Literal::Number(#f))
+                    }
+                },
+                // Lowering admits only scalars; a string is what is left.
+                other => {
+                    let text = other.as_str().unwrap_or_default();
+                    quote!(#rt::Literal::String(#text))
+                }
+            });
+            quote! { cx.one_of_literal(v, #nullable, &[#(#values),*]); }
+        }
         Check::Boolean { nullable, values } => {
             if values.is_empty() {
                 quote! { cx.boolean(v, #nullable); }

@@ -69,7 +69,7 @@ impl<'a> Lowering<'a> {
             let schema = schema.ok_or_else(needs_schema)?;
             let check = self.check(schema, &schema_at)?;
             // Before the type: what forms cannot carry is refused the same way with or without a type space.
-            let fields = self.form_fields(schema, &schema_at)?;
+            let fields = self.form_fields(schema, &schema_at, item, at)?;
             return Ok(Decode::Form {
                 ty: self.named_type(schema, &schema_at, &format!("{}-body", self.op))?,
                 fields,
@@ -123,9 +123,17 @@ impl<'a> Lowering<'a> {
             if t.format == VariantOrUnknownOrEmpty::Item(openapiv3::StringFormat::Binary))
     }
 
-    /// The properties of a form body's object schema and how their text converts: scalars, or arrays of scalars
-    /// (one item per repeated key).
-    fn form_fields(&self, schema: &'a ReferenceOr<Schema>, at: &str) -> Result<Vec<ir::FormField>, Error> {
+    /// The properties of a form body's object schema and how their text converts: scalars, arrays of scalars (one
+    /// item per repeated key), or objects of scalars. An object is read in the `deepObject` style
+    /// (`annotations[puppet]=true`), the only one that cannot be confused with the body's own fields; an `encoding`
+    /// that asks for another style for it is refused.
+    fn form_fields(
+        &self,
+        schema: &'a ReferenceOr<Schema>,
+        at: &str,
+        media: &MediaType,
+        media_at: &str,
+    ) -> Result<Vec<ir::FormField>, Error> {
         let (schema, at) = self.schema(schema, at)?;
         let SchemaKind::Type(Type::Object(object)) = &schema.schema_kind else {
             return Err(self.fail(&at, "a form request body must have an object schema"));
@@ -134,36 +142,65 @@ impl<'a> Lowering<'a> {
         for (name, property) in &object.properties {
             let property_at = format!("{at}/properties/{}", escape(name));
             let (property, property_at) = self.boxed_schema(property, property_at)?;
-            let (kind, repeated) = match &property.schema_kind {
+            let (kind, repeated, properties) = match &property.schema_kind {
                 SchemaKind::Type(Type::Array(array)) => {
                     let items = array
                         .items
                         .as_ref()
                         .ok_or_else(|| self.fail(&property_at, "an array schema needs `items`"))?;
                     let (items, items_at) = self.boxed_schema(items, format!("{property_at}/items"))?;
-                    (self.form_scalar(items, &items_at, name)?, true)
+                    (self.form_scalar(items, &items_at, name, true)?, true, None)
                 }
-                _ => (self.form_scalar(property, &property_at, name)?, false),
+                SchemaKind::Type(Type::Object(object)) => {
+                    if let Some(style) = media.encoding.get(name).and_then(|encoding| encoding.style.as_ref())
+                        && *style != openapiv3::QueryStyle::DeepObject
+                    {
+                        return Err(self.fail(
+                            &format!("{media_at}/encoding/{}", escape(name)),
+                            format!("object form field `{name}` must use `style: deepObject`"),
+                        ));
+                    }
+                    let mut properties = Vec::new();
+                    for (key, inner) in &object.properties {
+                        let inner_at = format!("{property_at}/properties/{}", escape(key));
+                        let (inner, inner_at) = self.boxed_schema(inner, inner_at)?;
+                        properties.push((
+                            key.clone(),
+                            self.form_scalar(inner, &inner_at, &format!("{name}[{key}]"), true)?,
+                        ));
+                    }
+                    (ScalarKind::String, false, Some(properties))
+                }
+                _ => (self.form_scalar(property, &property_at, name, false)?, false, None),
             };
             fields.push(ir::FormField {
                 name: name.clone(),
                 kind,
                 repeated,
+                properties,
             });
         }
         Ok(fields)
     }
 
-    fn form_scalar(&self, schema: &Schema, at: &str, name: &str) -> Result<ScalarKind, Error> {
+    /// The kind of a form field's text; `nested` for an array's items and an object's properties.
+    fn form_scalar(&self, schema: &Schema, at: &str, name: &str, nested: bool) -> Result<ScalarKind, Error> {
         match &schema.schema_kind {
             SchemaKind::Type(Type::String(_)) => Ok(ScalarKind::String),
             SchemaKind::Type(Type::Integer(_)) => Ok(ScalarKind::Integer),
             SchemaKind::Type(Type::Number(_)) => Ok(ScalarKind::Number),
             SchemaKind::Type(Type::Boolean(_)) => Ok(ScalarKind::Boolean),
             SchemaKind::Any(any) if *any == openapiv3::AnySchema::default() => Ok(ScalarKind::String),
+            SchemaKind::Any(any) if super::params::mixed_scalar_enum(any) => Ok(ScalarKind::Any),
+            _ if nested => Err(self.fail(
+                at,
+                format!("form field `{name}` must be a string, integer, number or boolean"),
+            )),
             _ => Err(self.fail(
                 at,
-                format!("form field `{name}` must be a string, integer, number, boolean or an array of them"),
+                format!(
+                    "form field `{name}` must be a string, integer, number, boolean, or an array or object of them"
+                ),
             )),
         }
     }

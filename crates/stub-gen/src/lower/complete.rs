@@ -27,6 +27,8 @@ impl<'a> Lowering<'a> {
             }
             Check::Any { .. } => true,
             Check::Boolean { values, .. } => values.is_empty(),
+            // The type is a JSON value: the walk checks membership.
+            Check::Enum { .. } => false,
             // chrono's `DateTime` parser accepts more than RFC 3339, so a date-time takes the walk.
             Check::String {
                 min_length,
@@ -73,7 +75,12 @@ impl<'a> Lowering<'a> {
                 let required_nullable = properties
                     .iter()
                     .any(|(key, check)| required.contains(key) && self.nullable(check));
+                // A required name no property declares may be missing from the type (`drop_shadowed_required`).
+                let required_undeclared = required
+                    .iter()
+                    .any(|name| !properties.iter().any(|(key, _)| key == name));
                 !required_nullable
+                    && !required_undeclared
                     && min_properties.is_none()
                     && max_properties.is_none()
                     && !matches!(additional, Additional::Schema(_))
@@ -109,6 +116,7 @@ impl<'a> Lowering<'a> {
             | Check::Integer { nullable, .. }
             | Check::Number { nullable, .. }
             | Check::Boolean { nullable, .. }
+            | Check::Enum { nullable, .. }
             | Check::Object { nullable, .. }
             | Check::Array { nullable, .. }
             | Check::Wrapped { nullable, .. }

@@ -216,10 +216,28 @@ impl<'a> Lowering<'a> {
             SchemaKind::Type(Type::Integer(_)) => Ok(ScalarKind::Integer),
             SchemaKind::Type(Type::Number(_)) => Ok(ScalarKind::Number),
             SchemaKind::Type(Type::Boolean(_)) => Ok(ScalarKind::Boolean),
+            SchemaKind::Any(any) if mixed_scalar_enum(any) => Ok(ScalarKind::Any),
             _ => Err(self.fail(
                 &at,
                 format!("{what} must have a string, integer, number or boolean schema"),
             )),
         }
     }
+}
+
+/// An untyped schema that is only an `enum` of scalars of several JSON types (`enum: [true, false, 0, 1]`; an enum of
+/// one type was given its type when the spec was read).
+pub(super) fn mixed_scalar_enum(any: &openapiv3::AnySchema) -> bool {
+    let only_enum = openapiv3::AnySchema {
+        enumeration: any.enumeration.clone(),
+        ..Default::default()
+    };
+    !any.enumeration.is_empty()
+        && *any == only_enum
+        && any.enumeration.iter().all(|value| {
+            matches!(
+                value,
+                serde_json::Value::String(_) | serde_json::Value::Number(_) | serde_json::Value::Bool(_)
+            )
+        })
 }

@@ -38,6 +38,8 @@ impl<'a> Lowering<'a> {
             },
             SchemaKind::Type(Type::Object(o)) if free_form(o) => TypeRef::Map,
             SchemaKind::Any(any) if *any == openapiv3::AnySchema::default() => TypeRef::Value,
+            // An enum of several JSON types is a JSON value; the validator holds it to the enum.
+            SchemaKind::Any(any) if super::params::mixed_scalar_enum(any) => TypeRef::Value,
             _ => {
                 return Err(self.fail(
                     at,
@@ -201,6 +203,12 @@ impl<'a> Lowering<'a> {
     /// A schema `openapiv3` could not file under one type (a `type` beside `allOf`, properties without `type`, …):
     /// its own keywords as one typed part, and every `allOf`/`oneOf`/`anyOf`/`not` beside them.
     fn check_any(&mut self, any: &openapiv3::AnySchema, nullable: bool, at: &str) -> Result<Check, Error> {
+        if super::params::mixed_scalar_enum(any) {
+            return Ok(Check::Enum {
+                nullable,
+                values: any.enumeration.clone(),
+            });
+        }
         let mut own = any.clone();
         own.all_of.clear();
         own.one_of.clear();

@@ -17,6 +17,9 @@ pub struct FormField {
     pub kind: ParamKind,
     /// An array property: every occurrence of the key is one item, in order.
     pub repeated: bool,
+    /// An object property, read in the `deepObject` style: `name[key]=value` is its field `key`, converted by the
+    /// kind listed for it (text when it is not listed).
+    pub properties: Option<&'static [(&'static str, ParamKind)]>,
 }
 
 /// Decodes a form body into `T`: declared fields are converted by their [`FormField`]s, undeclared ones stay
@@ -32,6 +35,22 @@ pub fn form_body<T: DeserializeOwned>(
     let mut object = Map::new();
     let mut repeated = None;
     for (key, text) in form_urlencoded::parse(bytes) {
+        if let Some((field, inner)) = object_key(fields, &key) {
+            let kind = field
+                .properties
+                .and_then(|kinds| kinds.iter().find(|(name, _)| *name == inner))
+                .map_or(ParamKind::String, |(_, kind)| *kind);
+            let value = coerce(text.into_owned(), kind);
+            let entry = object.entry(field.name).or_insert_with(|| Value::Object(Map::new()));
+            // A plain `name=` before `name[key]=` is a scalar where an object belongs: the validator says so.
+            if let Value::Object(inner_object) = entry
+                && inner_object.insert(inner.to_owned(), value).is_some()
+            {
+                repeated = Some(format!("form field `{}` has a key given more than once", field.name));
+                break;
+            }
+            continue;
+        }
         let field = fields.iter().find(|field| field.name == key);
         let kind = field.map_or(ParamKind::String, |field| field.kind);
         let value = coerce(text.into_owned(), kind);
@@ -59,4 +78,14 @@ pub fn form_body<T: DeserializeOwned>(
         return Err(Rejection::bad_request(detail));
     }
     walk_then_type(Value::Object(object), cx, check)
+}
+
+/// The object field and inner key of `name[key]`, when `name` is a declared object field.
+fn object_key<'f, 'k>(fields: &'f [FormField], key: &'k str) -> Option<(&'f FormField, &'k str)> {
+    let (name, rest) = key.split_once('[')?;
+    let inner = rest.strip_suffix(']')?;
+    fields
+        .iter()
+        .find(|field| field.properties.is_some() && field.name == name)
+        .map(|field| (field, inner))
 }
