@@ -30,6 +30,13 @@ pub fn lower(spec: &Spec, types: Option<&Types>, settings: &Settings) -> Result<
         method_names: BTreeMap::new(),
         inline_types: Vec::new(),
         response_named: false,
+        component_type_names: spec
+            .doc
+            .components
+            .iter()
+            .flat_map(|c| c.schemas.keys())
+            .map(|name| crate::names::typify_name(name))
+            .collect(),
     };
     let mut operations = Vec::new();
     for (path, item) in &items {
@@ -90,6 +97,8 @@ pub(crate) struct Lowering<'a> {
     pub(crate) inline_types: Vec<(String, Schema)>,
     /// Whether this operation's `{operationId}-response` name is given already.
     pub(crate) response_named: bool,
+    /// typify's name of every component schema (an inline schema must not take one).
+    pub(crate) component_type_names: std::collections::BTreeSet<String>,
 }
 
 impl<'a> Lowering<'a> {

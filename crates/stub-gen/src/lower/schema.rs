@@ -94,13 +94,7 @@ impl<'a> Lowering<'a> {
                 format!("the shared type space has no type `{type_name}` for this inline schema"),
             ));
         }
-        if self
-            .spec
-            .doc
-            .components
-            .as_ref()
-            .is_some_and(|c| c.schemas.keys().any(|k| typify_name(k) == type_name))
-        {
+        if self.component_type_names.contains(&type_name) {
             return Err(self.fail(
                 at,
                 format!("this inline schema would be named `{type_name}`, which a component schema is already called; move it to components/schemas"),
