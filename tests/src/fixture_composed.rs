@@ -74,6 +74,7 @@ async fn composed_schemas_are_validated_with_every_violation() {
         ),
         (json!({ "kind": [] }), 422, &[(r#"["body","kind"]"#, "object_type")]),
         (json!({ "shape": { "radius": 1.5 } }), 201, ok),
+        (json!({ "shape": null }), 201, ok),
         (
             json!({ "shape": {} }),
             422,

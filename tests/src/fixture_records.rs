@@ -80,3 +80,83 @@ async fn a_required_name_without_a_property_is_still_required() {
         }
     }
 }
+
+mod names {
+    //! The `colliding_schema_names` fixture: `PetDTO` and `PetDto` are two types, and the discriminator still picks
+    //! the renamed one by the name it was written with.
+
+    use std::sync::Arc;
+
+    use axum::body::Body;
+    use axum::http::Request;
+    use http_body_util::BodyExt;
+    use serde_json::{Value, json};
+    use stub_runtime::{Context, Credentials, Rejection, RequestId, RouterConfig};
+    use tower::ServiceExt;
+
+    use crate::fixtures::colliding_schema_names as fx;
+
+    struct Pets;
+
+    impl fx::Api for Pets {
+        type Caller = ();
+
+        async fn authenticate(&self, _credentials: Credentials, _request_id: &RequestId) -> Result<(), Rejection> {
+            Ok(())
+        }
+
+        async fn add_pet(&self, _ctx: Context<()>, body: fx::types::Pet) -> Result<fx::AddPetResponse, Rejection> {
+            Ok(fx::AddPetResponse::Created(body))
+        }
+    }
+
+    #[tokio::test]
+    async fn colliding_schema_names_are_two_types_chosen_by_their_written_names() {
+        let cases: Vec<(Value, u16, &[(&str, &str)])> = vec![
+            (json!({ "kind": "PetDTO", "name": "Rex" }), 201, &[]),
+            (json!({ "kind": "PetDto", "id": 3 }), 201, &[]),
+            (
+                json!({ "kind": "PetDto", "id": 0 }),
+                422,
+                &[(r#"["body","id"]"#, "greater_than_equal")],
+            ),
+            (
+                json!({ "kind": "PetDTO", "name": "" }),
+                422,
+                &[(r#"["body","name"]"#, "string_too_short")],
+            ),
+            (
+                json!({ "kind": "PetDto2", "id": 3 }),
+                422,
+                &[(r#"["body","kind"]"#, "union_tag_invalid")],
+            ),
+        ];
+        for (body, status, expected) in cases {
+            let app = fx::router(Arc::new(Pets), RouterConfig::default());
+            let request = Request::post("/pets")
+                .header("content-type", "application/json")
+                .body(Body::from(body.to_string()))
+                .unwrap();
+            let response = app.oneshot(request).await.unwrap();
+            let got = response.status().as_u16();
+            let answer: Value =
+                serde_json::from_slice(&response.into_body().collect().await.unwrap().to_bytes()).unwrap();
+            assert_eq!(got, status, "{body}: {answer}");
+            if status == 201 {
+                assert_eq!(answer, body);
+            } else {
+                let errors: Vec<(String, String)> = answer["errors"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|e| (e["loc"].to_string(), e["type"].as_str().unwrap().to_owned()))
+                    .collect();
+                let expected: Vec<(String, String)> = expected
+                    .iter()
+                    .map(|(l, t)| ((*l).to_owned(), (*t).to_owned()))
+                    .collect();
+                assert_eq!(errors, expected, "{body}: {answer}");
+            }
+        }
+    }
+}

@@ -7,6 +7,7 @@ pub mod body_bytes_and_text;
 pub mod body_form_urlencoded;
 pub mod body_multipart;
 pub mod body_several_media_types;
+pub mod colliding_schema_names;
 pub mod composed_schemas;
 pub mod cookie_parameters;
 pub mod nested_objects_arrays_enums;

@@ -193,9 +193,61 @@ pub fn type_document(spec: &Spec, settings: &Settings) -> Result<openapiv3::Open
     let mut schemas = serde_json::to_value(&components.schemas)
         .map_err(|err| Error::new(format!("{}: the type document does not serialize: {err}", spec.path)))?;
     drop_shadowed_required(&mut schemas);
+    split_nullable_compositions(&mut schemas);
     components.schemas = serde_json::from_value(schemas)
         .map_err(|err| Error::new(format!("{}: the type document does not read back: {err}", spec.path)))?;
     Ok(doc)
+}
+
+/// typify names both the nullable wrapper of a nullable composed component schema (`nullable` beside `oneOf`,
+/// `anyOf` or `allOf`) and the composition inside it after the component, and so defines that type twice. In the
+/// type document such a schema `X` becomes `X: { nullable: true, allOf: [$ref: XValue] }` beside `XValue`, the
+/// schema without `nullable`: `X` is still the type everything refers to (`struct X(Option<XValue>)`). Validators are
+/// built from the spec and do not change.
+fn split_nullable_compositions(schemas: &mut serde_json::Value) {
+    use serde_json::{Map, Value, json};
+    let Value::Object(map) = schemas else { return };
+    let mut taken: BTreeSet<String> = map.keys().map(|name| names::typify_name(name)).collect();
+    let needs_split = |schema: &Value| {
+        let composed = ["oneOf", "anyOf"].iter().any(|key| {
+            schema
+                .get(*key)
+                .and_then(Value::as_array)
+                .is_some_and(|a| !a.is_empty())
+        }) || schema.get("allOf").and_then(Value::as_array).is_some_and(|parts| {
+            // One `$ref` beside `nullable` is how 3.0 makes a reference nullable; typify reads that well.
+            !(parts.len() == 1 && parts[0].get("$ref").is_some())
+        });
+        composed && schema.get("nullable") == Some(&Value::Bool(true))
+    };
+    let mut out = Map::new();
+    for (name, mut schema) in std::mem::take(map) {
+        if !needs_split(&schema) {
+            out.insert(name, schema);
+            continue;
+        }
+        let inner = (1..)
+            .map(|n| {
+                if n == 1 {
+                    format!("{name}Value")
+                } else {
+                    format!("{name}Value{n}")
+                }
+            })
+            .find(|candidate| !taken.contains(&names::typify_name(candidate)))
+            .unwrap_or_default();
+        taken.insert(names::typify_name(&inner));
+        if let Value::Object(fields) = &mut schema {
+            fields.remove("nullable");
+        }
+        let mut wrapper = json!({ "nullable": true, "allOf": [{ "$ref": format!("#/components/schemas/{inner}") }] });
+        if let Some(description) = schema.get("description") {
+            wrapper["description"] = description.clone();
+        }
+        out.insert(name, wrapper);
+        out.insert(inner, schema);
+    }
+    *map = out;
 }
 
 /// typify gives a required name that no property declares a field of its own (any JSON value). When that field's

@@ -1,6 +1,7 @@
 //! Reading a spec: YAML text -> `openapiv3` document, refusing (with `file:line` and JSON pointer) what is not an
 //! OpenAPI 3.0 document or has a `$ref` that resolves nowhere. No I/O: the caller reads the file.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use openapiv3::OpenAPI;
@@ -22,6 +23,9 @@ pub struct Spec {
     pub doc: OpenAPI,
     /// The document as plain JSON, for lookups `openapiv3` does not keep (e.g. raw `$ref` targets).
     pub raw: Value,
+    /// Component schemas renamed because typify would give two of them one Rust name (`FileDTO` and `FileDto`):
+    /// new name -> the name as written.
+    pub renamed: BTreeMap<String, String>,
 }
 
 impl Spec {
@@ -58,6 +62,7 @@ impl Spec {
         let original = raw.clone();
         inline_deep_refs(&original, &mut raw, 0);
         drop_foreign_keywords(&mut raw);
+        let renamed = rename_colliding_schemas(&mut raw);
 
         let doc: OpenAPI = serde_path_to_error::deserialize(&raw).map_err(|err| {
             let segments: Vec<String> = err
@@ -82,16 +87,29 @@ impl Spec {
             text,
             doc,
             raw,
+            renamed,
         })
     }
 
     /// `file:line` for a JSON pointer into this spec, for error messages of later stages.
     pub fn at(&self, pointer: &str) -> String {
-        Located {
+        let located = Located {
             path: &self.path,
             text: &self.text,
+        };
+        // A renamed schema is found in the text under the name it was written with.
+        for (new, original) in &self.renamed {
+            let prefix = self::pointer(&["components", "schemas", new]);
+            if let Some(rest) = pointer.strip_prefix(&prefix)
+                && (rest.is_empty() || rest.starts_with('/'))
+            {
+                return located.at(&format!(
+                    "{}{rest}",
+                    self::pointer(&["components", "schemas", original])
+                ));
+            }
         }
-        .at(pointer)
+        located.at(pointer)
     }
 }
 
@@ -294,6 +312,122 @@ fn enum_type(map: &serde_json::Map<String, Value>) -> Option<&'static str> {
     };
     let first = type_of(values.first()?)?;
     values.iter().all(|v| type_of(v) == Some(first)).then_some(first)
+}
+
+/// Component schemas whose Rust names (typify's, [`crate::names::typify_name`]) collide, such as `FileDTO` and
+/// `FileDto`, would become two types of one name. Every one after the first, in document order, is renamed to the
+/// first free `{Name}2`, `{Name}3`, …, and every reference to it follows; a discriminator that chose it by its
+/// name gets that name as an explicit mapping. Component names are not on the wire, so nothing a client sends or
+/// receives changes. Returns new name -> name as written.
+fn rename_colliding_schemas(raw: &mut Value) -> BTreeMap<String, String> {
+    let Some(Value::Object(schemas)) = raw.pointer("/components/schemas") else {
+        return BTreeMap::new();
+    };
+    let mut taken: BTreeSet<String> = BTreeSet::new();
+    let all: BTreeSet<String> = schemas.keys().map(|name| crate::names::typify_name(name)).collect();
+    let mut renames: Vec<(String, String)> = Vec::new();
+    for name in schemas.keys() {
+        let rust = crate::names::typify_name(name);
+        if taken.insert(rust.clone()) {
+            continue;
+        }
+        let new = (2..)
+            .map(|n| format!("{rust}{n}"))
+            .find(|candidate| {
+                !all.contains(candidate) && !taken.contains(candidate) && !schemas.contains_key(candidate)
+            })
+            .unwrap_or_default();
+        taken.insert(new.clone());
+        renames.push((name.clone(), new));
+    }
+    if renames.is_empty() {
+        return BTreeMap::new();
+    }
+    if let Some(Value::Object(schemas)) = raw.pointer_mut("/components/schemas") {
+        // Rebuilt in order, so the document keeps its order with the new keys in place.
+        let old = std::mem::take(schemas);
+        for (name, schema) in old {
+            let key = renames
+                .iter()
+                .find(|(from, _)| *from == name)
+                .map_or(name, |(_, to)| to.clone());
+            schemas.insert(key, schema);
+        }
+    }
+    let by_ref: BTreeMap<String, (String, String)> = renames
+        .iter()
+        .map(|(from, to)| (pointer_ref(from), (from.clone(), pointer_ref(to))))
+        .collect();
+    follow_renames(raw, &by_ref);
+    renames.into_iter().map(|(from, to)| (to, from)).collect()
+}
+
+fn pointer_ref(name: &str) -> String {
+    format!("#{}", pointer(&["components", "schemas", name]))
+}
+
+/// Rewrites `$ref`s and discriminator mappings to renamed schemas (`by_ref`: old `$ref` -> (old name, new `$ref`)).
+fn follow_renames(node: &mut Value, by_ref: &BTreeMap<String, (String, String)>) {
+    match node {
+        Value::Object(map) => {
+            if let Some(Value::String(target)) = map.get_mut("$ref")
+                && let Some((_, new)) = by_ref.get(target.as_str())
+            {
+                *target = new.clone();
+            }
+            // Before the options are rewritten: an option chosen by its (old) name keeps that name as its value. Once
+            // one name is explicit every option's is, so that a mapping read as complete still lists them all.
+            let options: Vec<(String, String)> = ["oneOf", "anyOf"]
+                .iter()
+                .filter_map(|key| map.get(*key)?.as_array())
+                .flatten()
+                .filter_map(|option| option.get("$ref")?.as_str())
+                .filter_map(|target| match by_ref.get(target) {
+                    Some((old, new)) => Some((old.clone(), new.clone())),
+                    None => {
+                        let name = target.strip_prefix("#/components/schemas/")?;
+                        (!name.contains('/')).then(|| (name.to_owned(), target.to_owned()))
+                    }
+                })
+                .collect();
+            let renamed_option = options.iter().any(|(_, new)| by_ref.values().any(|(_, n)| n == new));
+            let implicit = if renamed_option { options } else { Vec::new() };
+            if let Some(Value::Object(discriminator)) = map.get_mut("discriminator")
+                && discriminator.contains_key("propertyName")
+            {
+                let mapping = discriminator
+                    .entry("mapping")
+                    .or_insert_with(|| Value::Object(serde_json::Map::new()));
+                if let Value::Object(mapping) = mapping {
+                    for value in mapping.values_mut() {
+                        // A mapping names a schema by `$ref` or by its bare name.
+                        if let Value::String(target) = value
+                            && let Some((_, new)) = by_ref
+                                .get(target.as_str())
+                                .or_else(|| by_ref.values().find(|(old, _)| old == target))
+                        {
+                            *target = new.clone();
+                        }
+                    }
+                    let chosen: BTreeSet<String> =
+                        mapping.values().filter_map(|v| v.as_str().map(str::to_owned)).collect();
+                    for (old, new) in implicit {
+                        if !chosen.contains(&new) && !mapping.contains_key(&old) {
+                            mapping.insert(old, Value::String(new));
+                        }
+                    }
+                    if mapping.is_empty() {
+                        discriminator.remove("mapping");
+                    }
+                }
+            }
+            for value in map.values_mut() {
+                follow_renames(value, by_ref);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|item| follow_renames(item, by_ref)),
+        _ => {}
+    }
 }
 
 /// Whether a `$ref` (decoded) names a component directly: `#/components/<section>/<name>`.

@@ -153,3 +153,23 @@ fn keywords_of_other_types_are_dropped() {
         );
     }
 }
+
+#[test]
+fn schemas_whose_rust_names_collide_are_renamed_and_still_located() {
+    let text = "openapi: 3.0.3\ninfo: { title: T, version: '1' }\npaths: {}\ncomponents:\n  schemas:\n    FileDTO:\n      type: object\n    FileDto:\n      type: object\n      properties:\n        next: { $ref: '#/components/schemas/FileDto' }\n    FileDto2: { type: string }\n";
+    let spec = Spec::parse("ok.yaml", text.to_owned()).unwrap();
+    // `FileDto2` is taken, by a schema of that name: the renamed one is the next free name.
+    let renamed: Vec<(&str, &str)> = spec.renamed.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    assert_eq!(renamed, [("FileDto3", "FileDto")]);
+    let schemas = &spec.raw["components"]["schemas"];
+    let keys: Vec<&str> = schemas.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(keys.len(), 3);
+    assert!(keys.contains(&"FileDTO") && keys.contains(&"FileDto3") && keys.contains(&"FileDto2"));
+    assert_eq!(
+        schemas["FileDto3"]["properties"]["next"]["$ref"],
+        "#/components/schemas/FileDto3"
+    );
+    // Messages about the renamed schema point at the lines where it is written.
+    assert_eq!(spec.at("/components/schemas/FileDto3"), "ok.yaml:8");
+    assert_eq!(spec.at("/components/schemas/FileDto3/properties/next"), "ok.yaml:11");
+}
