@@ -110,9 +110,12 @@ mod names {
         }
     }
 
+    /// `(loc, type)` of the violations a case expects.
+    type Expected = &'static [(&'static str, &'static str)];
+
     #[tokio::test]
     async fn colliding_schema_names_are_two_types_chosen_by_their_written_names() {
-        let cases: Vec<(Value, u16, &[(&str, &str)])> = vec![
+        let cases: Vec<(Value, u16, Expected)> = vec![
             (json!({ "kind": "PetDTO", "name": "Rex" }), 201, &[]),
             (json!({ "kind": "PetDto", "id": 3 }), 201, &[]),
             (
