@@ -47,6 +47,11 @@ impl params::Api for Fixture {
             "{:?} {:?} {:?} {:?}",
             query.limit, query.verbose, headers.x_trace, query.delivered
         );
+        // Two parameters whose names differ only in case are two fields.
+        let label = match (query.ratio, query.ratio_2) {
+            (None, None) => label,
+            (ratio, ratio_2) => format!("{label} {ratio:?} {ratio_2:?}"),
+        };
         Ok(params::GetThingResponse::Ok(params::types::Thing {
             id: path.thing_id,
             label,
@@ -168,6 +173,13 @@ async fn parameters_are_typed_and_validated_with_their_loc() {
     assert_eq!(
         (status, body["label"].as_str()),
         (200, Some(r#"5 Some(true) Some("t1") None"#)),
+        "{body}"
+    );
+    let uri = format!("/things/{ID}?limit=5&ratio=1.5&Ratio=x");
+    let (status, body) = call(app.clone(), "GET", &uri, &[AUTH], None).await;
+    assert_eq!(
+        (status, body["label"].as_str()),
+        (200, Some(r#"5 None None None Some(1.5) Some("x")"#)),
         "{body}"
     );
     // An untyped enum of several JSON types: the text is read as a boolean, else a number, and must be a member.
@@ -842,5 +854,29 @@ fn an_untyped_not_of_bounds_beside_an_integer() {
         let mut cx = stub_runtime::Validator::new();
         validate_event(&event(lane), &mut cx);
         assert_eq!(cx.finish().is_ok(), valid, "lane {lane}");
+    }
+}
+
+/// `handle: { pattern: '^(?!admin)[a-z]+$' }`: a look-ahead, checked by the ECMA-262 engine.
+#[test]
+fn a_pattern_with_a_look_ahead() {
+    use crate::fixtures::string_formats_and_bounds::validators::validate_event;
+    let event = |handle: &str| {
+        json!({
+            "id": "0b8a3c4e-6f5d-4e1a-9b7c-2d3e4f5a6b7c", "at": "2026-11-28T10:00:00Z", "day": "2026-11-28",
+            "code": "AB", "score": 1, "weight": 1.0, "handle": handle,
+        })
+    };
+    for (handle, valid) in [
+        ("bob", true),
+        ("administrator", false),
+        ("admin", false),
+        ("xadmin", true),
+        ("Bob", false),
+    ] {
+        let mut cx = stub_runtime::Validator::new();
+        validate_event(&event(handle), &mut cx);
+        let errors = cx.finish().err().map(|rejection| rejection.to_string());
+        assert_eq!(errors.is_none(), valid, "handle {handle}: {errors:?}");
     }
 }

@@ -12,7 +12,7 @@ mod responses;
 mod validators;
 
 use crate::ir::{self, Location, TypeRef};
-use crate::names::{field_ident, method_ident, pascal};
+use crate::names::{method_ident, pascal};
 use body::{body_items, body_type};
 use handler::handler_fn;
 use validators::validator;
@@ -232,7 +232,7 @@ fn items(op: &ir::Operation, rt: &TokenStream, api: &Ident) -> TokenStream {
         let name = struct_name(op, location);
         let doc = format!("{what} parameters of `{}`.", op.id);
         let fields = params.iter().map(|p| {
-            let (field, api_name, t) = (field_ident(&p.name), &p.name, ty(&p.ty));
+            let (field, api_name, t) = (format_ident!("{}", p.field), &p.name, ty(&p.ty));
             let doc = p.doc.as_deref().unwrap_or("").trim();
             if p.required {
                 quote! { #[doc = #doc] #[serde(rename = #api_name)] pub #field: #t, }

@@ -126,6 +126,9 @@ pub enum Shape {
 pub struct Param {
     /// The name on the wire.
     pub name: String,
+    /// Its field in the operation's struct for its location: the name in snake case, with a suffix when another
+    /// parameter there has that field already (`maxResults` and `MaxResults` -> `max_results`, `max_results_2`).
+    pub field: String,
     /// Where it is read from.
     pub location: Location,
     /// Path parameters are always required.

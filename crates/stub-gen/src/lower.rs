@@ -194,6 +194,19 @@ impl<'a> Lowering<'a> {
             params.retain(|p| !(p.name == param.name && p.location == param.location));
             params.push(param);
         }
+        let mut fields: Vec<(ir::Location, String)> = Vec::new();
+        for param in &mut params {
+            let base = crate::names::field_ident(&param.name).to_string();
+            let mut field = base.clone();
+            for n in 2.. {
+                if !fields.contains(&(param.location, field.clone())) {
+                    break;
+                }
+                field = format!("{base}_{n}");
+            }
+            fields.push((param.location, field.clone()));
+            param.field = field;
+        }
 
         let body = match &op.request_body {
             None => None,

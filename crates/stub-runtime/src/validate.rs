@@ -10,7 +10,32 @@ use crate::{Loc, Rejection, Violation};
 /// A `pattern` from the spec, compiled on first use (the generator checked that it compiles).
 pub struct Pattern {
     source: &'static str,
-    regex: OnceLock<regex::Regex>,
+    regex: OnceLock<Compiled>,
+}
+
+/// A pattern's engine: the `regex` crate (linear time) when it reads the pattern, else `regress`, which implements
+/// ECMA-262, the dialect JSON Schema specifies, look-around and back-references included.
+enum Compiled {
+    Regex(regex::Regex),
+    Ecma(regress::Regex),
+}
+
+impl Compiled {
+    fn new(source: &str) -> Result<Self, String> {
+        if let Ok(regex) = regex::Regex::new(source) {
+            return Ok(Self::Regex(regex));
+        }
+        regress::Regex::with_flags(source, "u")
+            .or_else(|_| regress::Regex::new(source))
+            .map(Self::Ecma)
+            .map_err(|err| err.to_string())
+    }
+}
+
+impl std::fmt::Debug for Pattern {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Pattern").field(&self.source).finish()
+    }
 }
 
 impl Pattern {
@@ -23,9 +48,13 @@ impl Pattern {
     }
 
     fn is_match(&self, text: &str) -> bool {
-        self.regex
-            .get_or_init(|| regex::Regex::new(self.source).expect("the generator checked every pattern"))
-            .is_match(text)
+        match self
+            .regex
+            .get_or_init(|| Compiled::new(self.source).expect("the generator checked every pattern"))
+        {
+            Compiled::Regex(regex) => regex.is_match(text),
+            Compiled::Ecma(regex) => regex.find(text).is_some(),
+        }
     }
 }
 

@@ -112,6 +112,8 @@ impl<'a> Lowering<'a> {
         };
         Ok(Some(ir::Param {
             name: name.clone(),
+            // Made unique among the operation's parameters once they are all known.
+            field: String::new(),
             location,
             required: *required || location == Location::Path,
             ty: self.value_type(schema, &schema_at)?,

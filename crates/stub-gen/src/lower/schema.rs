@@ -312,13 +312,19 @@ impl<'a> Lowering<'a> {
         let nullable = schema.schema_data.nullable;
         Ok(match &schema.schema_kind {
             SchemaKind::Type(Type::String(t)) => {
+                // As the runtime compiles it: `regex` when it reads the pattern, else `regress` (ECMA-262).
                 if let Some(pattern) = &t.pattern
                     && let Err(err) = regex::Regex::new(pattern)
+                    && let Err(ecma) =
+                        regress::Regex::with_flags(pattern, "u").or_else(|_| regress::Regex::new(pattern))
                 {
                     // regex's message draws the pattern over several lines; its last line says what is wrong.
                     let text = err.to_string();
                     let why = text.lines().last().unwrap_or("").trim().trim_start_matches("error: ");
-                    return Err(self.fail(&format!("{at}/pattern"), format!("pattern does not compile: {why}")));
+                    return Err(self.fail(
+                        &format!("{at}/pattern"),
+                        format!("pattern does not compile: {why} (and as ECMA-262: {ecma})"),
+                    ));
                 }
                 Check::String {
                     nullable: nullable || t.enumeration.iter().any(Option::is_none),
