@@ -110,6 +110,17 @@ mod names {
         }
     }
 
+    /// typify's own `ServerStatus` (the enum of `Server.status`) keeps its name; the component is `ServerStatus2`.
+    #[test]
+    fn a_component_named_like_a_typify_type_is_renamed() {
+        let server = fx::types::Server {
+            status: Some(fx::types::ServerStatus::Up),
+        };
+        let status = fx::types::ServerStatus2 { since: None };
+        assert_eq!(serde_json::to_value(&server).unwrap(), json!({ "status": "up" }));
+        assert_eq!(serde_json::to_value(&status).unwrap(), json!({}));
+    }
+
     /// `(loc, type)` of the violations a case expects.
     type Expected = &'static [(&'static str, &'static str)];
 

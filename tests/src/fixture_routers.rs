@@ -404,6 +404,14 @@ impl blobs::Api for Fixture {
         Ok(blobs::PostOrderResponse::Ok(blob_summary("xml", body.len())))
     }
 
+    async fn post_report(
+        &self,
+        _ctx: Context<()>,
+        body: stub_runtime::Bytes,
+    ) -> Result<blobs::PostReportResponse, Rejection> {
+        Ok(blobs::PostReportResponse::Ok(blob_summary("csv", body.len())))
+    }
+
     async fn post_memo(&self, _ctx: Context<()>, body: String) -> Result<blobs::PostMemoResponse, Rejection> {
         Ok(blobs::PostMemoResponse::Ok(blob_summary(&body, body.len())))
     }
@@ -706,6 +714,14 @@ async fn binary_bodies_are_bytes_and_text_bodies_utf8_strings() {
             vec![
                 (Some("application/xml"), b"<order/>".to_vec(), 200, summary("xml", 8)),
                 (Some("application/json"), b"{}".to_vec(), 415, unsupported()),
+            ],
+        ),
+        (
+            "POST",
+            "/reports",
+            vec![
+                (Some("text/csv"), b"kind,size\na,1\n".to_vec(), 200, summary("csv", 14)),
+                (Some("text/plain"), b"a".to_vec(), 415, unsupported()),
             ],
         ),
         (

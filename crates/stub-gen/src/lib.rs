@@ -99,6 +99,30 @@ pub fn generate(spec: &Spec, types: &Types, settings: &Settings) -> Result<Token
     Ok(emit::emit(&api, &types.tokens, settings))
 }
 
+/// The component schema (as named in `spec`) whose Rust name the type space defines twice, if any: typify also
+/// gives that name to a type of its own (a property's inline enum, a nullable schema's inner type named after its
+/// `title`). Renaming the component ([`Spec::renaming`]) and building the type space again resolves it.
+pub fn twice_defined_component(spec: &Spec, types: &Types) -> Option<String> {
+    let file = syn::parse2::<syn::File>(types.tokens.clone()).ok()?;
+    let mut seen = BTreeSet::new();
+    let twice = file.items.iter().find_map(|item| {
+        let ident = match item {
+            syn::Item::Struct(s) => &s.ident,
+            syn::Item::Enum(e) => &e.ident,
+            syn::Item::Type(t) => &t.ident,
+            _ => return None,
+        };
+        (!seen.insert(ident.to_string())).then(|| ident.to_string())
+    })?;
+    spec.doc
+        .components
+        .as_ref()?
+        .schemas
+        .keys()
+        .find(|name| names::typify_name(name) == twice)
+        .map(|name| spec.renamed.get(name).cloned().unwrap_or_else(|| name.clone()))
+}
+
 /// The type generator (typify) sometimes emits a struct with two fields of one name or two items of one name (seen
 /// with `allOf` of a `$ref` beside properties, with a property `_id` beside a required `id`, and with
 /// self-referencing nullable schemas). Such a type space would

@@ -272,7 +272,10 @@ pub(crate) fn escape(segment: &str) -> String {
 
 pub(crate) fn is_json(media: &str) -> bool {
     let essence = media.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+    // `text/json` is what .NET services call JSON.
+    essence == "application/json"
+        || essence == "text/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 pub(crate) fn component_name(reference: &str) -> Option<&str> {

@@ -31,6 +31,17 @@ pub struct Spec {
 impl Spec {
     /// Parses `text`, naming it `path` in every error.
     pub fn parse(path: &str, text: String) -> Result<Spec, Error> {
+        Self::parse_renaming(path, text, &BTreeSet::new())
+    }
+
+    /// The same spec with the component schemas `rename` (names as written) renamed as colliding ones are: for a
+    /// schema whose Rust name the type generator gives to another type of its own (typify names a property `status`
+    /// of `Server` `ServerStatus`, which may be a component too).
+    pub fn renaming(&self, rename: &BTreeSet<String>) -> Result<Spec, Error> {
+        Self::parse_renaming(&self.path, self.text.clone(), rename)
+    }
+
+    fn parse_renaming(path: &str, text: String, rename: &BTreeSet<String>) -> Result<Spec, Error> {
         let raw: Value = serde_yaml::from_str(&text).map_err(|err| match err.location() {
             Some(loc) => Error::new(format!(
                 "{path}:{}:{}: invalid YAML: {}",
@@ -62,7 +73,7 @@ impl Spec {
         let original = raw.clone();
         inline_deep_refs(&original, &mut raw, 0);
         drop_foreign_keywords(&mut raw);
-        let renamed = rename_colliding_schemas(&mut raw);
+        let renamed = rename_colliding_schemas(&mut raw, rename);
 
         let doc: OpenAPI = serde_path_to_error::deserialize(&raw).map_err(|err| {
             let segments: Vec<String> = err
@@ -315,11 +326,11 @@ fn enum_type(map: &serde_json::Map<String, Value>) -> Option<&'static str> {
 }
 
 /// Component schemas whose Rust names (typify's, [`crate::names::typify_name`]) collide, such as `FileDTO` and
-/// `FileDto`, would become two types of one name. Every one after the first, in document order, is renamed to the
-/// first free `{Name}2`, `{Name}3`, …, and every reference to it follows; a discriminator that chose it by its
-/// name gets that name as an explicit mapping. Component names are not on the wire, so nothing a client sends or
-/// receives changes. Returns new name -> name as written.
-fn rename_colliding_schemas(raw: &mut Value) -> BTreeMap<String, String> {
+/// `FileDto`, would become two types of one name. Every one after the first, in document order, and every one in
+/// `force`, is renamed to the first free `{Name}2`, `{Name}3`, …, and every reference to it follows; a
+/// discriminator that chose it by its name gets that name as an explicit mapping. Component names are not on the
+/// wire, so nothing a client sends or receives changes. Returns new name -> name as written.
+fn rename_colliding_schemas(raw: &mut Value, force: &BTreeSet<String>) -> BTreeMap<String, String> {
     let Some(Value::Object(schemas)) = raw.pointer("/components/schemas") else {
         return BTreeMap::new();
     };
@@ -328,7 +339,7 @@ fn rename_colliding_schemas(raw: &mut Value) -> BTreeMap<String, String> {
     let mut renames: Vec<(String, String)> = Vec::new();
     for name in schemas.keys() {
         let rust = crate::names::typify_name(name);
-        if taken.insert(rust.clone()) {
+        if !force.contains(name) && taken.insert(rust.clone()) {
             continue;
         }
         let new = (2..)

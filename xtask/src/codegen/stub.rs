@@ -47,6 +47,28 @@ pub(crate) fn types(generator: &progenitor::Generator) -> Types {
 /// are the client's, and the client generator's limits on operations do not limit the stub.
 pub(crate) fn standalone_tokens(spec: &Spec, settings: &Settings) -> Result<proc_macro2::TokenStream> {
     stub_gen::check(spec, settings).map_err(|err| anyhow!(err))?;
+    let mut types = standalone_types(spec, settings)?;
+    // typify gives a component's Rust name to a type of its own now and then; the component is renamed (names are
+    // not on the wire) and the types built again. Bounded: each round renames one more schema.
+    let mut renamed_spec;
+    let mut spec = spec;
+    let mut rename = std::collections::BTreeSet::new();
+    while rename.len() < MAX_RENAMES
+        && let Some(component) = stub_gen::twice_defined_component(spec, &types)
+        && rename.insert(component)
+    {
+        renamed_spec = spec.renaming(&rename).map_err(|err| anyhow!(err))?;
+        spec = &renamed_spec;
+        types = standalone_types(spec, settings)?;
+    }
+    stub_gen::generate(spec, &types, settings).map_err(|err| anyhow!(err))
+}
+
+/// How many component schemas [`standalone_tokens`] renames before it reports a twice-defined type.
+const MAX_RENAMES: usize = 16;
+
+/// The type space of a standalone stub of `spec`.
+fn standalone_types(spec: &Spec, settings: &Settings) -> Result<Types> {
     let doc = stub_gen::type_document(spec, settings).map_err(|err| anyhow!(err))?;
     let mut generator = progenitor::Generator::new(&client::settings_without_replacements());
     client::catch_panic(|| generator.generate_tokens(&doc))
@@ -64,7 +86,7 @@ pub(crate) fn standalone_tokens(spec: &Spec, settings: &Settings) -> Result<proc
                 one_line(&err.to_string())
             )
         })?;
-    stub_gen::generate(spec, &types(&generator), settings).map_err(|err| anyhow!(err))
+    Ok(types(&generator))
 }
 
 fn one_line(text: &str) -> String {
