@@ -28,6 +28,8 @@ const COMMAND: &str = "cargo xtask corpus";
 const COLUMNS: [&str; 7] = ["name", "file", "provider", "format", "licence", "url", "exercises"];
 /// What the document states when it states nothing, in the manifest and the table.
 const NOT_STATED: &str = "not stated";
+/// How the manifest's `format` names a document that a tool converted from a provider's own format.
+const CONVERTER: &str = "converter ";
 /// `docs/corpus.md` from this heading on depends on the machine and the moment: `--check` compares only what is
 /// above it, so the check is deterministic and a slower CI machine does not fail it.
 const TIMINGS: &str = "## Timings";
@@ -396,9 +398,14 @@ fn check_stated(entry: &Entry, doc: &Value) -> Result<()> {
         .and_then(|info| info.get("x-origin"))
         .and_then(Value::as_array)
         .and_then(|origins| origins.last());
-    let format = match origin {
-        Some(origin) => format!("{} {}", text(origin.get("format")), text(origin.get("version"))),
-        None => NOT_STATED.to_owned(),
+    // An origin without a format was converted by a tool APIs-guru names (aws2openapi for the AWS SDK's models).
+    let converter = origin
+        .and_then(|origin| origin.pointer("/converter/url"))
+        .and_then(Value::as_str);
+    let format = match (origin, converter) {
+        (Some(origin), Some(converter)) if origin.get("format").is_none() => format!("{CONVERTER}{converter}"),
+        (Some(origin), _) => format!("{} {}", text(origin.get("format")), text(origin.get("version"))),
+        (None, _) => NOT_STATED.to_owned(),
     };
     let stated = [
         ("provider", text(info.and_then(|info| info.get("x-providerName")))),
@@ -638,7 +645,10 @@ pub(crate) fn render(rows: &[Row], timings: &Timings) -> String {
         let entry = &row.entry;
         let source = match entry.format.as_str() {
             "openapi 3.0" => format!("[{}]({})", entry.provider, entry.url),
-            format => format!("[{}]({}), converted from {format}", entry.provider, entry.url),
+            format => match format.strip_prefix(CONVERTER) {
+                Some(converter) => format!("[{}]({}), converted by {converter}", entry.provider, entry.url),
+                None => format!("[{}]({}), converted from {format}", entry.provider, entry.url),
+            },
         };
         let (result, reason) = describe(&row.outcome);
         let kinds: Vec<&str> = row.kinds.iter().map(|kind| kind.name()).collect();

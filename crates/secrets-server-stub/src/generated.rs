@@ -1969,7 +1969,7 @@ pub mod validators {
     }
     ///Validates the text of a `Provider`, recording every violation.
     pub fn validate_provider_str(s: &str, cx: &mut ::stub_runtime::Validator) {
-        let _ = &s;
+        let _ = (&s, &cx);
         cx.one_of_str(s, &["openai", "anthropic", "github", "tinker"]);
     }
     ///Validates a `SecretName`, recording every violation.
@@ -1983,7 +1983,7 @@ pub mod validators {
     }
     ///Validates the text of a `SecretName`, recording every violation.
     pub fn validate_secret_name_str(s: &str, cx: &mut ::stub_runtime::Validator) {
-        let _ = &s;
+        let _ = (&s, &cx);
         cx.min_length(s, 1usize);
         cx.max_length(s, 128usize);
         static PATTERN: ::stub_runtime::Pattern = ::stub_runtime::Pattern::new(
@@ -2002,7 +2002,7 @@ pub mod validators {
     }
     ///Validates the text of a `SecretValue`, recording every violation.
     pub fn validate_secret_value_str(s: &str, cx: &mut ::stub_runtime::Validator) {
-        let _ = &s;
+        let _ = (&s, &cx);
         cx.min_length(s, 1usize);
         cx.max_length(s, 16384usize);
         static PATTERN: ::stub_runtime::Pattern = ::stub_runtime::Pattern::new(

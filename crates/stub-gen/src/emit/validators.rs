@@ -23,7 +23,7 @@ pub(super) fn validator(name: &str, check: &Check, rt: &TokenStream) -> TokenStr
 
             #[doc = #doc_str]
             pub fn #f_str(s: &str, cx: &mut #rt::Validator) {
-                let _ = &s;
+                let _ = (&s, &cx);
                 #(#checks)*
             }
         };
