@@ -72,6 +72,59 @@ async fn envelope_code_is_always_the_status() {
     }
 }
 
+/// The envelope is written by hand; byte for byte it is what serde_json writes for the spec's `ErrorResponse`
+/// (field order, escapes, `errors` left out when empty).
+#[tokio::test]
+async fn the_envelope_is_the_json_serde_would_write() {
+    #[derive(serde::Serialize)]
+    struct Expected<'a> {
+        code: u16,
+        detail: &'a str,
+        #[serde(rename = "type")]
+        kind: &'a str,
+        #[serde(skip_serializing_if = "<[_]>::is_empty")]
+        errors: &'a [Violation],
+    }
+    let violation = |loc: Vec<Loc>, msg: &str| Violation {
+        loc,
+        msg: msg.to_owned(),
+        kind: "enum",
+    };
+    let awkward = "quote \" backslash \\ newline \n tab \t nul \u{0} bell \u{7} backspace \u{8} feed \u{c} return \r del \u{7f} é 🔑 </script>";
+    let cases = vec![
+        Rejection::bad_request("plain"),
+        Rejection::bad_request(awkward),
+        Rejection::validation(vec![
+            violation(
+                vec![Loc::from("body"), Loc::from("provider")],
+                "must be one of 'openai', 'github'",
+            ),
+            violation(
+                vec![Loc::from("body"), Loc::Key(awkward.to_owned().into()), Loc::Index(0)],
+                awkward,
+            ),
+            violation(vec![Loc::from("query"), Loc::Index(usize::MAX)], ""),
+        ]),
+        Rejection::new(StatusCode::IM_A_TEAPOT, awkward.to_owned(), "x"),
+    ];
+    for rejection in cases {
+        let expected = serde_json::to_vec(&Expected {
+            code: rejection.status().as_u16(),
+            detail: rejection.detail(),
+            kind: rejection.kind(),
+            errors: rejection.errors(),
+        })
+        .unwrap();
+        let response = rejection.clone().into_response();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(
+            String::from_utf8_lossy(&bytes),
+            String::from_utf8_lossy(&expected),
+            "{rejection}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn server_errors_name_the_request_id_and_never_the_cause() {
     let id = RequestId::generate();
