@@ -38,6 +38,10 @@ pub fn check_api_version(headers: &HeaderMap, config: &RouterConfig) -> Result<(
 /// `1`, `1.2` and `1.2.3` (with optional pre-release) all read as versions; missing parts count as zero.
 pub(crate) fn parse_version(text: &str) -> Option<ApiVersion> {
     let text = text.trim();
+    // Every request of a client that sends the header: `MAJOR.MINOR.PATCH` in plain digits, without semver's parser.
+    if let Some(version) = plain_version(text) {
+        return Some(version);
+    }
     let core_len = text.find(['-', '+']).unwrap_or(text.len());
     let parts = text[..core_len].split('.').count();
     let padded = match parts {
@@ -46,6 +50,23 @@ pub(crate) fn parse_version(text: &str) -> Option<ApiVersion> {
         _ => return ApiVersion::parse(text).ok(),
     };
     ApiVersion::parse(&padded).ok()
+}
+
+/// `1.2.3` exactly (no pre-release, no leading zeros, which semver refuses): the common case, read directly.
+fn plain_version(text: &str) -> Option<ApiVersion> {
+    let number = |part: &str| {
+        let digits = !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+        if !digits || (part.len() > 1 && part.starts_with('0')) {
+            return None;
+        }
+        part.parse::<u64>().ok()
+    };
+    let mut parts = text.split('.');
+    let (major, minor, patch) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    Some(ApiVersion::new(number(major)?, number(minor)?, number(patch)?))
 }
 
 /// The request's `Accept` header as text, for [`Context::preferred`](crate::Context::preferred); several headers are

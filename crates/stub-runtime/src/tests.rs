@@ -144,6 +144,32 @@ fn versions_compare_numerically() {
     assert!(parse_version("1.10.0").unwrap() > parse_version("1.9").unwrap());
     assert_eq!(parse_version("2").unwrap(), ApiVersion::new(2, 0, 0));
     assert!(parse_version("one").is_none());
+    // Three parts take a shortcut past semver's parser; it must agree with semver on every one.
+    for text in [
+        "1.0.0",
+        "0.0.0",
+        "10.20.30",
+        "01.0.0",
+        "1.00.0",
+        "1.0.0-beta",
+        "1.2.3+build",
+        "1..0",
+        " 1.2.3 ",
+        "1.2.3.4",
+        "18446744073709551615.0.0",
+        "18446744073709551616.0.0",
+        "v1.2.3",
+        "1.2.x",
+        "+1.2.3",
+    ] {
+        let four = text.trim().split('.').count() > 3;
+        let semver = if four {
+            None
+        } else {
+            ApiVersion::parse(text.trim()).ok()
+        };
+        assert_eq!(parse_version(text), semver, "{text:?}");
+    }
 }
 
 #[test]
