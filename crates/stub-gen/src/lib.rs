@@ -217,6 +217,7 @@ pub fn type_document(spec: &Spec, settings: &Settings) -> Result<openapiv3::Open
     let mut schemas = serde_json::to_value(&components.schemas)
         .map_err(|err| Error::new(format!("{}: the type document does not serialize: {err}", spec.path)))?;
     drop_shadowed_required(&mut schemas);
+    drop_nonconforming_defaults(&mut schemas);
     split_nullable_compositions(&mut schemas);
     components.schemas = serde_json::from_value(schemas)
         .map_err(|err| Error::new(format!("{}: the type document does not read back: {err}", spec.path)))?;
@@ -272,6 +273,50 @@ fn split_nullable_compositions(schemas: &mut serde_json::Value) {
         out.insert(inner, schema);
     }
     *map = out;
+}
+
+/// A `default` its own schema refuses (`default: "false"` beside `type: boolean`, a value outside the `enum`) makes
+/// typify refuse the whole document. Such a default is left out of the type document: the field's type is then an
+/// `Option` rather than one with a default. Only the schema's `type` and `enum` are judged; the stub applies no
+/// defaults itself, so nothing else changes.
+fn drop_nonconforming_defaults(node: &mut serde_json::Value) {
+    use serde_json::Value;
+    match node {
+        Value::Object(map) => {
+            if let Some(default) = map.get("default") {
+                let nullable = map.get("nullable") == Some(&Value::Bool(true));
+                let type_fits = match map.get("type").and_then(Value::as_str) {
+                    _ if default.is_null() => nullable,
+                    Some("string") => default.is_string(),
+                    Some("boolean") => default.is_boolean(),
+                    Some("integer") => default.is_i64() || default.is_u64(),
+                    Some("number") => default.is_number(),
+                    Some("array") => default.is_array(),
+                    Some("object") => default.is_object(),
+                    _ => true,
+                };
+                let enum_fits = match map.get("enum").and_then(Value::as_array) {
+                    Some(values) => values.contains(default) || (default.is_null() && nullable),
+                    None => true,
+                };
+                if !(type_fits && enum_fits) {
+                    map.remove("default");
+                }
+            }
+            for (key, value) in map.iter_mut() {
+                match (key.as_str(), value) {
+                    ("properties", Value::Object(properties)) => {
+                        properties.values_mut().for_each(drop_nonconforming_defaults);
+                    }
+                    ("example" | "examples" | "default" | "enum", _) => {}
+                    (key, _) if key.starts_with("x-") => {}
+                    (_, value) => drop_nonconforming_defaults(value),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_nonconforming_defaults),
+        _ => {}
+    }
 }
 
 /// typify gives a required name that no property declares a field of its own (any JSON value). When that field's
