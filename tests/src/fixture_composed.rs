@@ -89,6 +89,12 @@ async fn composed_schemas_are_validated_with_every_violation() {
         (json!({ "weight": 1.5, "indoor": true }), 201, ok),
         (json!({ "weight": 2.0 }), 422, &[(r#"["body","weight"]"#, "enum")]),
         (json!({ "indoor": false }), 422, &[(r#"["body","indoor"]"#, "enum")]),
+        (json!({ "comparator": "<=" }), 201, ok),
+        (
+            json!({ "comparator": "==" }),
+            422,
+            &[(r#"["body","comparator"]"#, "enum")],
+        ),
         (json!({ "tags": ["a", "b"] }), 201, ok),
         (
             json!({ "tags": ["a", "a"] }),

@@ -218,6 +218,7 @@ pub fn type_document(spec: &Spec, settings: &Settings) -> Result<openapiv3::Open
         .map_err(|err| Error::new(format!("{}: the type document does not serialize: {err}", spec.path)))?;
     drop_shadowed_required(&mut schemas);
     drop_nonconforming_defaults(&mut schemas);
+    drop_unnameable_enums(&mut schemas);
     split_nullable_compositions(&mut schemas);
     components.schemas = serde_json::from_value(schemas)
         .map_err(|err| Error::new(format!("{}: the type document does not read back: {err}", spec.path)))?;
@@ -273,6 +274,35 @@ fn split_nullable_compositions(schemas: &mut serde_json::Value) {
         out.insert(inner, schema);
     }
     *map = out;
+}
+
+/// A string `enum` whose values typify cannot name as variants (`[=, <, <=, >]`) makes it panic. The type document
+/// keeps such a schema as a plain string; the validator still holds the value to the enum, and such a schema never
+/// takes the one-pass decode (`typed_complete`).
+fn drop_unnameable_enums(node: &mut serde_json::Value) {
+    use serde_json::Value;
+    match node {
+        Value::Object(map) => {
+            if let Some(Value::Array(values)) = map.get("enum") {
+                let strings: Vec<&str> = values.iter().filter_map(Value::as_str).collect();
+                if strings.len() == values.len() && names::enum_variants_collide(&strings) {
+                    map.remove("enum");
+                }
+            }
+            for (key, value) in map.iter_mut() {
+                match (key.as_str(), value) {
+                    ("properties", Value::Object(properties)) => {
+                        properties.values_mut().for_each(drop_unnameable_enums);
+                    }
+                    ("example" | "examples" | "default" | "enum", _) => {}
+                    (key, _) if key.starts_with("x-") => {}
+                    (_, value) => drop_unnameable_enums(value),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_unnameable_enums),
+        _ => {}
+    }
 }
 
 /// A `default` its own schema refuses (`default: "false"` beside `type: boolean`, a value outside the `enum`) makes

@@ -115,3 +115,25 @@ pub fn status_name(code: u16) -> String {
     };
     name.to_owned()
 }
+
+/// Whether typify can name every value of a string enum as a variant: it tries the values in PascalCase, then with
+/// every character that cannot be in an identifier as `X`, and panics when both collide (`[=, <, <=, >]`).
+pub fn enum_variants_collide<S: AsRef<str>>(values: &[S]) -> bool {
+    let unique = |names: Vec<String>| {
+        let set: std::collections::BTreeSet<&String> = names.iter().collect();
+        set.len() == names.len() && names.iter().all(|n| !n.is_empty())
+    };
+    let plain = values.iter().map(|v| typify_name(v.as_ref())).collect();
+    let with_x = values
+        .iter()
+        .map(|v| {
+            let replaced: String = v
+                .as_ref()
+                .chars()
+                .map(|c| if c == '_' || !c.is_alphanumeric() { 'X' } else { c })
+                .collect();
+            typify_name(&replaced)
+        })
+        .collect();
+    !unique(plain) && !unique(with_x)
+}

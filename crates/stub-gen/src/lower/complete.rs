@@ -31,13 +31,16 @@ impl<'a> Lowering<'a> {
             Check::Enum { .. } => false,
             // chrono's `DateTime` parser accepts more than RFC 3339, so a date-time takes the walk.
             Check::String {
+                values,
                 min_length,
                 max_length,
                 pattern,
                 format,
                 ..
             } => {
-                min_length.is_none()
+                // An enum typify cannot name is a plain string in the type (`drop_unnameable_enums`).
+                !crate::names::enum_variants_collide(values)
+                    && min_length.is_none()
                     && max_length.is_none()
                     && pattern.is_none()
                     && *format != Some(StringFormat::DateTime)
