@@ -4,11 +4,24 @@ use heck::{ToPascalCase, ToSnakeCase};
 use proc_macro2::{Ident, Span};
 use quote::format_ident;
 
-/// The name typify gives a component schema (its `sanitize(name, Case::Pascal)`).
+/// The name typify gives a component schema (its `sanitize(name, Case::Pascal)`): quotes dropped, every character
+/// that cannot continue an identifier a word break, PascalCase, `X` in front of what cannot start one (`2FAinfo` ->
+/// `X2fAinfo`), and `Self` as `Self_`.
 pub fn typify_name(name: &str) -> String {
-    name.replace('\'', "")
-        .replace(|c: char| !(c.is_alphanumeric() || c == '_'), "-")
-        .to_pascal_case()
+    let out = match name {
+        "+1" => "Plus1".to_owned(),
+        "-1" => "Minus1".to_owned(),
+        _ => name
+            .replace('\'', "")
+            .replace(|c: char| !unicode_ident::is_xid_continue(c), "-")
+            .to_pascal_case(),
+    };
+    let out = match out.chars().next() {
+        None => "X".to_owned(),
+        Some(c) if unicode_ident::is_xid_start(c) => out,
+        Some(_) => format!("X{out}"),
+    };
+    if out == "Self" { "Self_".to_owned() } else { out }
 }
 
 /// The operationId of an operation that has none: method and path in snake case, each path parameter as
@@ -136,4 +149,35 @@ pub fn enum_variants_collide<S: AsRef<str>>(values: &[S]) -> bool {
         })
         .collect();
     !unique(plain) && !unique(with_x)
+}
+
+#[cfg(test)]
+mod tests {
+    /// Names as typify 0.8's `sanitize(name, Case::Pascal)` makes them (read from its source); the corpus proves them
+    /// against the types it generates, since a stub naming a type typify did not make does not compile.
+    #[test]
+    fn component_names_become_typify_type_names() {
+        for (name, rust) in [
+            ("FileDTO", "FileDto"),
+            ("file-dto", "FileDto"),
+            ("2FAinfo", "X2fAinfo"),
+            ("", "X"),
+            ("=", "X"),
+            ("Self", "Self_"),
+            ("+1", "Plus1"),
+            ("user's list", "UsersList"),
+            ("a.b/c", "ABC"),
+        ] {
+            assert_eq!(super::typify_name(name), rust, "{name:?}");
+        }
+    }
+
+    #[test]
+    fn enums_typify_cannot_name() {
+        assert!(super::enum_variants_collide(&["=", "<", "<=", ">"]));
+        assert!(!super::enum_variants_collide(&["a", "b"]));
+        // The second try (`X` for each odd character) tells these apart.
+        assert!(!super::enum_variants_collide(&["a-b", "a--b"]));
+        assert!(super::enum_variants_collide(&["a-b", "a_b"]));
+    }
 }
