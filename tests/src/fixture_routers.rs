@@ -114,7 +114,7 @@ impl unsecured::Api for Fixture {
     }
 }
 
-async fn call(
+pub(crate) async fn call(
     app: axum::Router,
     method: &str,
     uri: &str,
@@ -154,7 +154,7 @@ async fn send(
 }
 
 /// `(loc, type)` of every listed violation.
-fn violations(envelope: &Value) -> Vec<(String, String)> {
+pub(crate) fn violations(envelope: &Value) -> Vec<(String, String)> {
     let errors = envelope["errors"].as_array().cloned().unwrap_or_default();
     errors
         .iter()

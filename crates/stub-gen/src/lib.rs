@@ -281,28 +281,14 @@ fn split_nullable_compositions(schemas: &mut serde_json::Value) {
 /// takes the one-pass decode (`typed_complete`).
 fn drop_unnameable_enums(node: &mut serde_json::Value) {
     use serde_json::Value;
-    match node {
-        Value::Object(map) => {
-            if let Some(Value::Array(values)) = map.get("enum") {
-                let strings: Vec<&str> = values.iter().filter_map(Value::as_str).collect();
-                if strings.len() == values.len() && names::enum_variants_collide(&strings) {
-                    map.remove("enum");
-                }
-            }
-            for (key, value) in map.iter_mut() {
-                match (key.as_str(), value) {
-                    ("properties", Value::Object(properties)) => {
-                        properties.values_mut().for_each(drop_unnameable_enums);
-                    }
-                    ("example" | "examples" | "default" | "enum", _) => {}
-                    (key, _) if key.starts_with("x-") => {}
-                    (_, value) => drop_unnameable_enums(value),
-                }
+    spec::for_each_schema(node, &mut |map| {
+        if let Some(Value::Array(values)) = map.get("enum") {
+            let strings: Vec<&str> = values.iter().filter_map(Value::as_str).collect();
+            if strings.len() == values.len() && names::enum_variants_collide(&strings) {
+                map.remove("enum");
             }
         }
-        Value::Array(items) => items.iter_mut().for_each(drop_unnameable_enums),
-        _ => {}
-    }
+    });
 }
 
 /// A `default` its own schema refuses (`default: "false"` beside `type: boolean`, a value outside the `enum`) makes
@@ -311,42 +297,28 @@ fn drop_unnameable_enums(node: &mut serde_json::Value) {
 /// defaults itself, so nothing else changes.
 fn drop_nonconforming_defaults(node: &mut serde_json::Value) {
     use serde_json::Value;
-    match node {
-        Value::Object(map) => {
-            if let Some(default) = map.get("default") {
-                let nullable = map.get("nullable") == Some(&Value::Bool(true));
-                let type_fits = match map.get("type").and_then(Value::as_str) {
-                    _ if default.is_null() => nullable,
-                    Some("string") => default.is_string(),
-                    Some("boolean") => default.is_boolean(),
-                    Some("integer") => default.is_i64() || default.is_u64(),
-                    Some("number") => default.is_number(),
-                    Some("array") => default.is_array(),
-                    Some("object") => default.is_object(),
-                    _ => true,
-                };
-                let enum_fits = match map.get("enum").and_then(Value::as_array) {
-                    Some(values) => values.contains(default) || (default.is_null() && nullable),
-                    None => true,
-                };
-                if !(type_fits && enum_fits) {
-                    map.remove("default");
-                }
-            }
-            for (key, value) in map.iter_mut() {
-                match (key.as_str(), value) {
-                    ("properties", Value::Object(properties)) => {
-                        properties.values_mut().for_each(drop_nonconforming_defaults);
-                    }
-                    ("example" | "examples" | "default" | "enum", _) => {}
-                    (key, _) if key.starts_with("x-") => {}
-                    (_, value) => drop_nonconforming_defaults(value),
-                }
+    spec::for_each_schema(node, &mut |map| {
+        if let Some(default) = map.get("default") {
+            let nullable = map.get("nullable") == Some(&Value::Bool(true));
+            let type_fits = match map.get("type").and_then(Value::as_str) {
+                _ if default.is_null() => nullable,
+                Some("string") => default.is_string(),
+                Some("boolean") => default.is_boolean(),
+                Some("integer") => default.is_i64() || default.is_u64(),
+                Some("number") => default.is_number(),
+                Some("array") => default.is_array(),
+                Some("object") => default.is_object(),
+                _ => true,
+            };
+            let enum_fits = match map.get("enum").and_then(Value::as_array) {
+                Some(values) => values.contains(default) || (default.is_null() && nullable),
+                None => true,
+            };
+            if !(type_fits && enum_fits) {
+                map.remove("default");
             }
         }
-        Value::Array(items) => items.iter_mut().for_each(drop_nonconforming_defaults),
-        _ => {}
-    }
+    });
 }
 
 /// typify gives a required name that no property declares a field of its own (any JSON value). When that field's
@@ -356,41 +328,26 @@ fn drop_nonconforming_defaults(node: &mut serde_json::Value) {
 /// no property declares never takes the one-pass decode (`typed_complete`).
 fn drop_shadowed_required(node: &mut serde_json::Value) {
     use serde_json::Value;
-    match node {
-        Value::Object(map) => {
-            if let (Some(Value::Object(properties)), Some(Value::Array(required))) =
-                (map.get("properties"), map.get("required"))
-            {
-                let fields: BTreeSet<String> = properties
-                    .keys()
-                    .map(|key| names::field_ident(key).to_string())
-                    .collect();
-                let kept: Vec<Value> = required
-                    .iter()
-                    .filter(|name| {
-                        name.as_str().is_none_or(|name| {
-                            properties.contains_key(name) || !fields.contains(&names::field_ident(name).to_string())
-                        })
+    spec::for_each_schema(node, &mut |map| {
+        if let (Some(Value::Object(properties)), Some(Value::Array(required))) =
+            (map.get("properties"), map.get("required"))
+        {
+            let fields: BTreeSet<String> = properties
+                .keys()
+                .map(|key| names::field_ident(key).to_string())
+                .collect();
+            let kept: Vec<Value> = required
+                .iter()
+                .filter(|name| {
+                    name.as_str().is_none_or(|name| {
+                        properties.contains_key(name) || !fields.contains(&names::field_ident(name).to_string())
                     })
-                    .cloned()
-                    .collect();
-                map.insert("required".to_owned(), Value::Array(kept));
-            }
-            for (key, value) in map.iter_mut() {
-                match (key.as_str(), value) {
-                    // Property names are not keywords: a property may be called `default`.
-                    ("properties", Value::Object(properties)) => {
-                        properties.values_mut().for_each(drop_shadowed_required);
-                    }
-                    ("example" | "examples" | "default" | "enum", _) => {}
-                    (key, _) if key.starts_with("x-") => {}
-                    (_, value) => drop_shadowed_required(value),
-                }
-            }
+                })
+                .cloned()
+                .collect();
+            map.insert("required".to_owned(), Value::Array(kept));
         }
-        Value::Array(items) => items.iter_mut().for_each(drop_shadowed_required),
-        _ => {}
-    }
+    });
 }
 
 /// The document with every missing operationId filled in as the stub names it ([`names::operation_id`]), so that a

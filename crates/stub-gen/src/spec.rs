@@ -240,41 +240,51 @@ const TYPE_KEYWORDS: [(&str, &[&str]); 5] = [
 /// as untyped, and public specs have them. An untyped `enum` of one JSON type gets that type ([`enum_type`]).
 /// Example values and extensions are left as written.
 fn drop_foreign_keywords(node: &mut Value) {
+    for_each_schema(node, &mut |map| {
+        let declared = match map.get("type").and_then(Value::as_str) {
+            Some("integer") => Some("number"),
+            other => other,
+        };
+        if let Some(own) = TYPE_KEYWORDS
+            .iter()
+            .find(|(ty, _)| Some(*ty) == declared)
+            .map(|(_, own)| *own)
+        {
+            let foreign: Vec<&str> = TYPE_KEYWORDS
+                .iter()
+                .flat_map(|(_, keywords)| keywords.iter().copied())
+                .filter(|keyword| !own.contains(keyword))
+                .collect();
+            map.retain(|key, _| !foreign.contains(&key.as_str()));
+        }
+        if let Some(implied) = enum_type(map) {
+            map.insert("type".to_owned(), Value::String(implied.to_owned()));
+        }
+        move_array_enum(map);
+    });
+}
+
+/// Calls `f` on every schema object at or below `node`, the outer before the inner, passing over what is data rather
+/// than schema (`example`, `examples`, `default`, `enum`, extensions); the keys of `properties` are names, so a
+/// property may be called `default`.
+pub(crate) fn for_each_schema(node: &mut Value, f: &mut impl FnMut(&mut serde_json::Map<String, Value>)) {
     match node {
         Value::Object(map) => {
-            let declared = match map.get("type").and_then(Value::as_str) {
-                Some("integer") => Some("number"),
-                other => other,
-            };
-            if let Some(own) = TYPE_KEYWORDS
-                .iter()
-                .find(|(ty, _)| Some(*ty) == declared)
-                .map(|(_, own)| *own)
-            {
-                let foreign: Vec<&str> = TYPE_KEYWORDS
-                    .iter()
-                    .flat_map(|(_, keywords)| keywords.iter().copied())
-                    .filter(|keyword| !own.contains(keyword))
-                    .collect();
-                map.retain(|key, _| !foreign.contains(&key.as_str()));
-            }
-            if let Some(implied) = enum_type(map) {
-                map.insert("type".to_owned(), Value::String(implied.to_owned()));
-            }
-            move_array_enum(map);
+            f(map);
             for (key, value) in map.iter_mut() {
                 match (key.as_str(), value) {
-                    // Property names are not keywords: a property may be called `default`.
                     ("properties", Value::Object(properties)) => {
-                        properties.values_mut().for_each(drop_foreign_keywords);
+                        properties
+                            .values_mut()
+                            .for_each(|property| for_each_schema(property, f));
                     }
                     ("example" | "examples" | "default" | "enum", _) => {}
                     (key, _) if key.starts_with("x-") => {}
-                    (_, value) => drop_foreign_keywords(value),
+                    (_, value) => for_each_schema(value, f),
                 }
             }
         }
-        Value::Array(items) => items.iter_mut().for_each(drop_foreign_keywords),
+        Value::Array(items) => items.iter_mut().for_each(|item| for_each_schema(item, f)),
         _ => {}
     }
 }
