@@ -105,22 +105,32 @@ pub fn generate(spec: &Spec, types: &Types, settings: &Settings) -> Result<Token
 pub fn twice_defined_component(spec: &Spec, types: &Types) -> Option<String> {
     let file = syn::parse2::<syn::File>(types.tokens.clone()).ok()?;
     let mut seen = BTreeSet::new();
-    let twice = file.items.iter().find_map(|item| {
-        let ident = match item {
-            syn::Item::Struct(s) => &s.ident,
-            syn::Item::Enum(e) => &e.ident,
-            syn::Item::Type(t) => &t.ident,
-            _ => return None,
-        };
-        (!seen.insert(ident.to_string())).then(|| ident.to_string())
-    })?;
+    let twice = file
+        .items
+        .iter()
+        .filter_map(type_item)
+        .find_map(|(ident, _)| (!seen.insert(ident.to_string())).then(|| ident.to_string()))?;
+    component_of(spec, &twice).map(|name| spec.renamed.get(name).cloned().unwrap_or_else(|| name.clone()))
+}
+
+/// A type the type space defines: its name, and its fields when it is a struct.
+fn type_item(item: &syn::Item) -> Option<(&syn::Ident, Option<&syn::Fields>)> {
+    match item {
+        syn::Item::Struct(s) => Some((&s.ident, Some(&s.fields))),
+        syn::Item::Enum(e) => Some((&e.ident, None)),
+        syn::Item::Type(t) => Some((&t.ident, None)),
+        _ => None,
+    }
+}
+
+/// The component schema (as named in `spec`) whose type typify names `type_name`.
+fn component_of<'s>(spec: &'s Spec, type_name: &str) -> Option<&'s String> {
     spec.doc
         .components
         .as_ref()?
         .schemas
         .keys()
-        .find(|name| names::typify_name(name) == twice)
-        .map(|name| spec.renamed.get(name).cloned().unwrap_or_else(|| name.clone()))
+        .find(|name| names::typify_name(name) == type_name)
 }
 
 /// The type generator (typify) sometimes emits a struct with two fields of one name or two items of one name (seen
@@ -134,25 +144,12 @@ fn check_types(spec: &Spec, types: &Types) -> Result<(), Error> {
             spec.path
         )));
     };
-    let at = |type_name: &str| {
-        let component = spec
-            .doc
-            .components
-            .as_ref()
-            .and_then(|c| c.schemas.keys().find(|k| names::typify_name(k) == type_name));
-        match component {
-            Some(name) => spec.at(&spec::pointer(&["components", "schemas", name])),
-            None => spec.path.clone(),
-        }
+    let at = |type_name: &str| match component_of(spec, type_name) {
+        Some(name) => spec.at(&spec::pointer(&["components", "schemas", name])),
+        None => spec.path.clone(),
     };
-    let mut seen = std::collections::BTreeSet::new();
-    for item in &file.items {
-        let (ident, fields) = match item {
-            syn::Item::Struct(s) => (&s.ident, Some(&s.fields)),
-            syn::Item::Enum(e) => (&e.ident, None),
-            syn::Item::Type(t) => (&t.ident, None),
-            _ => continue,
-        };
+    let mut seen = BTreeSet::new();
+    for (ident, fields) in file.items.iter().filter_map(type_item) {
         let name = ident.to_string();
         if !seen.insert(name.clone()) {
             return Err(Error::new(format!(
@@ -160,7 +157,7 @@ fn check_types(spec: &Spec, types: &Types) -> Result<(), Error> {
                 at(&name)
             )));
         }
-        let mut field_names = std::collections::BTreeSet::new();
+        let mut field_names = BTreeSet::new();
         for field in fields.into_iter().flatten() {
             if let Some(field_ident) = &field.ident
                 && !field_names.insert(field_ident.to_string())

@@ -48,20 +48,28 @@ pub(crate) fn types(generator: &progenitor::Generator) -> Types {
 pub(crate) fn standalone_tokens(spec: &Spec, settings: &Settings) -> Result<proc_macro2::TokenStream> {
     stub_gen::check(spec, settings).map_err(|err| anyhow!(err))?;
     let mut types = standalone_types(spec, settings)?;
-    // typify gives a component's Rust name to a type of its own now and then; the component is renamed (names are
-    // not on the wire) and the types built again. Bounded: each round renames one more schema.
+    // typify gives a component's Rust name to a type of its own now and then, which `generate` refuses; the component
+    // is renamed (names are not on the wire) and the types built again. Looked for only after a refusal, so a spec
+    // without the problem parses its type space once. Bounded: each round renames one more schema.
     let mut renamed_spec;
     let mut spec = spec;
     let mut rename = std::collections::BTreeSet::new();
-    while rename.len() < MAX_RENAMES
-        && let Some(component) = stub_gen::twice_defined_component(spec, &types)
-        && rename.insert(component)
-    {
-        renamed_spec = spec.renaming(&rename).map_err(|err| anyhow!(err))?;
-        spec = &renamed_spec;
-        types = standalone_types(spec, settings)?;
+    loop {
+        let err = match stub_gen::generate(spec, &types, settings) {
+            Ok(stub) => return Ok(stub),
+            Err(err) => err,
+        };
+        if rename.len() < MAX_RENAMES
+            && let Some(component) = stub_gen::twice_defined_component(spec, &types)
+            && rename.insert(component)
+        {
+            renamed_spec = spec.renaming(&rename).map_err(|err| anyhow!(err))?;
+            spec = &renamed_spec;
+            types = standalone_types(spec, settings)?;
+        } else {
+            return Err(anyhow!(err));
+        }
     }
-    stub_gen::generate(spec, &types, settings).map_err(|err| anyhow!(err))
 }
 
 /// How many component schemas [`standalone_tokens`] renames before it reports a twice-defined type.
