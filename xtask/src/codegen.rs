@@ -74,7 +74,7 @@ fn generate_spec(spec: &Spec) -> Result<Vec<Output>> {
         },
         Output {
             path: PathBuf::from("crates/secrets-server-stub/src/generated.rs"),
-            contents: format_file(tokens.stub)?,
+            contents: format!("{HEADER}\n{}", prettyplease::unparse(&tokens.stub)),
         },
         Output {
             path: PathBuf::from("crates/secrets-client-mock/src/generated.rs"),

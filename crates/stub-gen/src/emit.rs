@@ -17,8 +17,20 @@ use body::{body_items, body_type};
 use handler::handler_fn;
 use validators::validator;
 
-/// The stub module: types, the trait, per-operation items, the router and the validators.
-pub fn emit(api: &ir::Api, types: &TokenStream, settings: &Settings) -> TokenStream {
+/// The `types` module: the items of the type space shared with the client.
+pub fn types_module(types: &TokenStream) -> TokenStream {
+    quote! {
+        /// Types used as operation parameters and responses, shared with the client.
+        #[allow(clippy::all)]
+        pub mod types {
+            #types
+        }
+    }
+}
+
+/// The stub's own items, which follow the `types` module: the trait, per-operation items, the router and the
+/// validators.
+pub fn emit(api: &ir::Api, settings: &Settings) -> TokenStream {
     let rt = &settings.runtime_path();
     let trait_name = format_ident!("{}", settings.api_trait);
     let trait_doc = format!(
@@ -30,12 +42,6 @@ pub fn emit(api: &ir::Api, types: &TokenStream, settings: &Settings) -> TokenStr
     let routes = routes(&api.operations);
     let validators = api.validators.iter().map(|(name, check)| validator(name, check, rt));
     quote! {
-        /// Types used as operation parameters and responses, shared with the client.
-        #[allow(clippy::all)]
-        pub mod types {
-            #types
-        }
-
         #[doc = #trait_doc]
         pub trait #trait_name: Send + Sync + 'static {
             /// What `authenticate` returns; passed to every operation that has security requirements (as an `Option`

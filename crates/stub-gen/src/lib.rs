@@ -24,12 +24,26 @@ pub use spec::Spec;
 
 /// A spec the generator cannot serve, as one line: `file:line: operation `id`: what is wrong`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct Error(String);
+#[error("{message}")]
+pub struct Error {
+    message: String,
+    twice_defined: Option<String>,
+}
 
 impl Error {
     pub(crate) fn new(message: String) -> Self {
-        Self(message)
+        Self {
+            message,
+            twice_defined: None,
+        }
+    }
+
+    /// When the type generator (typify) gave a component schema's Rust name to a type of its own as well (a
+    /// property's inline enum, a nullable schema's inner type named after its `title`): that component, as named in
+    /// the spec. Renaming it ([`Spec::renaming`]; names are not on the wire) and building the type space again
+    /// resolves the refusal.
+    pub fn twice_defined(&self) -> Option<&str> {
+        self.twice_defined.as_deref()
     }
 }
 
@@ -91,26 +105,63 @@ impl Settings {
     }
 }
 
-/// The stub of `spec`: lowering, then emitting.
-pub fn generate(spec: &Spec, types: &Types, settings: &Settings) -> Result<TokenStream, Error> {
+/// The stub of `spec` as one file: the `types` module ([`types_file`]), then the generator's own items
+/// ([`items_file`]).
+pub fn generate(spec: &Spec, types: &Types, settings: &Settings) -> Result<syn::File, Error> {
     check_settings(settings)?;
-    check_types(spec, types)?;
-    let api = lower::lower(spec, Some(types), settings)?;
-    Ok(emit::emit(&api, &types.tokens, settings))
+    let mut file = types_file(spec, types.tokens.clone())?;
+    file.items.extend(items_file(spec, &types.names, settings)?.items);
+    Ok(file)
 }
 
-/// The component schema (as named in `spec`) whose Rust name the type space defines twice, if any: typify also
-/// gives that name to a type of its own (a property's inline enum, a nullable schema's inner type named after its
-/// `title`). Renaming the component ([`Spec::renaming`]) and building the type space again resolves it.
-pub fn twice_defined_component(spec: &Spec, types: &Types) -> Option<String> {
-    let file = syn::parse2::<syn::File>(types.tokens.clone()).ok()?;
+/// The first half of a stub: a file holding only the `types` module around the type space's items (`tokens`,
+/// [`Types::tokens`]), parsed and checked (see [`Error::twice_defined`]). The halves depend only on the type space, and parsing is most of generation's time on a
+/// large spec: a caller may build them on two threads and print each one, their texts one after the other being
+/// the stub's file.
+pub fn types_file(spec: &Spec, tokens: TokenStream) -> Result<syn::File, Error> {
+    let Ok(file) = syn::parse2::<syn::File>(emit::types_module(&tokens)) else {
+        return Err(Error::new(format!(
+            "{}: the type generator produced code that does not parse",
+            spec.path
+        )));
+    };
+    check_types(spec, &file)?;
+    Ok(file)
+}
+
+/// The second half of a stub (see [`types_file`]): the trait, the per-operation items, the router and the
+/// validators, lowered with `type_names` ([`Types::names`]) and emitted.
+pub fn items_file(spec: &Spec, type_names: &BTreeSet<String>, settings: &Settings) -> Result<syn::File, Error> {
+    check_settings(settings)?;
+    let api = lower::lower(spec, Some(type_names), settings)?;
+    syn::parse2::<syn::File>(emit::emit(&api, settings)).map_err(|err| {
+        Error::new(format!(
+            "{}: the stub generator emitted code that does not parse (a generator bug): {err}",
+            spec.path
+        ))
+    })
+}
+
+/// The component schema (as named in `spec`) whose Rust name the type space defines twice, if any.
+fn twice_defined_component(spec: &Spec, types_file: &syn::File) -> Option<String> {
     let mut seen = BTreeSet::new();
-    let twice = file
-        .items
+    let twice =
+        type_items(types_file).find_map(|(ident, _)| (!seen.insert(ident.to_string())).then(|| ident.to_string()))?;
+    component_of(spec, &twice).map(|name| spec.renamed.get(name).cloned().unwrap_or_else(|| name.clone()))
+}
+
+/// The types that the `types` module of a [`types_file`] defines: each one's name, and its fields when it is a
+/// struct.
+fn type_items(types_file: &syn::File) -> impl Iterator<Item = (&syn::Ident, Option<&syn::Fields>)> {
+    let module = types_file.items.iter().find_map(|item| match item {
+        syn::Item::Mod(module) => module.content.as_ref(),
+        _ => None,
+    });
+    module
+        .map(|(_, items)| items.as_slice())
+        .unwrap_or_default()
         .iter()
         .filter_map(type_item)
-        .find_map(|(ident, _)| (!seen.insert(ident.to_string())).then(|| ident.to_string()))?;
-    component_of(spec, &twice).map(|name| spec.renamed.get(name).cloned().unwrap_or_else(|| name.clone()))
 }
 
 /// A type the type space defines: its name, and its fields when it is a struct.
@@ -137,19 +188,20 @@ fn component_of<'s>(spec: &'s Spec, type_name: &str) -> Option<&'s String> {
 /// with `allOf` of a `$ref` beside properties, with a property `_id` beside a required `id`, and with
 /// self-referencing nullable schemas). Such a type space would
 /// not compile: refuse the spec in one line naming the schema, rather than write code that fails to build.
-fn check_types(spec: &Spec, types: &Types) -> Result<(), Error> {
-    let Ok(file) = syn::parse2::<syn::File>(types.tokens.clone()) else {
-        return Err(Error::new(format!(
-            "{}: the type generator produced code that does not parse",
-            spec.path
-        )));
-    };
+fn check_types(spec: &Spec, types: &syn::File) -> Result<(), Error> {
+    first_type_error(spec, types).map_err(|mut error| {
+        error.twice_defined = twice_defined_component(spec, types);
+        error
+    })
+}
+
+fn first_type_error(spec: &Spec, types: &syn::File) -> Result<(), Error> {
     let at = |type_name: &str| match component_of(spec, type_name) {
         Some(name) => spec.at(&spec::pointer(&["components", "schemas", name])),
         None => spec.path.clone(),
     };
     let mut seen = BTreeSet::new();
-    for (ident, fields) in file.items.iter().filter_map(type_item) {
+    for (ident, fields) in type_items(types) {
         let name = ident.to_string();
         if !seen.insert(name.clone()) {
             return Err(Error::new(format!(

@@ -1,14 +1,14 @@
 //! Lowering: the spec -> [`ir::Api`]. Every refusal happens here, naming the operation and the spec's `file:line`;
 //! what is accepted is described completely enough that emitting cannot fail.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Display;
 
 use openapiv3::{Components, Operation, Parameter, PathItem, ReferenceOr, Schema, StatusCode};
 
 use crate::ir::{self, Check};
 use crate::spec::pointer;
-use crate::{Error, Settings, Spec, Types};
+use crate::{Error, Settings, Spec};
 
 mod body;
 mod complete;
@@ -17,13 +17,14 @@ mod responses;
 mod schema;
 mod security;
 
-/// The spec as the stub generator understands it, or the first thing it cannot serve. Without a type space
-/// (`None`), references to component schemas are taken on trust: that is [`crate::check`].
-pub fn lower(spec: &Spec, types: Option<&Types>, settings: &Settings) -> Result<ir::Api, Error> {
+/// The spec as the stub generator understands it, or the first thing it cannot serve. `type_names` are typify's
+/// names of the types in the shared type space ([`crate::Types::names`]); without them (`None`), references to
+/// component schemas are taken on trust: that is [`crate::check`].
+pub fn lower(spec: &Spec, type_names: Option<&BTreeSet<String>>, settings: &Settings) -> Result<ir::Api, Error> {
     let items = path_items(spec)?;
     let mut lowering = Lowering {
         spec,
-        types,
+        type_names,
         settings,
         validators: BTreeMap::new(),
         op: String::new(),
@@ -85,7 +86,8 @@ fn path_items(spec: &Spec) -> Result<Vec<(String, PathItem)>, Error> {
 
 pub(crate) struct Lowering<'a> {
     pub(crate) spec: &'a Spec,
-    pub(crate) types: Option<&'a Types>,
+    /// typify's name of every type in the shared type space, when known.
+    pub(crate) type_names: Option<&'a BTreeSet<String>>,
     pub(crate) settings: &'a Settings,
     /// Component schema name -> its check (`None` while being lowered, for recursion).
     pub(crate) validators: BTreeMap<String, Option<Check>>,
@@ -98,7 +100,7 @@ pub(crate) struct Lowering<'a> {
     /// Whether this operation's `{operationId}-response` name is given already.
     pub(crate) response_named: bool,
     /// typify's name of every component schema (an inline schema must not take one).
-    pub(crate) component_type_names: std::collections::BTreeSet<String>,
+    pub(crate) component_type_names: BTreeSet<String>,
 }
 
 impl<'a> Lowering<'a> {

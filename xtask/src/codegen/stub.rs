@@ -7,7 +7,7 @@ use anyhow::{Context as _, Result, anyhow};
 use quote::quote;
 use stub_gen::{Replacement, Settings, Types};
 
-use super::{Output, Spec, client, format_with_header};
+use super::{Output, Spec, client};
 
 /// The stub of `openapi.yaml` in `crates/secrets-server-stub`.
 pub(crate) fn workspace_settings() -> Settings {
@@ -33,53 +33,101 @@ pub(crate) fn standalone_settings(api_trait: &str, envelope: Option<String>) -> 
     }
 }
 
-/// The shared type space of `generator` (progenitor's, after it generated the client).
-pub(crate) fn types(generator: &progenitor::Generator) -> Types {
-    let space = generator.get_type_space();
-    Types {
-        tokens: space.to_stream(),
-        names: space.iter_types().map(|t| t.name()).collect(),
-    }
+/// The shared type space of `generator` (progenitor's), after it generated `client`: the names of its types, and the
+/// items of the client's `types` module, which are the type space's tokens (running typify's `to_stream` again would
+/// cost a large spec a fifth of its generation time).
+pub(crate) fn types(generator: &progenitor::Generator, client: &proc_macro2::TokenStream) -> Result<Types> {
+    let tokens = client_types(client).ok_or_else(|| anyhow!("progenitor's client has no `types` module"))?;
+    Ok(Types {
+        tokens,
+        names: generator.get_type_space().iter_types().map(|t| t.name()).collect(),
+    })
 }
 
-/// A standalone stub of `spec` as tokens. Its type space comes from progenitor's type generator run on
-/// [`stub_gen::type_document`] (the component schemas and the named inline schemas, no operations), so the types
-/// are the client's, and the client generator's limits on operations do not limit the stub.
-pub(crate) fn standalone_tokens(spec: &Spec, settings: &Settings) -> Result<proc_macro2::TokenStream> {
+/// The items of the top-level `mod types { … }` in progenitor's client tokens.
+fn client_types(client: &proc_macro2::TokenStream) -> Option<proc_macro2::TokenStream> {
+    use proc_macro2::{Delimiter, TokenTree};
+    let top: Vec<TokenTree> = client.clone().into_iter().collect();
+    top.windows(3).find_map(|window| match window {
+        [
+            TokenTree::Ident(keyword),
+            TokenTree::Ident(name),
+            TokenTree::Group(body),
+        ] if keyword == "mod" && name == "types" && body.delimiter() == Delimiter::Brace => Some(body.stream()),
+        _ => None,
+    })
+}
+
+/// A standalone stub of `spec` as text (without its header line), `doc` its file's doc comment. Its type space comes
+/// from progenitor's type generator run on [`stub_gen::type_document`] (the component schemas and the named inline
+/// schemas, no operations), so the types are the client's, and the client generator's limits on operations do not
+/// limit the stub.
+pub(crate) fn standalone_text(spec: &Spec, settings: &Settings, doc: &str) -> Result<String> {
     stub_gen::check(spec, settings).map_err(|err| anyhow!(err))?;
-    let mut types = standalone_types(spec, settings)?;
-    // typify gives a component's Rust name to a type of its own now and then, which `generate` refuses; the component
-    // is renamed (names are not on the wire) and the types built again. Looked for only after a refusal, so a spec
-    // without the problem parses its type space once. Bounded: each round renames one more schema.
+    // typify gives a component's Rust name to a type of its own now and then, which stub-gen refuses; the component
+    // is renamed (names are not on the wire) and the types built again. Bounded: each round renames one more schema.
     let mut renamed_spec;
     let mut spec = spec;
     let mut rename = std::collections::BTreeSet::new();
     loop {
-        let err = match stub_gen::generate(spec, &types, settings) {
-            Ok(stub) => return Ok(stub),
+        let err = match print_halves(spec, settings, doc) {
+            Ok(text) => return Ok(text),
             Err(err) => err,
         };
         if rename.len() < MAX_RENAMES
-            && let Some(component) = stub_gen::twice_defined_component(spec, &types)
-            && rename.insert(component)
+            && let Some(component) = err
+                .downcast_ref::<stub_gen::Error>()
+                .and_then(stub_gen::Error::twice_defined)
+            && rename.insert(component.to_owned())
         {
             renamed_spec = spec.renaming(&rename).map_err(|err| anyhow!(err))?;
             spec = &renamed_spec;
-            types = standalone_types(spec, settings)?;
         } else {
-            return Err(anyhow!(err));
+            return Err(err);
         }
     }
 }
 
-/// How many component schemas [`standalone_tokens`] renames before it reports a twice-defined type.
+/// How many component schemas [`standalone_text`] renames before it reports a twice-defined type.
 const MAX_RENAMES: usize = 16;
 
-/// The type space of a standalone stub of `spec`.
-fn standalone_types(spec: &Spec, settings: &Settings) -> Result<Types> {
+/// The stub's two halves ([`stub_gen::types_file`], [`stub_gen::items_file`]) built and printed on two threads:
+/// on a large spec nearly all the time goes to making, parsing and printing tokens, about half in each half. The
+/// type space is built on the types' thread (tokens cannot cross threads) and hands the other its type names.
+fn print_halves(spec: &Spec, settings: &Settings, doc: &str) -> Result<String> {
+    std::thread::scope(|scope| {
+        let (send_names, names) = std::sync::mpsc::channel();
+        let types = scope.spawn(move || {
+            let Types { tokens, names } = type_space(spec, settings)?;
+            // The receiver lives until this thread is joined.
+            let _ = send_names.send(names);
+            let mut file = stub_gen::types_file(spec, tokens)?;
+            // `unused_comparisons`: typify checks `minLength: 0` as `count < 0usize`.
+            file.attrs.extend([
+                syn::parse_quote!(#![doc = #doc]),
+                syn::parse_quote!(#![allow(missing_docs, clippy::all, unused_qualifications, unused_imports, dead_code, unused_comparisons)]),
+            ]);
+            Ok::<_, anyhow::Error>(prettyplease::unparse(&file))
+        });
+        // No names when the type space failed: its thread reports why.
+        let items = names
+            .recv()
+            .ok()
+            .map(|names| stub_gen::items_file(spec, &names, settings).map(|file| prettyplease::unparse(&file)));
+        let types = types
+            .join()
+            .unwrap_or_else(|payload| std::panic::resume_unwind(payload))?;
+        // The type space's refusal first, as `stub_gen::generate` reports it.
+        let items = items.ok_or_else(|| anyhow!("the type space's thread sent no type names"))??;
+        Ok(format!("{types}{items}"))
+    })
+}
+
+/// The type space of a standalone stub of `spec`: progenitor's, built from the type document of `spec`.
+fn type_space(spec: &Spec, settings: &Settings) -> Result<Types> {
     let doc = stub_gen::type_document(spec, settings).map_err(|err| anyhow!(err))?;
     let mut generator = progenitor::Generator::new(&client::settings_without_replacements());
-    client::catch_panic(|| generator.generate_tokens(&doc))
+    let client = client::catch_panic(|| generator.generate_tokens(&doc))
         .map_err(|msg| {
             anyhow!(
                 "{}: the type generator (typify) failed on a schema: {}",
@@ -94,7 +142,7 @@ fn standalone_types(spec: &Spec, settings: &Settings) -> Result<Types> {
                 one_line(&err.to_string())
             )
         })?;
-    Ok(types(&generator))
+    types(&generator, &client)
 }
 
 fn one_line(text: &str) -> String {
@@ -105,7 +153,7 @@ fn one_line(text: &str) -> String {
 /// the type space progenitor built for the client), the client's typed httpmock mocks and the `secrets` CLI.
 pub(crate) struct WorkspaceTokens {
     pub(crate) client: proc_macro2::TokenStream,
-    pub(crate) stub: proc_macro2::TokenStream,
+    pub(crate) stub: syn::File,
     pub(crate) mocks: proc_macro2::TokenStream,
     pub(crate) cli: proc_macro2::TokenStream,
 }
@@ -113,7 +161,7 @@ pub(crate) struct WorkspaceTokens {
 pub(crate) fn workspace_tokens(spec: &Spec, settings: &Settings) -> Result<WorkspaceTokens> {
     stub_gen::check(spec, settings).map_err(|err| anyhow!(err))?;
     let (mut generator, client) = client::generator(spec)?;
-    let stub = stub_gen::generate(spec, &types(&generator), settings).map_err(|err| anyhow!(err))?;
+    let stub = stub_gen::generate(spec, &types(&generator, &client)?, settings).map_err(|err| anyhow!(err))?;
     let mocks = client::mocks(spec, &mut generator)?;
     let cli = client::cli(spec, &mut generator)?;
     Ok(WorkspaceTokens {
@@ -143,18 +191,12 @@ pub(crate) const FIXTURE_DIR: &str = "crates/stub-gen/tests/fixtures";
 /// A standalone stub's `lib.rs` text: the same text whether it becomes a crate (`cargo xtask stub`) or a module
 /// of the `tests` crate (the fixtures).
 pub(crate) fn standalone_lib(spec: &Spec, settings: &Settings, command: &str) -> Result<String> {
-    let stub = standalone_tokens(spec, settings)?;
     let doc = format!(" Server stub generated from `{}`.", spec.path);
-    // `unused_comparisons`: typify checks `minLength: 0` as `count < 0usize`.
-    let tokens = quote! {
-        #![doc = #doc]
-        #![allow(missing_docs, clippy::all, unused_qualifications, unused_imports, dead_code, unused_comparisons)]
-        #stub
-    };
-    format_with_header(
-        tokens,
-        &format!("// @generated by `{command}` from {}. Do not edit.\n", spec.path),
-    )
+    let text = standalone_text(spec, settings, &doc)?;
+    Ok(format!(
+        "// @generated by `{command}` from {}. Do not edit.\n\n{text}",
+        spec.path
+    ))
 }
 
 /// Every fixture's stub under `tests/src/fixtures/`, and the module that declares them.

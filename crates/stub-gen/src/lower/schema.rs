@@ -88,7 +88,7 @@ impl<'a> Lowering<'a> {
             return self.value_type(schema, at);
         }
         let type_name = typify_name(name);
-        if self.types.is_some_and(|types| !types.names.contains(&type_name)) {
+        if self.type_names.is_some_and(|names| !names.contains(&type_name)) {
             return Err(self.fail(
                 at,
                 format!("the shared type space has no type `{type_name}` for this inline schema"),
@@ -121,7 +121,7 @@ impl<'a> Lowering<'a> {
             return Ok(TypeRef::Replaced(replacement.path.clone()));
         }
         let type_name = typify_name(name);
-        if self.types.is_some_and(|types| !types.names.contains(&type_name)) {
+        if self.type_names.is_some_and(|names| !names.contains(&type_name)) {
             return Err(self.fail(
                 at,
                 format!("the shared type space has no type `{type_name}` for `{reference}`"),
