@@ -1291,7 +1291,7 @@ async fn handle_list_secrets<A: SecretsApi>(
     request: ::axum::extract::Request,
 ) -> ::axum::response::Response {
     let (parts, body) = request.into_parts();
-    let request_id = ::stub_runtime::request_id(&parts);
+    let request_id = ::stub_runtime::request_id();
     let early = async {
         ::stub_runtime::check_api_version(&parts.headers, &config)?;
         const SECURITY: &[&[::stub_runtime::Scheme]] = &[
@@ -1355,7 +1355,7 @@ async fn handle_create_secret<A: SecretsApi>(
     request: ::axum::extract::Request,
 ) -> ::axum::response::Response {
     let (parts, body) = request.into_parts();
-    let request_id = ::stub_runtime::request_id(&parts);
+    let request_id = ::stub_runtime::request_id();
     let early = async {
         ::stub_runtime::check_api_version(&parts.headers, &config)?;
         const SECURITY: &[&[::stub_runtime::Scheme]] = &[
@@ -1380,8 +1380,7 @@ async fn handle_create_secret<A: SecretsApi>(
         }
     };
     let answer = async {
-        let bytes = ::stub_runtime::read_body(&parts.headers, body, config.body_limit)
-            .await?;
+        let bytes = ::stub_runtime::read_body(body, config.body_limit).await?;
         let mut validator = ::stub_runtime::Validator::new();
         let cx = &mut validator;
         let body: ::std::option::Option<types::CreateSecretRequest> = ::stub_runtime::decode_json(
@@ -1434,7 +1433,7 @@ async fn handle_create_secret_from_preset<A: SecretsApi>(
     request: ::axum::extract::Request,
 ) -> ::axum::response::Response {
     let (parts, body) = request.into_parts();
-    let request_id = ::stub_runtime::request_id(&parts);
+    let request_id = ::stub_runtime::request_id();
     let early = async {
         ::stub_runtime::check_api_version(&parts.headers, &config)?;
         const SECURITY: &[&[::stub_runtime::Scheme]] = &[
@@ -1459,8 +1458,7 @@ async fn handle_create_secret_from_preset<A: SecretsApi>(
         }
     };
     let answer = async {
-        let bytes = ::stub_runtime::read_body(&parts.headers, body, config.body_limit)
-            .await?;
+        let bytes = ::stub_runtime::read_body(body, config.body_limit).await?;
         let mut validator = ::stub_runtime::Validator::new();
         let cx = &mut validator;
         let body: ::std::option::Option<types::PresetSecretRequest> = ::stub_runtime::decode_json(
@@ -1513,7 +1511,7 @@ async fn handle_get_provider_presets<A: SecretsApi>(
     request: ::axum::extract::Request,
 ) -> ::axum::response::Response {
     let (parts, body) = request.into_parts();
-    let request_id = ::stub_runtime::request_id(&parts);
+    let request_id = ::stub_runtime::request_id();
     let early = async {
         ::stub_runtime::check_api_version(&parts.headers, &config)?;
         const SECURITY: &[&[::stub_runtime::Scheme]] = &[
@@ -1584,7 +1582,7 @@ async fn handle_get_secret<A: SecretsApi>(
     request: ::axum::extract::Request,
 ) -> ::axum::response::Response {
     let (mut parts, body) = request.into_parts();
-    let request_id = ::stub_runtime::request_id(&parts);
+    let request_id = ::stub_runtime::request_id();
     let early = async {
         ::stub_runtime::check_api_version(&parts.headers, &config)?;
         const SECURITY: &[&[::stub_runtime::Scheme]] = &[
@@ -1684,7 +1682,7 @@ async fn handle_update_secret<A: SecretsApi>(
     request: ::axum::extract::Request,
 ) -> ::axum::response::Response {
     let (mut parts, body) = request.into_parts();
-    let request_id = ::stub_runtime::request_id(&parts);
+    let request_id = ::stub_runtime::request_id();
     let early = async {
         ::stub_runtime::check_api_version(&parts.headers, &config)?;
         const SECURITY: &[&[::stub_runtime::Scheme]] = &[
@@ -1709,8 +1707,7 @@ async fn handle_update_secret<A: SecretsApi>(
         }
     };
     let answer = async {
-        let bytes = ::stub_runtime::read_body(&parts.headers, body, config.body_limit)
-            .await?;
+        let bytes = ::stub_runtime::read_body(body, config.body_limit).await?;
         let mut validator = ::stub_runtime::Validator::new();
         let cx = &mut validator;
         let mut path_raw = ::stub_runtime::path_params(&mut parts).await?;
@@ -1796,7 +1793,7 @@ async fn handle_delete_secret<A: SecretsApi>(
     request: ::axum::extract::Request,
 ) -> ::axum::response::Response {
     let (mut parts, body) = request.into_parts();
-    let request_id = ::stub_runtime::request_id(&parts);
+    let request_id = ::stub_runtime::request_id();
     let early = async {
         ::stub_runtime::check_api_version(&parts.headers, &config)?;
         const SECURITY: &[&[::stub_runtime::Scheme]] = &[
@@ -1970,7 +1967,11 @@ pub mod validators {
     ///Validates the text of a `Provider`, recording every violation.
     pub fn validate_provider_str(s: &str, cx: &mut ::stub_runtime::Validator) {
         let _ = (&s, &cx);
-        cx.one_of_str(s, &["openai", "anthropic", "github", "tinker"]);
+        cx.one_of_str(
+            s,
+            &["openai", "anthropic", "github", "tinker"],
+            "must be one of 'openai', 'anthropic', 'github', 'tinker'",
+        );
     }
     ///Validates a `SecretName`, recording every violation.
     pub fn validate_secret_name(
@@ -1984,8 +1985,8 @@ pub mod validators {
     ///Validates the text of a `SecretName`, recording every violation.
     pub fn validate_secret_name_str(s: &str, cx: &mut ::stub_runtime::Validator) {
         let _ = (&s, &cx);
-        cx.min_length(s, 1usize);
-        cx.max_length(s, 128usize);
+        cx.min_length(s, 1usize, "must have at least 1 character");
+        cx.max_length(s, 128usize, "must have at most 128 characters");
         static PATTERN: ::stub_runtime::Pattern = ::stub_runtime::Pattern::new(
             "^[A-Z_][A-Z0-9_]*$",
         );
@@ -2003,8 +2004,8 @@ pub mod validators {
     ///Validates the text of a `SecretValue`, recording every violation.
     pub fn validate_secret_value_str(s: &str, cx: &mut ::stub_runtime::Validator) {
         let _ = (&s, &cx);
-        cx.min_length(s, 1usize);
-        cx.max_length(s, 16384usize);
+        cx.min_length(s, 1usize, "must have at least 1 character");
+        cx.max_length(s, 16384usize, "must have at most 16384 characters");
         static PATTERN: ::stub_runtime::Pattern = ::stub_runtime::Pattern::new(
             "[^\\t\\n\\v\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff]",
         );

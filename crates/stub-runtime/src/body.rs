@@ -6,10 +6,11 @@
 use std::fmt;
 
 use axum::body::{Body, Bytes, HttpBody as _};
-use axum::http::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderValue};
+use axum::http::header::{CONNECTION, CONTENT_TYPE, HeaderMap, HeaderValue};
 use axum::response::Response;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::de::{DeserializeOwned, Deserializer, Error as _, MapAccess, SeqAccess, Visitor};
+use serde_json::map::Entry;
 use serde_json::{Map, Value};
 use zeroize::Zeroize as _;
 
@@ -28,8 +29,8 @@ use crate::{Loc, Rejection, RouterConfig, Validator, Violation};
 
 /// Reads the request body: 413 (with `Connection: close`) when `Content-Length` or the bytes themselves exceed
 /// `limit`, 400 when the body cannot be read.
-pub async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, Rejection> {
-    check_declared_length(headers, limit)?;
+pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, Rejection> {
+    check_declared_length(&body, limit)?;
     match Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(err) if err.downcast_ref::<LengthLimitError>().is_some() => Err(Rejection::payload_too_large(limit)),
@@ -38,12 +39,10 @@ pub async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<
     }
 }
 
-/// 413 when `Content-Length` says the body is over `limit`, before any of it is read.
-fn check_declared_length(headers: &HeaderMap, limit: usize) -> Result<(), Rejection> {
-    let declared_len = headers
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    if declared_len.is_some_and(|len| len > limit as u64) {
+/// 413 when `Content-Length` says the body is over `limit`, before any of it is read. hyper gives a body with a
+/// `Content-Length` that exact size hint, so the header is not looked up and parsed again.
+fn check_declared_length(body: &Body, limit: usize) -> Result<(), Rejection> {
+    if body.size_hint().lower() > limit as u64 {
         return Err(Rejection::payload_too_large(limit));
     }
     Ok(())
@@ -182,6 +181,10 @@ fn scrub(value: &mut Value) {
 pub(crate) fn check_content_type(headers: &HeaderMap) -> Result<(), Rejection> {
     let wrong = || Rejection::bad_request("Content-Type must be application/json");
     let value = single_header(headers, &CONTENT_TYPE)?.ok_or_else(wrong)?;
+    // What nearly every client sends, accepted without taking it apart.
+    if value.as_bytes() == b"application/json" {
+        return Ok(());
+    }
     let value = value.to_str().map_err(|_| wrong())?;
     let mut parts = value.split(';').map(str::trim);
     let essence = parts.next().unwrap_or("");
@@ -296,11 +299,13 @@ impl<'de> Visitor<'de> for StrictVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut object = Map::new();
         while let Some(key) = map.next_key::<String>()? {
-            if object.contains_key(&key) {
-                return Err(A::Error::custom("duplicate key"));
+            match object.entry(key) {
+                Entry::Vacant(slot) => {
+                    let StrictValue(value) = map.next_value()?;
+                    slot.insert(value);
+                }
+                Entry::Occupied(_) => return Err(A::Error::custom("duplicate key")),
             }
-            let StrictValue(value) = map.next_value()?;
-            object.insert(key, value);
         }
         Ok(Value::Object(object))
     }
@@ -313,7 +318,7 @@ pub fn typed<T: DeserializeOwned>(value: Value, part: &'static str) -> Result<T,
         tracing::warn!(part, category = ?err.classify(), "request passed validation but does not deserialize");
         Rejection::validation(vec![Violation {
             loc: vec![Loc::from(part)],
-            msg: "does not match the schema".to_owned(),
+            msg: "does not match the schema".into(),
             kind: "value_error",
         }])
     })

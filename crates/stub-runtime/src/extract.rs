@@ -11,13 +11,12 @@ use serde_json::{Map, Value};
 
 use crate::{API_VERSION_HEADER, ApiVersion, Rejection, RequestId, RouterConfig, Validator};
 
-/// The request id the router's middleware stored on the request (a fresh one outside the router, e.g. in tests).
-pub fn request_id(parts: &Parts) -> RequestId {
-    parts
-        .extensions
-        .get::<RequestId>()
-        .cloned()
-        .unwrap_or_else(RequestId::generate)
+/// The id of the request being handled: the one the router's request-context layer assigned ([`crate::layers`]);
+/// a fresh one outside the router (in tests, say).
+pub fn request_id() -> RequestId {
+    crate::context::CURRENT_REQUEST
+        .try_with(RequestId::clone)
+        .unwrap_or_else(|_| RequestId::generate())
 }
 
 /// Answers 426 if the request declares an `api-version` older than `config.min_api_version`, 400 if the header
@@ -37,7 +36,8 @@ pub fn check_api_version(headers: &HeaderMap, config: &RouterConfig) -> Result<(
 
 /// `1`, `1.2` and `1.2.3` (with optional pre-release) all read as versions; missing parts count as zero.
 pub(crate) fn parse_version(text: &str) -> Option<ApiVersion> {
-    let text = text.trim();
+    // A header value (`HeaderValue::to_str`) holds visible ASCII, spaces and tabs only.
+    let text = text.trim_ascii();
     // Every request of a client that sends the header: `MAJOR.MINOR.PATCH` in plain digits, without semver's parser.
     if let Some(version) = plain_version(text) {
         return Some(version);
@@ -52,21 +52,29 @@ pub(crate) fn parse_version(text: &str) -> Option<ApiVersion> {
     ApiVersion::parse(&padded).ok()
 }
 
-/// `1.2.3` exactly (no pre-release, no leading zeros, which semver refuses): the common case, read directly.
+/// `1.2.3` exactly (no pre-release, no leading zeros, which semver refuses): the common case, read directly, in one
+/// pass over the bytes (it runs on every request of a client that sends the header).
 fn plain_version(text: &str) -> Option<ApiVersion> {
-    let number = |part: &str| {
-        let digits = !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
-        if !digits || (part.len() > 1 && part.starts_with('0')) {
-            return None;
+    let mut numbers = [0u64; 3];
+    let mut part = 0;
+    let mut digits = 0;
+    for &byte in text.as_bytes() {
+        match byte {
+            b'0'..=b'9' => {
+                if digits == 1 && numbers[part] == 0 {
+                    return None; // a leading zero
+                }
+                numbers[part] = numbers[part].checked_mul(10)?.checked_add(u64::from(byte - b'0'))?;
+                digits += 1;
+            }
+            b'.' if part < 2 && digits > 0 => {
+                part += 1;
+                digits = 0;
+            }
+            _ => return None,
         }
-        part.parse::<u64>().ok()
-    };
-    let mut parts = text.split('.');
-    let (major, minor, patch) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() {
-        return None;
     }
-    Some(ApiVersion::new(number(major)?, number(minor)?, number(patch)?))
+    (part == 2 && digits > 0).then(|| ApiVersion::new(numbers[0], numbers[1], numbers[2]))
 }
 
 /// The request's `Accept` header as text, for [`Context::preferred`](crate::Context::preferred); several headers are

@@ -14,6 +14,7 @@ use axum::http::header::HeaderValue;
 use axum::response::{IntoResponse, Response};
 use tower::{Layer, Service};
 
+use crate::context::CURRENT_REQUEST;
 use crate::rejection::Pending;
 use crate::{REQUEST_ID_HEADER, Rejection, RequestId, RouterConfig, answer_unread};
 
@@ -39,7 +40,8 @@ pub fn layers(routes: Router) -> Router {
     routes.layer(RequestContextLayer)
 }
 
-/// The one layer around every route: assigns the request id (the client's if sane), runs the request in a span
+/// The one layer around every route: assigns the request id (the client's if sane; [`crate::request_id`] reads it
+/// while the route runs), runs the request in a span
 /// with method, path, id, status and latency (never headers or bodies), turns a panic into the enveloped 500,
 /// renders pending rejections with the id, and sets `x-request-id`. One hand-written service rather than
 /// `from_fn` plus `CatchPanicLayer`: it is on every request's path, and it needs no boxing or service clones.
@@ -71,14 +73,13 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: Request) -> Self::Future {
+    fn call(&mut self, request: Request) -> Self::Future {
         let id = request
             .headers()
             .get(REQUEST_ID_HEADER)
             .and_then(|v| v.to_str().ok())
             .and_then(RequestId::from_client)
             .unwrap_or_else(RequestId::generate);
-        request.extensions_mut().insert(id.clone());
         let span = tracing::info_span!(
             "request",
             method = %request.method(),
@@ -90,7 +91,9 @@ where
         let started = Instant::now();
         let inner = {
             let _entered = span.enter();
-            panic::catch_unwind(AssertUnwindSafe(|| self.inner.call(request)))
+            panic::catch_unwind(AssertUnwindSafe(|| {
+                CURRENT_REQUEST.sync_scope(id.clone(), || self.inner.call(request))
+            }))
         };
         RequestContextFuture {
             inner: inner.ok(),
@@ -123,7 +126,10 @@ where
         let _entered = this.span.enter();
         let polled = match this.inner.as_pin_mut() {
             // The payload is not logged: a panic message can quote anything the handler had in hand.
-            Some(inner) => panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx))).map_err(drop),
+            Some(inner) => panic::catch_unwind(AssertUnwindSafe(|| {
+                CURRENT_REQUEST.sync_scope(this.id.clone(), || inner.poll(cx))
+            }))
+            .map_err(drop),
             None => Err(()),
         };
         let mut response = match polled {

@@ -52,8 +52,8 @@ impl From<usize> for Loc {
 pub struct Violation {
     /// Where, from the request part down.
     pub loc: Vec<Loc>,
-    /// What is wrong; never contains the submitted value.
-    pub msg: String,
+    /// What is wrong; never contains the submitted value. Borrowed when the generator or the runtime wrote it.
+    pub msg: Cow<'static, str>,
     /// The pydantic-style kind (the spec's `ErrorDetail.type` lists them).
     #[serde(rename = "type")]
     pub kind: &'static str,

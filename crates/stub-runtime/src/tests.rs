@@ -87,7 +87,7 @@ async fn the_envelope_is_the_json_serde_would_write() {
     }
     let violation = |loc: Vec<Loc>, msg: &str| Violation {
         loc,
-        msg: msg.to_owned(),
+        msg: msg.to_owned().into(),
         kind: "enum",
     };
     let awkward = "quote \" backslash \\ newline \n tab \t nul \u{0} bell \u{7} backspace \u{8} feed \u{c} return \r del \u{7f} é 🔑 </script>";
@@ -161,6 +161,14 @@ fn versions_compare_numerically() {
         "v1.2.3",
         "1.2.x",
         "+1.2.3",
+        "0.1.0",
+        "100.0.7",
+        "00.1.2",
+        "1.2.",
+        ".1.2",
+        "1.2.3.",
+        "1.2.03",
+        "1.2.0-",
     ] {
         let four = text.trim().split('.').count() > 3;
         let semver = if four {

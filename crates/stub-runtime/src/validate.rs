@@ -1,6 +1,7 @@
 //! Schema validation: the [`Validator`] that generated validators drive, recording every violation with its `loc`
 //! and a pydantic-style type.
 
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use serde_json::{Map, Value};
@@ -82,7 +83,7 @@ impl Validator {
     }
 
     /// Records a violation at the current place.
-    pub fn fail(&mut self, kind: &'static str, msg: impl Into<String>) {
+    pub fn fail(&mut self, kind: &'static str, msg: impl Into<Cow<'static, str>>) {
         self.errors.push(Violation {
             loc: self.loc.clone(),
             msg: msg.into(),
@@ -203,20 +204,9 @@ impl Validator {
         }
     }
 
-    /// A string `enum`.
-    pub fn one_of_str(&mut self, text: &str, allowed: &[&str]) {
+    /// A string `enum`; `message` (generated) lists `allowed`.
+    pub fn one_of_str(&mut self, text: &str, allowed: &[&str], message: &'static str) {
         if !allowed.contains(&text) {
-            // Written in place: an invalid enum is the common 422, and this runs for each one.
-            let mut message = String::with_capacity(16 + allowed.iter().map(|a| a.len() + 4).sum::<usize>());
-            message.push_str("must be one of ");
-            for (i, a) in allowed.iter().enumerate() {
-                if i > 0 {
-                    message.push_str(", ");
-                }
-                message.push('\'');
-                message.push_str(a);
-                message.push('\'');
-            }
             self.fail("enum", message);
         }
     }
@@ -229,24 +219,18 @@ impl Validator {
         }
     }
 
-    /// `minLength`, counted in characters.
-    pub fn min_length(&mut self, text: &str, min: usize) {
+    /// `minLength`, counted in characters; `message` (generated) states it.
+    pub fn min_length(&mut self, text: &str, min: usize, message: &'static str) {
         if text.chars().count() < min {
-            self.fail(
-                "string_too_short",
-                format!("must have at least {min} character{}", plural(min)),
-            );
+            self.fail("string_too_short", message);
         }
     }
 
-    /// `maxLength`, counted in characters.
-    pub fn max_length(&mut self, text: &str, max: usize) {
+    /// `maxLength`, counted in characters; `message` (generated) states it.
+    pub fn max_length(&mut self, text: &str, max: usize, message: &'static str) {
         // Cheap first: a string of at most `max` bytes has at most `max` characters.
         if text.len() > max && text.chars().count() > max {
-            self.fail(
-                "string_too_long",
-                format!("must have at most {max} character{}", plural(max)),
-            );
+            self.fail("string_too_long", message);
         }
     }
 

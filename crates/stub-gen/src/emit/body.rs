@@ -62,7 +62,7 @@ pub(super) fn body_statements(op: &ir::Operation, body: &ir::Body, rt: &TokenStr
         // Content-Type stays the documented 400).
         let (t, check) = (ty(t), check_tokens(check, rt));
         let read = quote! {
-            let bytes = #rt::read_body(&parts.headers, body, config.body_limit).await?;
+            let bytes = #rt::read_body(body, config.body_limit).await?;
         };
         let extract = quote! {
             let body: ::std::option::Option<#t> =

@@ -159,7 +159,7 @@ pub(super) fn handler_fn(op: &ir::Operation, rt: &TokenStream, api: &Ident) -> T
             request: ::axum::extract::Request,
         ) -> ::axum::response::Response {
             let (#parts_mut parts, body) = request.into_parts();
-            let request_id = #rt::request_id(&parts);
+            let request_id = #rt::request_id();
             // What is answered before the body is read; such an answer drains the body first, or closes.
             let early = async {
                 #rt::check_api_version(&parts.headers, &config)?;

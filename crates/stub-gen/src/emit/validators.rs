@@ -50,14 +50,19 @@ fn string_checks(check: &Check, rt: &TokenStream) -> Vec<TokenStream> {
         return Vec::new();
     };
     let mut checks = Vec::new();
+    // The messages depend only on the schema: written here once, not formatted at every request that violates them.
     if !values.is_empty() {
-        checks.push(quote! { cx.one_of_str(s, &[#(#values),*]); });
+        let listed: Vec<String> = values.iter().map(|value| format!("'{value}'")).collect();
+        let message = format!("must be one of {}", listed.join(", "));
+        checks.push(quote! { cx.one_of_str(s, &[#(#values),*], #message); });
     }
     if let Some(min) = min_length {
-        checks.push(quote! { cx.min_length(s, #min); });
+        let message = format!("must have at least {min} character{}", plural(*min));
+        checks.push(quote! { cx.min_length(s, #min, #message); });
     }
     if let Some(max) = max_length {
-        checks.push(quote! { cx.max_length(s, #max); });
+        let message = format!("must have at most {max} character{}", plural(*max));
+        checks.push(quote! { cx.max_length(s, #max, #message); });
     }
     if let Some(pattern) = pattern {
         checks.push(quote! {
@@ -359,4 +364,8 @@ fn branches(options: &[Check], rt: &TokenStream) -> TokenStream {
         }
     });
     quote! { #(#each)* }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
 }

@@ -65,7 +65,7 @@ pub async fn receive(
 ) -> Result<Option<Received>, Rejection> {
     let expected = || ranges.join(", ");
     let Some(value) = single_header(headers, &CONTENT_TYPE)? else {
-        let bytes = read_body(headers, body, limit).await?;
+        let bytes = read_body(body, limit).await?;
         return if bytes.is_empty() && !required {
             Ok(None)
         } else {
@@ -94,7 +94,7 @@ pub async fn receive(
             payload: Payload::Multipart(multipart),
         }));
     }
-    let bytes = read_body(headers, body, limit).await?;
+    let bytes = read_body(body, limit).await?;
     if bytes.is_empty() && !required {
         return Ok(None);
     }

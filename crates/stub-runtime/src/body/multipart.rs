@@ -21,7 +21,7 @@ pub struct Multipart {
 impl Multipart {
     /// 413 when the declared length is over `limit`, 400 when the `Content-Type` has no boundary.
     pub(super) async fn new(headers: &HeaderMap, body: Body, limit: usize) -> Result<Self, Rejection> {
-        check_declared_length(headers, limit)?;
+        check_declared_length(&body, limit)?;
         let mut request = Request::new(body);
         if let Some(value) = headers.get(CONTENT_TYPE) {
             request.headers_mut().insert(CONTENT_TYPE, value.clone());
