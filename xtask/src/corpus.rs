@@ -346,7 +346,9 @@ fn generate_one(package: &Path, entry: &Entry) -> Result<Generated> {
     // Named as the file under target/corpus/specs/, so a refusal's `file:line` points into the YAML written there.
     let outputs = match Spec::parse(&format!("{}.yaml", entry.name), yaml.clone()) {
         Err(err) => Err(Outcome::Refused(one_line(&err.to_string()))),
-        Ok(spec) => match catch_panic(|| stub::crate_outputs(&spec, &crate_name(&entry.name), None, COMMAND)) {
+        Ok(spec) => match catch_panic(|| {
+            stub::crate_outputs(&spec, &crate_name(&entry.name), stub::Options::default(), COMMAND)
+        }) {
             Ok(Ok(outputs)) => Ok(outputs),
             Ok(Err(err)) => Err(Outcome::Refused(one_line(&format!("{err:#}")))),
             Err(panic) => Err(Outcome::Panic(one_line(&panic))),
@@ -380,7 +382,9 @@ pub(crate) fn largest_served(root: &Path) -> Result<(String, String)> {
     for (_, name, yaml) in specs {
         let served = Spec::parse(&format!("{name}.yaml"), yaml.clone())
             .ok()
-            .and_then(|spec| catch_panic(|| stub::crate_outputs(&spec, &crate_name(&name), None, COMMAND)).ok())
+            .and_then(|spec| {
+                catch_panic(|| stub::crate_outputs(&spec, &crate_name(&name), stub::Options::default(), COMMAND)).ok()
+            })
             .is_some_and(|outputs| outputs.is_ok());
         if served {
             return Ok((name, yaml));

@@ -43,6 +43,10 @@ enum Command {
         /// `Rejection` rather than as response-enum variants.
         #[arg(long)]
         envelope: Option<String>,
+        /// Also generate typify's `types::builder` module: a builder per struct type (as progenitor's builder
+        /// interface has), about a third more code to generate and compile.
+        #[arg(long)]
+        builders: bool,
     },
     /// Run the stub generator on the public specs of corpus/corpus.tsv, compile what it generates, write
     /// docs/corpus.md.
@@ -87,7 +91,13 @@ fn main() -> ExitCode {
             out,
             name,
             envelope,
-        } => codegen::stub::run(&spec, &out, name.as_deref(), envelope),
+            builders,
+        } => codegen::stub::run(
+            &spec,
+            &out,
+            name.as_deref(),
+            codegen::stub::Options { envelope, builders },
+        ),
         Command::Corpus { check } => corpus::run(&corpus::Options { check }),
         Command::Contract {
             seed,

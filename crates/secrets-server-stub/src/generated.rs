@@ -1278,10 +1278,7 @@ pub enum ListSecretsResponse {
 impl ::axum::response::IntoResponse for ListSecretsResponse {
     fn into_response(self) -> ::axum::response::Response {
         match self {
-            Self::Ok(body) => {
-                let status: u16 = 200u16;
-                ::stub_runtime::json_as(status, &body, "application/json")
-            }
+            Self::Ok(body) => ::stub_runtime::json_as(200u16, &body, "application/json"),
         }
     }
 }
@@ -1294,25 +1291,16 @@ async fn handle_list_secrets<A: SecretsApi>(
     let request_id = ::stub_runtime::request_id();
     let early = async {
         ::stub_runtime::check_api_version(&parts.headers, &config)?;
-        const SECURITY: &[&[::stub_runtime::Scheme]] = &[
-            &[
-                ::stub_runtime::Scheme {
-                    name: "bearerAuth",
-                    kind: ::stub_runtime::SchemeKind::Bearer,
-                    scopes: &[],
-                },
-            ],
-        ];
         let caller = api
-            .authenticate(::stub_runtime::credentials(&parts, SECURITY)?, &request_id)
+            .authenticate(::stub_runtime::credentials(&parts, SECURITY_0)?, &request_id)
             .await?;
         ::std::result::Result::<_, ::stub_runtime::Rejection>::Ok(caller)
     };
     let caller = match early.await {
         Ok(caller) => caller,
         Err(rejection) => {
-            let response = rejection.into_response_for(&request_id);
-            return ::stub_runtime::answer_unread(response, body, &config).await;
+            return ::stub_runtime::refuse_unread(rejection, &request_id, body, &config)
+                .await;
         }
     };
     let answer = async {
@@ -1322,10 +1310,7 @@ async fn handle_list_secrets<A: SecretsApi>(
             accept: ::stub_runtime::accept(&parts.headers),
         };
         let response = api.list_secrets(ctx).await?;
-        ::std::result::Result::<
-            _,
-            ::stub_runtime::Rejection,
-        >::Ok(::axum::response::IntoResponse::into_response(response))
+        ::stub_runtime::respond(response)
     };
     let response = match answer.await {
         Ok(response) => response,
@@ -1343,8 +1328,7 @@ impl ::axum::response::IntoResponse for CreateSecretResponse {
     fn into_response(self) -> ::axum::response::Response {
         match self {
             Self::Created(body) => {
-                let status: u16 = 201u16;
-                ::stub_runtime::json_as(status, &body, "application/json")
+                ::stub_runtime::json_as(201u16, &body, "application/json")
             }
         }
     }
@@ -1358,25 +1342,16 @@ async fn handle_create_secret<A: SecretsApi>(
     let request_id = ::stub_runtime::request_id();
     let early = async {
         ::stub_runtime::check_api_version(&parts.headers, &config)?;
-        const SECURITY: &[&[::stub_runtime::Scheme]] = &[
-            &[
-                ::stub_runtime::Scheme {
-                    name: "bearerAuth",
-                    kind: ::stub_runtime::SchemeKind::Bearer,
-                    scopes: &[],
-                },
-            ],
-        ];
         let caller = api
-            .authenticate(::stub_runtime::credentials(&parts, SECURITY)?, &request_id)
+            .authenticate(::stub_runtime::credentials(&parts, SECURITY_0)?, &request_id)
             .await?;
         ::std::result::Result::<_, ::stub_runtime::Rejection>::Ok(caller)
     };
     let caller = match early.await {
         Ok(caller) => caller,
         Err(rejection) => {
-            let response = rejection.into_response_for(&request_id);
-            return ::stub_runtime::answer_unread(response, body, &config).await;
+            return ::stub_runtime::refuse_unread(rejection, &request_id, body, &config)
+                .await;
         }
     };
     let answer = async {
@@ -1401,10 +1376,7 @@ async fn handle_create_secret<A: SecretsApi>(
             accept: ::stub_runtime::accept(&parts.headers),
         };
         let response = api.create_secret(ctx, body).await?;
-        ::std::result::Result::<
-            _,
-            ::stub_runtime::Rejection,
-        >::Ok(::axum::response::IntoResponse::into_response(response))
+        ::stub_runtime::respond(response)
     };
     match answer.await {
         Ok(response) => response,
@@ -1421,8 +1393,7 @@ impl ::axum::response::IntoResponse for CreateSecretFromPresetResponse {
     fn into_response(self) -> ::axum::response::Response {
         match self {
             Self::Created(body) => {
-                let status: u16 = 201u16;
-                ::stub_runtime::json_as(status, &body, "application/json")
+                ::stub_runtime::json_as(201u16, &body, "application/json")
             }
         }
     }
@@ -1436,25 +1407,16 @@ async fn handle_create_secret_from_preset<A: SecretsApi>(
     let request_id = ::stub_runtime::request_id();
     let early = async {
         ::stub_runtime::check_api_version(&parts.headers, &config)?;
-        const SECURITY: &[&[::stub_runtime::Scheme]] = &[
-            &[
-                ::stub_runtime::Scheme {
-                    name: "bearerAuth",
-                    kind: ::stub_runtime::SchemeKind::Bearer,
-                    scopes: &[],
-                },
-            ],
-        ];
         let caller = api
-            .authenticate(::stub_runtime::credentials(&parts, SECURITY)?, &request_id)
+            .authenticate(::stub_runtime::credentials(&parts, SECURITY_0)?, &request_id)
             .await?;
         ::std::result::Result::<_, ::stub_runtime::Rejection>::Ok(caller)
     };
     let caller = match early.await {
         Ok(caller) => caller,
         Err(rejection) => {
-            let response = rejection.into_response_for(&request_id);
-            return ::stub_runtime::answer_unread(response, body, &config).await;
+            return ::stub_runtime::refuse_unread(rejection, &request_id, body, &config)
+                .await;
         }
     };
     let answer = async {
@@ -1479,10 +1441,7 @@ async fn handle_create_secret_from_preset<A: SecretsApi>(
             accept: ::stub_runtime::accept(&parts.headers),
         };
         let response = api.create_secret_from_preset(ctx, body).await?;
-        ::std::result::Result::<
-            _,
-            ::stub_runtime::Rejection,
-        >::Ok(::axum::response::IntoResponse::into_response(response))
+        ::stub_runtime::respond(response)
     };
     match answer.await {
         Ok(response) => response,
@@ -1498,10 +1457,7 @@ pub enum GetProviderPresetsResponse {
 impl ::axum::response::IntoResponse for GetProviderPresetsResponse {
     fn into_response(self) -> ::axum::response::Response {
         match self {
-            Self::Ok(body) => {
-                let status: u16 = 200u16;
-                ::stub_runtime::json_as(status, &body, "application/json")
-            }
+            Self::Ok(body) => ::stub_runtime::json_as(200u16, &body, "application/json"),
         }
     }
 }
@@ -1514,25 +1470,16 @@ async fn handle_get_provider_presets<A: SecretsApi>(
     let request_id = ::stub_runtime::request_id();
     let early = async {
         ::stub_runtime::check_api_version(&parts.headers, &config)?;
-        const SECURITY: &[&[::stub_runtime::Scheme]] = &[
-            &[
-                ::stub_runtime::Scheme {
-                    name: "bearerAuth",
-                    kind: ::stub_runtime::SchemeKind::Bearer,
-                    scopes: &[],
-                },
-            ],
-        ];
         let caller = api
-            .authenticate(::stub_runtime::credentials(&parts, SECURITY)?, &request_id)
+            .authenticate(::stub_runtime::credentials(&parts, SECURITY_0)?, &request_id)
             .await?;
         ::std::result::Result::<_, ::stub_runtime::Rejection>::Ok(caller)
     };
     let caller = match early.await {
         Ok(caller) => caller,
         Err(rejection) => {
-            let response = rejection.into_response_for(&request_id);
-            return ::stub_runtime::answer_unread(response, body, &config).await;
+            return ::stub_runtime::refuse_unread(rejection, &request_id, body, &config)
+                .await;
         }
     };
     let answer = async {
@@ -1542,10 +1489,7 @@ async fn handle_get_provider_presets<A: SecretsApi>(
             accept: ::stub_runtime::accept(&parts.headers),
         };
         let response = api.get_provider_presets(ctx).await?;
-        ::std::result::Result::<
-            _,
-            ::stub_runtime::Rejection,
-        >::Ok(::axum::response::IntoResponse::into_response(response))
+        ::stub_runtime::respond(response)
     };
     let response = match answer.await {
         Ok(response) => response,
@@ -1569,10 +1513,7 @@ pub enum GetSecretResponse {
 impl ::axum::response::IntoResponse for GetSecretResponse {
     fn into_response(self) -> ::axum::response::Response {
         match self {
-            Self::Ok(body) => {
-                let status: u16 = 200u16;
-                ::stub_runtime::json_as(status, &body, "application/json")
-            }
+            Self::Ok(body) => ::stub_runtime::json_as(200u16, &body, "application/json"),
         }
     }
 }
@@ -1585,25 +1526,16 @@ async fn handle_get_secret<A: SecretsApi>(
     let request_id = ::stub_runtime::request_id();
     let early = async {
         ::stub_runtime::check_api_version(&parts.headers, &config)?;
-        const SECURITY: &[&[::stub_runtime::Scheme]] = &[
-            &[
-                ::stub_runtime::Scheme {
-                    name: "bearerAuth",
-                    kind: ::stub_runtime::SchemeKind::Bearer,
-                    scopes: &[],
-                },
-            ],
-        ];
         let caller = api
-            .authenticate(::stub_runtime::credentials(&parts, SECURITY)?, &request_id)
+            .authenticate(::stub_runtime::credentials(&parts, SECURITY_0)?, &request_id)
             .await?;
         ::std::result::Result::<_, ::stub_runtime::Rejection>::Ok(caller)
     };
     let caller = match early.await {
         Ok(caller) => caller,
         Err(rejection) => {
-            let response = rejection.into_response_for(&request_id);
-            return ::stub_runtime::answer_unread(response, body, &config).await;
+            return ::stub_runtime::refuse_unread(rejection, &request_id, body, &config)
+                .await;
         }
     };
     let answer = async {
@@ -1612,24 +1544,19 @@ async fn handle_get_secret<A: SecretsApi>(
         let mut path_raw = ::stub_runtime::path_params(&mut parts).await?;
         let mut path_object = ::serde_json::Map::new();
         cx.enter("path");
-        match path_raw.remove("secret_id") {
-            Some(raw) => {
-                let value = ::stub_runtime::coerce(
-                    raw,
-                    ::stub_runtime::ParamKind::String,
-                );
-                {
-                    let v = &value;
-                    cx.enter("secret_id");
-                    if let Some(s) = cx.string(v, false) {
-                        cx.uuid(s);
-                    }
-                    cx.leave();
+        ::stub_runtime::param(
+            cx,
+            &mut path_object,
+            "secret_id",
+            path_raw.remove("secret_id"),
+            true,
+            |raw| ::stub_runtime::coerce(raw, ::stub_runtime::ParamKind::String),
+            |cx, v| {
+                if let Some(s) = cx.string(v, false) {
+                    cx.uuid(s);
                 }
-                path_object.insert("secret_id".to_owned(), value);
-            }
-            None => cx.missing("secret_id"),
-        }
+            },
+        );
         cx.leave();
         validator.finish()?;
         let path: GetSecretPath = ::stub_runtime::typed(
@@ -1642,10 +1569,7 @@ async fn handle_get_secret<A: SecretsApi>(
             accept: ::stub_runtime::accept(&parts.headers),
         };
         let response = api.get_secret(ctx, path).await?;
-        ::std::result::Result::<
-            _,
-            ::stub_runtime::Rejection,
-        >::Ok(::axum::response::IntoResponse::into_response(response))
+        ::stub_runtime::respond(response)
     };
     let response = match answer.await {
         Ok(response) => response,
@@ -1669,10 +1593,7 @@ pub enum UpdateSecretResponse {
 impl ::axum::response::IntoResponse for UpdateSecretResponse {
     fn into_response(self) -> ::axum::response::Response {
         match self {
-            Self::Ok(body) => {
-                let status: u16 = 200u16;
-                ::stub_runtime::json_as(status, &body, "application/json")
-            }
+            Self::Ok(body) => ::stub_runtime::json_as(200u16, &body, "application/json"),
         }
     }
 }
@@ -1685,25 +1606,16 @@ async fn handle_update_secret<A: SecretsApi>(
     let request_id = ::stub_runtime::request_id();
     let early = async {
         ::stub_runtime::check_api_version(&parts.headers, &config)?;
-        const SECURITY: &[&[::stub_runtime::Scheme]] = &[
-            &[
-                ::stub_runtime::Scheme {
-                    name: "bearerAuth",
-                    kind: ::stub_runtime::SchemeKind::Bearer,
-                    scopes: &[],
-                },
-            ],
-        ];
         let caller = api
-            .authenticate(::stub_runtime::credentials(&parts, SECURITY)?, &request_id)
+            .authenticate(::stub_runtime::credentials(&parts, SECURITY_0)?, &request_id)
             .await?;
         ::std::result::Result::<_, ::stub_runtime::Rejection>::Ok(caller)
     };
     let caller = match early.await {
         Ok(caller) => caller,
         Err(rejection) => {
-            let response = rejection.into_response_for(&request_id);
-            return ::stub_runtime::answer_unread(response, body, &config).await;
+            return ::stub_runtime::refuse_unread(rejection, &request_id, body, &config)
+                .await;
         }
     };
     let answer = async {
@@ -1713,24 +1625,19 @@ async fn handle_update_secret<A: SecretsApi>(
         let mut path_raw = ::stub_runtime::path_params(&mut parts).await?;
         let mut path_object = ::serde_json::Map::new();
         cx.enter("path");
-        match path_raw.remove("secret_id") {
-            Some(raw) => {
-                let value = ::stub_runtime::coerce(
-                    raw,
-                    ::stub_runtime::ParamKind::String,
-                );
-                {
-                    let v = &value;
-                    cx.enter("secret_id");
-                    if let Some(s) = cx.string(v, false) {
-                        cx.uuid(s);
-                    }
-                    cx.leave();
+        ::stub_runtime::param(
+            cx,
+            &mut path_object,
+            "secret_id",
+            path_raw.remove("secret_id"),
+            true,
+            |raw| ::stub_runtime::coerce(raw, ::stub_runtime::ParamKind::String),
+            |cx, v| {
+                if let Some(s) = cx.string(v, false) {
+                    cx.uuid(s);
                 }
-                path_object.insert("secret_id".to_owned(), value);
-            }
-            None => cx.missing("secret_id"),
-        }
+            },
+        );
         cx.leave();
         let body: ::std::option::Option<types::UpdateSecretRequest> = ::stub_runtime::decode_json(
             &parts.headers,
@@ -1754,10 +1661,7 @@ async fn handle_update_secret<A: SecretsApi>(
             accept: ::stub_runtime::accept(&parts.headers),
         };
         let response = api.update_secret(ctx, path, body).await?;
-        ::std::result::Result::<
-            _,
-            ::stub_runtime::Rejection,
-        >::Ok(::axum::response::IntoResponse::into_response(response))
+        ::stub_runtime::respond(response)
     };
     match answer.await {
         Ok(response) => response,
@@ -1780,10 +1684,7 @@ pub enum DeleteSecretResponse {
 impl ::axum::response::IntoResponse for DeleteSecretResponse {
     fn into_response(self) -> ::axum::response::Response {
         match self {
-            Self::NoContent => {
-                let status: u16 = 204u16;
-                ::stub_runtime::empty(status)
-            }
+            Self::NoContent => ::stub_runtime::empty(204u16),
         }
     }
 }
@@ -1796,25 +1697,16 @@ async fn handle_delete_secret<A: SecretsApi>(
     let request_id = ::stub_runtime::request_id();
     let early = async {
         ::stub_runtime::check_api_version(&parts.headers, &config)?;
-        const SECURITY: &[&[::stub_runtime::Scheme]] = &[
-            &[
-                ::stub_runtime::Scheme {
-                    name: "bearerAuth",
-                    kind: ::stub_runtime::SchemeKind::Bearer,
-                    scopes: &[],
-                },
-            ],
-        ];
         let caller = api
-            .authenticate(::stub_runtime::credentials(&parts, SECURITY)?, &request_id)
+            .authenticate(::stub_runtime::credentials(&parts, SECURITY_0)?, &request_id)
             .await?;
         ::std::result::Result::<_, ::stub_runtime::Rejection>::Ok(caller)
     };
     let caller = match early.await {
         Ok(caller) => caller,
         Err(rejection) => {
-            let response = rejection.into_response_for(&request_id);
-            return ::stub_runtime::answer_unread(response, body, &config).await;
+            return ::stub_runtime::refuse_unread(rejection, &request_id, body, &config)
+                .await;
         }
     };
     let answer = async {
@@ -1823,24 +1715,19 @@ async fn handle_delete_secret<A: SecretsApi>(
         let mut path_raw = ::stub_runtime::path_params(&mut parts).await?;
         let mut path_object = ::serde_json::Map::new();
         cx.enter("path");
-        match path_raw.remove("secret_id") {
-            Some(raw) => {
-                let value = ::stub_runtime::coerce(
-                    raw,
-                    ::stub_runtime::ParamKind::String,
-                );
-                {
-                    let v = &value;
-                    cx.enter("secret_id");
-                    if let Some(s) = cx.string(v, false) {
-                        cx.uuid(s);
-                    }
-                    cx.leave();
+        ::stub_runtime::param(
+            cx,
+            &mut path_object,
+            "secret_id",
+            path_raw.remove("secret_id"),
+            true,
+            |raw| ::stub_runtime::coerce(raw, ::stub_runtime::ParamKind::String),
+            |cx, v| {
+                if let Some(s) = cx.string(v, false) {
+                    cx.uuid(s);
                 }
-                path_object.insert("secret_id".to_owned(), value);
-            }
-            None => cx.missing("secret_id"),
-        }
+            },
+        );
         cx.leave();
         validator.finish()?;
         let path: DeleteSecretPath = ::stub_runtime::typed(
@@ -1853,10 +1740,7 @@ async fn handle_delete_secret<A: SecretsApi>(
             accept: ::stub_runtime::accept(&parts.headers),
         };
         let response = api.delete_secret(ctx, path).await?;
-        ::std::result::Result::<
-            _,
-            ::stub_runtime::Rejection,
-        >::Ok(::axum::response::IntoResponse::into_response(response))
+        ::stub_runtime::respond(response)
     };
     let response = match answer.await {
         Ok(response) => response,
@@ -1864,6 +1748,10 @@ async fn handle_delete_secret<A: SecretsApi>(
     };
     ::stub_runtime::answer_unread(response, body, &config).await
 }
+/// Security requirements shared by the operations that have them: alternatives, each a list of schemes.
+const SECURITY_0: &[&[::stub_runtime::Scheme]] = &[
+    &[::stub_runtime::Scheme::bearer("bearerAuth", &[])],
+];
 type Shared<A> = (::std::sync::Arc<A>, ::std::sync::Arc<::stub_runtime::RouterConfig>);
 /// The axum router for every operation: it owns extraction, authentication, validation and every
 /// rejection (404, 405 with `Allow`, 400, 401, 413, 422, 426, a caught panic as 500), all in the envelope,

@@ -29,35 +29,56 @@ pub fn types_module(types: &TokenStream) -> TokenStream {
 }
 
 /// The stub's own items, which follow the `types` module: the trait, per-operation items, the router and the
-/// validators.
+/// validators; all of [`pieces`] in order.
 pub fn emit(api: &ir::Api, settings: &Settings) -> TokenStream {
+    (0..pieces(api)).map(|index| piece(api, settings, index)).collect()
+}
+
+/// Operations per piece of [`emit`]: small enough that two threads sharing the pieces finish together.
+const OPERATIONS_PER_PIECE: usize = 8;
+
+/// How many pieces the stub's items come in: the trait, the operations' items by [`OPERATIONS_PER_PIECE`], then the
+/// router and the validators. Each piece is whole items, so pieces can be parsed and printed apart (on any thread)
+/// and their texts joined in order.
+pub fn pieces(api: &ir::Api) -> usize {
+    api.operations.len().div_ceil(OPERATIONS_PER_PIECE) + 2
+}
+
+/// Piece `index` of [`emit`] (see [`pieces`]); empty past the last.
+pub fn piece(api: &ir::Api, settings: &Settings, index: usize) -> TokenStream {
     let rt = &settings.runtime_path();
     let trait_name = format_ident!("{}", settings.api_trait);
-    let trait_doc = format!(
-        "The operations of {} (version {}): implement this on your state and pass it to [`router`].",
-        api.title, api.version
-    );
-    let methods = api.operations.iter().map(|op| trait_method(op, rt));
-    let items = api.operations.iter().map(|op| items(op, rt, &trait_name));
+    let last = pieces(api) - 1;
+    if index == 0 {
+        return api_trait(api, rt, &trait_name);
+    }
+    let securities = securities(api);
+    if index < last {
+        let start = (index - 1) * OPERATIONS_PER_PIECE;
+        let end = (start + OPERATIONS_PER_PIECE).min(api.operations.len());
+        return api.operations[start..end]
+            .iter()
+            .map(|op| {
+                let security = op
+                    .security
+                    .as_ref()
+                    .and_then(|s| securities.iter().position(|known| *known == s))
+                    .map(handler::security_ident);
+                items(op, rt, &trait_name, security.as_ref())
+            })
+            .collect();
+    }
+    if index > last {
+        return TokenStream::new();
+    }
     let routes = routes(&api.operations);
     let validators = api.validators.iter().map(|(name, check)| validator(name, check, rt));
+    let securities = securities
+        .iter()
+        .enumerate()
+        .map(|(index, security)| handler::security_const(index, security, rt));
     quote! {
-        #[doc = #trait_doc]
-        pub trait #trait_name: Send + Sync + 'static {
-            /// What `authenticate` returns; passed to every operation that has security requirements (as an `Option`
-            /// where security is optional).
-            type Caller: Send + Sync + 'static;
-
-            /// The credentials of the first security requirement the request satisfies (one per scheme it names;
-            /// missing or malformed ones were already answered 401) -> caller, or a rejection (401/403/429, or a 5xx
-            /// when the credential store fails). Runs before the body is read.
-            fn authenticate(&self, credentials: #rt::Credentials, request_id: &#rt::RequestId)
-                -> impl ::std::future::Future<Output = ::std::result::Result<Self::Caller, #rt::Rejection>> + Send;
-
-            #(#methods)*
-        }
-
-        #(#items)*
+        #(#securities)*
 
         type Shared<A> = (::std::sync::Arc<A>, ::std::sync::Arc<#rt::RouterConfig>);
 
@@ -81,6 +102,42 @@ pub fn emit(api: &ir::Api, settings: &Settings) -> TokenStream {
         pub mod validators {
             use super::validators;
             #(#validators)*
+        }
+    }
+}
+
+/// The distinct security requirements of the operations, in the order of their first use.
+fn securities(api: &ir::Api) -> Vec<&ir::Security> {
+    let mut distinct: Vec<&ir::Security> = Vec::new();
+    for security in api.operations.iter().filter_map(|op| op.security.as_ref()) {
+        if !distinct.contains(&security) {
+            distinct.push(security);
+        }
+    }
+    distinct
+}
+
+/// The trait the implementer writes.
+fn api_trait(api: &ir::Api, rt: &TokenStream, trait_name: &Ident) -> TokenStream {
+    let trait_doc = format!(
+        "The operations of {} (version {}): implement this on your state and pass it to [`router`].",
+        api.title, api.version
+    );
+    let methods = api.operations.iter().map(|op| trait_method(op, rt));
+    quote! {
+        #[doc = #trait_doc]
+        pub trait #trait_name: Send + Sync + 'static {
+            /// What `authenticate` returns; passed to every operation that has security requirements (as an `Option`
+            /// where security is optional).
+            type Caller: Send + Sync + 'static;
+
+            /// The credentials of the first security requirement the request satisfies (one per scheme it names;
+            /// missing or malformed ones were already answered 401) -> caller, or a rejection (401/403/429, or a 5xx
+            /// when the credential store fails). Runs before the body is read.
+            fn authenticate(&self, credentials: #rt::Credentials, request_id: &#rt::RequestId)
+                -> impl ::std::future::Future<Output = ::std::result::Result<Self::Caller, #rt::Rejection>> + Send;
+
+            #(#methods)*
         }
     }
 }
@@ -223,7 +280,7 @@ fn trait_method(op: &ir::Operation, rt: &TokenStream) -> TokenStream {
 }
 
 /// The parameter structs, the response enum and its `IntoResponse`, and the handler.
-fn items(op: &ir::Operation, rt: &TokenStream, api: &Ident) -> TokenStream {
+fn items(op: &ir::Operation, rt: &TokenStream, api: &Ident, security: Option<&Ident>) -> TokenStream {
     let mut items = TokenStream::new();
     for (location, what) in [
         (Location::Path, "Path"),
@@ -255,6 +312,6 @@ fn items(op: &ir::Operation, rt: &TokenStream, api: &Ident) -> TokenStream {
 
     items.extend(body_items(op, rt));
     items.extend(responses::response_items(op, rt));
-    items.extend(handler_fn(op, rt, api));
+    items.extend(handler_fn(op, rt, api, security));
     items
 }

@@ -2,7 +2,7 @@
 //! responses and the checks their schemas imply. Lowering ([`crate::lower`]) builds it and does every refusal;
 //! emitting ([`crate::emit`]) turns it into tokens and cannot fail.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Everything the stub of one spec needs.
 #[derive(Clone, Debug, PartialEq)]
@@ -18,6 +18,9 @@ pub struct Api {
     /// Inline schemas that need a type name, by the name progenitor gives them (`{operationId}-body`,
     /// `-response`, …, sanitized): the type space must define each (see [`crate::type_document`]).
     pub inline_types: Vec<(String, openapiv3::Schema)>,
+    /// typify's names of the schema types the stub refers to (components and hoisted inline schemas): the type
+    /// space must define each (see [`crate::check_type_names`]).
+    pub type_refs: BTreeSet<String>,
 }
 
 /// One operation.

@@ -110,7 +110,8 @@ impl Settings {
 pub fn generate(spec: &Spec, types: &Types, settings: &Settings) -> Result<syn::File, Error> {
     check_settings(settings)?;
     let mut file = types_file(spec, types.tokens.clone())?;
-    file.items.extend(items_file(spec, &types.names, settings)?.items);
+    let api = lower::lower(spec, Some(&types.names), settings)?;
+    file.items.extend(items_file(spec, &api, settings)?.items);
     Ok(file)
 }
 
@@ -130,16 +131,45 @@ pub fn types_file(spec: &Spec, tokens: TokenStream) -> Result<syn::File, Error> 
 }
 
 /// The second half of a stub (see [`types_file`]): the trait, the per-operation items, the router and the
-/// validators, lowered with `type_names` ([`Types::names`]) and emitted.
-pub fn items_file(spec: &Spec, type_names: &BTreeSet<String>, settings: &Settings) -> Result<syn::File, Error> {
+/// validators of `api`, emitted and parsed. `api` may be lowered without the type space's names (so that this half
+/// need not wait for the type space) when [`check_type_names`] then checks it against them.
+pub fn items_file(spec: &Spec, api: &ir::Api, settings: &Settings) -> Result<syn::File, Error> {
     check_settings(settings)?;
-    let api = lower::lower(spec, Some(type_names), settings)?;
-    syn::parse2::<syn::File>(emit::emit(&api, settings)).map_err(|err| {
+    parse_items(spec, emit::emit(api, settings))
+}
+
+/// Piece `index` of the second half of a stub (see [`emit::pieces`]), emitted and parsed: the pieces' printed texts
+/// in order are [`items_file`]'s, so that threads may share the work.
+pub fn items_piece(spec: &Spec, api: &ir::Api, settings: &Settings, index: usize) -> Result<syn::File, Error> {
+    check_settings(settings)?;
+    parse_items(spec, emit::piece(api, settings, index))
+}
+
+fn parse_items(spec: &Spec, tokens: TokenStream) -> Result<syn::File, Error> {
+    syn::parse2::<syn::File>(tokens).map_err(|err| {
         Error::new(format!(
             "{}: the stub generator emitted code that does not parse (a generator bug): {err}",
             spec.path
         ))
     })
+}
+
+/// Whether the type space (`type_names`, [`Types::names`]) defines every schema type that `api` (lowered from
+/// `spec` without them) refers to; if not, the refusal that lowering with them gives, naming the operation.
+pub fn check_type_names(
+    spec: &Spec,
+    api: &ir::Api,
+    type_names: &BTreeSet<String>,
+    settings: &Settings,
+) -> Result<(), Error> {
+    let Some(missing) = api.type_refs.difference(type_names).next() else {
+        return Ok(());
+    };
+    lower::lower(spec, Some(type_names), settings)?;
+    Err(Error::new(format!(
+        "{}: the shared type space has no type `{missing}`",
+        spec.path
+    )))
 }
 
 /// The component schema (as named in `spec`) whose Rust name the type space defines twice, if any.
@@ -252,16 +282,19 @@ fn check_settings(settings: &Settings) -> Result<(), Error> {
 /// component schemas plus every inline schema that needs a type name, under the name progenitor gives it
 /// (`{operationId}-body`, `-response`, …), and no paths. Handing it to the same type generator as the client's
 /// (progenitor's, with the same settings) yields the client's definitions, without the client's limits on
-/// operations.
-pub fn type_document(spec: &Spec, settings: &Settings) -> Result<openapiv3::OpenAPI, Error> {
-    check_settings(settings)?;
-    let api = lower::lower(spec, None, settings)?;
-    let mut doc = spec.doc.clone();
-    doc.paths = openapiv3::Paths::default();
-    doc.security = None;
+/// operations. `api` is `spec` lowered ([`lower::lower`]).
+pub fn type_document(spec: &Spec, api: &ir::Api) -> Result<openapiv3::OpenAPI, Error> {
+    let mut doc = openapiv3::OpenAPI {
+        openapi: spec.doc.openapi.clone(),
+        info: spec.doc.info.clone(),
+        components: spec.doc.components.clone(),
+        ..Default::default()
+    };
     let components = doc.components.get_or_insert_with(Default::default);
-    for (name, schema) in api.inline_types {
-        components.schemas.insert(name, openapiv3::ReferenceOr::Item(schema));
+    for (name, schema) in &api.inline_types {
+        components
+            .schemas
+            .insert(name.clone(), openapiv3::ReferenceOr::Item(schema.clone()));
     }
     let mut schemas = serde_json::to_value(&components.schemas)
         .map_err(|err| Error::new(format!("{}: the type document does not serialize: {err}", spec.path)))?;

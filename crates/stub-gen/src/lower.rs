@@ -30,6 +30,7 @@ pub fn lower(spec: &Spec, type_names: Option<&BTreeSet<String>>, settings: &Sett
         op: String::new(),
         method_names: BTreeMap::new(),
         inline_types: Vec::new(),
+        type_refs: BTreeSet::new(),
         response_named: false,
         component_type_names: spec
             .doc
@@ -56,6 +57,7 @@ pub fn lower(spec: &Spec, type_names: Option<&BTreeSet<String>>, settings: &Sett
         operations,
         validators,
         inline_types: lowering.inline_types,
+        type_refs: lowering.type_refs,
     })
 }
 
@@ -97,6 +99,8 @@ pub(crate) struct Lowering<'a> {
     pub(crate) method_names: BTreeMap<String, String>,
     /// Inline schemas hoisted under the names progenitor gives them.
     pub(crate) inline_types: Vec<(String, Schema)>,
+    /// Every named schema type referred to, for [`ir::Api::type_refs`].
+    pub(crate) type_refs: BTreeSet<String>,
     /// Whether this operation's `{operationId}-response` name is given already.
     pub(crate) response_named: bool,
     /// typify's name of every component schema (an inline schema must not take one).

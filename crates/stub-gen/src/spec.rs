@@ -70,12 +70,20 @@ impl Spec {
         // replaced by what they point at, so that every later stage, and the type generator, sees only component
         // references; a percent-encoded pointer is decoded.
         let mut raw = raw;
-        let original = raw.clone();
-        inline_deep_refs(&original, &mut raw, 0);
+        // Most specs have none: then the document is not copied.
+        if has_deep_refs(&raw) {
+            let original = raw.clone();
+            inline_deep_refs(&original, &mut raw, 0);
+        }
         drop_foreign_keywords(&mut raw);
         let renamed = rename_colliding_schemas(&mut raw, rename);
 
-        let doc: OpenAPI = serde_path_to_error::deserialize(&raw).map_err(|err| {
+        // The path of a mismatch is tracked only when there is one: tracking it costs a large spec a third of this.
+        let doc = match <OpenAPI as serde::Deserialize>::deserialize(&raw) {
+            Ok(doc) => Ok(doc),
+            Err(_) => serde_path_to_error::deserialize::<_, OpenAPI>(&raw),
+        };
+        let doc: OpenAPI = doc.map_err(|err| {
             let segments: Vec<String> = err
                 .path()
                 .iter()
@@ -461,6 +469,22 @@ fn is_component_ref(target: &str) -> bool {
 /// Replaces every `$ref` that is not a direct component reference by (a copy of) its target, and decodes the
 /// percent-escapes of the ones that are. Bounded: a reference cycle through such pointers is left as it is, and
 /// lowering refuses it.
+/// Whether [`inline_deep_refs`] has anything to do: a `$ref` that is percent-encoded or not straight at a component.
+fn has_deep_refs(node: &Value) -> bool {
+    match node {
+        Value::Object(map) => {
+            if let Some(Value::String(target)) = map.get("$ref")
+                && (target.contains('%') || !is_component_ref(target))
+            {
+                return true;
+            }
+            map.values().any(has_deep_refs)
+        }
+        Value::Array(items) => items.iter().any(has_deep_refs),
+        _ => false,
+    }
+}
+
 fn inline_deep_refs(root: &Value, node: &mut Value, depth: usize) {
     if depth > 32 {
         return;

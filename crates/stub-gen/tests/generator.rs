@@ -249,3 +249,62 @@ fn reserved_header_parameters_are_ignored() {
         assert_eq!(params.contains(&name), kept, "{security}{name}: {params:?}");
     }
 }
+
+#[test]
+fn items_lowered_without_the_type_space_are_checked_against_it() {
+    let settings = Settings::default();
+    for (name, path) in fixtures() {
+        let spec = parse(&path);
+        let api = stub_gen::lower::lower(&spec, None, &settings).unwrap();
+        assert_eq!(
+            stub_gen::check_type_names(&spec, &api, &api.type_refs, &settings),
+            Ok(()),
+            "{name}"
+        );
+        // Each type the items name, missing from the type space: refused as lowering with the names refuses it.
+        for missing in &api.type_refs {
+            let mut names = api.type_refs.clone();
+            names.remove(missing);
+            let err = stub_gen::check_type_names(&spec, &api, &names, &settings).unwrap_err();
+            let lowered = stub_gen::lower::lower(&spec, Some(&names), &settings).unwrap_err();
+            assert_eq!(err, lowered, "{name}: {missing}");
+            assert!(
+                err.to_string().contains(&format!("no type `{missing}`")),
+                "{name}: {err}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_items_pieces_printed_in_order_are_the_items() {
+    let settings = Settings::default();
+    // Every fixture, and a spec of twenty operations (several pieces of operations).
+    let mut specs: Vec<(String, Spec)> = fixtures()
+        .into_iter()
+        .map(|(name, path)| (name, parse(&path)))
+        .collect();
+    let paths: String = (0..20)
+        .map(|i| {
+            format!(
+                "  /things/{i}:
+    get:
+      operationId: get_thing_{i}
+      responses:
+        '204': {{ description: none }}
+"
+            )
+        })
+        .collect();
+    let text = format!("openapi: 3.0.3\ninfo: {{ title: Many, version: 0.1.0 }}\npaths:\n{paths}");
+    specs.push(("twenty operations".to_owned(), Spec::parse("many.yaml", text).unwrap()));
+    for (name, spec) in specs {
+        let api = stub_gen::lower::lower(&spec, None, &settings).unwrap();
+        let whole = prettyplease::unparse(&stub_gen::items_file(&spec, &api, &settings).unwrap());
+        let pieces: String = (0..stub_gen::emit::pieces(&api))
+            .map(|index| prettyplease::unparse(&stub_gen::items_piece(&spec, &api, &settings, index).unwrap()))
+            .collect();
+        assert_eq!(pieces, whole, "{name}");
+        assert!(whole.contains("fn router<"), "{name}");
+    }
+}

@@ -7,7 +7,7 @@ use std::fmt;
 
 use axum::body::{Body, Bytes, HttpBody as _};
 use axum::http::header::{CONNECTION, CONTENT_TYPE, HeaderMap, HeaderValue};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::de::{DeserializeOwned, Deserializer, Error as _, MapAccess, SeqAccess, Visitor};
 use serde_json::map::Entry;
@@ -25,7 +25,7 @@ pub use multipart::{Multipart, Part};
 use objects_only::ObjectsOnly;
 
 use crate::extract::single_header;
-use crate::{Loc, Rejection, RouterConfig, Validator, Violation};
+use crate::{Loc, Rejection, RequestId, RouterConfig, Validator, Violation};
 
 /// Reads the request body: 413 (with `Connection: close`) when `Content-Length` or the bytes themselves exceed
 /// `limit`, 400 when the body cannot be read.
@@ -85,6 +85,22 @@ pub async fn answer_unread(mut response: Response, body: Body, config: &RouterCo
             .insert(CONNECTION, HeaderValue::from_static("close"));
     }
     response
+}
+
+/// The envelope of `rejection`, for a request whose body it does not use (see [`answer_unread`]): how generated
+/// handlers answer a request refused before its body is read.
+pub async fn refuse_unread(
+    rejection: Rejection,
+    request_id: &RequestId,
+    body: Body,
+    config: &RouterConfig,
+) -> Response {
+    answer_unread(rejection.into_response_for(request_id), body, config).await
+}
+
+/// `Ok` with `answer` as a response: how generated handlers end.
+pub fn respond(answer: impl IntoResponse) -> Result<Response, Rejection> {
+    Ok(answer.into_response())
 }
 
 /// Decodes a JSON body into its type, validating it against its schema (`check`, generated).

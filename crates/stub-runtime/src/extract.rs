@@ -293,6 +293,31 @@ pub fn coerce_fields(fields: Vec<(String, String)>, kinds: &[(&str, ParamKind)])
     Value::Object(object)
 }
 
+/// One parameter into `object` (the path, query, header or cookie part being validated): its raw text `raw`, when
+/// present, made a JSON value by `coerce`, walked by `check` at `loc: [part, name]` and inserted under `name`; when
+/// absent and `required`, a `missing` violation. What generated handlers call for each parameter.
+pub fn param<R>(
+    cx: &mut Validator,
+    object: &mut Map<String, Value>,
+    name: &'static str,
+    raw: Option<R>,
+    required: bool,
+    coerce: impl FnOnce(R) -> Value,
+    check: impl FnOnce(&mut Validator, &Value),
+) {
+    match raw {
+        Some(raw) => {
+            let value = coerce(raw);
+            cx.enter(name);
+            check(cx, &value);
+            cx.leave();
+            object.insert(name.to_owned(), value);
+        }
+        None if required => cx.missing(name),
+        None => {}
+    }
+}
+
 /// A `content: application/json` parameter's value, or `None` after recording `json_invalid` at the current place.
 pub fn json_param(raw: &str, cx: &mut Validator) -> Option<Value> {
     match serde_json::from_str(raw) {

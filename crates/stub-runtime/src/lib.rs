@@ -41,7 +41,7 @@ pub mod validate;
 pub use axum::body::Bytes;
 pub use body::{
     FormField, Multipart, Part, Received, answer_unread, decode_json, drain, form_body, json_body, present, read_body,
-    receive, text_body, typed,
+    receive, refuse_unread, respond, text_body, typed,
 };
 pub use context::{
     API_VERSION_HEADER, ApiVersion, Context, DEFAULT_BODY_LIMIT, DEFAULT_DRAIN_TIMEOUT, REQUEST_ID_HEADER, RequestId,
@@ -49,7 +49,7 @@ pub use context::{
 };
 pub use extract::{
     Pairs, ParamKind, accept, check_api_version, coerce, coerce_fields, coerce_items, cookies, header_param,
-    json_param, path_params, query, request_id, split,
+    json_param, param, path_params, query, request_id, split,
 };
 pub use layers::{layers, method_not_allowed, not_found};
 pub use rejection::{

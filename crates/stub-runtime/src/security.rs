@@ -55,6 +55,49 @@ pub struct Scheme {
     pub scopes: &'static [&'static str],
 }
 
+impl Scheme {
+    /// An `http` `bearer` scheme (also how `oauth2` and `openIdConnect` are read).
+    pub const fn bearer(name: &'static str, scopes: &'static [&'static str]) -> Self {
+        Self {
+            name,
+            kind: SchemeKind::Bearer,
+            scopes,
+        }
+    }
+
+    /// An `http` `basic` scheme.
+    pub const fn basic(name: &'static str, scopes: &'static [&'static str]) -> Self {
+        Self {
+            name,
+            kind: SchemeKind::Basic,
+            scopes,
+        }
+    }
+
+    /// Any other `http` scheme: the credential is what follows `auth_scheme` in `Authorization`.
+    pub const fn http(name: &'static str, auth_scheme: &'static str, scopes: &'static [&'static str]) -> Self {
+        Self {
+            name,
+            kind: SchemeKind::Http { auth_scheme },
+            scopes,
+        }
+    }
+
+    /// An `apiKey` scheme: the key is the header, query parameter or cookie `key`.
+    pub const fn api_key(
+        name: &'static str,
+        location: KeyLocation,
+        key: &'static str,
+        scopes: &'static [&'static str],
+    ) -> Self {
+        Self {
+            name,
+            kind: SchemeKind::ApiKey { location, name: key },
+            scopes,
+        }
+    }
+}
+
 /// A credential read for one scheme. `Debug` never shows the secret part.
 #[derive(Clone, PartialEq, Eq)]
 pub enum Credential {

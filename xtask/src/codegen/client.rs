@@ -14,11 +14,14 @@ use super::Spec;
 pub(crate) const SECRET_SCHEMA: &str = "SecretValue";
 
 /// The client's settings without the `SecretValue` replacement: for specs other than openapi.yaml.
-pub(crate) fn settings_without_replacements() -> GenerationSettings {
+/// The settings of a standalone stub's type space: the client's without its replacements, and with typify's
+/// `types::builder` module only when asked for (the builder interface needs it; a server stub does not).
+pub(crate) fn standalone_type_settings(builders: bool) -> GenerationSettings {
     let mut settings = GenerationSettings::default();
-    settings
-        .with_interface(InterfaceStyle::Builder)
-        .with_tag(TagStyle::Merged);
+    settings.with_tag(TagStyle::Merged);
+    if builders {
+        settings.with_interface(InterfaceStyle::Builder);
+    }
     settings
 }
 

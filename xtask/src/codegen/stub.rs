@@ -62,15 +62,14 @@ fn client_types(client: &proc_macro2::TokenStream) -> Option<proc_macro2::TokenS
 /// from progenitor's type generator run on [`stub_gen::type_document`] (the component schemas and the named inline
 /// schemas, no operations), so the types are the client's, and the client generator's limits on operations do not
 /// limit the stub.
-pub(crate) fn standalone_text(spec: &Spec, settings: &Settings, doc: &str) -> Result<String> {
-    stub_gen::check(spec, settings).map_err(|err| anyhow!(err))?;
+pub(crate) fn standalone_text(spec: &Spec, settings: &Settings, builders: bool, doc: &str) -> Result<String> {
     // typify gives a component's Rust name to a type of its own now and then, which stub-gen refuses; the component
     // is renamed (names are not on the wire) and the types built again. Bounded: each round renames one more schema.
     let mut renamed_spec;
     let mut spec = spec;
     let mut rename = std::collections::BTreeSet::new();
     loop {
-        let err = match print_halves(spec, settings, doc) {
+        let err = match print_halves(spec, settings, builders, doc) {
             Ok(text) => return Ok(text),
             Err(err) => err,
         };
@@ -91,43 +90,61 @@ pub(crate) fn standalone_text(spec: &Spec, settings: &Settings, doc: &str) -> Re
 /// How many component schemas [`standalone_text`] renames before it reports a twice-defined type.
 const MAX_RENAMES: usize = 16;
 
-/// The stub's two halves ([`stub_gen::types_file`], [`stub_gen::items_file`]) built and printed on two threads:
-/// on a large spec nearly all the time goes to making, parsing and printing tokens, about half in each half. The
-/// type space is built on the types' thread (tokens cannot cross threads) and hands the other its type names.
-fn print_halves(spec: &Spec, settings: &Settings, doc: &str) -> Result<String> {
+/// The stub built and printed on two threads: on a large spec nearly all the time goes to making, parsing and
+/// printing tokens. The spec is lowered once, up front (every refusal of its operations). One thread builds the type
+/// space from the type document (tokens cannot cross threads) and prints the `types` module
+/// ([`stub_gen::types_file`]); both threads take the pieces of the stub's own items ([`stub_gen::items_piece`]) in
+/// turn, so that they finish together, and the items are checked against the type space's names at the end.
+fn print_halves(spec: &Spec, settings: &Settings, builders: bool, doc: &str) -> Result<String> {
+    let api = stub_gen::lower::lower(spec, None, settings).map_err(|err| anyhow!(err))?;
+    let type_doc = stub_gen::type_document(spec, &api).map_err(|err| anyhow!(err))?;
+    let pieces = stub_gen::emit::pieces(&api);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    // Each printed piece with its index, until none is left or one fails.
+    let take_pieces = || -> Result<Vec<(usize, String)>> {
+        let mut printed = Vec::new();
+        loop {
+            let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if index >= pieces {
+                return Ok(printed);
+            }
+            let file = stub_gen::items_piece(spec, &api, settings, index)?;
+            printed.push((index, prettyplease::unparse(&file)));
+        }
+    };
     std::thread::scope(|scope| {
-        let (send_names, names) = std::sync::mpsc::channel();
-        let types = scope.spawn(move || {
-            let Types { tokens, names } = type_space(spec, settings)?;
-            // The receiver lives until this thread is joined.
-            let _ = send_names.send(names);
+        let types = scope.spawn(|| {
+            let Types { tokens, names } = type_space(spec, &type_doc, builders)?;
             let mut file = stub_gen::types_file(spec, tokens)?;
             // `unused_comparisons`: typify checks `minLength: 0` as `count < 0usize`.
             file.attrs.extend([
                 syn::parse_quote!(#![doc = #doc]),
                 syn::parse_quote!(#![allow(missing_docs, clippy::all, unused_qualifications, unused_imports, dead_code, unused_comparisons)]),
             ]);
-            Ok::<_, anyhow::Error>(prettyplease::unparse(&file))
+            let text = prettyplease::unparse(&file);
+            Ok::<_, anyhow::Error>((text, names, take_pieces()?))
         });
-        // No names when the type space failed: its thread reports why.
-        let items = names
-            .recv()
-            .ok()
-            .map(|names| stub_gen::items_file(spec, &names, settings).map(|file| prettyplease::unparse(&file)));
-        let types = types
+        let mine = take_pieces();
+        // The type space's refusal first, as `stub_gen::generate` reports it.
+        let (types, names, theirs) = types
             .join()
             .unwrap_or_else(|payload| std::panic::resume_unwind(payload))?;
-        // The type space's refusal first, as `stub_gen::generate` reports it.
-        let items = items.ok_or_else(|| anyhow!("the type space's thread sent no type names"))??;
-        Ok(format!("{types}{items}"))
+        stub_gen::check_type_names(spec, &api, &names, settings)?;
+        let mut printed = mine?;
+        printed.extend(theirs);
+        printed.sort_unstable_by_key(|(index, _)| *index);
+        let mut text = types;
+        for (_, piece) in printed {
+            text.push_str(&piece);
+        }
+        Ok(text)
     })
 }
 
-/// The type space of a standalone stub of `spec`: progenitor's, built from the type document of `spec`.
-fn type_space(spec: &Spec, settings: &Settings) -> Result<Types> {
-    let doc = stub_gen::type_document(spec, settings).map_err(|err| anyhow!(err))?;
-    let mut generator = progenitor::Generator::new(&client::settings_without_replacements());
-    let client = client::catch_panic(|| generator.generate_tokens(&doc))
+/// The type space of a standalone stub of `spec`: progenitor's, built from `doc`, the type document of `spec`.
+fn type_space(spec: &Spec, doc: &openapiv3::OpenAPI, builders: bool) -> Result<Types> {
+    let mut generator = progenitor::Generator::new(&client::standalone_type_settings(builders));
+    let client = client::catch_panic(|| generator.generate_tokens(doc))
         .map_err(|msg| {
             anyhow!(
                 "{}: the type generator (typify) failed on a schema: {}",
@@ -190,9 +207,9 @@ pub(crate) const FIXTURE_DIR: &str = "crates/stub-gen/tests/fixtures";
 
 /// A standalone stub's `lib.rs` text: the same text whether it becomes a crate (`cargo xtask stub`) or a module
 /// of the `tests` crate (the fixtures).
-pub(crate) fn standalone_lib(spec: &Spec, settings: &Settings, command: &str) -> Result<String> {
+pub(crate) fn standalone_lib(spec: &Spec, settings: &Settings, builders: bool, command: &str) -> Result<String> {
     let doc = format!(" Server stub generated from `{}`.", spec.path);
-    let text = standalone_text(spec, settings, &doc)?;
+    let text = standalone_text(spec, settings, builders, &doc)?;
     Ok(format!(
         "// @generated by `{command}` from {}. Do not edit.\n\n{text}",
         spec.path
@@ -209,7 +226,7 @@ pub(crate) fn fixture_outputs(root: &Path) -> Result<Vec<Output>> {
             .map(|name| {
                 scope.spawn(move || {
                     let spec = super::load_relative(root, &format!("{FIXTURE_DIR}/{name}.yaml"))?;
-                    standalone_lib(&spec, &standalone_settings("Api", None), "cargo xtask codegen")
+                    standalone_lib(&spec, &standalone_settings("Api", None), false, "cargo xtask codegen")
                 })
             })
             .collect();
@@ -238,8 +255,17 @@ pub(crate) fn fixture_outputs(root: &Path) -> Result<Vec<Output>> {
     Ok(outputs)
 }
 
+/// The choices of `cargo xtask stub` besides where to write.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Options {
+    /// The component schema of the error envelope (see [`Settings::envelope`]).
+    pub(crate) envelope: Option<String>,
+    /// Whether the `types` module carries typify's `builder` module.
+    pub(crate) builders: bool,
+}
+
 /// `cargo xtask stub SPEC --out DIR [--name CRATE]`: a crate that `cargo build` compiles as it is.
-pub(crate) fn run(spec_path: &Path, out: &Path, name: Option<&str>, envelope: Option<String>) -> Result<()> {
+pub(crate) fn run(spec_path: &Path, out: &Path, name: Option<&str>, options: Options) -> Result<()> {
     let spec = super::load(spec_path)?;
     let name = match name {
         Some(name) => name.to_owned(),
@@ -251,14 +277,19 @@ pub(crate) fn run(spec_path: &Path, out: &Path, name: Option<&str>, envelope: Op
     if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') || name.is_empty() {
         return Err(anyhow!("crate name `{name}` is not a valid package name; pass --name"));
     }
-    let outputs = crate_outputs(&spec, &name, envelope, "cargo xtask stub")?;
+    let outputs = crate_outputs(&spec, &name, options, "cargo xtask stub")?;
     super::update(out, &outputs, super::Mode::Write)
 }
 
 /// The files of a standalone stub crate, relative to its folder: `Cargo.toml` and `src/lib.rs`. `cargo xtask
 /// corpus` calls this too, so the corpus measures exactly what `cargo xtask stub` hands users.
-pub(crate) fn crate_outputs(spec: &Spec, name: &str, envelope: Option<String>, command: &str) -> Result<[Output; 2]> {
-    let lib = standalone_lib(spec, &standalone_settings("Api", envelope), command)?;
+pub(crate) fn crate_outputs(spec: &Spec, name: &str, options: Options, command: &str) -> Result<[Output; 2]> {
+    let lib = standalone_lib(
+        spec,
+        &standalone_settings("Api", options.envelope),
+        options.builders,
+        command,
+    )?;
     let runtime = crate::project_root().join("crates/stub-runtime");
     let runtime = std::fs::canonicalize(&runtime).unwrap_or(runtime);
     let manifest = cargo_toml(name, &runtime);

@@ -10,14 +10,15 @@ use crate::ir::{self, Location, ScalarKind, SchemeKind, Shape};
 use crate::names::method_ident;
 use proc_macro2::Ident;
 
-pub(super) fn handler_fn(op: &ir::Operation, rt: &TokenStream, api: &Ident) -> TokenStream {
+/// `security` is the const holding the operation's security requirements ([`security_const`]), if it has any.
+pub(super) fn handler_fn(op: &ir::Operation, rt: &TokenStream, api: &Ident, security: Option<&Ident>) -> TokenStream {
     let handler = handler_ident(op);
     let method = method_ident(&op.id);
     let doc = format!(
         "Extracts, authenticates and validates a `{}` request, then calls the API.",
         op.id
     );
-    let auth = auth(op, rt);
+    let auth = auth(op, rt, security);
     let mut extract = TokenStream::new();
     let mut convert = TokenStream::new();
     for (location, part, arg) in PARTS {
@@ -43,24 +44,28 @@ pub(super) fn handler_fn(op: &ir::Operation, rt: &TokenStream, api: &Ident) -> T
                 (_, Shape::Object { .. }) => quote! { #raw.deep_object(#name)? },
                 _ => quote! { #raw.single(#name)? },
             };
-            let absent = if p.required {
-                quote! { cx.missing(#name) }
-            } else {
-                quote! {}
-            };
-            let present = match &p.shape {
+            let required = p.required;
+            match &p.shape {
                 // JSON text that does not parse is a violation of its own, and leaves nothing to validate.
-                Shape::Json => quote! {
-                    cx.enter(#name);
-                    if let Some(value) = #rt::json_param(&raw, cx) {
-                        {
-                            let v = &value;
-                            #check
+                Shape::Json => {
+                    let absent = required.then(|| quote! { cx.missing(#name) });
+                    quote! {
+                        match #take {
+                            Some(raw) => {
+                                cx.enter(#name);
+                                if let Some(value) = #rt::json_param(&raw, cx) {
+                                    {
+                                        let v = &value;
+                                        #check
+                                    }
+                                    #object.insert(#name.to_owned(), value);
+                                }
+                                cx.leave();
+                            }
+                            None => { #absent }
                         }
-                        #object.insert(#name.to_owned(), value);
                     }
-                    cx.leave();
-                },
+                }
                 shape => {
                     let value = match shape {
                         Shape::Scalar(kind) => {
@@ -84,21 +89,8 @@ pub(super) fn handler_fn(op: &ir::Operation, rt: &TokenStream, api: &Ident) -> T
                         Shape::Json => unreachable!("matched above"),
                     };
                     quote! {
-                        let value = #value;
-                        {
-                            let v = &value;
-                            cx.enter(#name);
-                            #check
-                            cx.leave();
-                        }
-                        #object.insert(#name.to_owned(), value);
+                        #rt::param(cx, &mut #object, #name, #take, #required, |raw| #value, |cx, v| { #check });
                     }
-                }
-            };
-            quote! {
-                match #take {
-                    Some(raw) => { #present }
-                    None => { #absent }
                 }
             }
         });
@@ -168,10 +160,7 @@ pub(super) fn handler_fn(op: &ir::Operation, rt: &TokenStream, api: &Ident) -> T
             };
             let caller = match early.await {
                 Ok(caller) => caller,
-                Err(rejection) => {
-                    let response = rejection.into_response_for(&request_id);
-                    return #rt::answer_unread(response, body, &config).await;
-                }
+                Err(rejection) => return #rt::refuse_unread(rejection, &request_id, body, &config).await,
             };
             let answer = async {
                 #read
@@ -179,7 +168,7 @@ pub(super) fn handler_fn(op: &ir::Operation, rt: &TokenStream, api: &Ident) -> T
                 #convert
                 let ctx = #rt::Context { caller, request_id: request_id.clone(), accept: #rt::accept(&parts.headers) };
                 let response = api.#method(ctx, #(#args),*).await?;
-                ::std::result::Result::<_, #rt::Rejection>::Ok(::axum::response::IntoResponse::into_response(response))
+                #rt::respond(response)
             };
             #finish
         }
@@ -187,44 +176,55 @@ pub(super) fn handler_fn(op: &ir::Operation, rt: &TokenStream, api: &Ident) -> T
 }
 
 /// Reading the credentials of the first satisfied requirement and `authenticate`; `()` without security.
-fn auth(op: &ir::Operation, rt: &TokenStream) -> TokenStream {
-    let Some(security) = &op.security else {
+fn auth(op: &ir::Operation, rt: &TokenStream, security: Option<&Ident>) -> TokenStream {
+    let (Some(requirements), Some(security)) = (&op.security, security) else {
         return quote! { let caller = (); };
     };
-    let alternatives = security.requirements.iter().map(|requirement| {
-        let schemes = requirement.iter().map(|scheme| {
-            let (name, scopes) = (&scheme.name, &scheme.scopes);
-            let kind = match &scheme.kind {
-                SchemeKind::Bearer => quote!(#rt::SchemeKind::Bearer),
-                SchemeKind::Basic => quote!(#rt::SchemeKind::Basic),
-                SchemeKind::Http { auth_scheme } => quote!(#rt::SchemeKind::Http { auth_scheme: #auth_scheme }),
-                SchemeKind::ApiKey { location, name } => {
-                    let location = match location {
-                        Location::Query => quote!(Query),
-                        Location::Cookie => quote!(Cookie),
-                        Location::Header | Location::Path => quote!(Header),
-                    };
-                    quote!(#rt::SchemeKind::ApiKey { location: #rt::KeyLocation::#location, name: #name })
-                }
-            };
-            quote! { #rt::Scheme { name: #name, kind: #kind, scopes: &[#(#scopes),*] } }
-        });
-        quote! { &[#(#schemes),*] }
-    });
-    let schemes = quote! { const SECURITY: &[&[#rt::Scheme]] = &[#(#alternatives),*]; };
-    if security.optional {
+    if requirements.optional {
         quote! {
-            #schemes
-            let caller = match #rt::optional_credentials(&parts, SECURITY)? {
+            let caller = match #rt::optional_credentials(&parts, #security)? {
                 Some(credentials) => Some(api.authenticate(credentials, &request_id).await?),
                 None => None,
             };
         }
     } else {
         quote! {
-            #schemes
-            let caller = api.authenticate(#rt::credentials(&parts, SECURITY)?, &request_id).await?;
+            let caller = api.authenticate(#rt::credentials(&parts, #security)?, &request_id).await?;
         }
+    }
+}
+
+/// The const of the `index`th distinct security requirements ([`security_const`]).
+pub(super) fn security_ident(index: usize) -> Ident {
+    format_ident!("SECURITY_{index}")
+}
+
+/// The const of one operation's security requirements, as alternatives of schemes: one per distinct set in the
+/// spec, shared by every operation that has it.
+pub(super) fn security_const(index: usize, security: &ir::Security, rt: &TokenStream) -> TokenStream {
+    let name = security_ident(index);
+    let alternatives = security.requirements.iter().map(|requirement| {
+        let schemes = requirement.iter().map(|scheme| {
+            let (name, scopes) = (&scheme.name, &scheme.scopes);
+            match &scheme.kind {
+                SchemeKind::Bearer => quote!(#rt::Scheme::bearer(#name, &[#(#scopes),*])),
+                SchemeKind::Basic => quote!(#rt::Scheme::basic(#name, &[#(#scopes),*])),
+                SchemeKind::Http { auth_scheme } => quote!(#rt::Scheme::http(#name, #auth_scheme, &[#(#scopes),*])),
+                SchemeKind::ApiKey { location, name: key } => {
+                    let location = match location {
+                        Location::Query => quote!(Query),
+                        Location::Cookie => quote!(Cookie),
+                        Location::Header | Location::Path => quote!(Header),
+                    };
+                    quote!(#rt::Scheme::api_key(#name, #rt::KeyLocation::#location, #key, &[#(#scopes),*]))
+                }
+            }
+        });
+        quote! { &[#(#schemes),*] }
+    });
+    quote! {
+        /// Security requirements shared by the operations that have them: alternatives, each a list of schemes.
+        const #name: &[&[#rt::Scheme]] = &[#(#alternatives),*];
     }
 }
 

@@ -62,13 +62,13 @@ fn body_type(op: &ir::Operation, r: &ir::Response) -> Option<TokenStream> {
     }
 }
 
-/// A response body expression for `body` in one media type.
-fn render(content: &ir::Content, rt: &TokenStream, body: TokenStream) -> TokenStream {
+/// A response expression for `body` in one media type, with `status` (an expression).
+fn render(content: &ir::Content, rt: &TokenStream, status: &TokenStream, body: TokenStream) -> TokenStream {
     let media = content_type(content);
     match content.kind {
-        MediaKind::Json => quote!(#rt::json_as(status, &#body, #media)),
-        MediaKind::Text => quote!(#rt::text(status, #body, #media)),
-        MediaKind::Binary => quote!(#rt::bytes(status, #body, #media)),
+        MediaKind::Json => quote!(#rt::json_as(#status, &#body, #media)),
+        MediaKind::Text => quote!(#rt::text(#status, #body, #media)),
+        MediaKind::Binary => quote!(#rt::bytes(#status, #body, #media)),
     }
 }
 
@@ -128,29 +128,36 @@ pub(super) fn response_items(op: &ir::Operation, rt: &TokenStream) -> TokenStrea
     });
     let arms = op.responses.iter().map(|r| {
         let name = variant(r.status);
-        let status = match r.status {
-            Status::Code(code) => quote!(let status: u16 = #code;),
-            Status::Range(hundreds) => quote! {
-                let status = match #rt::checked_status(status, ::std::option::Option::Some(#hundreds)) {
-                    ::std::option::Option::Some(status) => status,
-                    ::std::option::Option::None => return #rt::undocumented_status(status),
-                };
-            },
-            Status::Default => quote! {
-                let status = match #rt::checked_status(status, ::std::option::Option::None) {
-                    ::std::option::Option::Some(status) => status,
-                    ::std::option::Option::None => return #rt::undocumented_status(status),
-                };
-            },
+        // A documented code is a literal; a range or `default` is the variant's own, checked first.
+        let (status, check) = match r.status {
+            Status::Code(code) => (quote!(#code), TokenStream::new()),
+            Status::Range(hundreds) => (
+                quote!(status),
+                quote! {
+                    let status = match #rt::checked_status(status, ::std::option::Option::Some(#hundreds)) {
+                        ::std::option::Option::Some(status) => status,
+                        ::std::option::Option::None => return #rt::undocumented_status(status),
+                    };
+                },
+            ),
+            Status::Default => (
+                quote!(status),
+                quote! {
+                    let status = match #rt::checked_status(status, ::std::option::Option::None) {
+                        ::std::option::Option::Some(status) => status,
+                        ::std::option::Option::None => return #rt::undocumented_status(status),
+                    };
+                },
+            ),
         };
         let make = match r.content.as_slice() {
-            [] => quote!(#rt::empty(status)),
-            [one] => render(one, rt, quote!(body)),
+            [] => quote!(#rt::empty(#status)),
+            [one] => render(one, rt, &status, quote!(body)),
             many => {
                 let body_enum = body_enum(op, r);
                 let arms = many.iter().map(|c| {
                     let v = media_variant(&c.media);
-                    let render = render(c, rt, quote!(inner));
+                    let render = render(c, rt, &status, quote!(inner));
                     quote! { #body_enum::#v(inner) => #render, }
                 });
                 quote!(match body { #(#arms)* })
@@ -172,14 +179,14 @@ pub(super) fn response_items(op: &ir::Operation, rt: &TokenStream) -> TokenStrea
             quote! {{ let mut response = #make; #(#sets)* response }}
         };
         match (r.status, has_body, r.headers.is_empty()) {
-            (Status::Code(_), false, true) => quote! { Self::#name => { #status #make } },
-            (Status::Code(_), true, true) => quote! { Self::#name(body) => { #status #make } },
+            (Status::Code(_), false, true) => quote! { Self::#name => #make, },
+            (Status::Code(_), true, true) => quote! { Self::#name(body) => #make, },
             (kind, has_body, _) => {
                 let status_field = (!matches!(kind, Status::Code(_))).then(|| quote!(status,));
                 let body = has_body.then(|| quote!(body,));
                 quote! {
                     Self::#name { #status_field #body #(#fields),* } => {
-                        #status
+                        #check
                         #answer
                     }
                 }

@@ -11,7 +11,7 @@ use crate::spec::pointer;
 impl<'a> Lowering<'a> {
     /// The Rust type of a value: the shared type for a component schema, else a plain type for inline scalars and
     /// arrays. Inline objects and enums would need a name of their own: they must move to components.
-    pub(super) fn value_type(&self, schema: &ReferenceOr<Schema>, at: &str) -> Result<TypeRef, Error> {
+    pub(super) fn value_type(&mut self, schema: &ReferenceOr<Schema>, at: &str) -> Result<TypeRef, Error> {
         let schema = match schema {
             ReferenceOr::Reference { reference } => return self.component_type(reference, at),
             ReferenceOr::Item(schema) => schema,
@@ -106,6 +106,7 @@ impl<'a> Lowering<'a> {
         if !self.inline_types.iter().any(|(n, _)| *n == type_name) {
             self.inline_types.push((type_name.clone(), hoisted));
         }
+        self.type_refs.insert(type_name.clone());
         let ty = TypeRef::Named(type_name);
         Ok(if inline.schema_data.nullable {
             TypeRef::Option(Box::new(ty))
@@ -114,7 +115,7 @@ impl<'a> Lowering<'a> {
         })
     }
 
-    pub(super) fn component_type(&self, reference: &str, at: &str) -> Result<TypeRef, Error> {
+    pub(super) fn component_type(&mut self, reference: &str, at: &str) -> Result<TypeRef, Error> {
         let name = component_name(reference)
             .ok_or_else(|| self.fail(at, format!("`$ref: {reference}` must point into #/components/schemas/")))?;
         if let Some(replacement) = self.settings.replacement(name) {
@@ -127,6 +128,7 @@ impl<'a> Lowering<'a> {
                 format!("the shared type space has no type `{type_name}` for `{reference}`"),
             ));
         }
+        self.type_refs.insert(type_name.clone());
         Ok(TypeRef::Named(type_name))
     }
 
