@@ -2,7 +2,8 @@
 //!
 //! From `UserSecret.masked_value` in openapi.yaml: characters (not bytes) are counted; the first
 //! `min(6, floor(n/4) - floor(n/8))` and the last `min(3, floor(n/8))` are shown around `••••`, so never more than a
-//! quarter of the value; a value shorter than 4 characters is `••••` alone.
+//! quarter of the value; a value shorter than 4 characters is `••••` alone. A shown control character is shown as
+//! U+FFFD: it has no glyph, and PostgreSQL's `text` cannot hold U+0000.
 
 /// What replaces the hidden middle of every masked value.
 pub const MASK: &str = "••••";
@@ -15,10 +16,15 @@ pub fn mask(value: &str) -> String {
     }
     let (head, tail) = shown(n);
     let mut out = String::with_capacity(MASK.len() + 4 * (head + tail));
-    out.extend(value.chars().take(head));
+    out.extend(value.chars().take(head).map(shown_char));
     out.push_str(MASK);
-    out.extend(value.chars().skip(n - tail));
+    out.extend(value.chars().skip(n - tail).map(shown_char));
     out
+}
+
+/// A character as the masked value shows it.
+fn shown_char(c: char) -> char {
+    if c.is_control() { char::REPLACEMENT_CHARACTER } else { c }
 }
 
 /// How many leading and trailing characters a value of `n` characters shows.
@@ -53,6 +59,10 @@ mod tests {
         ("日本語のひみつの鍵だ", "日••••だ"),
         ("🔑🔑🔑🔑🔑🔑🔑🔑", "🔑••••🔑"),
         ("ключ-для-api-123", "кл••••23"),
+        // control characters shown are replaced (U+0000 cannot be stored in PostgreSQL's text)
+        ("\u{0}bcdefghijklmn\u{0}", "\u{fffd}b••••\u{fffd}"),
+        ("\u{1f}\u{85}cdefghijklm\u{7f}", "\u{fffd}\u{fffd}••••\u{fffd}"),
+        ("ab\tdefghijklmnop", "ab••••op"),
     ];
 
     #[test]

@@ -361,7 +361,8 @@ here. Known values: `invalid_request_error` (400), `authentication_error` (401),
         /**The value with its middle replaced by `••••`. Characters (not bytes) are counted: at most the first 6
 and the last 3 are shown, and never more than a quarter of the value's characters in all (the first
 `floor(n/4) - floor(n/8)` and the last `floor(n/8)`, each capped as above). A value shorter than 4
-characters is shown as `••••` alone.
+characters is shown as `••••` alone. A shown character that is a control character (U+0000-U+001F,
+U+007F-U+009F) is shown as U+FFFD `�`: it has no glyph, and U+0000 cannot be stored as text everywhere.
 */
         pub masked_value: ::std::string::String,
         ///The environment-variable name, chosen by the caller or, for a preset, by the server.
