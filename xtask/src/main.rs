@@ -44,7 +44,7 @@ enum Command {
         #[arg(long)]
         envelope: Option<String>,
         /// Also generate typify's `types::builder` module: a builder per struct type (as progenitor's builder
-        /// interface has), about a third more code to generate and compile.
+        /// interface has); for the largest corpus spec, 37,000 of 98,000 lines.
         #[arg(long)]
         builders: bool,
     },

@@ -52,6 +52,9 @@ pub fn piece(api: &ir::Api, settings: &Settings, index: usize) -> TokenStream {
     if index == 0 {
         return api_trait(api, rt, &trait_name);
     }
+    if index > last {
+        return TokenStream::new();
+    }
     let securities = securities(api);
     if index < last {
         let start = (index - 1) * OPERATIONS_PER_PIECE;
@@ -67,9 +70,6 @@ pub fn piece(api: &ir::Api, settings: &Settings, index: usize) -> TokenStream {
                 items(op, rt, &trait_name, security.as_ref())
             })
             .collect();
-    }
-    if index > last {
-        return TokenStream::new();
     }
     let routes = routes(&api.operations);
     let validators = api.validators.iter().map(|(name, check)| validator(name, check, rt));

@@ -13,7 +13,6 @@ use super::Spec;
 /// redacts `Debug` (see `crates/*/src/secret.rs`).
 pub(crate) const SECRET_SCHEMA: &str = "SecretValue";
 
-/// The client's settings without the `SecretValue` replacement: for specs other than openapi.yaml.
 /// The settings of a standalone stub's type space: the client's without its replacements, and with typify's
 /// `types::builder` module only when asked for (the builder interface needs it; a server stub does not).
 pub(crate) fn standalone_type_settings(builders: bool) -> GenerationSettings {
