@@ -88,7 +88,9 @@ where
             status = tracing::field::Empty,
             latency_ms = tracing::field::Empty,
         );
-        let started = Instant::now();
+        // The clock is read only for a span that records the latency (a disabled span, as with no subscriber or
+        // a level above info, records nothing).
+        let started = (!span.is_disabled()).then(Instant::now);
         let inner = {
             let _entered = span.enter();
             panic::catch_unwind(AssertUnwindSafe(|| {
@@ -111,7 +113,7 @@ pin_project_lite::pin_project! {
         inner: Option<F>,
         id: RequestId,
         span: tracing::Span,
-        started: Instant,
+        started: Option<Instant>,
     }
 }
 
@@ -146,8 +148,9 @@ where
         let value = HeaderValue::try_from(this.id.as_str()).expect("request ids are plain ASCII");
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
         this.span.record("status", response.status().as_u16());
-        this.span
-            .record("latency_ms", this.started.elapsed().as_millis() as u64);
+        if let Some(started) = this.started {
+            this.span.record("latency_ms", started.elapsed().as_millis() as u64);
+        }
         tracing::info!("request finished");
         Poll::Ready(Ok(response))
     }

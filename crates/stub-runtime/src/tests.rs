@@ -107,6 +107,19 @@ async fn the_envelope_is_the_json_serde_would_write() {
         ]),
         Rejection::new(StatusCode::IM_A_TEAPOT, awkward.to_owned(), "x"),
     ];
+    // Every character that needs an escape, and its neighbours that do not, at every place of a word-sized scan.
+    let mut cases = cases;
+    let specials = (0u8..0x20)
+        .map(char::from)
+        .chain(['"', '\\', ' ', '!', '#', '[', ']', '\u{7f}', 'é', '🔑']);
+    for special in specials {
+        for len in 1..=17 {
+            for at in 0..len {
+                let text: String = (0..len).map(|i| if i == at { special } else { 'a' }).collect();
+                cases.push(Rejection::bad_request(text));
+            }
+        }
+    }
     for rejection in cases {
         let expected = serde_json::to_vec(&Expected {
             code: rejection.status().as_u16(),
