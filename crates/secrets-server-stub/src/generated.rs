@@ -1800,23 +1800,23 @@ pub fn router<A: SecretsApi>(
 pub mod validators {
     use super::validators;
     ///Validates a `CreateSecretRequest`, recording every violation.
-    pub fn validate_create_secret_request(
-        v: &::serde_json::Value,
+    pub fn validate_create_secret_request<V: ::stub_runtime::JsonValue>(
+        v: &V,
         cx: &mut ::stub_runtime::Validator,
     ) {
         if let Some(obj) = cx.object(v, false) {
             cx.required(obj, &["name", "value"]);
-            if let Some(v) = obj.get("name") {
+            if let Some(v) = ::stub_runtime::JsonObject::get(obj, "name") {
                 cx.enter("name");
                 validators::validate_secret_name(v, cx);
                 cx.leave();
             }
-            if let Some(v) = obj.get("provider") {
+            if let Some(v) = ::stub_runtime::JsonObject::get(obj, "provider") {
                 cx.enter("provider");
                 validators::validate_provider(v, cx);
                 cx.leave();
             }
-            if let Some(v) = obj.get("value") {
+            if let Some(v) = ::stub_runtime::JsonObject::get(obj, "value") {
                 cx.enter("value");
                 validators::validate_secret_value(v, cx);
                 cx.leave();
@@ -1825,18 +1825,18 @@ pub mod validators {
         }
     }
     ///Validates a `PresetSecretRequest`, recording every violation.
-    pub fn validate_preset_secret_request(
-        v: &::serde_json::Value,
+    pub fn validate_preset_secret_request<V: ::stub_runtime::JsonValue>(
+        v: &V,
         cx: &mut ::stub_runtime::Validator,
     ) {
         if let Some(obj) = cx.object(v, false) {
             cx.required(obj, &["provider", "value"]);
-            if let Some(v) = obj.get("provider") {
+            if let Some(v) = ::stub_runtime::JsonObject::get(obj, "provider") {
                 cx.enter("provider");
                 validators::validate_provider(v, cx);
                 cx.leave();
             }
-            if let Some(v) = obj.get("value") {
+            if let Some(v) = ::stub_runtime::JsonObject::get(obj, "value") {
                 cx.enter("value");
                 validators::validate_secret_value(v, cx);
                 cx.leave();
@@ -1845,8 +1845,8 @@ pub mod validators {
         }
     }
     ///Validates a `Provider`, recording every violation.
-    pub fn validate_provider(
-        v: &::serde_json::Value,
+    pub fn validate_provider<V: ::stub_runtime::JsonValue>(
+        v: &V,
         cx: &mut ::stub_runtime::Validator,
     ) {
         if let Some(s) = cx.string(v, false) {
@@ -1863,8 +1863,8 @@ pub mod validators {
         );
     }
     ///Validates a `SecretName`, recording every violation.
-    pub fn validate_secret_name(
-        v: &::serde_json::Value,
+    pub fn validate_secret_name<V: ::stub_runtime::JsonValue>(
+        v: &V,
         cx: &mut ::stub_runtime::Validator,
     ) {
         if let Some(s) = cx.string(v, false) {
@@ -1882,8 +1882,8 @@ pub mod validators {
         cx.pattern(s, &PATTERN);
     }
     ///Validates a `SecretValue`, recording every violation.
-    pub fn validate_secret_value(
-        v: &::serde_json::Value,
+    pub fn validate_secret_value<V: ::stub_runtime::JsonValue>(
+        v: &V,
         cx: &mut ::stub_runtime::Validator,
     ) {
         if let Some(s) = cx.string(v, false) {
@@ -1901,13 +1901,13 @@ pub mod validators {
         cx.pattern(s, &PATTERN);
     }
     ///Validates a `UpdateSecretRequest`, recording every violation.
-    pub fn validate_update_secret_request(
-        v: &::serde_json::Value,
+    pub fn validate_update_secret_request<V: ::stub_runtime::JsonValue>(
+        v: &V,
         cx: &mut ::stub_runtime::Validator,
     ) {
         if let Some(obj) = cx.object(v, false) {
             cx.required(obj, &["value"]);
-            if let Some(v) = obj.get("value") {
+            if let Some(v) = ::stub_runtime::JsonObject::get(obj, "value") {
                 cx.enter("value");
                 validators::validate_secret_value(v, cx);
                 cx.leave();

@@ -3,15 +3,12 @@
 //! body is valid. Bodies with other media types (or several) go through [`receive`], then the decoder of the media
 //! type it selected.
 
-use std::fmt;
-
 use axum::body::{Body, Bytes, HttpBody as _};
 use axum::http::header::{CONNECTION, CONTENT_TYPE, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
-use serde::de::{DeserializeOwned, Deserializer, Error as _, MapAccess, SeqAccess, Visitor};
-use serde_json::map::Entry;
-use serde_json::{Map, Value};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 use zeroize::Zeroize as _;
 
 mod form;
@@ -25,6 +22,7 @@ pub use multipart::{Multipart, Part};
 use objects_only::ObjectsOnly;
 
 use crate::extract::single_header;
+use crate::json::Tree;
 use crate::{Loc, Rejection, RequestId, RouterConfig, Validator, Violation};
 
 /// Reads the request body: 413 (with `Connection: close`) when `Content-Length` or the bytes themselves exceed
@@ -109,17 +107,18 @@ pub fn respond(answer: impl IntoResponse) -> Result<Response, Rejection> {
 /// - A missing or wrong `Content-Type`, invalid JSON, duplicate keys and trailing bytes are a 400 (no detail ever
 ///   quotes the body: only line, column and category).
 /// - When `typed_complete` (the type itself carries every constraint of the schema), a valid body is decoded in
-///   one pass, straight into `T`: no intermediate `Value` ever holds it. Only when that fails, or when the type
-///   does not carry every constraint, is the body parsed into a `Value` and walked by `check`, which records every
-///   violation into `cx` under `loc: ["body", …]` (then the answer is `Ok(None)` and `cx` turns into the 422).
-///   Every string of that `Value` is wiped before it is dropped.
+///   one pass, straight into `T`: no intermediate value ever holds it. Only when that fails, or when the type
+///   does not carry every constraint, is the body parsed into a [`Tree`] (which borrows its strings from `bytes`)
+///   and walked by `check`, which records every violation into `cx` under `loc: ["body", …]` (then the answer is
+///   `Ok(None)` and `cx` turns into the 422); a body the walk passes is then decoded from `bytes` into `T`. The
+///   strings the tree had to copy (those with escapes) are wiped before it is dropped.
 pub fn decode_json<T: DeserializeOwned>(
     headers: &HeaderMap,
     bytes: &[u8],
     required: bool,
     typed_complete: bool,
     cx: &mut Validator,
-    check: impl FnOnce(&Value, &mut Validator),
+    check: impl FnOnce(&Tree<'_>, &mut Validator),
 ) -> Result<Option<T>, Rejection> {
     if bytes.is_empty() && !required {
         return Ok(None);
@@ -133,16 +132,38 @@ pub fn json_body<T: DeserializeOwned>(
     bytes: &[u8],
     typed_complete: bool,
     cx: &mut Validator,
-    check: impl FnOnce(&Value, &mut Validator),
+    check: impl FnOnce(&Tree<'_>, &mut Validator),
 ) -> Result<Option<T>, Rejection> {
-    if typed_complete && let Some(value) = decode_objects_only(bytes) {
+    if typed_complete && let Ok(value) = decode_objects_only(bytes) {
         return Ok(Some(value));
     }
-    walk_then_type(parse_strict(bytes)?, cx, check)
+    let mut tree = parse_strict(bytes)?;
+    let before = cx.error_count();
+    cx.enter("body");
+    check(&tree, cx);
+    let typed = if cx.error_count() > before {
+        None
+    } else {
+        match decode_objects_only(bytes) {
+            Ok(typed) => Some(typed),
+            Err(err) => undecodable(&err, cx),
+        }
+    };
+    cx.leave();
+    tree.scrub();
+    Ok(typed)
 }
 
-/// Walks `value` with `check` under `loc: ["body"]`, then, when nothing was recorded, decodes it into `T`; wipes
-/// its strings either way.
+/// A body that passed the walk but does not decode into its type: the type is stricter than the walk (or the walk
+/// has a gap). Still a 422 that does not echo the value, as serde's message might.
+fn undecodable<T>(err: &serde_json::Error, cx: &mut Validator) -> Option<T> {
+    tracing::warn!(category = ?err.classify(), "request body passed validation but does not deserialize");
+    cx.fail("value_error", "does not match the schema");
+    None
+}
+
+/// Walks `value` (a form body's fields) with `check` under `loc: ["body"]`, then, when nothing was recorded, decodes
+/// it into `T`; wipes its strings either way.
 fn walk_then_type<T: DeserializeOwned>(
     mut value: Value,
     cx: &mut Validator,
@@ -156,13 +177,7 @@ fn walk_then_type<T: DeserializeOwned>(
     } else {
         match T::deserialize(&value) {
             Ok(typed) => Some(typed),
-            Err(err) => {
-                // The type is stricter than the walk (or the walk has a gap): still a 422 that does not echo the
-                // value, as serde's message might.
-                tracing::warn!(category = ?err.classify(), "request body passed validation but does not deserialize");
-                cx.fail("value_error", "does not match the schema");
-                None
-            }
+            Err(err) => undecodable(&err, cx),
         }
     };
     cx.leave();
@@ -170,13 +185,13 @@ fn walk_then_type<T: DeserializeOwned>(
     Ok(typed)
 }
 
-/// `T` straight from the bytes, with structs read from JSON objects only (see [`objects_only`]); `None` on any
-/// error, whose message is not kept (it could quote the body).
-fn decode_objects_only<T: DeserializeOwned>(bytes: &[u8]) -> Option<T> {
+/// `T` straight from the bytes, with structs read from JSON objects only (see [`objects_only`]). The error's
+/// message is never shown (it could quote the body); only its category is logged.
+fn decode_objects_only<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, serde_json::Error> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = T::deserialize(ObjectsOnly(&mut deserializer)).ok()?;
-    deserializer.end().ok()?;
-    Some(value)
+    let value = T::deserialize(ObjectsOnly(&mut deserializer))?;
+    deserializer.end()?;
+    Ok(value)
 }
 
 /// The body of an operation whose body is required, once validation has passed (a missing one was a 422 already).
@@ -235,96 +250,26 @@ pub(crate) fn charset_is_utf8<'p>(mut params: impl Iterator<Item = &'p str>) -> 
     })
 }
 
-/// Parses JSON like `serde_json::from_slice::<Value>`, but rejects duplicate object keys (serde_json would keep the
-/// last one silently, so what we validate could differ from what another parser reads).
-fn parse_strict(bytes: &[u8]) -> Result<Value, Rejection> {
-    serde_json::from_slice::<StrictValue>(bytes)
-        .map(|v| v.0)
-        .map_err(|err| {
-            let (line, column) = (err.line(), err.column());
-            // serde_json's own messages can quote the input, so only its category and position are used.
-            let detail = match err.classify() {
-                serde_json::error::Category::Data => {
-                    format!("request body has a duplicate object key at line {line} column {column}")
-                }
-                serde_json::error::Category::Eof => {
-                    format!("request body is not valid JSON: unexpected end at line {line} column {column}")
-                }
-                _ if err.to_string().starts_with("trailing characters") => {
-                    format!("request body has bytes after the JSON value at line {line} column {column}")
-                }
-                _ => format!("request body is not valid JSON: syntax error at line {line} column {column}"),
-            };
-            Rejection::bad_request(detail)
-        })
-}
-
-struct StrictValue(Value);
-
-impl<'de> serde::Deserialize<'de> for StrictValue {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(StrictVisitor).map(StrictValue)
-    }
-}
-
-struct StrictVisitor;
-
-impl<'de> Visitor<'de> for StrictVisitor {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
-        Ok(Value::Bool(v))
-    }
-
-    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
-        Ok(Value::from(v))
-    }
-
-    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
-        Ok(Value::from(v))
-    }
-
-    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
-        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
-    }
-
-    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::String(v.to_owned()))
-    }
-
-    fn visit_string<E>(self, v: String) -> Result<Value, E> {
-        Ok(Value::String(v))
-    }
-
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut items = Vec::new();
-        while let Some(StrictValue(item)) = seq.next_element()? {
-            items.push(item);
-        }
-        Ok(Value::Array(items))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut object = Map::new();
-        while let Some(key) = map.next_key::<String>()? {
-            match object.entry(key) {
-                Entry::Vacant(slot) => {
-                    let StrictValue(value) = map.next_value()?;
-                    slot.insert(value);
-                }
-                Entry::Occupied(_) => return Err(A::Error::custom("duplicate key")),
+/// Parses a JSON body into a [`Tree`], rejecting duplicate object keys (serde_json's `Value` would keep the last
+/// one silently, so what we validate could differ from what another parser reads) and bytes after the value.
+fn parse_strict(bytes: &[u8]) -> Result<Tree<'_>, Rejection> {
+    serde_json::from_slice::<Tree<'_>>(bytes).map_err(|err| {
+        let (line, column) = (err.line(), err.column());
+        // serde_json's own messages can quote the input, so only its category and position are used.
+        let detail = match err.classify() {
+            serde_json::error::Category::Data => {
+                format!("request body has a duplicate object key at line {line} column {column}")
             }
-        }
-        Ok(Value::Object(object))
-    }
+            serde_json::error::Category::Eof => {
+                format!("request body is not valid JSON: unexpected end at line {line} column {column}")
+            }
+            _ if err.to_string().starts_with("trailing characters") => {
+                format!("request body has bytes after the JSON value at line {line} column {column}")
+            }
+            _ => format!("request body is not valid JSON: syntax error at line {line} column {column}"),
+        };
+        Rejection::bad_request(detail)
+    })
 }
 
 /// Deserializes a validated part of the request into its generated type. Validation should have caught anything

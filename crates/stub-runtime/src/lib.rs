@@ -27,12 +27,14 @@
 //! - [`security`]: credentials for the security requirements, tried in order, as [`Credentials`];
 //! - [`body`]: body limit, draining unused bodies, content type, strict JSON, one-pass typed decoding; choosing
 //!   among several media types, forms, multipart streams, text and bytes;
+//! - [`json`]: the values validators read ([`JsonValue`]): serde_json's, and the borrowed [`Tree`] of a JSON body;
 //! - [`validate`]: the [`Validator`] generated validators drive;
 //! - [`layers`]: 404/405 fallbacks, panic recovery, request ids and spans.
 
 pub mod body;
 mod context;
 pub mod extract;
+pub mod json;
 pub mod layers;
 pub mod rejection;
 pub mod security;
@@ -51,6 +53,7 @@ pub use extract::{
     Pairs, ParamKind, accept, check_api_version, coerce, coerce_fields, coerce_items, cookies, header_param,
     json_param, param, path_params, query, request_id, split,
 };
+pub use json::{JsonObject, JsonValue, Tree};
 pub use layers::{layers, method_not_allowed, not_found};
 pub use rejection::{
     Loc, Rejection, Violation, bytes, checked_status, empty, header, json, json_as, text, undocumented_status,

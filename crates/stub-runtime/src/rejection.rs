@@ -379,8 +379,12 @@ fn write_uint(out: &mut Vec<u8>, mut n: usize) {
 fn json_string(out: &mut Vec<u8>, text: &str) {
     out.push(b'"');
     let bytes = text.as_bytes();
-    // Most texts need no escape: one check, then one copy.
-    if !needs_escape(bytes) {
+    // Most texts need no escape: one pass without an early exit (the compiler vectorises it; an eight-bytes-at-a-time
+    // version measured more instructions), then one copy.
+    let plain = !bytes
+        .iter()
+        .fold(false, |seen, &b| seen | (b < 0x20) | (b == b'"') | (b == b'\\'));
+    if plain {
         out.extend_from_slice(bytes);
         out.push(b'"');
         return;
@@ -411,24 +415,6 @@ fn json_string(out: &mut Vec<u8>, text: &str) {
     }
     out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
-}
-
-/// Whether `bytes` holds a byte that JSON must escape (`"`, `\\` or a control character), eight bytes at a time:
-/// every string of every envelope passes here, and a byte-by-byte scan was the largest single cost of a 422's.
-fn needs_escape(bytes: &[u8]) -> bool {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
-    // Some byte of `word` is below `n` (exact for n <= 0x80; bytes of 0x80 and above never count).
-    let has_below = |word: u64, n: u8| word.wrapping_sub(ONES * u64::from(n)) & !word & HIGHS != 0;
-    let has_byte = |word: u64, b: u8| has_below(word ^ (ONES * u64::from(b)), 1);
-    let mut words = bytes.chunks_exact(8);
-    for chunk in &mut words {
-        let word = u64::from_ne_bytes(chunk.try_into().expect("chunks of eight"));
-        if has_below(word, 0x20) || has_byte(word, b'"') || has_byte(word, b'\\') {
-            return true;
-        }
-    }
-    words.remainder().iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\')
 }
 
 /// Outside the router (in tests, or a hand-written route): the envelope without a request id. A 5xx or a

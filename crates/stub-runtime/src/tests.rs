@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::body::check_content_type;
 use crate::extract::parse_version;
-use crate::{ApiVersion, Loc, Rejection, RequestId, Validator, Violation, decode_json};
+use crate::{ApiVersion, JsonObject, JsonValue, Loc, Rejection, RequestId, Tree, Validator, Violation, decode_json};
 
 /// Every constructor, with the status it must answer.
 fn every_rejection() -> Vec<(Rejection, u16)> {
@@ -221,10 +221,10 @@ struct Thing {
 }
 
 /// The walk for `Thing`: an object with a required string `name` and nothing else.
-fn check_thing(v: &Value, cx: &mut Validator) {
+fn check_thing<V: JsonValue>(v: &V, cx: &mut Validator) {
     if let Some(obj) = cx.object(v, false) {
         cx.required(obj, &["name"]);
-        if let Some(v) = obj.get("name") {
+        if let Some(v) = JsonObject::get(obj, "name") {
             cx.enter("name");
             cx.string(v, false);
             cx.leave();
@@ -255,6 +255,14 @@ fn bodies_decode_in_one_pass_or_list_every_violation() {
         ),
         ("{}", true, Err(Ok(vec![(vec![body("body"), body("name")], "missing")]))),
         (r#"{"name":"a","name":"b"}"#, true, Err(Err(400))),
+        // Keys and strings with escapes are read unescaped, duplicates included.
+        (r#"{"na\u006de":"\u0061"}"#, false, Ok(Some(thing("a")))),
+        (r#"{"name":"a","na\u006de":"b"}"#, false, Err(Err(400))),
+        (
+            r#"{"name":"\"","x\ty":2}"#,
+            true,
+            Err(Ok(vec![(vec![body("body"), body("x\ty")], "extra_forbidden")])),
+        ),
         (r#"{"name":"a"} x"#, true, Err(Err(400))),
         (r#"{"name":"#, true, Err(Err(400))),
     ];
@@ -262,7 +270,9 @@ fn bodies_decode_in_one_pass_or_list_every_violation() {
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     for (text, complete, expect) in cases {
         let mut cx = Validator::new();
-        let got = decode_json::<Thing>(&headers, text.as_bytes(), true, complete, &mut cx, check_thing);
+        let got = decode_json::<Thing>(&headers, text.as_bytes(), true, complete, &mut cx, |v, cx| {
+            check_thing(v, cx)
+        });
         let got: Expect = match got {
             Err(rejection) => Err(Err(rejection.status().as_u16())),
             Ok(decoded) => match cx.finish() {
@@ -281,7 +291,7 @@ fn bodies_decode_in_one_pass_or_list_every_violation() {
 #[test]
 fn an_empty_optional_body_is_none() {
     let mut cx = Validator::new();
-    let got = decode_json::<Thing>(&HeaderMap::new(), b"", false, true, &mut cx, check_thing).unwrap();
+    let got = decode_json::<Thing>(&HeaderMap::new(), b"", false, true, &mut cx, |v, cx| check_thing(v, cx)).unwrap();
     assert_eq!(got, None);
     assert!(cx.finish().is_ok());
 }
@@ -421,4 +431,91 @@ fn credentials_never_show_their_secret_in_debug() {
         value: "v".into(),
     });
     assert_eq!(no_bearer.bearer().unwrap_err().status().as_u16(), 401);
+}
+
+/// The borrowed tree a JSON body is walked in reads every value as serde_json's `Value` does (a validator cannot
+/// tell them apart), equality included, and refuses a repeated key however large the object.
+#[test]
+fn the_body_tree_reads_as_serde_json_values_do() {
+    let texts = [
+        "null",
+        "true",
+        "false",
+        "0",
+        "-0",
+        "1",
+        "1.0",
+        "-1",
+        "9223372036854775807",
+        "9223372036854775808",
+        "18446744073709551615",
+        "-9223372036854775808",
+        "1e3",
+        "-2.5",
+        r#""""#,
+        r#""a\u00e9\n🔑""#,
+        "[]",
+        "[1,[2]]",
+        "{}",
+        r#"{"a":1,"b":[true,null]}"#,
+        r#"{"b":[true,null],"a":1}"#,
+        r#"{"a":1.0,"b":[true,null]}"#,
+    ];
+    let parse = |text: &'static str| {
+        (
+            serde_json::from_str::<Tree<'_>>(text).unwrap(),
+            serde_json::from_str::<Value>(text).unwrap(),
+        )
+    };
+    fn same<V: JsonValue, W: JsonValue>(a: &V, b: &W) -> bool {
+        let objects = match (a.as_object(), b.as_object()) {
+            (None, None) => true,
+            (Some(x), Some(y)) => {
+                x.len() == y.len()
+                    && x.entries()
+                        .all(|(key, value)| y.get(key).is_some_and(|other| same(value, other)))
+            }
+            _ => false,
+        };
+        let arrays = match (a.as_array(), b.as_array()) {
+            (None, None) => true,
+            (Some(x), Some(y)) => x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same(x, y)),
+            _ => false,
+        };
+        a.is_null() == b.is_null()
+            && a.as_str() == b.as_str()
+            && a.as_i64() == b.as_i64()
+            && a.as_u64() == b.as_u64()
+            && a.as_f64().map(f64::to_bits) == b.as_f64().map(f64::to_bits)
+            && a.as_bool() == b.as_bool()
+            && objects
+            && arrays
+    }
+    for text in texts {
+        let (tree, value) = parse(text);
+        assert!(same(&tree, &value), "{text}");
+        for other in texts {
+            let (other_tree, other_value) = parse(other);
+            assert_eq!(tree == other_tree, value == other_value, "{text} == {other}");
+        }
+    }
+    // A repeated key anywhere in objects small and large (past the linear check), nested or not.
+    for size in [1, 2, 15, 16, 17, 40, 300] {
+        let keys: Vec<String> = (0..size).map(|i| format!(r#""k{i}":{i}"#)).collect();
+        let object = format!("{{{}}}", keys.join(","));
+        assert!(
+            serde_json::from_str::<Tree<'_>>(&object).is_ok(),
+            "{size} distinct keys"
+        );
+        for repeat in [0, size / 2, size - 1] {
+            let again = format!(r#"{{{},"k{repeat}":0}}"#, keys.join(","));
+            let err = serde_json::from_str::<Tree<'_>>(&again).unwrap_err();
+            assert!(err.is_data(), "{size} keys, k{repeat} again: {err}");
+            let nested = format!(r#"[{{"outer":{again}}}]"#);
+            assert!(
+                serde_json::from_str::<Tree<'_>>(&nested).unwrap_err().is_data(),
+                "nested: {size}, k{repeat}"
+            );
+        }
+    }
 }

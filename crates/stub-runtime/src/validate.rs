@@ -1,11 +1,11 @@
 //! Schema validation: the [`Validator`] that generated validators drive, recording every violation with its `loc`
-//! and a pydantic-style type.
+//! and a pydantic-style type. Values are read through [`JsonValue`], so one generated validator serves a body's
+//! borrowed tree and a parameter's `serde_json::Value` alike.
 
 use std::borrow::Cow;
 use std::sync::OnceLock;
 
-use serde_json::{Map, Value};
-
+use crate::json::{JsonObject, JsonValue};
 use crate::{Loc, Rejection, Violation};
 
 /// A `pattern` from the spec, compiled on first use (the generator checked that it compiles).
@@ -99,7 +99,7 @@ impl Validator {
     }
 
     /// `true` if `value` is null (and records `null_type` unless the schema is nullable).
-    fn null(&mut self, value: &Value, nullable: bool) -> bool {
+    fn null(&mut self, value: &impl JsonValue, nullable: bool) -> bool {
         if value.is_null() && !nullable {
             self.fail("null_type", "must not be null");
         }
@@ -107,12 +107,12 @@ impl Validator {
     }
 
     /// A schema without a type: only null is checked.
-    pub fn any(&mut self, value: &Value, nullable: bool) {
+    pub fn any(&mut self, value: &impl JsonValue, nullable: bool) {
         self.null(value, nullable);
     }
 
     /// The string, or `None` after recording why not.
-    pub fn string<'v>(&mut self, value: &'v Value, nullable: bool) -> Option<&'v str> {
+    pub fn string<'v>(&mut self, value: &'v impl JsonValue, nullable: bool) -> Option<&'v str> {
         if self.null(value, nullable) {
             return None;
         }
@@ -124,7 +124,7 @@ impl Validator {
     }
 
     /// The integer, or `None` after recording why not.
-    pub fn integer(&mut self, value: &Value, nullable: bool) -> Option<i128> {
+    pub fn integer(&mut self, value: &impl JsonValue, nullable: bool) -> Option<i128> {
         if self.null(value, nullable) {
             return None;
         }
@@ -139,7 +139,7 @@ impl Validator {
     }
 
     /// The number, or `None` after recording why not.
-    pub fn number(&mut self, value: &Value, nullable: bool) -> Option<f64> {
+    pub fn number(&mut self, value: &impl JsonValue, nullable: bool) -> Option<f64> {
         if self.null(value, nullable) {
             return None;
         }
@@ -151,7 +151,7 @@ impl Validator {
     }
 
     /// The boolean, or `None` after recording why not.
-    pub fn boolean(&mut self, value: &Value, nullable: bool) -> Option<bool> {
+    pub fn boolean(&mut self, value: &impl JsonValue, nullable: bool) -> Option<bool> {
         if self.null(value, nullable) {
             return None;
         }
@@ -163,7 +163,7 @@ impl Validator {
     }
 
     /// The object, or `None` after recording why not.
-    pub fn object<'v>(&mut self, value: &'v Value, nullable: bool) -> Option<&'v Map<String, Value>> {
+    pub fn object<'v, V: JsonValue>(&mut self, value: &'v V, nullable: bool) -> Option<&'v V::Object> {
         if self.null(value, nullable) {
             return None;
         }
@@ -175,11 +175,11 @@ impl Validator {
     }
 
     /// The array, or `None` after recording why not.
-    pub fn array<'v>(&mut self, value: &'v Value, nullable: bool) -> Option<&'v [Value]> {
+    pub fn array<'v, V: JsonValue>(&mut self, value: &'v V, nullable: bool) -> Option<&'v [V]> {
         if self.null(value, nullable) {
             return None;
         }
-        let items = value.as_array().map(Vec::as_slice);
+        let items = value.as_array();
         if items.is_none() {
             self.fail("array_type", "must be an array");
         }
@@ -187,18 +187,18 @@ impl Validator {
     }
 
     /// Every key in `required` is present.
-    pub fn required(&mut self, object: &Map<String, Value>, required: &[&'static str]) {
+    pub fn required(&mut self, object: &(impl JsonObject + ?Sized), required: &[&'static str]) {
         for key in required {
-            if !object.contains_key(*key) {
+            if !object.contains_key(key) {
                 self.missing(key);
             }
         }
     }
 
     /// No key outside `known` (`additionalProperties: false`).
-    pub fn no_extra(&mut self, object: &Map<String, Value>, known: &[&str]) {
-        for key in object.keys().filter(|key| !known.contains(&key.as_str())) {
-            self.enter(key);
+    pub fn no_extra(&mut self, object: &(impl JsonObject + ?Sized), known: &[&str]) {
+        for (key, _) in object.entries().filter(|(key, _)| !known.contains(key)) {
+            self.enter(key.to_owned());
             self.fail("extra_forbidden", "extra fields not permitted");
             self.leave();
         }
@@ -315,14 +315,14 @@ impl Validator {
     }
 
     /// `minItems`.
-    pub fn min_items(&mut self, items: &[Value], min: usize) {
+    pub fn min_items<V>(&mut self, items: &[V], min: usize) {
         if items.len() < min {
             self.fail("too_short", format!("must have at least {min} item{}", plural(min)));
         }
     }
 
     /// `maxItems`.
-    pub fn max_items(&mut self, items: &[Value], max: usize) {
+    pub fn max_items<V>(&mut self, items: &[V], max: usize) {
         if items.len() > max {
             self.fail("too_long", format!("must have at most {max} item{}", plural(max)));
         }
@@ -375,16 +375,15 @@ impl Validator {
 
     /// An untyped `enum` of several JSON types: the value must equal one of `allowed` (`null` passes when
     /// `nullable`).
-    pub fn one_of_literal(&mut self, value: &Value, nullable: bool, allowed: &[Literal]) {
+    pub fn one_of_literal(&mut self, value: &impl JsonValue, nullable: bool, allowed: &[Literal]) {
         if value.is_null() && nullable {
             return;
         }
-        let equal = |literal: &Literal| match (literal, value) {
-            (Literal::Bool(b), Value::Bool(v)) => b == v,
-            (Literal::Integer(i), Value::Number(n)) => n.as_i64() == Some(*i) || n.as_f64() == Some(*i as f64),
-            (Literal::Number(x), Value::Number(n)) => n.as_f64() == Some(*x),
-            (Literal::String(s), Value::String(v)) => s == v,
-            _ => false,
+        let equal = |literal: &Literal| match *literal {
+            Literal::Bool(b) => value.as_bool() == Some(b),
+            Literal::Integer(i) => value.as_i64() == Some(i) || value.as_f64() == Some(i as f64),
+            Literal::Number(x) => value.as_f64() == Some(x),
+            Literal::String(s) => value.as_str() == Some(s),
         };
         if !allowed.iter().any(equal) {
             let list: Vec<String> = allowed.iter().map(Literal::to_string).collect();
@@ -401,7 +400,7 @@ impl Validator {
     }
 
     /// `minProperties`.
-    pub fn min_properties(&mut self, object: &Map<String, Value>, min: usize) {
+    pub fn min_properties(&mut self, object: &(impl JsonObject + ?Sized), min: usize) {
         if object.len() < min {
             self.fail(
                 "too_short",
@@ -411,7 +410,7 @@ impl Validator {
     }
 
     /// `maxProperties`.
-    pub fn max_properties(&mut self, object: &Map<String, Value>, max: usize) {
+    pub fn max_properties(&mut self, object: &(impl JsonObject + ?Sized), max: usize) {
         if object.len() > max {
             self.fail(
                 "too_long",
@@ -421,7 +420,7 @@ impl Validator {
     }
 
     /// `uniqueItems`.
-    pub fn unique_items(&mut self, items: &[Value]) {
+    pub fn unique_items(&mut self, items: &[impl PartialEq]) {
         // Quadratic, but bounded by the body limit, and arrays with uniqueItems are short in practice.
         let repeated = items.iter().enumerate().any(|(i, a)| items[..i].contains(a));
         if repeated {

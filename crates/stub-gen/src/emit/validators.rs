@@ -1,5 +1,6 @@
-//! The validators: statements that check a `serde_json::Value` against a schema's [`Check`], recording every
-//! violation into the runtime's `Validator`.
+//! The validators: statements that check a JSON value (anything the runtime's `JsonValue` reads: a body's borrowed
+//! tree or a parameter's `serde_json::Value`) against a schema's [`Check`], recording every violation into the
+//! runtime's `Validator`.
 
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
@@ -17,7 +18,7 @@ pub(super) fn validator(name: &str, check: &Check, rt: &TokenStream) -> TokenStr
         let doc_str = format!("Validates the text of a `{name}`, recording every violation.");
         return quote! {
             #[doc = #doc]
-            pub fn #f(v: &::serde_json::Value, cx: &mut #rt::Validator) {
+            pub fn #f<V: #rt::JsonValue>(v: &V, cx: &mut #rt::Validator) {
                 if let Some(s) = cx.string(v, #nullable) { #f_str(s, cx); }
             }
 
@@ -31,7 +32,7 @@ pub(super) fn validator(name: &str, check: &Check, rt: &TokenStream) -> TokenStr
     let body = check_tokens(check, rt);
     quote! {
         #[doc = #doc]
-        pub fn #f(v: &::serde_json::Value, cx: &mut #rt::Validator) {
+        pub fn #f<V: #rt::JsonValue>(v: &V, cx: &mut #rt::Validator) {
             #body
         }
     }
@@ -79,7 +80,7 @@ fn string_checks(check: &Check, rt: &TokenStream) -> Vec<TokenStream> {
     checks
 }
 
-/// Statements that validate `v: &serde_json::Value` against the check, recording into `cx`.
+/// Statements that validate `v` (a `JsonValue`) against the check, recording into `cx`.
 pub(super) fn check_tokens(check: &Check, rt: &TokenStream) -> TokenStream {
     match check {
         Check::Ref(name) => {
@@ -197,7 +198,7 @@ pub(super) fn check_tokens(check: &Check, rt: &TokenStream) -> TokenStream {
             for (key, property) in properties {
                 let inner = check_tokens(property, rt);
                 checks.push(quote! {
-                    if let Some(v) = obj.get(#key) {
+                    if let Some(v) = #rt::JsonObject::get(obj, #key) {
                         cx.enter(#key);
                         #inner
                         cx.leave();
@@ -210,9 +211,9 @@ pub(super) fn check_tokens(check: &Check, rt: &TokenStream) -> TokenStream {
                     let inner = check_tokens(extra, rt);
                     checks.push(quote! {
                         let known: &[&str] = &[#(#known),*];
-                        for (key, v) in obj {
-                            if !known.contains(&key.as_str()) {
-                                cx.enter(key);
+                        for (key, v) in #rt::JsonObject::entries(obj) {
+                            if !known.contains(&key) {
+                                cx.enter(key.to_owned());
                                 #inner
                                 cx.leave();
                             }
@@ -313,7 +314,7 @@ pub(super) fn check_tokens(check: &Check, rt: &TokenStream) -> TokenStream {
                 *nullable,
                 quote! {
                     if let Some(obj) = cx.object(v, false) {
-                        match obj.get(#property).and_then(::serde_json::Value::as_str) {
+                        match #rt::JsonObject::get(obj, #property).and_then(#rt::JsonValue::as_str) {
                             #(#arms)*
                             ::std::option::Option::Some(_) => cx.bad_tag(#property, &[#(#tags),*]),
                             ::std::option::Option::None => cx.missing(#property),
