@@ -684,8 +684,15 @@ fn server_figures(bins: &Bins, work: &Path, plan: &Plan, report: &mut Report) ->
     let mut samples: Vec<((Variant, usize), Vec<Sample>)> = Vec::new();
     for run in 0..plan.runs {
         for (ci, &connections) in CONNECTIONS.iter().enumerate() {
-            // Variants interleave within a run, so a burst of noise from the other tenants hits them all alike.
-            for &variant in &variants {
+            // Variants interleave within a run, so a burst of noise from the other tenants hits them all alike; and
+            // every other run takes them in reverse, so that no variant always runs right after the same neighbour
+            // (the pairs compared below, such as (b′) and (f), sit next to each other).
+            let order: Vec<Variant> = if run % 2 == 0 {
+                variants.clone()
+            } else {
+                variants.iter().rev().copied().collect()
+            };
+            for &variant in &order {
                 eprintln!(
                     "bench: run {}/{} {} at {connections} connection(s)",
                     run + 1,
@@ -808,9 +815,45 @@ fn server_figures(bins: &Bins, work: &Path, plan: &Plan, report: &mut Report) ->
     }
     report.details.push('\n');
 
-    // Same-run ratios against the references: (a′) for the generated router's CPU, (f) for throughput.
+    // Same-run ratios against the references: (a′) for the generated router's CPU, (f) for throughput. Each run's
+    // ratio is listed too, since the median of five says nothing of their spread.
     let cpu = |s: &Sample| s.cpu_us_per_request;
     let rps = |s: &Sample| s.rps;
+    writeln!(
+        report.details,
+        "### Same-run ratios, run by run (in run order)
+"
+    )?;
+    let mut per_run = |figure: &str, list: &[Sample], base: &[Sample], f: fn(&Sample) -> f64| {
+        let ratios: Vec<String> = list
+            .iter()
+            .zip(base)
+            .map(|(s, b)| format!("{:.3}", f(s) / f(b)))
+            .collect();
+        writeln!(report.details, "- {figure}: {}", ratios.join(", "))
+    };
+    for &connections in &CONNECTIONS {
+        if let (Some(stub), Some(typed)) = (get(Variant::Stub, connections), get(Variant::Typed, connections)) {
+            per_run(
+                &format!("(b)/(a′) CPU per request, {connections} conn"),
+                stub,
+                typed,
+                cpu,
+            )?;
+        }
+    }
+    for (ours, theirs, name) in [
+        (Variant::Stub, Variant::FCreate, "(b)/(f create)"),
+        (Variant::StubInvalid, Variant::FInvalid, "(b′)/(f invalid body)"),
+    ] {
+        for &connections in &CONNECTIONS {
+            if let (Some(list), Some(base)) = (get(ours, connections), get(theirs, connections)) {
+                per_run(&format!("{name} req/s, {connections} conn"), list, base, rps)?;
+                per_run(&format!("{name} CPU per request, {connections} conn"), list, base, cpu)?;
+            }
+        }
+    }
+    report.details.push('\n');
     for &connections in &CONNECTIONS {
         if let (Some(stub), Some(typed)) = (get(Variant::Stub, connections), get(Variant::Typed, connections)) {
             let ratio = paired_ratio(stub, typed, cpu);
@@ -1157,8 +1200,10 @@ fn render(
          request when the previous answer has been read; it records every latency and fails a run when any answer \
          has another status than expected (201, 401, 422, or 200 for the reads; the 422 of (f) is axum's own \
          rejection). Creates use distinct users, so every (c) answer is a \
-         real 201. Ratios are medians of per-run ratios (both sides measured back to back in each run), so they \
-         can differ slightly from the ratio of the two medians shown. Server CPU per request is the server's utime + stime (10 ms ticks) over the whole load run \
+         real 201. Within a run every variant is measured once, in a fixed order that is reversed every other run (so \
+         that no variant always follows the same neighbour). Ratios are medians of per-run ratios (both sides \
+         measured in the same run; each run's ratio is listed above), so they can differ from the ratio of the \
+         two medians shown. Server CPU per request is the server's utime + stime (10 ms ticks) over the whole load run \
          divided by the requests it answered.\n\n",
     );
     if quick {
