@@ -138,28 +138,9 @@ pub fn json_body<T: DeserializeOwned>(
         return Ok(Some(value));
     }
     let mut tree = parse_strict(bytes)?;
-    let before = cx.error_count();
-    cx.enter("body");
-    check(&tree, cx);
-    let typed = if cx.error_count() > before {
-        None
-    } else {
-        match decode_objects_only(bytes) {
-            Ok(typed) => Some(typed),
-            Err(err) => undecodable(&err, cx),
-        }
-    };
-    cx.leave();
+    let typed = walk_then_decode(&tree, cx, check, || decode_objects_only(bytes));
     tree.scrub();
     Ok(typed)
-}
-
-/// A body that passed the walk but does not decode into its type: the type is stricter than the walk (or the walk
-/// has a gap). Still a 422 that does not echo the value, as serde's message might.
-fn undecodable<T>(err: &serde_json::Error, cx: &mut Validator) -> Option<T> {
-    tracing::warn!(category = ?err.classify(), "request body passed validation but does not deserialize");
-    cx.fail("value_error", "does not match the schema");
-    None
 }
 
 /// Walks `value` (a form body's fields) with `check` under `loc: ["body"]`, then, when nothing was recorded, decodes
@@ -169,20 +150,37 @@ fn walk_then_type<T: DeserializeOwned>(
     cx: &mut Validator,
     check: impl FnOnce(&Value, &mut Validator),
 ) -> Result<Option<T>, Rejection> {
+    let typed = walk_then_decode(&value, cx, check, || T::deserialize(&value));
+    scrub(&mut value);
+    Ok(typed)
+}
+
+/// Walks a body's `value` with `check` under `loc: ["body"]`; when that recorded nothing, `decode`s it. A body that
+/// passed the walk but does not decode (the type is stricter than the walk, or the walk has a gap) is still a 422
+/// that does not echo the value, as serde's message might.
+fn walk_then_decode<V, T>(
+    value: &V,
+    cx: &mut Validator,
+    check: impl FnOnce(&V, &mut Validator),
+    decode: impl FnOnce() -> Result<T, serde_json::Error>,
+) -> Option<T> {
     let before = cx.error_count();
     cx.enter("body");
-    check(&value, cx);
+    check(value, cx);
     let typed = if cx.error_count() > before {
         None
     } else {
-        match T::deserialize(&value) {
+        match decode() {
             Ok(typed) => Some(typed),
-            Err(err) => undecodable(&err, cx),
+            Err(err) => {
+                tracing::warn!(category = ?err.classify(), "request body passed validation but does not deserialize");
+                cx.fail("value_error", "does not match the schema");
+                None
+            }
         }
     };
     cx.leave();
-    scrub(&mut value);
-    Ok(typed)
+    typed
 }
 
 /// `T` straight from the bytes, with structs read from JSON objects only (see [`objects_only`]). The error's
