@@ -819,44 +819,12 @@ fn server_figures(bins: &Bins, work: &Path, plan: &Plan, report: &mut Report) ->
     // ratio is listed too, since the median of five says nothing of their spread.
     let cpu = |s: &Sample| s.cpu_us_per_request;
     let rps = |s: &Sample| s.rps;
-    writeln!(
-        report.details,
-        "### Same-run ratios, run by run (in run order)
-"
-    )?;
-    let mut per_run = |figure: &str, list: &[Sample], base: &[Sample], f: fn(&Sample) -> f64| {
-        let ratios: Vec<String> = list
-            .iter()
-            .zip(base)
-            .map(|(s, b)| format!("{:.3}", f(s) / f(b)))
-            .collect();
-        writeln!(report.details, "- {figure}: {}", ratios.join(", "))
-    };
-    for &connections in &CONNECTIONS {
-        if let (Some(stub), Some(typed)) = (get(Variant::Stub, connections), get(Variant::Typed, connections)) {
-            per_run(
-                &format!("(b)/(a′) CPU per request, {connections} conn"),
-                stub,
-                typed,
-                cpu,
-            )?;
-        }
-    }
-    for (ours, theirs, name) in [
-        (Variant::Stub, Variant::FCreate, "(b)/(f create)"),
-        (Variant::StubInvalid, Variant::FInvalid, "(b′)/(f invalid body)"),
-    ] {
-        for &connections in &CONNECTIONS {
-            if let (Some(list), Some(base)) = (get(ours, connections), get(theirs, connections)) {
-                per_run(&format!("{name} req/s, {connections} conn"), list, base, rps)?;
-                per_run(&format!("{name} CPU per request, {connections} conn"), list, base, cpu)?;
-            }
-        }
-    }
-    report.details.push('\n');
+    writeln!(report.details, "### Same-run ratios, run by run (in run order)\n")?;
     for &connections in &CONNECTIONS {
         if let (Some(stub), Some(typed)) = (get(Variant::Stub, connections), get(Variant::Typed, connections)) {
             let ratio = paired_ratio(stub, typed, cpu);
+            let runs = run_by_run(stub, typed, cpu);
+            writeln!(report.details, "- (b)/(a′) CPU per request, {connections} conn: {runs}")?;
             report.rows.push(Row {
                 figure: format!("server (b) CPU per request / (a′), {connections} conn"),
                 value: format!("{:.1} µs", med(stub, cpu)),
@@ -878,6 +846,17 @@ fn server_figures(bins: &Bins, work: &Path, plan: &Plan, report: &mut Report) ->
         for &connections in &CONNECTIONS {
             if let (Some(list), Some(base)) = (get(ours, connections), get(theirs, connections)) {
                 let ratio = paired_ratio(list, base, rps);
+                if is_goal {
+                    let (rates, cpus) = (run_by_run(list, base, rps), run_by_run(list, base, cpu));
+                    writeln!(
+                        report.details,
+                        "- ({name})/({their_name}) req/s, {connections} conn: {rates}"
+                    )?;
+                    writeln!(
+                        report.details,
+                        "- ({name})/({their_name}) CPU per request, {connections} conn: {cpus}"
+                    )?;
+                }
                 report.rows.push(Row {
                     figure: format!("server ({name}) req/s / ({their_name}) req/s, {connections} conn"),
                     value: format!("{:.0}", med(list, rps)),
@@ -889,6 +868,7 @@ fn server_figures(bins: &Bins, work: &Path, plan: &Plan, report: &mut Report) ->
             }
         }
     }
+    report.details.push('\n');
 
     // Latency and memory of the full create path under 64 connections.
     if let (Some(create), Some(base)) = (get(Variant::Create, 64), get(Variant::Baseline, 64)) {
@@ -1295,8 +1275,22 @@ fn machine_description(root: &Path) -> String {
 }
 
 /// The median of per-run ratios: each run measured both back to back, so pairing cancels slow drifts in load.
+/// Each run's ratio of `f` between two variants measured in that run, in run order.
+fn per_run_ratios(list: &[Sample], base: &[Sample], f: fn(&Sample) -> f64) -> Vec<f64> {
+    list.iter().zip(base).map(|(s, b)| f(s) / f(b)).collect()
+}
+
 fn paired_ratio(list: &[Sample], base: &[Sample], f: fn(&Sample) -> f64) -> f64 {
-    median(&list.iter().zip(base).map(|(s, b)| f(s) / f(b)).collect::<Vec<_>>())
+    median(&per_run_ratios(list, base, f))
+}
+
+/// The per-run ratios as the details list them.
+fn run_by_run(list: &[Sample], base: &[Sample], f: fn(&Sample) -> f64) -> String {
+    let ratios: Vec<String> = per_run_ratios(list, base, f)
+        .iter()
+        .map(|r| format!("{r:.3}"))
+        .collect();
+    ratios.join(", ")
 }
 
 fn median(samples: &[f64]) -> f64 {
