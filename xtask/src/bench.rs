@@ -552,7 +552,7 @@ fn ensure_openapi_generator(work: &Path) -> Result<PathBuf> {
 // ---------------------------------------------------------------------------------------------------------------
 // Servers
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Variant {
     Baseline,
     Typed,
@@ -647,6 +647,8 @@ impl Variant {
 
 /// One load run against one server process.
 struct Sample {
+    /// The run it belongs to; the variants of [`PAIRED`] have two samples in each.
+    run: usize,
     rps: f64,
     p50_us: f64,
     p99_us: f64,
@@ -655,6 +657,39 @@ struct Sample {
     cpu_us_per_request: f64,
     /// Peak RSS of the server (VmHWM), KiB.
     hwm_kib: u64,
+}
+
+/// The variants behind a goal ratio ((b) against (a′) and (f), (b′) against (f)), grouped. Each group is measured
+/// as a palindrome (a′ b f f b a′): every variant in it twice per run, each sample right beside the one it is
+/// compared with, and a drift of the machine's load across the group favouring neither side. One sample per run
+/// left these ratios to five pairs whose spread (0.76 to 1.17) was wider than the difference they judge.
+const PAIRED: [&[Variant]; 2] = [
+    &[Variant::Typed, Variant::Stub, Variant::FCreate],
+    &[Variant::StubInvalid, Variant::FInvalid],
+];
+
+/// The order of one run: every `available` variant, in [`Variant::ALL`]'s order with each [`PAIRED`] group as its
+/// palindrome; every other run reversed, so that no variant always follows the same neighbour. Variants interleave
+/// within a run, so a burst of noise from the other tenants hits them all alike.
+fn run_order(run: usize, available: impl Fn(Variant) -> bool) -> Vec<Variant> {
+    let mut order = Vec::new();
+    for variant in Variant::ALL.into_iter().filter(|&v| available(v)) {
+        if order.contains(&variant) {
+            continue;
+        }
+        match PAIRED.iter().find(|group| group.contains(&variant)) {
+            Some(group) => {
+                let present: Vec<Variant> = group.iter().copied().filter(|&v| available(v)).collect();
+                order.extend(&present);
+                order.extend(present.iter().rev());
+            }
+            None => order.push(variant),
+        }
+    }
+    if run % 2 == 1 {
+        order.reverse();
+    }
+    order
 }
 
 fn server_figures(bins: &Bins, work: &Path, plan: &Plan, report: &mut Report) -> Result<()> {
@@ -675,6 +710,11 @@ fn server_figures(bins: &Bins, work: &Path, plan: &Plan, report: &mut Report) ->
     // (list) and (get) read a caller holding 4 secrets; (get) reads one of them.
     let reader = unused.next().expect("total is at least 2").clone();
     let read_id = seed(bins, &database, &key_file, &state, &reader)?;
+    let files = ServerFiles {
+        database,
+        key_file,
+        state,
+    };
 
     // Without a (f) binary its figures are already a defect of the run; the others are still measured.
     let variants: Vec<Variant> = Variant::ALL
@@ -684,15 +724,7 @@ fn server_figures(bins: &Bins, work: &Path, plan: &Plan, report: &mut Report) ->
     let mut samples: Vec<((Variant, usize), Vec<Sample>)> = Vec::new();
     for run in 0..plan.runs {
         for (ci, &connections) in CONNECTIONS.iter().enumerate() {
-            // Variants interleave within a run, so a burst of noise from the other tenants hits them all alike; and
-            // every other run takes them in reverse, so that no variant always runs right after the same neighbour
-            // (the pairs compared below, such as (b′) and (f), sit next to each other).
-            let order: Vec<Variant> = if run % 2 == 0 {
-                variants.clone()
-            } else {
-                variants.iter().rev().copied().collect()
-            };
-            for &variant in &order {
+            for variant in run_order(run, |v| variants.contains(&v)) {
                 eprintln!(
                     "bench: run {}/{} {} at {connections} connection(s)",
                     run + 1,
@@ -706,7 +738,7 @@ fn server_figures(bins: &Bins, work: &Path, plan: &Plan, report: &mut Report) ->
                 match variant {
                     Variant::Create => {
                         let count = plan.create_tokens[ci] + plan.create_warmup_tokens;
-                        let file = state.join(format!("tokens-{run}-{connections}.txt"));
+                        let file = files.state.join(format!("tokens-{run}-{connections}.txt"));
                         let chunk: Vec<&str> = unused.by_ref().take(count).map(String::as_str).collect();
                         std::fs::write(&file, chunk.join("\n"))?;
                         load.arg("--tokens-file")
@@ -739,7 +771,7 @@ fn server_figures(bins: &Bins, work: &Path, plan: &Plan, report: &mut Report) ->
                     Variant::Get => format!("{LIST_PATH}/{read_id}"),
                     _ => PATH.to_owned(),
                 };
-                let sample = match measure(bins, &database, &key_file, &state, variant, &path, &mut load) {
+                let sample = match measure(bins, &files, variant, &path, &mut load, run) {
                     Ok(sample) => sample,
                     Err(err) => {
                         report.defects.push(format!(
@@ -762,13 +794,14 @@ fn server_figures(bins: &Bins, work: &Path, plan: &Plan, report: &mut Report) ->
             .iter()
             .find(|(key, _)| *key == (variant, connections))
             .map(|(_, list)| list)
-            .filter(|list| list.len() == plan.runs)
+            .filter(|list| (0..plan.runs).all(|run| list.iter().any(|s| s.run == run)))
     };
     let med = |list: &[Sample], f: fn(&Sample) -> f64| median(&list.iter().map(f).collect::<Vec<_>>());
 
     writeln!(
         report.details,
-        "### Server figures (medians of {} runs; latency from send to last byte read, every request recorded)\n\n\
+        "### Server figures (medians over {} runs, of two samples per run for the variants measured twice; latency \
+         from send to last byte read, every request recorded)\n\n\
          | figure | conns | req/s | p50 | p99 | p99.9 | server CPU per request | peak RSS |\n|---|---|---|---|---|---|---|---|",
         plan.runs
     )?;
@@ -815,11 +848,14 @@ fn server_figures(bins: &Bins, work: &Path, plan: &Plan, report: &mut Report) ->
     }
     report.details.push('\n');
 
-    // Same-run ratios against the references: (a′) for the generated router's CPU, (f) for throughput. Each run's
-    // ratio is listed too, since the median of five says nothing of their spread.
+    // Same-run ratios against the references: (a′) for the generated router's CPU, (f) for throughput. Each pair's
+    // ratio is listed too, since their median says nothing of their spread.
     let cpu = |s: &Sample| s.cpu_us_per_request;
     let rps = |s: &Sample| s.rps;
-    writeln!(report.details, "### Same-run ratios, run by run (in run order)\n")?;
+    writeln!(
+        report.details,
+        "### Same-run ratios, pair by pair (in run order; two pairs per run, measured side by side)\n"
+    )?;
     for &connections in &CONNECTIONS {
         if let (Some(stub), Some(typed)) = (get(Variant::Stub, connections), get(Variant::Typed, connections)) {
             let ratio = paired_ratio(stub, typed, cpu);
@@ -945,17 +981,28 @@ fn server_command(bins: &Bins, database: &Path, key_file: &Path, listen: &str) -
     cmd
 }
 
+/// Where `secrets-server` keeps its database and key, and where every server's log goes.
+struct ServerFiles {
+    database: PathBuf,
+    key_file: PathBuf,
+    state: PathBuf,
+}
+
 /// Starts the variant's server, runs the load command against `path` on it, and reads the server's CPU time and
 /// peak RSS.
 fn measure(
     bins: &Bins,
-    database: &Path,
-    key_file: &Path,
-    state: &Path,
+    files: &ServerFiles,
     variant: Variant,
     path: &str,
     load: &mut Command,
+    run: usize,
 ) -> Result<Sample> {
+    let ServerFiles {
+        database,
+        key_file,
+        state,
+    } = files;
     let port = free_port()?;
     let listen = format!("127.0.0.1:{port}");
     let mut serve = match variant {
@@ -1006,6 +1053,7 @@ fn measure(
     ensure!(sent > 0.0, "no request was answered");
     let num = |key: &str| result[key].as_f64().unwrap_or(f64::NAN);
     Ok(Sample {
+        run,
         rps: num("rps"),
         p50_us: num("p50_us"),
         p99_us: num("p99_us"),
@@ -1276,15 +1324,36 @@ fn machine_description(root: &Path) -> String {
 
 /// The median of per-run ratios: each run measured both back to back, so pairing cancels slow drifts in load.
 /// Each run's ratio of `f` between two variants measured in that run, in run order.
+/// The ratios of `list` to `base`, run by run: sample by sample in the order measured when both have as many
+/// samples in a run (the paired variants sit side by side), the ratio of the run's means otherwise (a variant
+/// measured once against one measured twice).
 fn per_run_ratios(list: &[Sample], base: &[Sample], f: fn(&Sample) -> f64) -> Vec<f64> {
-    list.iter().zip(base).map(|(s, b)| f(s) / f(b)).collect()
+    let runs = list.iter().chain(base).map(|s| s.run + 1).max().unwrap_or(0);
+    let mut ratios = Vec::new();
+    for run in 0..runs {
+        let ours: Vec<f64> = list.iter().filter(|s| s.run == run).map(f).collect();
+        let theirs: Vec<f64> = base.iter().filter(|s| s.run == run).map(f).collect();
+        if ours.is_empty() || theirs.is_empty() {
+            continue;
+        }
+        if ours.len() == theirs.len() {
+            ratios.extend(ours.iter().zip(&theirs).map(|(o, t)| o / t));
+        } else {
+            ratios.push(mean(&ours) / mean(&theirs));
+        }
+    }
+    ratios
+}
+
+fn mean(values: &[f64]) -> f64 {
+    values.iter().sum::<f64>() / values.len() as f64
 }
 
 fn paired_ratio(list: &[Sample], base: &[Sample], f: fn(&Sample) -> f64) -> f64 {
     median(&per_run_ratios(list, base, f))
 }
 
-/// The per-run ratios as the details list them.
+/// The ratios of [`per_run_ratios`] as the details list them.
 fn run_by_run(list: &[Sample], base: &[Sample], f: fn(&Sample) -> f64) -> String {
     let ratios: Vec<String> = per_run_ratios(list, base, f)
         .iter()
@@ -1332,7 +1401,88 @@ fn list(samples: &[f64]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::median;
+    use super::{Sample, Variant, median, per_run_ratios, run_order};
+
+    #[test]
+    fn run_orders() {
+        use Variant::*;
+        let all = |_: Variant| true;
+        let no_f = |v: Variant| !v.is_f();
+        let forward = [
+            Baseline,
+            Typed,
+            Stub,
+            FCreate,
+            FCreate,
+            Stub,
+            Typed,
+            StubInvalid,
+            FInvalid,
+            FInvalid,
+            StubInvalid,
+            Create,
+            Unauthorized,
+            Invalid,
+            List,
+            Get,
+        ];
+        let without_f = [
+            Baseline,
+            Typed,
+            Stub,
+            Stub,
+            Typed,
+            StubInvalid,
+            StubInvalid,
+            Create,
+            Unauthorized,
+            Invalid,
+            List,
+            Get,
+        ];
+        let reversed: Vec<Variant> = forward.iter().rev().copied().collect();
+        type Available<'a> = &'a dyn Fn(Variant) -> bool;
+        let cases: [(usize, Available<'_>, &[Variant]); 4] = [
+            (0, &all, &forward),
+            (1, &all, &reversed),
+            (2, &all, &forward),
+            (0, &no_f, &without_f),
+        ];
+        for (run, available, expected) in cases {
+            assert_eq!(run_order(run, available), expected, "run {run}");
+        }
+    }
+
+    fn sample(run: usize, rps: f64) -> Sample {
+        Sample {
+            run,
+            rps,
+            p50_us: 0.0,
+            p99_us: 0.0,
+            p999_us: 0.0,
+            cpu_us_per_request: 0.0,
+            hwm_kib: 0,
+        }
+    }
+
+    #[test]
+    fn ratios_pair_samples_within_their_run() {
+        let rps = |s: &Sample| s.rps;
+        // (ours, theirs, ratios): side by side when a run has as many of each, the run's means otherwise.
+        // (run, req/s) of each sample
+        type Samples<'a> = &'a [(usize, f64)];
+        let cases: [(Samples<'_>, Samples<'_>, &[f64]); 4] = [
+            (&[(0, 2.0), (1, 3.0)], &[(0, 1.0), (1, 4.0)], &[2.0, 0.75]),
+            (&[(0, 2.0), (0, 6.0)], &[(0, 4.0), (0, 2.0)], &[0.5, 3.0]),
+            (&[(0, 3.0)], &[(0, 1.0), (0, 5.0), (1, 2.0)], &[1.0]),
+            (&[(0, 2.0), (2, 9.0)], &[(0, 4.0), (1, 1.0), (2, 3.0)], &[0.5, 3.0]),
+        ];
+        for (ours, theirs, expected) in cases {
+            let ours: Vec<Sample> = ours.iter().map(|&(run, rps)| sample(run, rps)).collect();
+            let theirs: Vec<Sample> = theirs.iter().map(|&(run, rps)| sample(run, rps)).collect();
+            assert_eq!(per_run_ratios(&ours, &theirs, rps), expected, "{expected:?}");
+        }
+    }
 
     #[test]
     fn medians() {
