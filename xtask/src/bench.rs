@@ -647,7 +647,7 @@ impl Variant {
 
 /// One load run against one server process.
 struct Sample {
-    /// The run it belongs to; the variants of [`PAIRED`] have two samples in each.
+    /// The run it belongs to: ratios pair the samples of one run.
     run: usize,
     rps: f64,
     p50_us: f64,
@@ -659,35 +659,34 @@ struct Sample {
     hwm_kib: u64,
 }
 
-/// The variants behind a goal ratio ((b) against (a′) and (f), (b′) against (f)), grouped. Each group is measured
-/// as a palindrome (a′ b f f b a′): every variant in it twice per run, each sample right beside the one it is
-/// compared with, and a drift of the machine's load across the group favouring neither side. One sample per run
-/// left these ratios to five pairs whose spread (0.76 to 1.17) was wider than the difference they judge.
+/// The variants behind a goal ratio ((b) against (a′) and (f), (b′) against (f)), grouped. A group's servers run
+/// side by side and share one load, which goes to each in turn for 100 ms (`secrets-bench load` with one `--url`
+/// per server), so that the machine's noise falls on each alike. Measured one after the other, five pairs of
+/// (b′) and (f) gave ratios from 0.76 to 1.17, a spread wider than the difference they judge. A group's variants
+/// send the same requests and expect the same status (a test checks the status).
 const PAIRED: [&[Variant]; 2] = [
     &[Variant::Typed, Variant::Stub, Variant::FCreate],
     &[Variant::StubInvalid, Variant::FInvalid],
 ];
 
-/// The order of one run: every `available` variant, in [`Variant::ALL`]'s order with each [`PAIRED`] group as its
-/// palindrome; every other run reversed, so that no variant always follows the same neighbour. Variants interleave
-/// within a run, so a burst of noise from the other tenants hits them all alike.
-fn run_order(run: usize, available: impl Fn(Variant) -> bool) -> Vec<Variant> {
-    let mut order = Vec::new();
+/// The order of one run: every `available` variant in [`Variant::ALL`]'s order, each alone or with its
+/// [`PAIRED`] group. Every other run is reversed, groups included (which server has the first turn), so that no
+/// variant always follows the same neighbour. Variants interleave within a run, so a burst of noise from the other
+/// tenants lands on all of them alike.
+fn run_order(run: usize, available: impl Fn(Variant) -> bool) -> Vec<Vec<Variant>> {
+    let mut order: Vec<Vec<Variant>> = Vec::new();
     for variant in Variant::ALL.into_iter().filter(|&v| available(v)) {
-        if order.contains(&variant) {
+        if order.iter().flatten().any(|&v| v == variant) {
             continue;
         }
         match PAIRED.iter().find(|group| group.contains(&variant)) {
-            Some(group) => {
-                let present: Vec<Variant> = group.iter().copied().filter(|&v| available(v)).collect();
-                order.extend(&present);
-                order.extend(present.iter().rev());
-            }
-            None => order.push(variant),
+            Some(group) => order.push(group.iter().copied().filter(|&v| available(v)).collect()),
+            None => order.push(vec![variant]),
         }
     }
     if run % 2 == 1 {
         order.reverse();
+        order.iter_mut().for_each(|unit| unit.reverse());
     }
     order
 }
@@ -724,13 +723,16 @@ fn server_figures(bins: &Bins, work: &Path, plan: &Plan, report: &mut Report) ->
     let mut samples: Vec<((Variant, usize), Vec<Sample>)> = Vec::new();
     for run in 0..plan.runs {
         for (ci, &connections) in CONNECTIONS.iter().enumerate() {
-            for variant in run_order(run, |v| variants.contains(&v)) {
+            for unit in run_order(run, |v| variants.contains(&v)) {
+                let names: Vec<&str> = unit.iter().map(|v| v.short()).collect();
+                let names = names.join(" + ");
                 eprintln!(
-                    "bench: run {}/{} {} at {connections} connection(s)",
+                    "bench: run {}/{} {names} at {connections} connection(s)",
                     run + 1,
                     plan.runs,
-                    variant.short()
                 );
+                // A group's variants share the load's arm below (see [`PAIRED`]).
+                let variant = unit[0];
                 let mut load = Command::new(&bins.bench);
                 load.arg("load")
                     .args(["--connections", &connections.to_string()])
@@ -771,19 +773,20 @@ fn server_figures(bins: &Bins, work: &Path, plan: &Plan, report: &mut Report) ->
                     Variant::Get => format!("{LIST_PATH}/{read_id}"),
                     _ => PATH.to_owned(),
                 };
-                let sample = match measure(bins, &files, variant, &path, &mut load, run) {
-                    Ok(sample) => sample,
+                let measured = match measure(bins, &files, &unit, &path, &mut load, run) {
+                    Ok(measured) => measured,
                     Err(err) => {
-                        report.defects.push(format!(
-                            "server {} at {connections} connection(s): {err:#}",
-                            variant.short()
-                        ));
+                        report
+                            .defects
+                            .push(format!("server {names} at {connections} connection(s): {err:#}"));
                         continue;
                     }
                 };
-                match samples.iter_mut().find(|(key, _)| *key == (variant, connections)) {
-                    Some((_, list)) => list.push(sample),
-                    None => samples.push(((variant, connections), vec![sample])),
+                for (&variant, sample) in unit.iter().zip(measured) {
+                    match samples.iter_mut().find(|(key, _)| *key == (variant, connections)) {
+                        Some((_, list)) => list.push(sample),
+                        None => samples.push(((variant, connections), vec![sample])),
+                    }
                 }
             }
         }
@@ -800,8 +803,8 @@ fn server_figures(bins: &Bins, work: &Path, plan: &Plan, report: &mut Report) ->
 
     writeln!(
         report.details,
-        "### Server figures (medians over {} runs, of two samples per run for the variants measured twice; latency \
-         from send to last byte read, every request recorded)\n\n\
+        "### Server figures (medians of {} runs; latency from send to last byte read, every request recorded; the \
+         variants compared with each other for a goal share their load in turns of 100 ms)\n\n\
          | figure | conns | req/s | p50 | p99 | p99.9 | server CPU per request | peak RSS |\n|---|---|---|---|---|---|---|---|",
         plan.runs
     )?;
@@ -848,13 +851,13 @@ fn server_figures(bins: &Bins, work: &Path, plan: &Plan, report: &mut Report) ->
     }
     report.details.push('\n');
 
-    // Same-run ratios against the references: (a′) for the generated router's CPU, (f) for throughput. Each pair's
+    // Same-run ratios against the references: (a′) for the generated router's CPU, (f) for throughput. Each run's
     // ratio is listed too, since their median says nothing of their spread.
     let cpu = |s: &Sample| s.cpu_us_per_request;
     let rps = |s: &Sample| s.rps;
     writeln!(
         report.details,
-        "### Same-run ratios, pair by pair (in run order; two pairs per run, measured side by side)\n"
+        "### Same-run ratios, run by run (in run order; each pair measured side by side, in turns of 100 ms)\n"
     )?;
     for &connections in &CONNECTIONS {
         if let (Some(stub), Some(typed)) = (get(Variant::Stub, connections), get(Variant::Typed, connections)) {
@@ -988,16 +991,73 @@ struct ServerFiles {
     state: PathBuf,
 }
 
-/// Starts the variant's server, runs the load command against `path` on it, and reads the server's CPU time and
-/// peak RSS.
+/// Starts the server of each variant of `unit` (one, or a [`PAIRED`] group), runs the load command against `path`
+/// on them, and reads each server's CPU time and peak RSS: a sample per variant, in `unit`'s order.
 fn measure(
     bins: &Bins,
     files: &ServerFiles,
-    variant: Variant,
+    unit: &[Variant],
     path: &str,
     load: &mut Command,
     run: usize,
-) -> Result<Sample> {
+) -> Result<Vec<Sample>> {
+    let mut servers = Vec::with_capacity(unit.len());
+    for &variant in unit {
+        let (server, port) = start_server(bins, files, variant)?;
+        load.arg("--url").arg(format!("http://127.0.0.1:{port}{path}"));
+        servers.push(server);
+    }
+    let pids: Vec<u32> = servers.iter().map(|s| s.0.id()).collect();
+    let cpu_before = pids.iter().map(|&pid| cpu_ticks(pid)).collect::<Result<Vec<_>>>()?;
+    let out = load
+        .stderr(Stdio::inherit())
+        .output()
+        .context("cannot run secrets-bench load")?;
+    let cpu_after = pids.iter().map(|&pid| cpu_ticks(pid)).collect::<Result<Vec<_>>>()?;
+    let hwm_kib = pids.iter().map(|&pid| vm_hwm_kib(pid)).collect::<Result<Vec<_>>>()?;
+    drop(servers);
+    ensure!(out.status.success(), "secrets-bench load failed ({})", out.status);
+    let result: Value = serde_json::from_slice(&out.stdout).context("secrets-bench load printed no JSON")?;
+    // One object for one server, an array of them (in `--url` order) for a group.
+    let results = match result {
+        Value::Array(results) => results,
+        one => vec![one],
+    };
+    ensure!(
+        results.len() == unit.len(),
+        "secrets-bench load printed {} result(s) for {} server(s)",
+        results.len(),
+        unit.len()
+    );
+    let mut samples = Vec::with_capacity(unit.len());
+    for (i, (result, &variant)) in results.iter().zip(unit).enumerate() {
+        let mismatched = result["mismatched"].as_u64().unwrap_or(u64::MAX);
+        ensure!(
+            mismatched == 0,
+            "{}: {mismatched} answer(s) were not {}: statuses {}",
+            variant.short(),
+            variant.expect(),
+            result["statuses"]
+        );
+        let sent = result["sent"].as_f64().unwrap_or(0.0);
+        ensure!(sent > 0.0, "{}: no request was answered", variant.short());
+        let num = |key: &str| result[key].as_f64().unwrap_or(f64::NAN);
+        samples.push(Sample {
+            run,
+            rps: num("rps"),
+            p50_us: num("p50_us"),
+            p99_us: num("p99_us"),
+            p999_us: num("p999_us"),
+            // USER_HZ is 100 on Linux: one tick is 10 ms. A server of a group is idle while the others have the load.
+            cpu_us_per_request: (cpu_after[i] - cpu_before[i]) as f64 * 10_000.0 / sent,
+            hwm_kib: hwm_kib[i],
+        });
+    }
+    Ok(samples)
+}
+
+/// Starts the variant's server on a free port and waits until it accepts connections.
+fn start_server(bins: &Bins, files: &ServerFiles, variant: Variant) -> Result<(KillOnDrop, u16)> {
     let ServerFiles {
         database,
         key_file,
@@ -1029,39 +1089,7 @@ fn measure(
     serve.env("RUST_LOG", "warn").stdout(Stdio::null()).stderr(log);
     let server = KillOnDrop(serve.spawn().context("cannot start the server")?);
     wait_for_port(port, Duration::from_secs(30))?;
-    let pid = server.0.id();
-    let cpu_before = cpu_ticks(pid)?;
-    let out = load
-        .arg("--url")
-        .arg(format!("http://{listen}{path}"))
-        .stderr(Stdio::inherit())
-        .output()
-        .context("cannot run secrets-bench load")?;
-    let cpu_after = cpu_ticks(pid)?;
-    let hwm_kib = vm_hwm_kib(pid)?;
-    drop(server);
-    ensure!(out.status.success(), "secrets-bench load failed ({})", out.status);
-    let result: Value = serde_json::from_slice(&out.stdout).context("secrets-bench load printed no JSON")?;
-    let mismatched = result["mismatched"].as_u64().unwrap_or(u64::MAX);
-    ensure!(
-        mismatched == 0,
-        "{mismatched} answer(s) were not {}: statuses {}",
-        variant.expect(),
-        result["statuses"]
-    );
-    let sent = result["sent"].as_f64().unwrap_or(0.0);
-    ensure!(sent > 0.0, "no request was answered");
-    let num = |key: &str| result[key].as_f64().unwrap_or(f64::NAN);
-    Ok(Sample {
-        run,
-        rps: num("rps"),
-        p50_us: num("p50_us"),
-        p99_us: num("p99_us"),
-        p999_us: num("p999_us"),
-        // USER_HZ is 100 on Linux: one tick is 10 ms.
-        cpu_us_per_request: (cpu_after - cpu_before) as f64 * 10_000.0 / sent,
-        hwm_kib,
-    })
+    Ok((server, port))
 }
 
 /// utime + stime of a process, in clock ticks.
@@ -1324,29 +1352,14 @@ fn machine_description(root: &Path) -> String {
 
 /// The median of per-run ratios: each run measured both back to back, so pairing cancels slow drifts in load.
 /// Each run's ratio of `f` between two variants measured in that run, in run order.
-/// The ratios of `list` to `base`, run by run: sample by sample in the order measured when both have as many
-/// samples in a run (the paired variants sit side by side), the ratio of the run's means otherwise (a variant
-/// measured once against one measured twice).
+/// The ratios of `list` to `base`, run by run (a run that measured only one of them has none).
 fn per_run_ratios(list: &[Sample], base: &[Sample], f: fn(&Sample) -> f64) -> Vec<f64> {
-    let runs = list.iter().chain(base).map(|s| s.run + 1).max().unwrap_or(0);
-    let mut ratios = Vec::new();
-    for run in 0..runs {
-        let ours: Vec<f64> = list.iter().filter(|s| s.run == run).map(f).collect();
-        let theirs: Vec<f64> = base.iter().filter(|s| s.run == run).map(f).collect();
-        if ours.is_empty() || theirs.is_empty() {
-            continue;
-        }
-        if ours.len() == theirs.len() {
-            ratios.extend(ours.iter().zip(&theirs).map(|(o, t)| o / t));
-        } else {
-            ratios.push(mean(&ours) / mean(&theirs));
-        }
-    }
-    ratios
-}
-
-fn mean(values: &[f64]) -> f64 {
-    values.iter().sum::<f64>() / values.len() as f64
+    list.iter()
+        .filter_map(|ours| {
+            let theirs = base.iter().find(|b| b.run == ours.run)?;
+            Some(f(ours) / f(theirs))
+        })
+        .collect()
 }
 
 fn paired_ratio(list: &[Sample], base: &[Sample], f: fn(&Sample) -> f64) -> f64 {
@@ -1401,48 +1414,34 @@ fn list(samples: &[f64]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{Sample, Variant, median, per_run_ratios, run_order};
+    use super::{PAIRED, Sample, Variant, median, per_run_ratios, run_order};
 
     #[test]
     fn run_orders() {
         use Variant::*;
         let all = |_: Variant| true;
         let no_f = |v: Variant| !v.is_f();
-        let forward = [
-            Baseline,
-            Typed,
-            Stub,
-            FCreate,
-            FCreate,
-            Stub,
-            Typed,
-            StubInvalid,
-            FInvalid,
-            FInvalid,
-            StubInvalid,
-            Create,
-            Unauthorized,
-            Invalid,
-            List,
-            Get,
+        let forward: Vec<Vec<Variant>> = vec![
+            vec![Baseline],
+            vec![Typed, Stub, FCreate],
+            vec![StubInvalid, FInvalid],
+            vec![Create],
+            vec![Unauthorized],
+            vec![Invalid],
+            vec![List],
+            vec![Get],
         ];
-        let without_f = [
-            Baseline,
-            Typed,
-            Stub,
-            Stub,
-            Typed,
-            StubInvalid,
-            StubInvalid,
-            Create,
-            Unauthorized,
-            Invalid,
-            List,
-            Get,
-        ];
-        let reversed: Vec<Variant> = forward.iter().rev().copied().collect();
+        let reversed: Vec<Vec<Variant>> = forward
+            .iter()
+            .rev()
+            .map(|unit| unit.iter().rev().copied().collect())
+            .collect();
+        let without_f: Vec<Vec<Variant>> = forward
+            .iter()
+            .map(|unit| unit.iter().copied().filter(|v| !v.is_f()).collect())
+            .collect();
         type Available<'a> = &'a dyn Fn(Variant) -> bool;
-        let cases: [(usize, Available<'_>, &[Variant]); 4] = [
+        let cases: [(usize, Available<'_>, &[Vec<Variant>]); 4] = [
             (0, &all, &forward),
             (1, &all, &reversed),
             (2, &all, &forward),
@@ -1450,6 +1449,13 @@ mod tests {
         ];
         for (run, available, expected) in cases {
             assert_eq!(run_order(run, available), expected, "run {run}");
+        }
+    }
+
+    #[test]
+    fn a_group_expects_one_status() {
+        for group in PAIRED {
+            assert!(group.iter().all(|v| v.expect() == group[0].expect()), "{group:?}");
         }
     }
 
@@ -1466,15 +1472,13 @@ mod tests {
     }
 
     #[test]
-    fn ratios_pair_samples_within_their_run() {
+    fn ratios_pair_the_samples_of_a_run() {
         let rps = |s: &Sample| s.rps;
-        // (ours, theirs, ratios): side by side when a run has as many of each, the run's means otherwise.
         // (run, req/s) of each sample
         type Samples<'a> = &'a [(usize, f64)];
-        let cases: [(Samples<'_>, Samples<'_>, &[f64]); 4] = [
+        let cases: [(Samples<'_>, Samples<'_>, &[f64]); 3] = [
             (&[(0, 2.0), (1, 3.0)], &[(0, 1.0), (1, 4.0)], &[2.0, 0.75]),
-            (&[(0, 2.0), (0, 6.0)], &[(0, 4.0), (0, 2.0)], &[0.5, 3.0]),
-            (&[(0, 3.0)], &[(0, 1.0), (0, 5.0), (1, 2.0)], &[1.0]),
+            (&[(1, 3.0), (0, 2.0)], &[(0, 1.0), (1, 4.0)], &[0.75, 2.0]),
             (&[(0, 2.0), (2, 9.0)], &[(0, 4.0), (1, 1.0), (2, 3.0)], &[0.5, 3.0]),
         ];
         for (ours, theirs, expected) in cases {

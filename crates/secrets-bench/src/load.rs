@@ -2,7 +2,8 @@
 //! (exact percentiles, no histogram buckets) and counts answers whose status is not the expected one.
 //!
 //! Two plans: a fixed request repeated for a warm-up then a measured duration, or a list of distinct requests
-//! (one per token and provider, so every create is new) sent once each, the first few unmeasured.
+//! (one per token and provider, so every create is new) sent once each, the first few unmeasured. The fixed plan
+//! can drive several servers in turns (see [`turn`]), so that servers compared with each other meet the same noise.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -20,9 +21,14 @@ const PROVIDERS: [&str; 4] = ["openai", "anthropic", "github", "tinker"];
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
-    /// Target, e.g. http://127.0.0.1:8081/api/v1/user/secrets/preset (plain HTTP only).
-    #[arg(long)]
-    url: String,
+    /// Target, e.g. http://127.0.0.1:8081/api/v1/user/secrets/preset (plain HTTP only). Given more than once
+    /// (fixed plan only), the servers take turns: the whole load goes to one of them at a time, switching every
+    /// `--slice-ms`, and one result per URL is printed, as a JSON array in their order.
+    #[arg(long, required = true)]
+    url: Vec<String>,
+    /// With several `--url`s: milliseconds each server has the load before the next one takes it.
+    #[arg(long, default_value_t = 100)]
+    slice_ms: u64,
     /// Concurrent keep-alive connections, each sending its next request when the previous answer is read.
     #[arg(long, default_value_t = 1)]
     connections: usize,
@@ -41,10 +47,10 @@ pub(crate) struct Args {
     /// Fixed plan: `GET` sends no body (list and get); `POST` the body.
     #[arg(long, default_value = "POST", requires = "token")]
     method: String,
-    /// Fixed plan: seconds measured.
+    /// Fixed plan: seconds measured (per URL: with several, each has the load this long in all).
     #[arg(long, default_value_t = 2.0)]
     duration: f64,
-    /// Fixed plan: seconds sent before measuring starts.
+    /// Fixed plan: seconds sent before measuring starts (per URL, like `--duration`).
     #[arg(long, default_value_t = 0.5)]
     warmup: f64,
     /// Distinct plan: a file with one token per line; each token creates one secret per provider.
@@ -57,9 +63,13 @@ pub(crate) struct Args {
 
 enum Plan {
     Fixed {
-        request: Vec<u8>,
+        /// One per target: they differ in their `Host`.
+        requests: Vec<Vec<u8>>,
+        start: Instant,
+        slice: Duration,
         measure_from: Instant,
         end: Instant,
+        /// Measured time of each target: the whole measured span, shared by the targets' turns.
         duration: Duration,
     },
     Distinct {
@@ -80,9 +90,20 @@ struct Tally {
 }
 
 pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
-    let (addr, host, path) = parse_url(&args.url)?;
+    let targets = args
+        .url
+        .iter()
+        .map(|url| parse_url(url))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let addrs: Vec<SocketAddr> = targets.iter().map(|(addr, ..)| *addr).collect();
     ensure!(args.connections > 0, "--connections must be at least 1");
+    ensure!(args.slice_ms > 0, "--slice-ms must be at least 1");
     let plan = if let Some(file) = &args.tokens_file {
+        ensure!(
+            targets.len() == 1,
+            "--tokens-file sends each create once: give one --url"
+        );
+        let (_, host, path) = &targets[0];
         let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
         let tokens: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
         ensure!(
@@ -97,7 +118,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
             .flat_map(|token| {
                 PROVIDERS.iter().map(|provider| {
                     let body = format!(r#"{{"provider":"{provider}","value":"sk-bench-{provider}-0123456789abcdef"}}"#);
-                    request(&host, &path, token.trim(), &body)
+                    request(host, path, token.trim(), &body)
                 })
             })
             .collect();
@@ -114,23 +135,30 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
             .body
             .as_deref()
             .unwrap_or(r#"{"provider":"openai","value":"sk-bench-0123456789abcdef"}"#);
-        let start = Instant::now();
-        let measure_from = start + Duration::from_secs_f64(args.warmup);
-        let duration = Duration::from_secs_f64(args.duration);
         ensure!(
             ["GET", "POST"].contains(&args.method.as_str()),
             "--method is GET or POST"
         );
-        let request = if args.method == "GET" {
-            get_request(&host, &path, token)
-        } else {
-            request(&host, &path, token, body)
-        };
+        let requests = targets
+            .iter()
+            .map(|(_, host, path)| {
+                if args.method == "GET" {
+                    get_request(host, path, token)
+                } else {
+                    request(host, path, token, body)
+                }
+            })
+            .collect();
+        let slice = Duration::from_millis(args.slice_ms);
+        let (warmup, measured) = spans(targets.len(), slice, args.warmup, args.duration);
+        let start = Instant::now();
         Plan::Fixed {
-            request,
-            measure_from,
-            end: measure_from + duration,
-            duration,
+            requests,
+            start,
+            slice,
+            measure_from: start + warmup,
+            end: start + warmup + measured,
+            duration: measured / targets.len() as u32,
         }
     };
 
@@ -145,11 +173,11 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     let plan = Arc::new(plan);
     let next = Arc::new(AtomicUsize::new(0));
     let tallies = runtime.block_on(async {
+        let addrs = Arc::new(addrs);
         let tasks: Vec<_> = (0..args.connections)
             .map(|_| {
-                let plan = Arc::clone(&plan);
-                let next = Arc::clone(&next);
-                tokio::spawn(connection(addr, plan, next))
+                let (addrs, plan, next) = (Arc::clone(&addrs), Arc::clone(&plan), Arc::clone(&next));
+                tokio::spawn(connection(addrs, plan, next))
             })
             .collect();
         let mut tallies = Vec::with_capacity(tasks.len());
@@ -158,11 +186,50 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         }
         anyhow::Ok(tallies)
     })?;
-    report(&plan, tallies, args.expect);
+    // Per target, every connection's tally of it.
+    let mut per_target: Vec<Vec<Tally>> = (0..targets.len()).map(|_| Vec::new()).collect();
+    for connection in tallies {
+        for (target, tally) in connection.into_iter().enumerate() {
+            per_target[target].push(tally);
+        }
+    }
+    let mut results: Vec<serde_json::Value> = per_target
+        .into_iter()
+        .map(|tallies| report(&plan, tallies, args.expect))
+        .collect();
+    if results.len() == 1 {
+        println!("{}", results.remove(0));
+    } else {
+        println!("{}", serde_json::Value::Array(results));
+    }
     Ok(())
 }
 
-fn report(plan: &Plan, tallies: Vec<Tally>, expect: u16) {
+/// The warm-up and the measured span of a fixed plan over `targets` servers, each given `warmup_s` and
+/// `duration_s` in all. With several, both are whole rounds of turns, so that every server has the same share.
+fn spans(targets: usize, slice: Duration, warmup_s: f64, duration_s: f64) -> (Duration, Duration) {
+    let whole = |seconds: f64| {
+        let total = Duration::from_secs_f64(seconds) * targets as u32;
+        if targets == 1 {
+            return total;
+        }
+        let round = slice * targets as u32;
+        round * total.as_nanos().div_ceil(round.as_nanos()) as u32
+    };
+    (whole(warmup_s), whole(duration_s))
+}
+
+/// Which target has the load `elapsed` after the start: each in turn, for one `slice`. Switching often and
+/// round robin, rather than one server after the other, puts a burst of noise from the machine's other tenants on
+/// every server compared, instead of on whichever ran at the time.
+fn turn(elapsed: Duration, slice: Duration, targets: usize) -> usize {
+    if targets == 1 {
+        return 0;
+    }
+    (elapsed.as_nanos() / slice.as_nanos() % targets as u128) as usize
+}
+
+fn report(plan: &Plan, tallies: Vec<Tally>, expect: u16) -> serde_json::Value {
     let mut latencies: Vec<u64> = Vec::new();
     let mut statuses: BTreeMap<u16, u64> = BTreeMap::new();
     let (mut sent, mut reconnects) = (0, 0);
@@ -202,7 +269,7 @@ fn report(plan: &Plan, tallies: Vec<Tally>, expect: u16) {
         .map(|(_, n)| n)
         .sum();
     let measured = latencies.len();
-    let result = serde_json::json!({
+    serde_json::json!({
         "measured": measured,
         "sent": sent,
         "elapsed_s": elapsed,
@@ -215,18 +282,24 @@ fn report(plan: &Plan, tallies: Vec<Tally>, expect: u16) {
         "mismatched": mismatched,
         "statuses": statuses.iter().map(|(s, n)| (s.to_string(), *n)).collect::<BTreeMap<_, _>>(),
         "reconnects": reconnects,
-    });
-    println!("{result}");
+    })
 }
 
-async fn connection(addr: SocketAddr, plan: Arc<Plan>, next: Arc<AtomicUsize>) -> anyhow::Result<Tally> {
-    let mut tally = Tally::default();
-    let mut stream: Option<TcpStream> = None;
-    let mut buf: Vec<u8> = Vec::with_capacity(8192);
+/// One connection's load: a keep-alive connection to each target (opened when it is first used), and a tally each.
+async fn connection(
+    addrs: Arc<Vec<SocketAddr>>,
+    plan: Arc<Plan>,
+    next: Arc<AtomicUsize>,
+) -> anyhow::Result<Vec<Tally>> {
+    let mut tallies: Vec<Tally> = addrs.iter().map(|_| Tally::default()).collect();
+    let mut streams: Vec<Option<TcpStream>> = addrs.iter().map(|_| None).collect();
+    let mut bufs: Vec<Vec<u8>> = addrs.iter().map(|_| Vec::with_capacity(8192)).collect();
     loop {
-        let (request, measured) = match &*plan {
+        let (target, request, measured) = match &*plan {
             Plan::Fixed {
-                request,
+                requests,
+                start,
+                slice,
                 measure_from,
                 end,
                 ..
@@ -235,33 +308,36 @@ async fn connection(addr: SocketAddr, plan: Arc<Plan>, next: Arc<AtomicUsize>) -
                 if now >= *end {
                     break;
                 }
-                (request, now >= *measure_from)
+                let target = turn(now - *start, *slice, requests.len());
+                (target, &requests[target], now >= *measure_from)
             }
             Plan::Distinct { requests, warmup } => {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(request) = requests.get(i) else {
                     break;
                 };
-                (request, i >= *warmup)
+                (0, request, i >= *warmup)
             }
         };
+        let (tally, stream, buf) = (&mut tallies[target], &mut streams[target], &mut bufs[target]);
         if stream.is_none() {
+            let addr = addrs[target];
             let s = TcpStream::connect(addr)
                 .await
                 .with_context(|| format!("cannot connect to {addr}"))?;
             s.set_nodelay(true)?;
-            stream = Some(s);
+            *stream = Some(s);
             buf.clear();
         }
         let s = stream.as_mut().expect("connected above");
         let sent_at = Instant::now();
         s.write_all(request).await.context("cannot send a request")?;
-        let (status, close) = read_response(s, &mut buf).await?;
+        let (status, close) = read_response(s, buf).await?;
         let done = Instant::now();
         tally.sent += 1;
         *tally.statuses.entry(status).or_default() += 1;
         if close {
-            stream = None;
+            *stream = None;
             tally.reconnects += 1;
         }
         let in_window = match &*plan {
@@ -276,7 +352,7 @@ async fn connection(addr: SocketAddr, plan: Arc<Plan>, next: Arc<AtomicUsize>) -
             tally.last_done = Some(done);
         }
     }
-    Ok(tally)
+    Ok(tallies)
 }
 
 /// Reads one response (which must carry `Content-Length`) and leaves any bytes after it in `buf`.
@@ -355,7 +431,55 @@ fn parse_url(url: &str) -> anyhow::Result<(SocketAddr, String, String)> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_url;
+    use std::time::Duration;
+
+    use super::{parse_url, spans, turn};
+
+    #[test]
+    fn targets_take_turns_slice_by_slice() {
+        let ms = Duration::from_millis;
+        // (elapsed, slice, targets, whose turn)
+        let cases = [
+            (ms(0), ms(100), 1, 0),
+            (ms(12_345), ms(100), 1, 0),
+            (ms(0), ms(100), 2, 0),
+            (ms(99), ms(100), 2, 0),
+            (ms(100), ms(100), 2, 1),
+            (ms(250), ms(100), 2, 0),
+            (ms(399), ms(100), 2, 1),
+            (ms(250), ms(100), 3, 2),
+            (ms(300), ms(100), 3, 0),
+            (ms(70), ms(50), 3, 1),
+        ];
+        for (elapsed, slice, targets, expected) in cases {
+            assert_eq!(
+                turn(elapsed, slice, targets),
+                expected,
+                "{elapsed:?} {slice:?} {targets}"
+            );
+        }
+    }
+
+    #[test]
+    fn each_target_gets_its_seconds_in_whole_rounds() {
+        let ms = Duration::from_millis;
+        // (targets, slice, warm-up s, duration s, warm-up span, measured span)
+        let cases = [
+            (1, ms(100), 1.0, 4.0, ms(1000), ms(4000)),
+            (1, ms(100), 0.25, 0.8, ms(250), ms(800)),
+            (2, ms(100), 1.0, 4.0, ms(2000), ms(8000)),
+            (2, ms(100), 0.25, 0.85, ms(600), ms(1800)),
+            (3, ms(100), 1.0, 4.0, ms(3000), ms(12_000)),
+            (3, ms(100), 0.2, 0.8, ms(600), ms(2400)),
+        ];
+        for (targets, slice, warmup, duration, expected_warmup, expected_measured) in cases {
+            assert_eq!(
+                spans(targets, slice, warmup, duration),
+                (expected_warmup, expected_measured),
+                "{targets} targets, {warmup} s + {duration} s"
+            );
+        }
+    }
 
     #[test]
     fn urls() {
