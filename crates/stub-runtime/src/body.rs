@@ -29,12 +29,31 @@ use crate::{Loc, Rejection, RequestId, RouterConfig, Validator, Violation};
 /// `limit`, 400 when the body cannot be read.
 pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, Rejection> {
     check_declared_length(&body, limit)?;
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(err) if err.downcast_ref::<LengthLimitError>().is_some() => Err(Rejection::payload_too_large(limit)),
-        // What is left of the body is unknown, so the connection cannot carry another request.
-        Err(_) => Err(Rejection::bad_request("request body could not be read").closing()),
+    let mut body = Limited::new(body, limit);
+    // Nearly every body arrives in one frame, handed on as it is; only one in several frames is copied into one
+    // buffer (`BodyExt::collect` queues every frame first, an allocation per request).
+    let mut first: Option<Bytes> = None;
+    let mut joined: Option<Vec<u8>> = None;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|err| {
+            if err.downcast_ref::<LengthLimitError>().is_some() {
+                Rejection::payload_too_large(limit)
+            } else {
+                // What is left of the body is unknown, so the connection cannot carry another request.
+                Rejection::bad_request("request body could not be read").closing()
+            }
+        })?;
+        // Trailers carry no body bytes.
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        match (&mut joined, first.take()) {
+            (Some(buffer), _) => buffer.extend_from_slice(&data),
+            (None, Some(earlier)) => joined = Some([&earlier[..], &data[..]].concat()),
+            (None, None) => first = Some(data),
+        }
     }
+    Ok(joined.map(Bytes::from).or(first).unwrap_or_default())
 }
 
 /// 413 when `Content-Length` says the body is over `limit`, before any of it is read. hyper gives a body with a

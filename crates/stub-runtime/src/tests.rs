@@ -395,6 +395,43 @@ async fn unused_bodies_are_drained_within_the_limit_or_closed_on() {
     }
 }
 
+/// (case, body, bytes read or the status of the refusal): every frame is read, in order, up to the limit.
+#[tokio::test]
+async fn bodies_are_read_whole_in_any_number_of_frames() {
+    use axum::body::Body;
+    // The bytes read, or the status of the refusal.
+    type Read<'a> = Result<&'a [u8], u16>;
+    let cases: Vec<(&str, Body, Read<'_>)> = vec![
+        ("no body", Body::empty(), Ok(b"")),
+        ("one frame", Body::from("{}"), Ok(b"{}")),
+        ("declared, exactly the limit", Body::from("12345678"), Ok(b"12345678")),
+        ("declared, over the limit", Body::from("123456789"), Err(413)),
+        ("streamed, no frame", streamed(&[], End::Done), Ok(b"")),
+        ("streamed, one frame", streamed(&[b"1234"], End::Done), Ok(b"1234")),
+        (
+            "streamed, two frames",
+            streamed(&[b"1234", b"5678"], End::Done),
+            Ok(b"12345678"),
+        ),
+        (
+            "streamed, empty frames between",
+            streamed(&[b"", b"12", b"", b"3", b"45"], End::Done),
+            Ok(b"12345"),
+        ),
+        (
+            "streamed, over the limit",
+            streamed(&[b"1234", b"56789"], End::Done),
+            Err(413),
+        ),
+        ("streamed, then a read error", streamed(&[b"12"], End::Fails), Err(400)),
+    ];
+    for (name, body, expected) in cases {
+        let read = crate::read_body(body, 8).await;
+        let read = read.as_ref().map(|bytes| &bytes[..]).map_err(|r| r.status().as_u16());
+        assert_eq!(read, expected, "{name}");
+    }
+}
+
 #[test]
 fn credentials_never_show_their_secret_in_debug() {
     use crate::{Credential, Credentials};
