@@ -824,8 +824,11 @@ fn server_figures(bins: &Bins, work: &Path, plan: &Plan, report: &mut Report) ->
     )?;
     for &connections in &CONNECTIONS {
         for &variant in &variants {
-            // Each compared with the (a) measured under the same conditions: side by side, or alone.
-            let (baseline, base_name) = if variant == Variant::Stub {
+            // Each compared with the (a) measured under the same conditions: the one of its group, or the lone one.
+            let beside = PAIRED
+                .iter()
+                .any(|group| group.contains(&variant) && group.contains(&Variant::BaselineBeside));
+            let (baseline, base_name) = if beside {
                 (get(Variant::BaselineBeside, connections), "(a) side by side")
             } else {
                 (get(Variant::Baseline, connections), "(a)")
@@ -1369,8 +1372,6 @@ fn machine_description(root: &Path) -> String {
     )
 }
 
-/// The median of per-run ratios: each run measured both back to back, so pairing cancels slow drifts in load.
-/// Each run's ratio of `f` between two variants measured in that run, in run order.
 /// The ratios of `list` to `base`, run by run (a run that measured only one of them has none).
 fn per_run_ratios(list: &[Sample], base: &[Sample], f: fn(&Sample) -> f64) -> Vec<f64> {
     list.iter()
@@ -1381,6 +1382,7 @@ fn per_run_ratios(list: &[Sample], base: &[Sample], f: fn(&Sample) -> f64) -> Ve
         .collect()
 }
 
+/// The median of per-run ratios: pairing the samples of one run cancels slow drifts in the machine's load.
 fn paired_ratio(list: &[Sample], base: &[Sample], f: fn(&Sample) -> f64) -> f64 {
     median(&per_run_ratios(list, base, f))
 }

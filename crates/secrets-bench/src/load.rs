@@ -69,7 +69,7 @@ enum Plan {
         slice: Duration,
         measure_from: Instant,
         end: Instant,
-        /// Measured time of each target: the whole measured span, shared by the targets' turns.
+        /// Measured time of each target: its share of the measured span, whose turns it splits with the others.
         duration: Duration,
     },
     Distinct {
