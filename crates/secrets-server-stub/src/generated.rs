@@ -1284,40 +1284,50 @@ impl ::axum::response::IntoResponse for ListSecretsResponse {
     }
 }
 ///Extracts, authenticates and validates a `list_secrets` request, then calls the API.
-async fn handle_list_secrets<A: SecretsApi>(
+fn handle_list_secrets<A: SecretsApi>(
     ::axum::extract::State((api, config)): ::axum::extract::State<Shared<A>>,
     request: ::axum::extract::Request,
-) -> ::axum::response::Response {
+) -> impl ::std::future::Future<Output = ::axum::response::Response> {
     let (parts, body) = request.into_parts();
-    let request_id = ::stub_runtime::request_id();
-    let early = async {
-        ::stub_runtime::check_api_version(&parts.headers, &config)?;
-        let caller = api
-            .authenticate(::stub_runtime::credentials(&parts, SECURITY_0)?, &request_id)
-            .await?;
-        ::std::result::Result::<_, ::stub_runtime::Rejection>::Ok(caller)
-    };
-    let caller = match early.await {
-        Ok(caller) => caller,
-        Err(rejection) => {
-            return ::stub_runtime::refuse_unread(rejection, &request_id, body, &config)
-                .await;
-        }
-    };
-    let answer = async {
-        let ctx = ::stub_runtime::Context {
-            caller,
-            request_id: request_id.clone(),
-            accept: ::stub_runtime::accept(&parts.headers),
+    async move {
+        let request_id = ::stub_runtime::request_id();
+        let early = async {
+            ::stub_runtime::check_api_version(&parts.headers, &config)?;
+            let caller = api
+                .authenticate(
+                    ::stub_runtime::credentials(&parts, SECURITY_0)?,
+                    &request_id,
+                )
+                .await?;
+            ::std::result::Result::<_, ::stub_runtime::Rejection>::Ok(caller)
         };
-        let response = api.list_secrets(ctx).await?;
-        ::stub_runtime::respond(response)
-    };
-    let response = match answer.await {
-        Ok(response) => response,
-        Err(rejection) => rejection.into_response_for(&request_id),
-    };
-    ::stub_runtime::answer_unread(response, body, &config).await
+        let caller = match early.await {
+            Ok(caller) => caller,
+            Err(rejection) => {
+                return ::stub_runtime::refuse_unread(
+                        rejection,
+                        &request_id,
+                        body,
+                        &config,
+                    )
+                    .await;
+            }
+        };
+        let answer = async {
+            let ctx = ::stub_runtime::Context {
+                caller,
+                request_id: request_id.clone(),
+                accept: ::stub_runtime::accept(&parts.headers),
+            };
+            let response = api.list_secrets(ctx).await?;
+            ::stub_runtime::respond(response)
+        };
+        let response = match answer.await {
+            Ok(response) => response,
+            Err(rejection) => rejection.into_response_for(&request_id),
+        };
+        ::stub_runtime::answer_unread(response, body, &config).await
+    }
 }
 ///Every documented answer of `create_secret` but the envelope's, one variant per status.
 #[derive(Debug)]
@@ -1335,53 +1345,63 @@ impl ::axum::response::IntoResponse for CreateSecretResponse {
     }
 }
 ///Extracts, authenticates and validates a `create_secret` request, then calls the API.
-async fn handle_create_secret<A: SecretsApi>(
+fn handle_create_secret<A: SecretsApi>(
     ::axum::extract::State((api, config)): ::axum::extract::State<Shared<A>>,
     request: ::axum::extract::Request,
-) -> ::axum::response::Response {
+) -> impl ::std::future::Future<Output = ::axum::response::Response> {
     let (parts, body) = request.into_parts();
-    let request_id = ::stub_runtime::request_id();
-    let early = async {
-        ::stub_runtime::check_api_version(&parts.headers, &config)?;
-        let caller = api
-            .authenticate(::stub_runtime::credentials(&parts, SECURITY_0)?, &request_id)
-            .await?;
-        ::std::result::Result::<_, ::stub_runtime::Rejection>::Ok(caller)
-    };
-    let caller = match early.await {
-        Ok(caller) => caller,
-        Err(rejection) => {
-            return ::stub_runtime::refuse_unread(rejection, &request_id, body, &config)
-                .await;
-        }
-    };
-    let answer = async {
-        let bytes = ::stub_runtime::read_body(body, config.body_limit).await?;
-        let mut validator = ::stub_runtime::Validator::new();
-        let cx = &mut validator;
-        let body: ::std::option::Option<types::CreateSecretRequest> = ::stub_runtime::decode_json(
-            &parts.headers,
-            &bytes,
-            true,
-            false,
-            cx,
-            |v, cx| {
-                validators::validate_create_secret_request(v, cx);
-            },
-        )?;
-        validator.finish()?;
-        let body = ::stub_runtime::present(body)?;
-        let ctx = ::stub_runtime::Context {
-            caller,
-            request_id: request_id.clone(),
-            accept: ::stub_runtime::accept(&parts.headers),
+    async move {
+        let request_id = ::stub_runtime::request_id();
+        let early = async {
+            ::stub_runtime::check_api_version(&parts.headers, &config)?;
+            let caller = api
+                .authenticate(
+                    ::stub_runtime::credentials(&parts, SECURITY_0)?,
+                    &request_id,
+                )
+                .await?;
+            ::std::result::Result::<_, ::stub_runtime::Rejection>::Ok(caller)
         };
-        let response = api.create_secret(ctx, body).await?;
-        ::stub_runtime::respond(response)
-    };
-    match answer.await {
-        Ok(response) => response,
-        Err(rejection) => rejection.into_response_for(&request_id),
+        let caller = match early.await {
+            Ok(caller) => caller,
+            Err(rejection) => {
+                return ::stub_runtime::refuse_unread(
+                        rejection,
+                        &request_id,
+                        body,
+                        &config,
+                    )
+                    .await;
+            }
+        };
+        let answer = async {
+            let bytes = ::stub_runtime::read_body(body, config.body_limit).await?;
+            let mut validator = ::stub_runtime::Validator::new();
+            let cx = &mut validator;
+            let body: ::std::option::Option<types::CreateSecretRequest> = ::stub_runtime::decode_json(
+                &parts.headers,
+                &bytes,
+                true,
+                false,
+                cx,
+                |v, cx| {
+                    validators::validate_create_secret_request(v, cx);
+                },
+            )?;
+            validator.finish()?;
+            let body = ::stub_runtime::present(body)?;
+            let ctx = ::stub_runtime::Context {
+                caller,
+                request_id: request_id.clone(),
+                accept: ::stub_runtime::accept(&parts.headers),
+            };
+            let response = api.create_secret(ctx, body).await?;
+            ::stub_runtime::respond(response)
+        };
+        match answer.await {
+            Ok(response) => response,
+            Err(rejection) => rejection.into_response_for(&request_id),
+        }
     }
 }
 ///Every documented answer of `create_secret_from_preset` but the envelope's, one variant per status.
@@ -1400,53 +1420,63 @@ impl ::axum::response::IntoResponse for CreateSecretFromPresetResponse {
     }
 }
 ///Extracts, authenticates and validates a `create_secret_from_preset` request, then calls the API.
-async fn handle_create_secret_from_preset<A: SecretsApi>(
+fn handle_create_secret_from_preset<A: SecretsApi>(
     ::axum::extract::State((api, config)): ::axum::extract::State<Shared<A>>,
     request: ::axum::extract::Request,
-) -> ::axum::response::Response {
+) -> impl ::std::future::Future<Output = ::axum::response::Response> {
     let (parts, body) = request.into_parts();
-    let request_id = ::stub_runtime::request_id();
-    let early = async {
-        ::stub_runtime::check_api_version(&parts.headers, &config)?;
-        let caller = api
-            .authenticate(::stub_runtime::credentials(&parts, SECURITY_0)?, &request_id)
-            .await?;
-        ::std::result::Result::<_, ::stub_runtime::Rejection>::Ok(caller)
-    };
-    let caller = match early.await {
-        Ok(caller) => caller,
-        Err(rejection) => {
-            return ::stub_runtime::refuse_unread(rejection, &request_id, body, &config)
-                .await;
-        }
-    };
-    let answer = async {
-        let bytes = ::stub_runtime::read_body(body, config.body_limit).await?;
-        let mut validator = ::stub_runtime::Validator::new();
-        let cx = &mut validator;
-        let body: ::std::option::Option<types::PresetSecretRequest> = ::stub_runtime::decode_json(
-            &parts.headers,
-            &bytes,
-            true,
-            true,
-            cx,
-            |v, cx| {
-                validators::validate_preset_secret_request(v, cx);
-            },
-        )?;
-        validator.finish()?;
-        let body = ::stub_runtime::present(body)?;
-        let ctx = ::stub_runtime::Context {
-            caller,
-            request_id: request_id.clone(),
-            accept: ::stub_runtime::accept(&parts.headers),
+    async move {
+        let request_id = ::stub_runtime::request_id();
+        let early = async {
+            ::stub_runtime::check_api_version(&parts.headers, &config)?;
+            let caller = api
+                .authenticate(
+                    ::stub_runtime::credentials(&parts, SECURITY_0)?,
+                    &request_id,
+                )
+                .await?;
+            ::std::result::Result::<_, ::stub_runtime::Rejection>::Ok(caller)
         };
-        let response = api.create_secret_from_preset(ctx, body).await?;
-        ::stub_runtime::respond(response)
-    };
-    match answer.await {
-        Ok(response) => response,
-        Err(rejection) => rejection.into_response_for(&request_id),
+        let caller = match early.await {
+            Ok(caller) => caller,
+            Err(rejection) => {
+                return ::stub_runtime::refuse_unread(
+                        rejection,
+                        &request_id,
+                        body,
+                        &config,
+                    )
+                    .await;
+            }
+        };
+        let answer = async {
+            let bytes = ::stub_runtime::read_body(body, config.body_limit).await?;
+            let mut validator = ::stub_runtime::Validator::new();
+            let cx = &mut validator;
+            let body: ::std::option::Option<types::PresetSecretRequest> = ::stub_runtime::decode_json(
+                &parts.headers,
+                &bytes,
+                true,
+                true,
+                cx,
+                |v, cx| {
+                    validators::validate_preset_secret_request(v, cx);
+                },
+            )?;
+            validator.finish()?;
+            let body = ::stub_runtime::present(body)?;
+            let ctx = ::stub_runtime::Context {
+                caller,
+                request_id: request_id.clone(),
+                accept: ::stub_runtime::accept(&parts.headers),
+            };
+            let response = api.create_secret_from_preset(ctx, body).await?;
+            ::stub_runtime::respond(response)
+        };
+        match answer.await {
+            Ok(response) => response,
+            Err(rejection) => rejection.into_response_for(&request_id),
+        }
     }
 }
 ///Every documented answer of `get_provider_presets` but the envelope's, one variant per status.
@@ -1463,40 +1493,50 @@ impl ::axum::response::IntoResponse for GetProviderPresetsResponse {
     }
 }
 ///Extracts, authenticates and validates a `get_provider_presets` request, then calls the API.
-async fn handle_get_provider_presets<A: SecretsApi>(
+fn handle_get_provider_presets<A: SecretsApi>(
     ::axum::extract::State((api, config)): ::axum::extract::State<Shared<A>>,
     request: ::axum::extract::Request,
-) -> ::axum::response::Response {
+) -> impl ::std::future::Future<Output = ::axum::response::Response> {
     let (parts, body) = request.into_parts();
-    let request_id = ::stub_runtime::request_id();
-    let early = async {
-        ::stub_runtime::check_api_version(&parts.headers, &config)?;
-        let caller = api
-            .authenticate(::stub_runtime::credentials(&parts, SECURITY_0)?, &request_id)
-            .await?;
-        ::std::result::Result::<_, ::stub_runtime::Rejection>::Ok(caller)
-    };
-    let caller = match early.await {
-        Ok(caller) => caller,
-        Err(rejection) => {
-            return ::stub_runtime::refuse_unread(rejection, &request_id, body, &config)
-                .await;
-        }
-    };
-    let answer = async {
-        let ctx = ::stub_runtime::Context {
-            caller,
-            request_id: request_id.clone(),
-            accept: ::stub_runtime::accept(&parts.headers),
+    async move {
+        let request_id = ::stub_runtime::request_id();
+        let early = async {
+            ::stub_runtime::check_api_version(&parts.headers, &config)?;
+            let caller = api
+                .authenticate(
+                    ::stub_runtime::credentials(&parts, SECURITY_0)?,
+                    &request_id,
+                )
+                .await?;
+            ::std::result::Result::<_, ::stub_runtime::Rejection>::Ok(caller)
         };
-        let response = api.get_provider_presets(ctx).await?;
-        ::stub_runtime::respond(response)
-    };
-    let response = match answer.await {
-        Ok(response) => response,
-        Err(rejection) => rejection.into_response_for(&request_id),
-    };
-    ::stub_runtime::answer_unread(response, body, &config).await
+        let caller = match early.await {
+            Ok(caller) => caller,
+            Err(rejection) => {
+                return ::stub_runtime::refuse_unread(
+                        rejection,
+                        &request_id,
+                        body,
+                        &config,
+                    )
+                    .await;
+            }
+        };
+        let answer = async {
+            let ctx = ::stub_runtime::Context {
+                caller,
+                request_id: request_id.clone(),
+                accept: ::stub_runtime::accept(&parts.headers),
+            };
+            let response = api.get_provider_presets(ctx).await?;
+            ::stub_runtime::respond(response)
+        };
+        let response = match answer.await {
+            Ok(response) => response,
+            Err(rejection) => rejection.into_response_for(&request_id),
+        };
+        ::stub_runtime::answer_unread(response, body, &config).await
+    }
 }
 ///Path parameters of `get_secret`.
 #[derive(::serde::Deserialize, Clone, Debug)]
@@ -1519,64 +1559,74 @@ impl ::axum::response::IntoResponse for GetSecretResponse {
     }
 }
 ///Extracts, authenticates and validates a `get_secret` request, then calls the API.
-async fn handle_get_secret<A: SecretsApi>(
+fn handle_get_secret<A: SecretsApi>(
     ::axum::extract::State((api, config)): ::axum::extract::State<Shared<A>>,
     request: ::axum::extract::Request,
-) -> ::axum::response::Response {
+) -> impl ::std::future::Future<Output = ::axum::response::Response> {
     let (mut parts, body) = request.into_parts();
-    let request_id = ::stub_runtime::request_id();
-    let early = async {
-        ::stub_runtime::check_api_version(&parts.headers, &config)?;
-        let caller = api
-            .authenticate(::stub_runtime::credentials(&parts, SECURITY_0)?, &request_id)
-            .await?;
-        ::std::result::Result::<_, ::stub_runtime::Rejection>::Ok(caller)
-    };
-    let caller = match early.await {
-        Ok(caller) => caller,
-        Err(rejection) => {
-            return ::stub_runtime::refuse_unread(rejection, &request_id, body, &config)
-                .await;
-        }
-    };
-    let answer = async {
-        let mut validator = ::stub_runtime::Validator::new();
-        let cx = &mut validator;
-        let mut path_raw = ::stub_runtime::path_params(&mut parts).await?;
-        let mut path_object = ::serde_json::Map::new();
-        cx.enter("path");
-        ::stub_runtime::param(
-            cx,
-            &mut path_object,
-            "secret_id",
-            path_raw.remove("secret_id"),
-            true,
-            |raw| ::stub_runtime::coerce(raw, ::stub_runtime::ParamKind::String),
-            |cx, v| {
-                if let Some(s) = cx.string(v, false) {
-                    cx.uuid(s);
-                }
-            },
-        );
-        cx.leave();
-        validator.finish()?;
-        let path: GetSecretPath = ::stub_runtime::typed(
-            ::serde_json::Value::Object(path_object),
-            "path",
-        )?;
-        let ctx = ::stub_runtime::Context {
-            caller,
-            request_id: request_id.clone(),
-            accept: ::stub_runtime::accept(&parts.headers),
+    async move {
+        let request_id = ::stub_runtime::request_id();
+        let early = async {
+            ::stub_runtime::check_api_version(&parts.headers, &config)?;
+            let caller = api
+                .authenticate(
+                    ::stub_runtime::credentials(&parts, SECURITY_0)?,
+                    &request_id,
+                )
+                .await?;
+            ::std::result::Result::<_, ::stub_runtime::Rejection>::Ok(caller)
         };
-        let response = api.get_secret(ctx, path).await?;
-        ::stub_runtime::respond(response)
-    };
-    let response = match answer.await {
-        Ok(response) => response,
-        Err(rejection) => rejection.into_response_for(&request_id),
-    };
-    ::stub_runtime::answer_unread(response, body, &config).await
+        let caller = match early.await {
+            Ok(caller) => caller,
+            Err(rejection) => {
+                return ::stub_runtime::refuse_unread(
+                        rejection,
+                        &request_id,
+                        body,
+                        &config,
+                    )
+                    .await;
+            }
+        };
+        let answer = async {
+            let mut validator = ::stub_runtime::Validator::new();
+            let cx = &mut validator;
+            let mut path_raw = ::stub_runtime::path_params(&mut parts).await?;
+            let mut path_object = ::serde_json::Map::new();
+            cx.enter("path");
+            ::stub_runtime::param(
+                cx,
+                &mut path_object,
+                "secret_id",
+                path_raw.remove("secret_id"),
+                true,
+                |raw| ::stub_runtime::coerce(raw, ::stub_runtime::ParamKind::String),
+                |cx, v| {
+                    if let Some(s) = cx.string(v, false) {
+                        cx.uuid(s);
+                    }
+                },
+            );
+            cx.leave();
+            validator.finish()?;
+            let path: GetSecretPath = ::stub_runtime::typed(
+                ::serde_json::Value::Object(path_object),
+                "path",
+            )?;
+            let ctx = ::stub_runtime::Context {
+                caller,
+                request_id: request_id.clone(),
+                accept: ::stub_runtime::accept(&parts.headers),
+            };
+            let response = api.get_secret(ctx, path).await?;
+            ::stub_runtime::respond(response)
+        };
+        let response = match answer.await {
+            Ok(response) => response,
+            Err(rejection) => rejection.into_response_for(&request_id),
+        };
+        ::stub_runtime::answer_unread(response, body, &config).await
+    }
 }
 ///Path parameters of `update_secret`.
 #[derive(::serde::Deserialize, Clone, Debug)]
@@ -1599,74 +1649,84 @@ impl ::axum::response::IntoResponse for UpdateSecretResponse {
     }
 }
 ///Extracts, authenticates and validates a `update_secret` request, then calls the API.
-async fn handle_update_secret<A: SecretsApi>(
+fn handle_update_secret<A: SecretsApi>(
     ::axum::extract::State((api, config)): ::axum::extract::State<Shared<A>>,
     request: ::axum::extract::Request,
-) -> ::axum::response::Response {
+) -> impl ::std::future::Future<Output = ::axum::response::Response> {
     let (mut parts, body) = request.into_parts();
-    let request_id = ::stub_runtime::request_id();
-    let early = async {
-        ::stub_runtime::check_api_version(&parts.headers, &config)?;
-        let caller = api
-            .authenticate(::stub_runtime::credentials(&parts, SECURITY_0)?, &request_id)
-            .await?;
-        ::std::result::Result::<_, ::stub_runtime::Rejection>::Ok(caller)
-    };
-    let caller = match early.await {
-        Ok(caller) => caller,
-        Err(rejection) => {
-            return ::stub_runtime::refuse_unread(rejection, &request_id, body, &config)
-                .await;
-        }
-    };
-    let answer = async {
-        let bytes = ::stub_runtime::read_body(body, config.body_limit).await?;
-        let mut validator = ::stub_runtime::Validator::new();
-        let cx = &mut validator;
-        let mut path_raw = ::stub_runtime::path_params(&mut parts).await?;
-        let mut path_object = ::serde_json::Map::new();
-        cx.enter("path");
-        ::stub_runtime::param(
-            cx,
-            &mut path_object,
-            "secret_id",
-            path_raw.remove("secret_id"),
-            true,
-            |raw| ::stub_runtime::coerce(raw, ::stub_runtime::ParamKind::String),
-            |cx, v| {
-                if let Some(s) = cx.string(v, false) {
-                    cx.uuid(s);
-                }
-            },
-        );
-        cx.leave();
-        let body: ::std::option::Option<types::UpdateSecretRequest> = ::stub_runtime::decode_json(
-            &parts.headers,
-            &bytes,
-            true,
-            true,
-            cx,
-            |v, cx| {
-                validators::validate_update_secret_request(v, cx);
-            },
-        )?;
-        validator.finish()?;
-        let path: UpdateSecretPath = ::stub_runtime::typed(
-            ::serde_json::Value::Object(path_object),
-            "path",
-        )?;
-        let body = ::stub_runtime::present(body)?;
-        let ctx = ::stub_runtime::Context {
-            caller,
-            request_id: request_id.clone(),
-            accept: ::stub_runtime::accept(&parts.headers),
+    async move {
+        let request_id = ::stub_runtime::request_id();
+        let early = async {
+            ::stub_runtime::check_api_version(&parts.headers, &config)?;
+            let caller = api
+                .authenticate(
+                    ::stub_runtime::credentials(&parts, SECURITY_0)?,
+                    &request_id,
+                )
+                .await?;
+            ::std::result::Result::<_, ::stub_runtime::Rejection>::Ok(caller)
         };
-        let response = api.update_secret(ctx, path, body).await?;
-        ::stub_runtime::respond(response)
-    };
-    match answer.await {
-        Ok(response) => response,
-        Err(rejection) => rejection.into_response_for(&request_id),
+        let caller = match early.await {
+            Ok(caller) => caller,
+            Err(rejection) => {
+                return ::stub_runtime::refuse_unread(
+                        rejection,
+                        &request_id,
+                        body,
+                        &config,
+                    )
+                    .await;
+            }
+        };
+        let answer = async {
+            let bytes = ::stub_runtime::read_body(body, config.body_limit).await?;
+            let mut validator = ::stub_runtime::Validator::new();
+            let cx = &mut validator;
+            let mut path_raw = ::stub_runtime::path_params(&mut parts).await?;
+            let mut path_object = ::serde_json::Map::new();
+            cx.enter("path");
+            ::stub_runtime::param(
+                cx,
+                &mut path_object,
+                "secret_id",
+                path_raw.remove("secret_id"),
+                true,
+                |raw| ::stub_runtime::coerce(raw, ::stub_runtime::ParamKind::String),
+                |cx, v| {
+                    if let Some(s) = cx.string(v, false) {
+                        cx.uuid(s);
+                    }
+                },
+            );
+            cx.leave();
+            let body: ::std::option::Option<types::UpdateSecretRequest> = ::stub_runtime::decode_json(
+                &parts.headers,
+                &bytes,
+                true,
+                true,
+                cx,
+                |v, cx| {
+                    validators::validate_update_secret_request(v, cx);
+                },
+            )?;
+            validator.finish()?;
+            let path: UpdateSecretPath = ::stub_runtime::typed(
+                ::serde_json::Value::Object(path_object),
+                "path",
+            )?;
+            let body = ::stub_runtime::present(body)?;
+            let ctx = ::stub_runtime::Context {
+                caller,
+                request_id: request_id.clone(),
+                accept: ::stub_runtime::accept(&parts.headers),
+            };
+            let response = api.update_secret(ctx, path, body).await?;
+            ::stub_runtime::respond(response)
+        };
+        match answer.await {
+            Ok(response) => response,
+            Err(rejection) => rejection.into_response_for(&request_id),
+        }
     }
 }
 ///Path parameters of `delete_secret`.
@@ -1690,64 +1750,74 @@ impl ::axum::response::IntoResponse for DeleteSecretResponse {
     }
 }
 ///Extracts, authenticates and validates a `delete_secret` request, then calls the API.
-async fn handle_delete_secret<A: SecretsApi>(
+fn handle_delete_secret<A: SecretsApi>(
     ::axum::extract::State((api, config)): ::axum::extract::State<Shared<A>>,
     request: ::axum::extract::Request,
-) -> ::axum::response::Response {
+) -> impl ::std::future::Future<Output = ::axum::response::Response> {
     let (mut parts, body) = request.into_parts();
-    let request_id = ::stub_runtime::request_id();
-    let early = async {
-        ::stub_runtime::check_api_version(&parts.headers, &config)?;
-        let caller = api
-            .authenticate(::stub_runtime::credentials(&parts, SECURITY_0)?, &request_id)
-            .await?;
-        ::std::result::Result::<_, ::stub_runtime::Rejection>::Ok(caller)
-    };
-    let caller = match early.await {
-        Ok(caller) => caller,
-        Err(rejection) => {
-            return ::stub_runtime::refuse_unread(rejection, &request_id, body, &config)
-                .await;
-        }
-    };
-    let answer = async {
-        let mut validator = ::stub_runtime::Validator::new();
-        let cx = &mut validator;
-        let mut path_raw = ::stub_runtime::path_params(&mut parts).await?;
-        let mut path_object = ::serde_json::Map::new();
-        cx.enter("path");
-        ::stub_runtime::param(
-            cx,
-            &mut path_object,
-            "secret_id",
-            path_raw.remove("secret_id"),
-            true,
-            |raw| ::stub_runtime::coerce(raw, ::stub_runtime::ParamKind::String),
-            |cx, v| {
-                if let Some(s) = cx.string(v, false) {
-                    cx.uuid(s);
-                }
-            },
-        );
-        cx.leave();
-        validator.finish()?;
-        let path: DeleteSecretPath = ::stub_runtime::typed(
-            ::serde_json::Value::Object(path_object),
-            "path",
-        )?;
-        let ctx = ::stub_runtime::Context {
-            caller,
-            request_id: request_id.clone(),
-            accept: ::stub_runtime::accept(&parts.headers),
+    async move {
+        let request_id = ::stub_runtime::request_id();
+        let early = async {
+            ::stub_runtime::check_api_version(&parts.headers, &config)?;
+            let caller = api
+                .authenticate(
+                    ::stub_runtime::credentials(&parts, SECURITY_0)?,
+                    &request_id,
+                )
+                .await?;
+            ::std::result::Result::<_, ::stub_runtime::Rejection>::Ok(caller)
         };
-        let response = api.delete_secret(ctx, path).await?;
-        ::stub_runtime::respond(response)
-    };
-    let response = match answer.await {
-        Ok(response) => response,
-        Err(rejection) => rejection.into_response_for(&request_id),
-    };
-    ::stub_runtime::answer_unread(response, body, &config).await
+        let caller = match early.await {
+            Ok(caller) => caller,
+            Err(rejection) => {
+                return ::stub_runtime::refuse_unread(
+                        rejection,
+                        &request_id,
+                        body,
+                        &config,
+                    )
+                    .await;
+            }
+        };
+        let answer = async {
+            let mut validator = ::stub_runtime::Validator::new();
+            let cx = &mut validator;
+            let mut path_raw = ::stub_runtime::path_params(&mut parts).await?;
+            let mut path_object = ::serde_json::Map::new();
+            cx.enter("path");
+            ::stub_runtime::param(
+                cx,
+                &mut path_object,
+                "secret_id",
+                path_raw.remove("secret_id"),
+                true,
+                |raw| ::stub_runtime::coerce(raw, ::stub_runtime::ParamKind::String),
+                |cx, v| {
+                    if let Some(s) = cx.string(v, false) {
+                        cx.uuid(s);
+                    }
+                },
+            );
+            cx.leave();
+            validator.finish()?;
+            let path: DeleteSecretPath = ::stub_runtime::typed(
+                ::serde_json::Value::Object(path_object),
+                "path",
+            )?;
+            let ctx = ::stub_runtime::Context {
+                caller,
+                request_id: request_id.clone(),
+                accept: ::stub_runtime::accept(&parts.headers),
+            };
+            let response = api.delete_secret(ctx, path).await?;
+            ::stub_runtime::respond(response)
+        };
+        let response = match answer.await {
+            Ok(response) => response,
+            Err(rejection) => rejection.into_response_for(&request_id),
+        };
+        ::stub_runtime::answer_unread(response, body, &config).await
+    }
 }
 /// Security requirements shared by the operations that have them: alternatives, each a list of schemes.
 const SECURITY_0: &[&[::stub_runtime::Scheme]] = &[

@@ -3,6 +3,8 @@
 //! body is valid. Bodies with other media types (or several) go through [`receive`], then the decoder of the media
 //! type it selected.
 
+use std::pin::Pin;
+
 use axum::body::{Body, Bytes, HttpBody as _};
 use axum::http::header::{CONNECTION, CONTENT_TYPE, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -106,13 +108,16 @@ pub async fn answer_unread(mut response: Response, body: Body, config: &RouterCo
 
 /// The envelope of `rejection`, for a request whose body it does not use (see [`answer_unread`]): how generated
 /// handlers answer a request refused before its body is read.
-pub async fn refuse_unread(
+///
+/// The future is boxed: held inline, draining (a timer among it) would make every request's handler future several
+/// hundred bytes larger, allocated and copied for each request, for an answer that few requests get.
+pub fn refuse_unread<'a>(
     rejection: Rejection,
     request_id: &RequestId,
     body: Body,
-    config: &RouterConfig,
-) -> Response {
-    answer_unread(rejection.into_response_for(request_id), body, config).await
+    config: &'a RouterConfig,
+) -> Pin<Box<dyn Future<Output = Response> + Send + 'a>> {
+    Box::pin(answer_unread(rejection.into_response_for(request_id), body, config))
 }
 
 /// `Ok` with `answer` as a response: how generated handlers end.

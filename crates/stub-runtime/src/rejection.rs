@@ -66,8 +66,15 @@ pub struct Violation {
 /// Like dropshot's `HttpError`, it carries a public part (status, `type`, `detail`, `errors`) and, separately, an
 /// internal cause that is logged once, with the request id, when the router answers; the cause is never sent. The
 /// envelope's `code` is always the HTTP status: nothing can set one without the other.
+///
+/// Its fields are boxed: a rejection travels through every `?` of a request, and every `Result<_, Rejection>` (and
+/// every handler future that holds one across an await) is a pointer wide rather than a hundred bytes; only the
+/// answers that are errors pay the allocation.
 #[derive(Clone, Debug)]
-pub struct Rejection {
+pub struct Rejection(Box<Fields>);
+
+#[derive(Clone, Debug)]
+struct Fields {
     status: StatusCode,
     kind: Cow<'static, str>,
     detail: Cow<'static, str>,
@@ -87,7 +94,7 @@ impl Rejection {
             let cause = format!("a rejection was built with the non-error status {status}");
             (StatusCode::INTERNAL_SERVER_ERROR, Some(cause))
         };
-        Self {
+        Self(Box::new(Fields {
             status,
             kind: kind.into(),
             detail: detail.into(),
@@ -95,12 +102,12 @@ impl Rejection {
             retry_after: None,
             close: false,
             cause,
-        }
+        }))
     }
 
     /// Attaches the internal cause: logged once with the request id when the router answers, never sent.
     pub fn with_cause(mut self, cause: impl fmt::Display) -> Self {
-        self.cause = Some(cause.to_string());
+        self.0.cause = Some(cause.to_string());
         self
     }
 
@@ -141,14 +148,12 @@ impl Rejection {
     /// 413 `request_too_large_error`. The rest of the body is never read, so the answer says
     /// `Connection: close`.
     pub fn payload_too_large(limit: usize) -> Self {
-        Self {
-            close: true,
-            ..Self::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "request_too_large_error",
-                format!("request body is larger than {limit} bytes"),
-            )
-        }
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request_too_large_error",
+            format!("request body is larger than {limit} bytes"),
+        )
+        .closing()
     }
 
     /// 415 `unsupported_media_type_error`.
@@ -168,10 +173,9 @@ impl Rejection {
         } else {
             "request does not match the schema"
         };
-        Self {
-            errors,
-            ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_error", detail)
-        }
+        let mut rejection = Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_error", detail);
+        rejection.0.errors = errors;
+        rejection
     }
 
     /// 426 `upgrade_required`.
@@ -189,10 +193,9 @@ impl Rejection {
     pub fn too_many_requests(retry_after_secs: u32) -> Self {
         let retry_after_secs = retry_after_secs.max(1);
         let detail = format!("rate limit exceeded; retry after {retry_after_secs} seconds");
-        Self {
-            retry_after: Some(retry_after_secs),
-            ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limit_error", detail)
-        }
+        let mut rejection = Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limit_error", detail);
+        rejection.0.retry_after = Some(retry_after_secs);
+        rejection
     }
 
     /// 500 `internal_error`. The answer names the request id, never the cause; the cause is logged with the id.
@@ -221,73 +224,70 @@ impl Rejection {
 
     /// The HTTP status, which is also the envelope's `code`.
     pub fn status(&self) -> StatusCode {
-        self.status
+        self.0.status
     }
 
     /// The envelope's `type`.
     pub fn kind(&self) -> &str {
-        &self.kind
+        &self.0.kind
     }
 
     /// The envelope's `detail` (a 5xx answer adds the request id to it).
     pub fn detail(&self) -> &str {
-        &self.detail
+        &self.0.detail
     }
 
     /// The envelope's `errors` (only on 422).
     pub fn errors(&self) -> &[Violation] {
-        &self.errors
+        &self.0.errors
     }
 
     /// The `Retry-After` seconds, if any.
     pub fn retry_after(&self) -> Option<u32> {
-        self.retry_after
+        self.0.retry_after
     }
 
     /// The internal cause, if any: for logs and tests, never for a response.
     pub fn cause(&self) -> Option<&str> {
-        self.cause.as_deref()
+        self.0.cause.as_deref()
     }
 
     /// Asks the answer to close the connection (the body will not be read, so the connection cannot carry another
     /// request).
     pub fn closing(mut self) -> Self {
-        self.close = true;
+        self.0.close = true;
         self
     }
 
     /// The answer to `request_id`: logs the cause once (5xx at error level, anything else at info), names the id
     /// in a 5xx `detail`, and renders the envelope. The router calls this for every rejection.
     pub fn into_response_for(self, request_id: &RequestId) -> Response {
-        if let Some(cause) = &self.cause {
-            if self.status.is_server_error() {
-                tracing::error!(%request_id, status = self.status.as_u16(), kind = %self.kind, %cause, "request failed");
+        if let Some(cause) = &self.0.cause {
+            if self.0.status.is_server_error() {
+                tracing::error!(%request_id, status = self.0.status.as_u16(), kind = %self.0.kind, %cause, "request failed");
             } else {
-                tracing::info!(%request_id, status = self.status.as_u16(), kind = %self.kind, %cause, "request rejected");
+                tracing::info!(%request_id, status = self.0.status.as_u16(), kind = %self.0.kind, %cause, "request rejected");
             }
         }
-        if self.status.is_server_error() {
-            let detail = format!("{} (request id {request_id})", self.detail);
-            return Self {
-                detail: detail.into(),
-                cause: None,
-                ..self
-            }
-            .render();
+        if self.0.status.is_server_error() {
+            let mut answer = self;
+            answer.0.detail = format!("{} (request id {request_id})", answer.0.detail).into();
+            answer.0.cause = None;
+            return answer.render();
         }
         self.render()
     }
 
     fn render(&self) -> Response {
         let mut response = Response::new(Body::from(self.envelope()));
-        *response.status_mut() = self.status;
+        *response.status_mut() = self.0.status;
         response
             .headers_mut()
             .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        if let Some(secs) = self.retry_after {
+        if let Some(secs) = self.0.retry_after {
             header(&mut response, "retry-after", secs);
         }
-        if self.close {
+        if self.0.close {
             // A client that pools connections would otherwise send its next request into a closing socket.
             response
                 .headers_mut()
@@ -299,7 +299,7 @@ impl Rejection {
 
 impl fmt::Display for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}: {}", self.status.as_u16(), self.kind, self.detail)
+        write!(f, "{} {}: {}", self.0.status.as_u16(), self.0.kind, self.0.detail)
     }
 }
 
@@ -311,23 +311,24 @@ impl Rejection {
     /// per field and per `loc` item) cost about as much as the validation itself.
     fn envelope(&self) -> Vec<u8> {
         let estimate = 48
-            + self.detail.len()
-            + self.kind.len()
+            + self.0.detail.len()
+            + self.0.kind.len()
             + self
+                .0
                 .errors
                 .iter()
                 .map(|v| 32 + v.msg.len() + v.kind.len() + v.loc.iter().map(|l| 4 + loc_len(l)).sum::<usize>())
                 .sum::<usize>();
         let mut out = Vec::with_capacity(estimate);
         out.extend_from_slice(b"{\"code\":");
-        write_uint(&mut out, self.status.as_u16().into());
+        write_uint(&mut out, self.0.status.as_u16().into());
         out.extend_from_slice(b",\"detail\":");
-        json_string(&mut out, &self.detail);
+        json_string(&mut out, &self.0.detail);
         out.extend_from_slice(b",\"type\":");
-        json_string(&mut out, &self.kind);
-        if !self.errors.is_empty() {
+        json_string(&mut out, &self.0.kind);
+        if !self.0.errors.is_empty() {
             out.extend_from_slice(b",\"errors\":[");
-            for (i, violation) in self.errors.iter().enumerate() {
+            for (i, violation) in self.0.errors.iter().enumerate() {
                 if i > 0 {
                     out.push(b',');
                 }
@@ -423,7 +424,7 @@ fn json_string(out: &mut Vec<u8>, text: &str) {
 impl IntoResponse for Rejection {
     fn into_response(self) -> Response {
         let mut response = self.render();
-        if self.cause.is_some() || self.status.is_server_error() {
+        if self.0.cause.is_some() || self.0.status.is_server_error() {
             response.extensions_mut().insert(Pending(self));
         }
         response

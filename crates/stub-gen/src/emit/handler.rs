@@ -144,13 +144,16 @@ pub(super) fn handler_fn(op: &ir::Operation, rt: &TokenStream, api: &Ident, secu
             #rt::answer_unread(response, body, &config).await
         }
     };
+    // A plain fn returning the future, not an `async fn`: an `async fn` keeps its arguments in the future beside
+    // what they are moved into, so the request would be stored twice in the future axum boxes for every request.
     quote! {
         #[doc = #doc]
-        async fn #handler<A: #api>(
+        fn #handler<A: #api>(
             ::axum::extract::State((api, config)): ::axum::extract::State<Shared<A>>,
             request: ::axum::extract::Request,
-        ) -> ::axum::response::Response {
+        ) -> impl ::std::future::Future<Output = ::axum::response::Response> {
             let (#parts_mut parts, body) = request.into_parts();
+            async move {
             let request_id = #rt::request_id();
             // What is answered before the body is read; such an answer drains the body first, or closes.
             let early = async {
@@ -171,6 +174,7 @@ pub(super) fn handler_fn(op: &ir::Operation, rt: &TokenStream, api: &Ident, secu
                 #rt::respond(response)
             };
             #finish
+            }
         }
     }
 }
