@@ -206,27 +206,33 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
 }
 
 /// The warm-up and the measured span of a fixed plan over `targets` servers, each given `warmup_s` and
-/// `duration_s` in all. With several, both are whole rounds of turns, so that every server has the same share.
+/// `duration_s` in all. With several, both are whole pairs of rounds of turns (one forward, one in reverse; see
+/// [`turn`]), so that every server has the same share and follows each other server equally often.
 fn spans(targets: usize, slice: Duration, warmup_s: f64, duration_s: f64) -> (Duration, Duration) {
     let whole = |seconds: f64| {
         let total = Duration::from_secs_f64(seconds) * targets as u32;
         if targets == 1 {
             return total;
         }
-        let round = slice * targets as u32;
-        round * total.as_nanos().div_ceil(round.as_nanos()) as u32
+        let pair = slice * targets as u32 * 2;
+        pair * total.as_nanos().div_ceil(pair.as_nanos()) as u32
     };
     (whole(warmup_s), whole(duration_s))
 }
 
-/// Which target has the load `elapsed` after the start: each in turn, for one `slice`. Switching often and
-/// round robin, rather than one server after the other, puts a burst of noise from the machine's other tenants on
-/// every server compared, instead of on whichever ran at the time.
+/// Which target has the load `elapsed` after the start: each in turn, for one `slice`. Switching often, rather
+/// than one server after the other, puts a burst of noise from the machine's other tenants on every server
+/// compared, instead of on whichever ran at the time. Every other round goes in reverse order (a b c, c b a, a b c,
+/// …): a server's cost depends on which server had the load just before it, by several percent in either
+/// direction, so each must follow the others equally often.
 fn turn(elapsed: Duration, slice: Duration, targets: usize) -> usize {
     if targets == 1 {
         return 0;
     }
-    (elapsed.as_nanos() / slice.as_nanos() % targets as u128) as usize
+    let targets = targets as u128;
+    let slices = elapsed.as_nanos() / slice.as_nanos();
+    let (round, place) = (slices / targets, slices % targets);
+    (if round % 2 == 0 { place } else { targets - 1 - place }) as usize
 }
 
 fn report(plan: &Plan, tallies: Vec<Tally>, expect: u16) -> serde_json::Value {
@@ -436,7 +442,7 @@ mod tests {
     use super::{parse_url, spans, turn};
 
     #[test]
-    fn targets_take_turns_slice_by_slice() {
+    fn targets_take_turns_slice_by_slice_forward_then_in_reverse() {
         let ms = Duration::from_millis;
         // (elapsed, slice, targets, whose turn)
         let cases = [
@@ -445,10 +451,14 @@ mod tests {
             (ms(0), ms(100), 2, 0),
             (ms(99), ms(100), 2, 0),
             (ms(100), ms(100), 2, 1),
-            (ms(250), ms(100), 2, 0),
-            (ms(399), ms(100), 2, 1),
+            // The second round goes in reverse.
+            (ms(250), ms(100), 2, 1),
+            (ms(399), ms(100), 2, 0),
             (ms(250), ms(100), 3, 2),
-            (ms(300), ms(100), 3, 0),
+            (ms(300), ms(100), 3, 2),
+            (ms(500), ms(100), 3, 0),
+            // The third goes forward again.
+            (ms(600), ms(100), 3, 0),
             (ms(70), ms(50), 3, 1),
         ];
         for (elapsed, slice, targets, expected) in cases {
@@ -461,16 +471,17 @@ mod tests {
     }
 
     #[test]
-    fn each_target_gets_its_seconds_in_whole_rounds() {
+    fn each_target_gets_its_seconds_in_whole_pairs_of_rounds() {
         let ms = Duration::from_millis;
         // (targets, slice, warm-up s, duration s, warm-up span, measured span)
         let cases = [
             (1, ms(100), 1.0, 4.0, ms(1000), ms(4000)),
             (1, ms(100), 0.25, 0.8, ms(250), ms(800)),
             (2, ms(100), 1.0, 4.0, ms(2000), ms(8000)),
-            (2, ms(100), 0.25, 0.85, ms(600), ms(1800)),
+            (2, ms(100), 0.25, 0.85, ms(800), ms(2000)),
             (3, ms(100), 1.0, 4.0, ms(3000), ms(12_000)),
             (3, ms(100), 0.2, 0.8, ms(600), ms(2400)),
+            (4, ms(100), 1.0, 8.1, ms(4000), ms(32_800)),
         ];
         for (targets, slice, warmup, duration, expected_warmup, expected_measured) in cases {
             assert_eq!(
