@@ -1285,7 +1285,7 @@ impl ::axum::response::IntoResponse for ListSecretsResponse {
 }
 ///Extracts, authenticates and validates a `list_secrets` request, then calls the API.
 fn handle_list_secrets<A: SecretsApi>(
-    ::axum::extract::State((api, config)): ::axum::extract::State<Shared<A>>,
+    (api, config): Shared<A>,
     request: ::axum::extract::Request,
 ) -> impl ::std::future::Future<Output = ::axum::response::Response> {
     let (parts, body) = request.into_parts();
@@ -1346,7 +1346,7 @@ impl ::axum::response::IntoResponse for CreateSecretResponse {
 }
 ///Extracts, authenticates and validates a `create_secret` request, then calls the API.
 fn handle_create_secret<A: SecretsApi>(
-    ::axum::extract::State((api, config)): ::axum::extract::State<Shared<A>>,
+    (api, config): Shared<A>,
     request: ::axum::extract::Request,
 ) -> impl ::std::future::Future<Output = ::axum::response::Response> {
     let (parts, body) = request.into_parts();
@@ -1421,7 +1421,7 @@ impl ::axum::response::IntoResponse for CreateSecretFromPresetResponse {
 }
 ///Extracts, authenticates and validates a `create_secret_from_preset` request, then calls the API.
 fn handle_create_secret_from_preset<A: SecretsApi>(
-    ::axum::extract::State((api, config)): ::axum::extract::State<Shared<A>>,
+    (api, config): Shared<A>,
     request: ::axum::extract::Request,
 ) -> impl ::std::future::Future<Output = ::axum::response::Response> {
     let (parts, body) = request.into_parts();
@@ -1494,7 +1494,7 @@ impl ::axum::response::IntoResponse for GetProviderPresetsResponse {
 }
 ///Extracts, authenticates and validates a `get_provider_presets` request, then calls the API.
 fn handle_get_provider_presets<A: SecretsApi>(
-    ::axum::extract::State((api, config)): ::axum::extract::State<Shared<A>>,
+    (api, config): Shared<A>,
     request: ::axum::extract::Request,
 ) -> impl ::std::future::Future<Output = ::axum::response::Response> {
     let (parts, body) = request.into_parts();
@@ -1560,7 +1560,7 @@ impl ::axum::response::IntoResponse for GetSecretResponse {
 }
 ///Extracts, authenticates and validates a `get_secret` request, then calls the API.
 fn handle_get_secret<A: SecretsApi>(
-    ::axum::extract::State((api, config)): ::axum::extract::State<Shared<A>>,
+    (api, config): Shared<A>,
     request: ::axum::extract::Request,
 ) -> impl ::std::future::Future<Output = ::axum::response::Response> {
     let (mut parts, body) = request.into_parts();
@@ -1650,7 +1650,7 @@ impl ::axum::response::IntoResponse for UpdateSecretResponse {
 }
 ///Extracts, authenticates and validates a `update_secret` request, then calls the API.
 fn handle_update_secret<A: SecretsApi>(
-    ::axum::extract::State((api, config)): ::axum::extract::State<Shared<A>>,
+    (api, config): Shared<A>,
     request: ::axum::extract::Request,
 ) -> impl ::std::future::Future<Output = ::axum::response::Response> {
     let (mut parts, body) = request.into_parts();
@@ -1751,7 +1751,7 @@ impl ::axum::response::IntoResponse for DeleteSecretResponse {
 }
 ///Extracts, authenticates and validates a `delete_secret` request, then calls the API.
 fn handle_delete_secret<A: SecretsApi>(
-    ::axum::extract::State((api, config)): ::axum::extract::State<Shared<A>>,
+    (api, config): Shared<A>,
     request: ::axum::extract::Request,
 ) -> impl ::std::future::Future<Output = ::axum::response::Response> {
     let (mut parts, body) = request.into_parts();
@@ -1837,22 +1837,57 @@ pub fn router<A: SecretsApi>(
     let routes = ::axum::Router::new()
         .route(
             "/api/v1/user/secrets",
-            ::axum::routing::get(handle_list_secrets::<A>)
-                .post(handle_create_secret::<A>),
+            ::axum::routing::get_service(
+                    ::stub_runtime::Operation::new(
+                        ::std::clone::Clone::clone(&state),
+                        handle_list_secrets::<A>,
+                    ),
+                )
+                .post_service(
+                    ::stub_runtime::Operation::new(
+                        ::std::clone::Clone::clone(&state),
+                        handle_create_secret::<A>,
+                    ),
+                ),
         )
         .route(
             "/api/v1/user/secrets/preset",
-            ::axum::routing::post(handle_create_secret_from_preset::<A>),
+            ::axum::routing::post_service(
+                ::stub_runtime::Operation::new(
+                    ::std::clone::Clone::clone(&state),
+                    handle_create_secret_from_preset::<A>,
+                ),
+            ),
         )
         .route(
             "/api/v1/user/secrets/presets",
-            ::axum::routing::get(handle_get_provider_presets::<A>),
+            ::axum::routing::get_service(
+                ::stub_runtime::Operation::new(
+                    ::std::clone::Clone::clone(&state),
+                    handle_get_provider_presets::<A>,
+                ),
+            ),
         )
         .route(
             "/api/v1/user/secrets/{secret_id}",
-            ::axum::routing::get(handle_get_secret::<A>)
-                .put(handle_update_secret::<A>)
-                .delete(handle_delete_secret::<A>),
+            ::axum::routing::get_service(
+                    ::stub_runtime::Operation::new(
+                        ::std::clone::Clone::clone(&state),
+                        handle_get_secret::<A>,
+                    ),
+                )
+                .put_service(
+                    ::stub_runtime::Operation::new(
+                        ::std::clone::Clone::clone(&state),
+                        handle_update_secret::<A>,
+                    ),
+                )
+                .delete_service(
+                    ::stub_runtime::Operation::new(
+                        ::std::clone::Clone::clone(&state),
+                        handle_delete_secret::<A>,
+                    ),
+                ),
         )
         .method_not_allowed_fallback(move |request: ::axum::extract::Request| ::stub_runtime::method_not_allowed(
             request,
@@ -1861,8 +1896,7 @@ pub fn router<A: SecretsApi>(
         .fallback(move |request: ::axum::extract::Request| ::stub_runtime::not_found(
             request,
             config,
-        ))
-        .with_state(state);
+        ));
     ::stub_runtime::layers(routes)
 }
 /// Validators generated from the component schemas: each records every violation of a value into the

@@ -71,7 +71,13 @@ pub fn piece(api: &ir::Api, settings: &Settings, index: usize) -> TokenStream {
             })
             .collect();
     }
-    let routes = routes(&api.operations);
+    let routes = routes(&api.operations, rt);
+    // Each route clones the state; a spec without operations leaves it unused.
+    let state = if api.operations.is_empty() {
+        quote!(_state)
+    } else {
+        quote!(state)
+    };
     let validators = api.validators.iter().map(|(name, check)| validator(name, check, rt));
     let securities = securities
         .iter()
@@ -87,13 +93,12 @@ pub fn piece(api: &ir::Api, settings: &Settings, index: usize) -> TokenStream {
         /// and sets `x-request-id` on every response.
         pub fn router<A: #trait_name>(api: ::std::sync::Arc<A>, config: #rt::RouterConfig) -> ::axum::Router {
             let config = ::std::sync::Arc::new(config);
-            let state: Shared<A> = (api, ::std::sync::Arc::clone(&config));
+            let #state: Shared<A> = (api, ::std::sync::Arc::clone(&config));
             let for_405 = ::std::sync::Arc::clone(&config);
             let routes = ::axum::Router::new()
                 #(#routes)*
                 .method_not_allowed_fallback(move |request: ::axum::extract::Request| #rt::method_not_allowed(request, for_405))
-                .fallback(move |request: ::axum::extract::Request| #rt::not_found(request, config))
-                .with_state(state);
+                .fallback(move |request: ::axum::extract::Request| #rt::not_found(request, config));
             #rt::layers(routes)
         }
 
@@ -142,8 +147,9 @@ fn api_trait(api: &ir::Api, rt: &TokenStream, trait_name: &Ident) -> TokenStream
     }
 }
 
-/// `.route(path, get(handler).post(handler))` per path, in spec order.
-fn routes(ops: &[ir::Operation]) -> Vec<TokenStream> {
+/// `.route(path, get_service(…).post_service(…))` per path, in spec order: each handler as a `stub_runtime::Operation`
+/// service over the shared state.
+fn routes(ops: &[ir::Operation], rt: &TokenStream) -> Vec<TokenStream> {
     let mut by_path: Vec<(&str, Vec<&ir::Operation>)> = Vec::new();
     for op in ops {
         match by_path.iter_mut().find(|(path, _)| *path == op.path) {
@@ -158,10 +164,12 @@ fn routes(ops: &[ir::Operation]) -> Vec<TokenStream> {
             for (i, op) in list.iter().enumerate() {
                 let method = format_ident!("{}", op.method);
                 let handler = handler_ident(op);
+                let method = format_ident!("{method}_service");
+                let service = quote! { #rt::Operation::new(::std::clone::Clone::clone(&state), #handler::<A>) };
                 chain.extend(if i == 0 {
-                    quote! { ::axum::routing::#method(#handler::<A>) }
+                    quote! { ::axum::routing::#method(#service) }
                 } else {
-                    quote! { .#method(#handler::<A>) }
+                    quote! { .#method(#service) }
                 });
             }
             quote! { .route(#path, #chain) }

@@ -1,5 +1,6 @@
-//! The router's fallbacks (404, 405) and the layers around every route: panic recovery, the request id, a span per
-//! request, and the final rendering of rejections that need the request id.
+//! The router's fallbacks (404, 405), the service each generated handler is routed as, and the layers around every
+//! route: panic recovery, the request id, a span per request, and the final rendering of rejections that need the
+//! request id.
 
 use std::convert::Infallible;
 use std::panic::{self, AssertUnwindSafe};
@@ -33,6 +34,59 @@ pub async fn method_not_allowed(request: Request, config: Arc<RouterConfig>) -> 
         &config,
     )
     .await
+}
+
+/// A generated handler as a route's service: each request gets a clone of `state` and the whole request. Generated
+/// handlers take apart and answer every request themselves, so axum's extractor machinery (`Handler`), which would
+/// keep the request's parts in a future of its own around the handler's, is left out.
+#[derive(Clone)]
+pub struct Operation<S, H> {
+    state: S,
+    handler: H,
+}
+
+impl<S, H> Operation<S, H> {
+    /// The service calling `handler(state.clone(), request)` for every request.
+    pub fn new(state: S, handler: H) -> Self {
+        Self { state, handler }
+    }
+}
+
+impl<S, H, F> Service<Request> for Operation<S, H>
+where
+    S: Clone,
+    H: FnMut(S, Request) -> F,
+    F: Future<Output = Response>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Infallibly<F>;
+
+    fn poll_ready(&mut self, _cx: &mut TaskContext<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        Infallibly {
+            inner: (self.handler)(self.state.clone(), request),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A handler's future as a service's: its response, never an error.
+    pub struct Infallibly<F> {
+        #[pin]
+        inner: F,
+    }
+}
+
+impl<F: Future<Output = Response>> Future for Infallibly<F> {
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        self.project().inner.poll(cx).map(Ok)
+    }
 }
 
 /// Wraps the generated routes with what every response needs: panic recovery, the request id and a span.

@@ -29,7 +29,8 @@
 //!   among several media types, forms, multipart streams, text and bytes;
 //! - [`json`]: the values validators read ([`JsonValue`]): serde_json's, and the borrowed [`Tree`] of a JSON body;
 //! - [`validate`]: the [`Validator`] generated validators drive;
-//! - [`layers`]: 404/405 fallbacks, panic recovery, request ids and spans.
+//! - [`layers`]: 404/405 fallbacks, the [`Operation`] service each handler is routed as, panic recovery, request ids
+//!   and spans.
 
 pub mod body;
 mod context;
@@ -54,7 +55,7 @@ pub use extract::{
     json_param, param, path_params, query, request_id, split,
 };
 pub use json::{JsonObject, JsonValue, Tree};
-pub use layers::{layers, method_not_allowed, not_found};
+pub use layers::{Operation, layers, method_not_allowed, not_found};
 pub use rejection::{
     Loc, Rejection, Violation, bytes, checked_status, empty, header, json, json_as, text, undocumented_status,
 };

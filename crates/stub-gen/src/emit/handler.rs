@@ -149,7 +149,7 @@ pub(super) fn handler_fn(op: &ir::Operation, rt: &TokenStream, api: &Ident, secu
     quote! {
         #[doc = #doc]
         fn #handler<A: #api>(
-            ::axum::extract::State((api, config)): ::axum::extract::State<Shared<A>>,
+            (api, config): Shared<A>,
             request: ::axum::extract::Request,
         ) -> impl ::std::future::Future<Output = ::axum::response::Response> {
             let (#parts_mut parts, body) = request.into_parts();
