@@ -162,9 +162,8 @@ fn routes(ops: &[ir::Operation], rt: &TokenStream) -> Vec<TokenStream> {
         .map(|(path, list)| {
             let mut chain = TokenStream::new();
             for (i, op) in list.iter().enumerate() {
-                let method = format_ident!("{}", op.method);
+                let method = format_ident!("{}_service", op.method);
                 let handler = handler_ident(op);
-                let method = format_ident!("{method}_service");
                 let service = quote! { #rt::Operation::new(::std::clone::Clone::clone(&state), #handler::<A>) };
                 chain.extend(if i == 0 {
                     quote! { ::axum::routing::#method(#service) }
