@@ -79,7 +79,8 @@ pub fn command() -> Command {
                 .help("Print answers as JSON, for scripts"),
         );
     for operation in CliCommand::iter() {
-        let mut sub = Cli::<Output>::get_command(operation).name(operation.operation_id().replace('_', "-"));
+        let mut sub =
+            summarized(Cli::<Output>::get_command(operation)).name(operation.operation_id().replace('_', "-"));
         if takes_value(operation) {
             sub = sub
                 // The value is one of the sources below, so the body file is one option among them.
@@ -109,6 +110,19 @@ pub fn command() -> Command {
         root = root.subcommand(sub);
     }
     root
+}
+
+/// The command list shows each operation's one-line summary; `secrets COMMAND --help` shows the whole description
+/// (progenitor puts summary and description together in `about`).
+fn summarized(command: Command) -> Command {
+    let Some(full) = command.get_about().map(ToString::to_string) else {
+        return command;
+    };
+    let summary = full.lines().next().unwrap_or_default().trim_end().to_owned();
+    if summary.len() == full.trim_end().len() {
+        return command;
+    }
+    command.about(summary).long_about(full.trim_end().to_owned())
 }
 
 /// The operations whose body carries a secret value.
@@ -320,4 +334,25 @@ fn set_value<B: Clone>(matches: &ArgMatches, request: &mut B, set: impl FnOnce(B
         *request = set(request.clone(), &value);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `secrets --help` lists one line per command; the whole description is under `secrets COMMAND --help`.
+    #[test]
+    fn command_list_shows_summaries_and_command_help_the_description() {
+        let root = command();
+        for operation in CliCommand::iter() {
+            let name = operation.operation_id().replace('_', "-");
+            let sub = root.find_subcommand(&name).expect("a subcommand per operation");
+            let about = sub.get_about().map(ToString::to_string).unwrap_or_default();
+            let long = sub.get_long_about().map(ToString::to_string).unwrap_or_default();
+            assert!(!about.is_empty() && !about.contains('\n'), "{name}: {about:?}");
+            assert!(long.starts_with(&about) && long.len() > about.len(), "{name}: {long:?}");
+        }
+        let listing = command().render_long_help().to_string();
+        assert!(!listing.contains("A `read` token is enough"), "{listing}");
+    }
 }
