@@ -10,8 +10,8 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::Request;
 use http_body_util::BodyExt;
-use secrets_server_stub::{Context, Credentials, Rejection, RequestId, RouterConfig};
 use serde_json::{Value, json};
+use stub_runtime::{Context, Credentials, Rejection, RequestId, RouterConfig};
 use tower::ServiceExt;
 
 use crate::fixtures::unsecured_operation as unsecured;

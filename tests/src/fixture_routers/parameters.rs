@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use secrets_server_stub::{Context, Rejection, RouterConfig};
+use stub_runtime::{Context, Rejection, RouterConfig};
 
 use super::{call, violations};
 use crate::fixtures::object_and_json_parameters as objects;
@@ -16,8 +16,8 @@ impl arrays::Api for Fixture {
 
     async fn authenticate(
         &self,
-        _credentials: secrets_server_stub::Credentials,
-        _request_id: &secrets_server_stub::RequestId,
+        _credentials: stub_runtime::Credentials,
+        _request_id: &stub_runtime::RequestId,
     ) -> Result<(), Rejection> {
         unreachable!("no operation is secured")
     }
@@ -42,8 +42,8 @@ impl objects::Api for Fixture {
 
     async fn authenticate(
         &self,
-        _credentials: secrets_server_stub::Credentials,
-        _request_id: &secrets_server_stub::RequestId,
+        _credentials: stub_runtime::Credentials,
+        _request_id: &stub_runtime::RequestId,
     ) -> Result<(), Rejection> {
         unreachable!("no operation is secured")
     }
@@ -66,8 +66,8 @@ impl cookies::Api for Fixture {
 
     async fn authenticate(
         &self,
-        _credentials: secrets_server_stub::Credentials,
-        _request_id: &secrets_server_stub::RequestId,
+        _credentials: stub_runtime::Credentials,
+        _request_id: &stub_runtime::RequestId,
     ) -> Result<(), Rejection> {
         unreachable!("no operation is secured")
     }

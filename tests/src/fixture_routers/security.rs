@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use secrets_server_stub::{Context, Credential, Credentials, Rejection, RequestId, RouterConfig};
+use stub_runtime::{Context, Credential, Credentials, Rejection, RequestId, RouterConfig};
 
 use super::call;
 use crate::fixtures::{security_alternatives as alternatives, security_schemes as schemes};
