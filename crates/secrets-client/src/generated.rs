@@ -1156,9 +1156,10 @@ A caller sees only its own secrets. Another caller's secret, an unknown id and a
 caller holds at most one secret of each name. A `read` token may list, get and read presets; creating, updating
 and deleting need a `write` token.
 
-Every request must carry `Authorization: Bearer <token>`. Clients should send `api-version: <version>`
-(the generated client sends this document's `info.version`); a server answers 426 when the declared version
-is older than the oldest one it still serves. A request without the header is served.
+Every request must carry its token, as `Authorization: Bearer <token>` or as `X-API-Key: <token>`. Clients
+should send `api-version: <version>` (the generated client sends this document's `info.version`); a server
+answers 426 when the declared version is older than the oldest one it still serves. A request without the
+header is served.
 
 Every failure, from any layer, is answered with the same `ErrorResponse` envelope, with one exception:
 requests that are not well-formed HTTP/1.1, which the HTTP layer answers itself (see the 400 response).

@@ -9,9 +9,9 @@ use chrono::{SubsecRound as _, Utc};
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 use secrets_server_stub::{
-    Context, CreateSecretFromPresetResponse, CreateSecretResponse, Credentials, DeleteSecretPath, DeleteSecretResponse,
-    GetProviderPresetsResponse, GetSecretPath, GetSecretResponse, ListSecretsResponse, Rejection, RequestId,
-    SecretsApi, UpdateSecretPath, UpdateSecretResponse, types,
+    Context, CreateSecretFromPresetResponse, CreateSecretResponse, Credential, Credentials, DeleteSecretPath,
+    DeleteSecretResponse, GetProviderPresetsResponse, GetSecretPath, GetSecretResponse, ListSecretsResponse, Rejection,
+    RequestId, SecretsApi, UpdateSecretPath, UpdateSecretResponse, types,
 };
 
 use crate::crypto::{self, CryptoError};
@@ -21,7 +21,7 @@ use crate::tokens::{self, Caller, Scope};
 use crate::{mask, preset};
 
 /// The one 401 detail for unknown, revoked and malformed tokens: which of them it was is not the caller's business.
-const UNKNOWN_TOKEN: &str = "unknown or revoked bearer token";
+const UNKNOWN_TOKEN: &str = "unknown or revoked token";
 
 /// Requests per second and burst allowed to each token.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -243,13 +243,41 @@ impl Handler {
     }
 }
 
+/// The token a request carries, as `Authorization: Bearer` or as `X-API-Key` (the platform's SDK sends the latter);
+/// a request that sends both with different tokens is refused rather than served as either caller.
+fn presented_token(credentials: &Credentials) -> Result<&str, Rejection> {
+    let mut sent = credentials
+        .iter()
+        .chain(credentials.also_sent())
+        .filter_map(|credential| match credential {
+            Credential::Bearer { token, .. } => Some(token.as_str()),
+            Credential::ApiKey { value, .. } => Some(value.as_str()),
+            _ => None,
+        });
+    let token = sent
+        .next()
+        .ok_or_else(|| Rejection::unauthorized("missing bearer token in the Authorization header"))?;
+    if sent.any(|other| other != token) {
+        return Err(Rejection::unauthorized(
+            "the Authorization and X-API-Key headers carry different tokens; send one",
+        ));
+    }
+    Ok(token)
+}
+
 impl SecretsApi for Handler {
     type Caller = Caller;
 
     async fn authenticate(&self, credentials: Credentials, _request_id: &RequestId) -> Result<Caller, Rejection> {
-        let token = credentials.bearer()?;
-        if !tokens::well_formed(token) {
-            return Err(Rejection::unauthorized(UNKNOWN_TOKEN));
+        let token = presented_token(&credentials)?;
+        match tokens::check(token) {
+            Ok(()) => {}
+            Err(tokens::Malformed::Checksum) => {
+                return Err(Rejection::unauthorized(
+                    "the token's checksum does not match: it was mistyped or truncated",
+                ));
+            }
+            Err(tokens::Malformed::Shape) => return Err(Rejection::unauthorized(UNKNOWN_TOKEN)),
         }
         let hash = tokens::hash(token);
         // A store failure here is a 502/504, not a bad token: the token could not be checked.

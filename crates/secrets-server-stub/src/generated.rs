@@ -1822,6 +1822,14 @@ fn handle_delete_secret<A: SecretsApi>(
 /// Security requirements shared by the operations that have them: alternatives, each a list of schemes.
 const SECURITY_0: &[&[::stub_runtime::Scheme]] = &[
     &[::stub_runtime::Scheme::bearer("bearerAuth", &[])],
+    &[
+        ::stub_runtime::Scheme::api_key(
+            "apiKeyAuth",
+            ::stub_runtime::KeyLocation::Header,
+            "X-API-Key",
+            &[],
+        ),
+    ],
 ];
 type Shared<A> = (::std::sync::Arc<A>, ::std::sync::Arc<::stub_runtime::RouterConfig>);
 /// The axum router for every operation: it owns extraction, authentication, validation and every

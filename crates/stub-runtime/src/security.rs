@@ -175,17 +175,35 @@ impl fmt::Debug for Credential {
 }
 
 /// What `authenticate` receives: the credentials of the first security requirement the request satisfies, one per
-/// scheme that requirement names, and the scopes it lists.
+/// scheme that requirement names, and the scopes it lists; and, apart, the credentials of the later requirements
+/// the request satisfies too, so an implementation can refuse a request that sends two different ones.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Credentials {
     list: Vec<Credential>,
     scopes: Vec<&'static str>,
+    also: Vec<Credential>,
 }
 
 impl Credentials {
     /// Credentials as the router would build them (for tests of an implementation).
     pub fn new(list: Vec<Credential>, scopes: Vec<&'static str>) -> Self {
-        Self { list, scopes }
+        Self {
+            list,
+            scopes,
+            also: Vec::new(),
+        }
+    }
+
+    /// The same, with the credentials of later requirements the request also satisfies.
+    pub fn with_also(mut self, also: Vec<Credential>) -> Self {
+        self.also = also;
+        self
+    }
+
+    /// The credentials of the later requirements (alternatives) the request also satisfies, well formed, in order.
+    /// OpenAPI lets any one alternative authenticate; whether sending two is acceptable is the implementation's call.
+    pub fn also_sent(&self) -> &[Credential] {
+        &self.also
     }
 
     /// Every credential.
@@ -240,10 +258,9 @@ pub fn optional_credentials(parts: &Parts, alternatives: &[&[Scheme]]) -> Result
     // Parsed once, and only when a scheme reads them.
     let mut query_pairs = None;
     let mut cookie_pairs = None;
-    let mut malformed = None;
-    for schemes in alternatives {
+    let mut satisfy = |schemes: &[Scheme]| -> Result<Option<Vec<Credential>>, Rejection> {
         let mut found = Vec::with_capacity(schemes.len());
-        for scheme in *schemes {
+        for scheme in schemes {
             let read = match scheme.kind {
                 SchemeKind::Bearer => bearer(&parts.headers, scheme.name),
                 SchemeKind::Basic => basic(&parts.headers, scheme.name),
@@ -265,26 +282,45 @@ pub fn optional_credentials(parts: &Parts, alternatives: &[&[Scheme]]) -> Result
                     })
                 }
             };
-            match read {
-                Ok(Some(credential)) => found.push(credential),
-                Ok(None) => break,
-                Err(rejection) => {
-                    malformed.get_or_insert(rejection);
-                    break;
-                }
+            match read? {
+                Some(credential) => found.push(credential),
+                None => return Ok(None),
             }
         }
-        if found.len() == schemes.len() {
-            let mut scopes: Vec<&'static str> = Vec::new();
-            for scope in schemes.iter().flat_map(|s| s.scopes) {
-                if !scopes.contains(scope) {
-                    scopes.push(scope);
+        Ok(Some(found))
+    };
+    let mut malformed = None;
+    let mut satisfied: Option<Credentials> = None;
+    for schemes in alternatives {
+        match (satisfy(schemes), &mut satisfied) {
+            (Ok(Some(found)), None) => {
+                let mut scopes: Vec<&'static str> = Vec::new();
+                for scope in schemes.iter().flat_map(|s| s.scopes) {
+                    if !scopes.contains(scope) {
+                        scopes.push(scope);
+                    }
                 }
+                satisfied = Some(Credentials::new(found, scopes));
             }
-            return Ok(Some(Credentials::new(found, scopes)));
+            (Ok(Some(found)), Some(first)) => {
+                let new: Vec<Credential> = found
+                    .into_iter()
+                    .filter(|c| !first.list.contains(c) && !first.also.contains(c))
+                    .collect();
+                first.also.extend(new);
+            }
+            (Err(rejection), None) => {
+                malformed.get_or_insert(rejection);
+            }
+            // Nothing sent for it, or malformed beside a satisfied requirement (which decides).
+            (Ok(None), _) | (Err(_), Some(_)) => {}
         }
     }
-    malformed.map_or(Ok(None), Err)
+    match (satisfied, malformed) {
+        (Some(credentials), _) => Ok(Some(credentials)),
+        (None, Some(rejection)) => Err(rejection),
+        (None, None) => Ok(None),
+    }
 }
 
 fn describe(scheme: &Scheme) -> String {
@@ -394,5 +430,61 @@ fn pair_key(pairs: &Result<Pairs, Rejection>, name: &'static str) -> Result<Opti
         Err(_) => Err(Rejection::unauthorized(format!(
             "the {what} `{name}` is given more than once"
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BEARER: Scheme = Scheme::bearer("bearerAuth", &[]);
+    const API_KEY: Scheme = Scheme::api_key("apiKeyAuth", KeyLocation::Header, "X-API-Key", &[]);
+
+    /// The schemes of the credentials handed over, and of those also sent.
+    type Found = Option<(Vec<&'static str>, Vec<&'static str>)>;
+    type Headers<'a> = &'a [(&'a str, &'a str)];
+
+    fn read(headers: Headers<'_>) -> Result<Found, String> {
+        let mut request = axum::http::Request::builder().uri("/");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let (parts, ()) = request.body(()).unwrap().into_parts();
+        let alternatives: &[&[Scheme]] = &[&[BEARER], &[API_KEY]];
+        optional_credentials(&parts, alternatives)
+            .map(|found| {
+                found.map(|c| {
+                    let schemes = |list: &[Credential]| list.iter().map(Credential::scheme).collect();
+                    (schemes(&c.list), schemes(c.also_sent()))
+                })
+            })
+            .map_err(|rejection| rejection.detail().to_owned())
+    }
+
+    /// Alternatives `[bearer] or [X-API-Key]`: the first satisfied decides; later satisfied ones are handed over apart.
+    #[test]
+    fn the_first_satisfied_alternative_decides_and_later_ones_are_also_sent() {
+        let cases: [(Headers<'_>, Result<Found, &str>); 6] = [
+            (&[], Ok(None)),
+            (&[("authorization", "Bearer a")], Ok(Some((vec!["bearerAuth"], vec![])))),
+            (&[("x-api-key", "a")], Ok(Some((vec!["apiKeyAuth"], vec![])))),
+            (
+                &[("authorization", "Bearer a"), ("x-api-key", "b")],
+                Ok(Some((vec!["bearerAuth"], vec!["apiKeyAuth"]))),
+            ),
+            // A malformed later alternative does not undo a satisfied one, and is not handed over.
+            (
+                &[("authorization", "Bearer a"), ("x-api-key", " ")],
+                Ok(Some((vec!["bearerAuth"], vec![]))),
+            ),
+            // A malformed earlier one is the 401 only when nothing is satisfied.
+            (
+                &[("authorization", "Bearer")],
+                Err("the Authorization header must be `Bearer <token>`"),
+            ),
+        ];
+        for (headers, expected) in cases {
+            assert_eq!(read(headers), expected.map_err(str::to_owned), "{headers:?}");
+        }
     }
 }

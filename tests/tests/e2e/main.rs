@@ -10,4 +10,5 @@ mod leftovers;
 mod load;
 mod props;
 mod resource;
+mod sdk;
 mod service;
