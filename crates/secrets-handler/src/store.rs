@@ -26,6 +26,7 @@ use secrecy::{ExposeSecret as _, SecretString};
 use crate::crypto::{CryptoError, Keyring, Sealed};
 use crate::tokens::{Scope, TokenHash};
 use postgres::PgStore;
+pub use postgres::TlsError;
 pub use sqlite::SqliteStore;
 
 /// Where the data lives, as `--database` names it.
@@ -77,16 +78,19 @@ pub enum DbError {
     Sqlite(#[from] rusqlite::Error),
     #[error(transparent)]
     Postgres(#[from] tokio_postgres::Error),
+    #[error(transparent)]
+    PostgresTls(#[from] TlsError),
 }
 
 /// Errors from the store. The API maps them to statuses in one place (`api`).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The database could not be opened, reached or migrated at startup.
-    #[error("cannot open database {location}: {source}")]
+    /// The database could not be opened, reached or migrated at startup. Its cause is the error's source, not part
+    /// of its message, so that `secrets-server`'s one-line `{:#}` names it once.
+    #[error("cannot open database {location}")]
     Open { location: String, source: DbError },
-    /// The database file could not be created.
-    #[error("cannot create database {path}: {source}")]
+    /// The database file could not be created (the cause as for `Open`).
+    #[error("cannot create database {path}")]
     Create { path: String, source: std::io::Error },
     /// The database was migrated by a newer release; this one must not write to it.
     #[error(
@@ -317,6 +321,11 @@ mod tests {
                 "postgresql://app:hunter2@localhost/secrets?sslmode=disable",
                 "postgres",
                 "postgres://app@localhost:5432/secrets",
+            ),
+            (
+                "postgres://app:hunter2@db1:5433,db2/secrets?sslmode=verify-full&sslrootcert=%2Fetc%2Fca.pem&connect_timeout=3",
+                "postgres",
+                "postgres://app@db1:5433,db2:5432/secrets",
             ),
         ];
         for (text, backend, shown) in cases {

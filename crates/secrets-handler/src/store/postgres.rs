@@ -11,12 +11,15 @@
 //! 504 never hides a late commit.
 //!
 //! Submodules: `schema` the tables and their migrations, `tokens` token rows, `epoch` the poller that lets token
-//! lookups be cached, `keys` key checks and re-encryption. The pool, the error mapping and the secrets queries (all
-//! scoped to their owner) live here.
+//! lookups be cached, `keys` key checks and re-encryption, `tls` TLS as the URL's `sslmode` and `sslrootcert` ask.
+//! The pool, the error mapping and the secrets queries (all scoped to their owner) live here.
 
 mod epoch;
 mod keys;
 mod schema;
+#[cfg(test)]
+mod tests;
+mod tls;
 mod tokens;
 
 use std::sync::{Arc, Mutex};
@@ -25,13 +28,14 @@ use std::time::Duration;
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime};
 use tokio::time::Instant;
+use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{FromSql, ToSql};
-use tokio_postgres::{NoTls, Row};
 
-use super::{Backend, NewSecret, NewValue, SecretRow, SecretStore, StoreError};
+use super::{Backend, DbError, NewSecret, NewValue, SecretRow, SecretStore, StoreError};
 use crate::crypto::{self, Sealed};
 use epoch::{PolledCache, poll_epoch};
+pub use tls::TlsError;
 
 /// Connections one instance opens at most.
 const MAX_CONNECTIONS: usize = 16;
@@ -58,6 +62,7 @@ impl std::fmt::Debug for PgStore {
 
 /// A connection URL as logs may show it: user, hosts, ports and database, never the password or options.
 pub(super) fn describe(url: &str) -> String {
+    let (url, _) = tls::take_tls_params(url);
     let Ok(config) = url.parse::<tokio_postgres::Config>() else {
         return "(an unparsable postgres:// URL)".to_owned();
     };
@@ -113,11 +118,14 @@ impl PgStore {
     /// Connects to `url`, migrates the schema, and starts the token-epoch poller.
     pub(super) async fn open(url: &str, timeout: Duration) -> Result<Self, StoreError> {
         let location = describe(url);
-        let open_err = |source: tokio_postgres::Error| StoreError::Open {
+        let open_err = |source: DbError| StoreError::Open {
             location: location.clone(),
-            source: source.into(),
+            source,
         };
-        let mut config: tokio_postgres::Config = url.parse().map_err(open_err)?;
+        let (url, tls) = tls::take_tls_params(url);
+        let (ssl_mode, connector) = tls.connector().map_err(|e| open_err(e.into()))?;
+        let mut config: tokio_postgres::Config = url.parse().map_err(|e: tokio_postgres::Error| open_err(e.into()))?;
+        config.ssl_mode(ssl_mode);
         let millis = timeout.as_millis();
         let options = format!(
             "{} -c synchronous_commit=on -c statement_timeout={millis} -c lock_timeout={millis}",
@@ -130,7 +138,7 @@ impl PgStore {
         }
         let manager = Manager::from_config(
             config,
-            NoTls,
+            connector,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
