@@ -13,8 +13,8 @@
 use std::sync::Arc;
 
 use percent_encoding::percent_decode_str;
-use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::{VerifierBuilderError, WebPkiServerVerifier};
 use rustls::crypto::{WebPkiSupportedAlgorithms, verify_tls12_signature, verify_tls13_signature};
 use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
@@ -37,6 +37,9 @@ pub enum TlsError {
     /// rustls refused the configuration.
     #[error("cannot set up TLS: {0}")]
     Setup(#[from] rustls::Error),
+    /// rustls refused the CA certificates.
+    #[error("cannot check certificates against sslrootcert: {0}")]
+    Verifier(#[from] VerifierBuilderError),
 }
 
 /// The TLS parameters taken out of a connection URL, as written there.
@@ -75,22 +78,23 @@ pub(super) fn take_tls_params(url: &str) -> (String, TlsParams) {
     (url, params)
 }
 
-/// What a connection checks of the server's certificate.
-enum Check {
+/// What a connection checks of the server's certificate, and against which CA file.
+enum Check<'a> {
     Nothing,
-    Chain,
-    ChainAndName,
+    Chain(&'a str),
+    ChainAndName(&'a str),
 }
 
 impl TlsParams {
     /// Whether the driver must use TLS, and the connector that checks the server's certificate as `sslmode` says.
     pub(super) fn connector(&self) -> Result<(SslMode, MakeRustlsConnect), TlsError> {
-        let (mode, check) = match (self.mode.as_deref().unwrap_or("prefer"), &self.root_cert) {
+        let (mode, check) = match (self.mode.as_deref().unwrap_or("prefer"), self.root_cert.as_deref()) {
             ("disable", _) => (SslMode::Disable, Check::Nothing),
             ("prefer", _) => (SslMode::Prefer, Check::Nothing),
             ("require", None) => (SslMode::Require, Check::Nothing),
-            ("require" | "verify-ca", Some(_)) => (SslMode::Require, Check::Chain),
-            ("verify-full", Some(_)) => (SslMode::Require, Check::ChainAndName),
+            // libpq's rule: `require` with a CA file checks the chain, as `verify-ca` does.
+            ("require" | "verify-ca", Some(path)) => (SslMode::Require, Check::Chain(path)),
+            ("verify-full", Some(path)) => (SslMode::Require, Check::ChainAndName(path)),
             (mode @ ("verify-ca" | "verify-full"), None) => return Err(TlsError::NoRootCert(mode.to_owned())),
             (other, _) => return Err(TlsError::UnknownMode(other.to_owned())),
         };
@@ -98,13 +102,11 @@ impl TlsParams {
         let algorithms = provider.signature_verification_algorithms;
         let builder =
             ClientConfig::builder_with_provider(Arc::clone(&provider)).with_safe_default_protocol_versions()?;
-        let roots = || load_roots(self.root_cert.as_deref().unwrap_or_default());
         let config = match check {
-            Check::ChainAndName => builder.with_root_certificates(roots()?),
-            Check::Chain => {
-                let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots()?), provider)
-                    .build()
-                    .map_err(|e| TlsError::Setup(rustls::Error::General(e.to_string())))?;
+            Check::ChainAndName(path) => builder.with_root_certificates(load_roots(path)?),
+            Check::Chain(path) => {
+                let webpki =
+                    WebPkiServerVerifier::builder_with_provider(Arc::new(load_roots(path)?), provider).build()?;
                 builder
                     .dangerous()
                     .with_custom_certificate_verifier(Arc::new(AnyName(webpki)))
