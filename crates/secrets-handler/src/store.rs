@@ -4,8 +4,12 @@
 //!
 //! Both backends keep the same promises: uniqueness per owner and name is enforced by the database, an answer is
 //! sent only once its change is durable, a timed-out write is never committed late, only ciphertext is stored, and
-//! the schema is versioned and migrated at start. Submodules: `sqlite` and `postgres` (one backend each),
-//! `token_cache` (token lookups both remember) and `keycheck` (the keyring checks both run on their rows).
+//! the schema is versioned and migrated at start. The contract is written once, as the traits [`SecretStore`],
+//! [`TokenStore`] and [`KeyStore`]; [`Store`] holds one backend behind them.
+//!
+//! Submodules: `sqlite` and `postgres` (one backend each, split alike: the store and its secrets, then `schema`,
+//! `tokens` and `keys`), `token_cache` (token lookups both remember) and `keycheck` (the keyring checks both run on
+//! their rows).
 
 mod keycheck;
 mod postgres;
@@ -15,12 +19,14 @@ mod token_cache;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 use secrecy::{ExposeSecret as _, SecretString};
 
 use crate::crypto::{CryptoError, Keyring, Sealed};
 use crate::tokens::{Scope, TokenHash};
 use postgres::PgStore;
+pub use postgres::TlsError;
 pub use sqlite::SqliteStore;
 
 /// Where the data lives, as `--database` names it.
@@ -72,16 +78,19 @@ pub enum DbError {
     Sqlite(#[from] rusqlite::Error),
     #[error(transparent)]
     Postgres(#[from] tokio_postgres::Error),
+    #[error(transparent)]
+    PostgresTls(#[from] TlsError),
 }
 
 /// Errors from the store. The API maps them to statuses in one place (`api`).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The database could not be opened, reached or migrated at startup.
-    #[error("cannot open database {location}: {source}")]
+    /// The database could not be opened, reached or migrated at startup. Its cause is the error's source, not part
+    /// of its message, so that `secrets-server`'s one-line `{:#}` names it once.
+    #[error("cannot open database {location}")]
     Open { location: String, source: DbError },
-    /// The database file could not be created.
-    #[error("cannot create database {path}: {source}")]
+    /// The database file could not be created (the cause as for `Open`).
+    #[error("cannot create database {path}")]
     Create { path: String, source: std::io::Error },
     /// The database was migrated by a newer release; this one must not write to it.
     #[error(
@@ -196,137 +205,102 @@ pub fn timestamp(t: DateTime<Utc>) -> String {
 }
 
 /// The store, on whichever backend `--database` named. Cheap to share behind an `Arc`.
+///
+/// It derefs to its [`Backend`], so `store.insert_secret(..)` calls the backend's own method: the contract below
+/// is written once, as three traits (one per kind of row), and each backend implements each in the module of the
+/// same name.
 #[derive(Debug)]
-pub struct Store {
-    backend: Backend,
-}
-
-#[derive(Debug)]
-enum Backend {
-    Sqlite(SqliteStore),
-    Postgres(PgStore),
-}
-
-/// Calls the same method on whichever backend this store has.
-macro_rules! dispatch {
-    ($self:ident . $method:ident ( $($arg:expr),* )) => {
-        match &$self.backend {
-            Backend::Sqlite(store) => store.$method($($arg),*).await,
-            Backend::Postgres(store) => store.$method($($arg),*).await,
-        }
-    };
-}
+pub struct Store(Box<dyn Backend>);
 
 impl Store {
     /// Opens (creating or migrating if needed) `database`; `timeout` bounds every later call.
     pub async fn open(database: &Database, timeout: Duration) -> Result<Self, StoreError> {
-        let backend = match database {
-            Database::Sqlite(path) => Backend::Sqlite(SqliteStore::open(path, timeout)?),
-            Database::Postgres(url) => Backend::Postgres(PgStore::open(url.expose_secret(), timeout).await?),
-        };
-        Ok(Self { backend })
+        Ok(Self(match database {
+            Database::Sqlite(path) => Box::new(SqliteStore::open(path, timeout)?),
+            Database::Postgres(url) => Box::new(PgStore::open(url.expose_secret(), timeout).await?),
+        }))
     }
+}
 
+impl std::ops::Deref for Store {
+    type Target = dyn Backend;
+
+    fn deref(&self) -> &Self::Target {
+        &*self.0
+    }
+}
+
+/// A storage backend: everything [`Store`] offers.
+///
+/// The traits use `async_trait` because a native `async fn` in a trait cannot be called through `dyn`; it boxes
+/// each call's future.
+pub trait Backend: SecretStore + TokenStore + KeyStore + std::fmt::Debug {
     /// The backend's name and durability settings, for the startup log.
-    pub fn settings(&self) -> &'static str {
-        match self.backend {
-            Backend::Sqlite(_) => "SQLite (WAL, synchronous=FULL)",
-            Backend::Postgres(_) => "PostgreSQL (synchronous_commit=on)",
-        }
-    }
+    fn settings(&self) -> &'static str;
+}
 
-    /// The same store with another timeout (long-running maintenance such as key rotation).
-    pub fn with_timeout(self, timeout: Duration) -> Self {
-        let backend = match self.backend {
-            Backend::Sqlite(store) => Backend::Sqlite(store.with_timeout(timeout)),
-            Backend::Postgres(store) => Backend::Postgres(store.with_timeout(timeout)),
-        };
-        Self { backend }
-    }
-
+/// Secrets, each scoped to its owner.
+#[async_trait]
+pub trait SecretStore: Send + Sync {
     /// Inserts a secret; [`StoreError::Conflict`] if the owner already has one with this name.
-    pub async fn insert_secret(&self, secret: NewSecret) -> Result<(), StoreError> {
-        dispatch!(self.insert_secret(secret))
-    }
+    async fn insert_secret(&self, secret: NewSecret) -> Result<(), StoreError>;
 
     /// The sealed value of `owner`'s secret `id`, if there is one.
-    pub async fn sealed_secret(&self, owner: &str, id: uuid::Uuid) -> Result<Option<Sealed>, StoreError> {
-        dispatch!(self.sealed_secret(owner, id))
-    }
+    async fn sealed_secret(&self, owner: &str, id: uuid::Uuid) -> Result<Option<Sealed>, StoreError>;
 
-    /// `owner`'s secrets, sorted by name.
-    pub async fn list_secrets(&self, owner: &str) -> Result<Vec<SecretRow>, StoreError> {
-        dispatch!(self.list_secrets(owner))
-    }
+    /// `owner`'s secrets, sorted by name (bytewise).
+    async fn list_secrets(&self, owner: &str) -> Result<Vec<SecretRow>, StoreError>;
 
     /// `owner`'s secret `id`; `None` if there is none (unknown, deleted, or another owner's: the same answer).
-    pub async fn secret(&self, owner: &str, id: uuid::Uuid) -> Result<Option<SecretRow>, StoreError> {
-        dispatch!(self.secret(owner, id))
-    }
+    async fn secret(&self, owner: &str, id: uuid::Uuid) -> Result<Option<SecretRow>, StoreError>;
 
     /// Replaces the value of `owner`'s secret `id`; the updated row, or `None` if there is none. Never inserts, so
-    /// an update racing a delete cannot bring the secret back. `updated_at` always moves forward.
-    pub async fn update_secret(
+    /// an update racing a delete cannot bring the secret back.
+    ///
+    /// `updated_at` becomes the later of `value.at` and one microsecond after the stored `updated_at` (stored times
+    /// have microseconds): two updates within one microsecond, or a clock that stepped back, still move it forward,
+    /// and it is always later than `created_at`.
+    async fn update_secret(
         &self,
         owner: &str,
         id: uuid::Uuid,
         value: NewValue,
-    ) -> Result<Option<SecretRow>, StoreError> {
-        dispatch!(self.update_secret(owner, id, value))
-    }
+    ) -> Result<Option<SecretRow>, StoreError>;
 
     /// Deletes `owner`'s secret `id`; false if there was none.
-    pub async fn delete_secret(&self, owner: &str, id: uuid::Uuid) -> Result<bool, StoreError> {
-        dispatch!(self.delete_secret(owner, id))
-    }
+    async fn delete_secret(&self, owner: &str, id: uuid::Uuid) -> Result<bool, StoreError>;
+}
 
+/// API tokens, stored as hashes.
+#[async_trait]
+pub trait TokenStore: Send + Sync {
     /// Inserts a new token's hash.
-    pub async fn insert_token(
-        &self,
-        id: String,
-        user: String,
-        scope: Scope,
-        hash: TokenHash,
-    ) -> Result<(), StoreError> {
-        dispatch!(self.insert_token(id, user, scope, hash))
-    }
+    async fn insert_token(&self, id: String, user: String, scope: Scope, hash: TokenHash) -> Result<(), StoreError>;
 
     /// The token with this hash, revoked or not. Cached; a revocation by any process is seen within a second.
-    pub async fn token_by_hash(&self, hash: TokenHash) -> Result<Option<TokenRow>, StoreError> {
-        dispatch!(self.token_by_hash(hash))
-    }
+    async fn token_by_hash(&self, hash: TokenHash) -> Result<Option<TokenRow>, StoreError>;
 
     /// Revokes the token with this id or hash; the revoked row, or `None` if no live token matched.
-    pub async fn revoke_token(
-        &self,
-        id: Option<String>,
-        hash: Option<TokenHash>,
-    ) -> Result<Option<TokenRow>, StoreError> {
-        dispatch!(self.revoke_token(id, hash))
-    }
+    async fn revoke_token(&self, id: Option<String>, hash: Option<TokenHash>) -> Result<Option<TokenRow>, StoreError>;
 
     /// Every token, oldest first.
-    pub async fn tokens(&self) -> Result<Vec<TokenRow>, StoreError> {
-        dispatch!(self.tokens())
-    }
+    async fn tokens(&self) -> Result<Vec<TokenRow>, StoreError>;
+}
 
+/// Master-key bookkeeping: key-check records, and re-encryption under a new key.
+#[async_trait]
+pub trait KeyStore: Send + Sync {
     /// Key ids this database has seen (key-check records and stored secrets), sorted.
-    pub async fn known_key_ids(&self) -> Result<Vec<String>, StoreError> {
-        dispatch!(self.known_key_ids())
-    }
+    async fn known_key_ids(&self) -> Result<Vec<String>, StoreError>;
 
     /// Checks `keyring` against the data already stored and records a key check for each new key id.
     ///
     /// Fails if stored secrets name a key id the keyring lacks, or if a key id the database knows now names another
     /// key (its key-check record, or one secret encrypted with it, does not decrypt). Returns the key ids checked.
-    pub async fn check_keyring(&self, keyring: &Keyring) -> Result<Vec<String>, KeyCheckError> {
-        dispatch!(self.check_keyring(keyring))
-    }
+    async fn check_keyring(&self, keyring: &Keyring) -> Result<Vec<String>, KeyCheckError>;
 
     /// Re-encrypts every secret with `keyring`'s current key in one transaction; the number of secrets rewritten.
-    pub async fn reencrypt_all(&self, keyring: &Keyring) -> Result<usize, StoreError> {
-        dispatch!(self.reencrypt_all(keyring))
-    }
+    async fn reencrypt_all(&self, keyring: &Keyring) -> Result<usize, StoreError>;
 }
 
 #[cfg(test)]
@@ -347,6 +321,11 @@ mod tests {
                 "postgresql://app:hunter2@localhost/secrets?sslmode=disable",
                 "postgres",
                 "postgres://app@localhost:5432/secrets",
+            ),
+            (
+                "postgres://app:hunter2@db1:5433,db2/secrets?sslmode=verify-full&sslrootcert=%2Fetc%2Fca.pem&connect_timeout=3",
+                "postgres",
+                "postgres://app@db1:5433,db2:5432/secrets",
             ),
         ];
         for (text, backend, shown) in cases {

@@ -2,6 +2,7 @@
 //! free loopback port, trust authentication for the `postgres` superuser, and everything removed again when the
 //! [`Cluster`] is dropped or, failing that, when the process that started it exits (a watchdog process sees to it,
 //! so a cluster kept in a `static` or a test that panics leaves nothing running).
+//! [`Cluster::start_with_tls`] also turns TLS on (`ssl = on`) with a certificate the caller made.
 //!
 //! PostgreSQL refuses to run as root; as root, the server's commands run as the `postgres` user (Debian's package
 //! creates it) through `runuser`, and the directory is handed to that user. The binaries are found through
@@ -49,6 +50,15 @@ impl Default for Options {
             max_connections: 200,
         }
     }
+}
+
+/// A server certificate and its private key (PEM), for a cluster that accepts TLS (`ssl = on`).
+#[derive(Clone, Debug)]
+pub struct ServerTls {
+    /// The certificate, with any intermediates after it.
+    pub cert_pem: String,
+    /// Its private key.
+    pub key_pem: String,
 }
 
 /// A running cluster; stopped (immediate mode) and removed on drop.
@@ -128,6 +138,16 @@ fn run(mut cmd: Command, what: &str) -> Result<String, Error> {
 impl Cluster {
     /// Creates and starts a cluster; [`Error::NotInstalled`] when PostgreSQL is not there.
     pub fn start(options: Options) -> Result<Cluster, Error> {
+        Self::start_with(options, None)
+    }
+
+    /// [`Cluster::start`], with TLS on: the server offers TLS with `tls`'s certificate (and still accepts
+    /// connections without it).
+    pub fn start_with_tls(options: Options, tls: &ServerTls) -> Result<Cluster, Error> {
+        Self::start_with(options, Some(tls))
+    }
+
+    fn start_with(options: Options, tls: Option<&ServerTls>) -> Result<Cluster, Error> {
         let bin = find_bin().ok_or(Error::NotInstalled)?;
         let as_postgres = is_root();
         let dir = tempfile::Builder::new()
@@ -143,6 +163,20 @@ impl Cluster {
             databases: AtomicUsize::new(0),
         };
         cluster.watch_parent()?;
+        let mut ssl = String::new();
+        if let Some(tls) = tls {
+            let (cert, key) = (cluster.dir.join("server.crt"), cluster.dir.join("server.key"));
+            std::fs::write(&cert, &tls.cert_pem).map_err(io("writing the server certificate"))?;
+            std::fs::write(&key, &tls.key_pem).map_err(io("writing the server key"))?;
+            // PostgreSQL refuses a key file that others can read.
+            std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+                .map_err(io("writing the server key"))?;
+            ssl = format!(
+                " -c ssl=on -c ssl_cert_file='{}' -c ssl_key_file='{}'",
+                cert.display(),
+                key.display()
+            );
+        }
         if as_postgres {
             let mut chown = Command::new("chown");
             chown.arg("-R").arg("postgres:postgres").arg(&cluster.dir);
@@ -158,7 +192,7 @@ impl Cluster {
         let flag = if options.fsync { "on" } else { "off" };
         let settings = format!(
             "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync={flag} \
-             -c full_page_writes={flag} -c max_connections={}",
+             -c full_page_writes={flag} -c max_connections={}{ssl}",
             cluster.port, options.max_connections
         );
         let mut start = cluster.server_command("pg_ctl");

@@ -25,12 +25,13 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
+use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
 use rusqlite::{Connection, ErrorCode, OptionalExtension as _, params};
 use tokio::time::Instant;
 
 use super::token_cache::TokenCache;
-use super::{NewSecret, NewValue, SecretRow, StoreError, timestamp};
+use super::{Backend, NewSecret, NewValue, SecretRow, SecretStore, StoreError, timestamp};
 use crate::crypto::{self, Sealed};
 use schema::{create_private, migrate, open_connection};
 use writer::{Job, writer_loop};
@@ -65,7 +66,7 @@ fn is_unique_violation(e: &rusqlite::Error) -> bool {
             || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
 }
 
-/// The columns [`secret_from_row`] reads, in its order.
+/// The columns [`raw_secret`] reads, in its order.
 const SECRET_COLUMNS: &str = "id, name, provider, masked_value, created_at, updated_at";
 
 /// The SQLite store.
@@ -119,12 +120,6 @@ impl SqliteStore {
         })
     }
 
-    /// The same store with another timeout (long-running maintenance such as key rotation).
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
     /// Runs `f` on a reader connection, within the store timeout.
     pub async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
     where
@@ -155,9 +150,17 @@ impl SqliteStore {
             Err(_) => Err(StoreError::Timeout(timeout)),
         }
     }
+}
 
-    /// Inserts a secret; [`StoreError::Conflict`] if the owner already has one with this name.
-    pub async fn insert_secret(&self, secret: NewSecret) -> Result<(), StoreError> {
+impl Backend for SqliteStore {
+    fn settings(&self) -> &'static str {
+        "SQLite (WAL, synchronous=FULL)"
+    }
+}
+
+#[async_trait]
+impl SecretStore for SqliteStore {
+    async fn insert_secret(&self, secret: NewSecret) -> Result<(), StoreError> {
         self.write(move |tx| {
             let created = timestamp(secret.created_at);
             tx.prepare_cached(
@@ -187,8 +190,7 @@ impl SqliteStore {
         .await
     }
 
-    /// The sealed value of `owner`'s secret `id`, if there is one.
-    pub async fn sealed_secret(&self, owner: &str, id: uuid::Uuid) -> Result<Option<Sealed>, StoreError> {
+    async fn sealed_secret(&self, owner: &str, id: uuid::Uuid) -> Result<Option<Sealed>, StoreError> {
         let owner = owner.to_owned();
         self.read(move |conn| {
             let row = conn
@@ -201,8 +203,8 @@ impl SqliteStore {
         .await
     }
 
-    /// `owner`'s secrets, sorted by name (the `UNIQUE (owner, name)` index serves the order).
-    pub async fn list_secrets(&self, owner: &str) -> Result<Vec<SecretRow>, StoreError> {
+    // The `UNIQUE (owner, name)` index serves the order.
+    async fn list_secrets(&self, owner: &str) -> Result<Vec<SecretRow>, StoreError> {
         let owner = owner.to_owned();
         self.read(move |conn| {
             let mut stmt = conn.prepare_cached(&format!(
@@ -214,8 +216,7 @@ impl SqliteStore {
         .await
     }
 
-    /// `owner`'s secret `id`; `None` if there is none (unknown, deleted, or another owner's: the same answer).
-    pub async fn secret(&self, owner: &str, id: uuid::Uuid) -> Result<Option<SecretRow>, StoreError> {
+    async fn secret(&self, owner: &str, id: uuid::Uuid) -> Result<Option<SecretRow>, StoreError> {
         let owner = owner.to_owned();
         self.read(move |conn| {
             conn.prepare_cached(&format!(
@@ -229,13 +230,7 @@ impl SqliteStore {
         .await
     }
 
-    /// Replaces the value of `owner`'s secret `id`; the updated row, or `None` if there is none. Never inserts, so
-    /// an update racing a delete cannot bring the secret back.
-    ///
-    /// `updated_at` becomes the later of `value.at` and one microsecond after the stored `updated_at` (stored times
-    /// have microseconds): two updates within one microsecond, or a clock that stepped back, still move it forward,
-    /// and it is always later than `created_at`.
-    pub async fn update_secret(
+    async fn update_secret(
         &self,
         owner: &str,
         id: uuid::Uuid,
@@ -274,8 +269,7 @@ impl SqliteStore {
         .await
     }
 
-    /// Deletes `owner`'s secret `id`; false if there was none.
-    pub async fn delete_secret(&self, owner: &str, id: uuid::Uuid) -> Result<bool, StoreError> {
+    async fn delete_secret(&self, owner: &str, id: uuid::Uuid) -> Result<bool, StoreError> {
         let owner = owner.to_owned();
         self.write(move |tx| {
             let deleted = tx

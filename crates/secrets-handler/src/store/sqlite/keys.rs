@@ -1,16 +1,17 @@
 //! Key checks: proving at startup that the keyring still decrypts what is stored, and re-encrypting under a new key.
 
+use async_trait::async_trait;
 use chrono::Utc;
 use rusqlite::{Connection, OptionalExtension as _, params};
 
 use super::{SqliteStore, sealed_from_row, to_sealed};
 use crate::crypto::Keyring;
 use crate::store::keycheck;
-use crate::store::{KeyCheckError, StoreError, timestamp};
+use crate::store::{KeyCheckError, KeyStore, StoreError, timestamp};
 
-impl SqliteStore {
-    /// Key ids this database has seen (key-check records and stored secrets), sorted.
-    pub async fn known_key_ids(&self) -> Result<Vec<String>, StoreError> {
+#[async_trait]
+impl KeyStore for SqliteStore {
+    async fn known_key_ids(&self) -> Result<Vec<String>, StoreError> {
         self.read(|conn| {
             let mut stmt =
                 conn.prepare("SELECT key_id FROM key_checks UNION SELECT key_id FROM secrets ORDER BY key_id")?;
@@ -22,17 +23,12 @@ impl SqliteStore {
         .await
     }
 
-    /// Checks `keyring` against the data already stored and records a key check for each new key id.
-    ///
-    /// Fails if stored secrets name a key id the keyring lacks, or if a key id the database knows now names another
-    /// key (its key-check record, or one secret encrypted with it, does not decrypt). Returns the key ids checked.
-    pub async fn check_keyring(&self, keyring: &Keyring) -> Result<Vec<String>, KeyCheckError> {
+    async fn check_keyring(&self, keyring: &Keyring) -> Result<Vec<String>, KeyCheckError> {
         let keyring = keyring.clone();
         self.write(move |tx| Ok(check_keyring(tx, &keyring))).await?
     }
 
-    /// Re-encrypts every secret with `keyring`'s current key in one transaction; the number of secrets rewritten.
-    pub async fn reencrypt_all(&self, keyring: &Keyring) -> Result<usize, StoreError> {
+    async fn reencrypt_all(&self, keyring: &Keyring) -> Result<usize, StoreError> {
         let keyring = keyring.clone();
         self.write(move |tx| {
             let current = keyring.current().id().to_owned();

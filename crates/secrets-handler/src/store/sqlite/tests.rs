@@ -6,7 +6,7 @@ use super::SqliteStore as Store;
 use super::schema::{LATEST, SCHEMA};
 use super::*;
 use crate::crypto::{CryptoError, Keyring};
-use crate::store::KeyCheckError;
+use crate::store::{KeyCheckError, KeyStore as _, TokenStore as _};
 use crate::tokens::{self, Scope};
 
 const K1: &str = "k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";

@@ -1,22 +1,17 @@
 //! Token rows. A cached lookup is checked against `token_epoch` first, one indexed read on a connection of its own
 //! run in place (much cheaper than a trip to the blocking pool), so a revocation is seen at once.
 
+use async_trait::async_trait;
 use chrono::Utc;
 use rusqlite::{OptionalExtension as _, params};
 
 use super::{SqliteStore, StoreError};
-use crate::store::{TokenRow, timestamp};
+use crate::store::{TokenRow, TokenStore, timestamp};
 use crate::tokens::{Scope, TokenHash};
 
-impl SqliteStore {
-    /// Inserts a new token's hash.
-    pub async fn insert_token(
-        &self,
-        id: String,
-        user: String,
-        scope: Scope,
-        hash: TokenHash,
-    ) -> Result<(), StoreError> {
+#[async_trait]
+impl TokenStore for SqliteStore {
+    async fn insert_token(&self, id: String, user: String, scope: Scope, hash: TokenHash) -> Result<(), StoreError> {
         self.write(move |tx| {
             tx.execute(
                 "INSERT INTO tokens (id, user, scope, hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -27,8 +22,7 @@ impl SqliteStore {
         .await
     }
 
-    /// The token with this hash, revoked or not.
-    pub async fn token_by_hash(&self, hash: TokenHash) -> Result<Option<TokenRow>, StoreError> {
+    async fn token_by_hash(&self, hash: TokenHash) -> Result<Option<TokenRow>, StoreError> {
         let epoch = {
             let mut guard = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
             let (probe, cache) = &mut *guard;
@@ -57,12 +51,7 @@ impl SqliteStore {
         Ok(row)
     }
 
-    /// Revokes the token with this id or hash; the revoked row, or `None` if no live token matched.
-    pub async fn revoke_token(
-        &self,
-        id: Option<String>,
-        hash: Option<TokenHash>,
-    ) -> Result<Option<TokenRow>, StoreError> {
+    async fn revoke_token(&self, id: Option<String>, hash: Option<TokenHash>) -> Result<Option<TokenRow>, StoreError> {
         self.write(move |tx| {
             let now = timestamp(Utc::now());
             Ok(tx
@@ -76,8 +65,7 @@ impl SqliteStore {
         .await
     }
 
-    /// Every token, oldest first.
-    pub async fn tokens(&self) -> Result<Vec<TokenRow>, StoreError> {
+    async fn tokens(&self) -> Result<Vec<TokenRow>, StoreError> {
         self.read(|conn| {
             let mut stmt = conn
                 .prepare("SELECT id, user, scope, hash, created_at, revoked_at FROM tokens ORDER BY created_at, id")?;

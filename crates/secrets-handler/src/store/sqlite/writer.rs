@@ -1,5 +1,5 @@
 //! The group-commit writer: one thread owns the only writing connection and commits every write queued behind the
-//! first in one transaction, each in a savepoint of its own; [`Store::write`] queues a write and waits for it.
+//! first in one transaction, each in a savepoint of its own; [`SqliteStore::write`] queues a write and waits for it.
 
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, mpsc};
