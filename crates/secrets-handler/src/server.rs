@@ -162,6 +162,7 @@ pub async fn serve(args: ServeArgs, database: &Database, store_timeout: Duration
         addr: args.listen.to_string(),
         source,
     };
+    let shutdown = shutdown_signal();
     let listener = tokio::net::TcpListener::bind(args.listen).await.map_err(serve_err)?;
     let addr = listener.local_addr().map_err(serve_err)?;
     tracing::info!(
@@ -173,37 +174,42 @@ pub async fn serve(args: ServeArgs, database: &Database, store_timeout: Duration
         "listening on http://{addr}"
     );
     axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(shutdown)
         .await
         .map_err(serve_err)?;
     tracing::info!("shut down cleanly");
     Ok(())
 }
 
-/// Resolves on the first SIGINT (Ctrl-C) or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::error!(error = %e, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
-        }
-    };
+/// Resolves on the first SIGINT (Ctrl-C) or SIGTERM. The handlers are installed when this is called, not when the
+/// future is first polled: called before the listener is bound, a signal that arrives as soon as the port accepts
+/// still shuts down gracefully (the process would otherwise die of it).
+pub fn shutdown_signal() -> impl Future<Output = ()> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let signals = signal(SignalKind::interrupt()).and_then(|i| Ok((i, signal(SignalKind::terminate())?)));
+        async move {
+            match signals {
+                Ok((mut interrupt, mut terminate)) => tokio::select! {
+                    _ = interrupt.recv() => tracing::info!("SIGINT received; shutting down"),
+                    _ = terminate.recv() => tracing::info!("SIGTERM received; shutting down"),
+                },
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot listen for SIGINT and SIGTERM");
+                    std::future::pending::<()>().await;
+                }
             }
+        }
+    }
+    #[cfg(not(unix))]
+    async {
+        match tokio::signal::ctrl_c().await {
+            Ok(()) => tracing::info!("Ctrl-C received; shutting down"),
             Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                tracing::error!(error = %e, "cannot listen for Ctrl-C");
                 std::future::pending::<()>().await;
             }
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => tracing::info!("SIGINT received; shutting down"),
-        () = terminate => tracing::info!("SIGTERM received; shutting down"),
     }
 }
