@@ -35,6 +35,9 @@ pub(crate) struct Args {
     /// Requests sent before measuring, to open connections and warm caches.
     #[arg(long, default_value_t = 200)]
     warmup: usize,
+    /// Tokio worker threads; 1 is a current-thread runtime (see [`runtime`]).
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
 }
 
 enum Sender {
@@ -105,7 +108,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         }
     };
     let sender = Arc::new(sender);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = runtime(args.threads)?;
     let (elapsed, cpu) = runtime.block_on(async {
         drive(&sender, args.concurrency, args.warmup).await?;
         let cpu_before = cpu_ticks()?;
@@ -123,6 +126,22 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     });
     println!("{result}");
     Ok(())
+}
+
+/// The runtime the requests run on. One thread by default: reqwest drives each connection in a task of its own,
+/// and on a multi-thread runtime whether that task and the caller's share a worker is settled early in the process
+/// and then kept, so the same binary measured sequential rates of ~9,000 or ~50,000 req/s from one process to the
+/// next, by where the tasks happened to land. On one thread every process measures the same handoff.
+fn runtime(threads: usize) -> anyhow::Result<tokio::runtime::Runtime> {
+    let runtime = if threads <= 1 {
+        tokio::runtime::Builder::new_current_thread().enable_all().build()?
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .enable_all()
+            .build()?
+    };
+    Ok(runtime)
 }
 
 /// Sends `total` requests from `concurrency` tasks sharing one sender; the first failure fails the run.

@@ -61,7 +61,12 @@ pub(super) fn build_f(root: &Path, work: &Path) -> Result<(PathBuf, String)> {
     let fresh = work.join("f-gen-new");
     let _ = std::fs::remove_dir_all(&fresh);
     let out = Command::new(&cli)
-        .args(["generate", "-g", "rust-axum", "--additional-properties=packageName=secrets_openapi_axum"])
+        .args([
+            "generate",
+            "-g",
+            "rust-axum",
+            "--additional-properties=packageName=secrets_openapi_axum",
+        ])
         .arg("-i")
         .arg(root.join("openapi.yaml"))
         .arg("-o")

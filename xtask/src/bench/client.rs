@@ -8,10 +8,10 @@ use std::time::Duration;
 use anyhow::{Context as _, Result};
 use serde_json::Value;
 
+use super::Plan;
 use super::builds::Bins;
 use super::report::{Goal, Report, Row};
 use super::statistics::{list, median, per_run_ratios, spread};
-use super::Plan;
 use crate::process::{KillOnDrop, free_port, wait_for_port};
 
 const CONCURRENCY: [usize; 2] = [1, 64];
@@ -59,7 +59,10 @@ pub(super) fn figures(bins: &Bins, plan: &Plan, report: &mut Report) -> Result<(
             }
         }
     }
-    writeln!(report.details, "### Client samples (req/s against server (a), in run order)\n")?;
+    writeln!(
+        report.details,
+        "### Client samples (req/s against server (a), in run order)\n"
+    )?;
     for (ci, &c) in CONCURRENCY.iter().enumerate() {
         let [raw, generated] = &rps[ci];
         let values = |samples: &[(usize, f64)]| samples.iter().map(|&(_, v)| v).collect::<Vec<_>>();
@@ -81,7 +84,11 @@ pub(super) fn figures(bins: &Bins, plan: &Plan, report: &mut Report) -> Result<(
         report.rows.push(Row {
             figure: format!(
                 "client: generated `secrets_client` req/s, {}",
-                if c == 1 { "sequential".to_owned() } else { format!("{c} concurrent") }
+                if c == 1 {
+                    "sequential".to_owned()
+                } else {
+                    format!("{c} concurrent")
+                }
             ),
             value: format!("{:.0}", median(&generated_rps)),
             baseline: format!("{:.0} (raw reqwest)", median(&raw_rps)),

@@ -8,10 +8,10 @@ use std::time::Instant;
 
 use anyhow::{Context as _, Result, ensure};
 
+use super::Plan;
 use super::builds::openapi_generator;
 use super::report::{Goal, Report, Row};
 use super::statistics::{list, median, secs};
-use super::Plan;
 use crate::process::cargo;
 use crate::target_dir;
 
@@ -64,7 +64,10 @@ pub(super) fn figures(root: &Path, work: &Path, plan: &Plan, report: &mut Report
             let out = work.join(format!("openapi-generator-{name}-{i}"));
             let _ = std::fs::remove_dir_all(&out);
             let mut cmd = Command::new(&cli);
-            cmd.args(["generate", "-g", name, "-i"]).arg(&spec_path).arg("-o").arg(&out);
+            cmd.args(["generate", "-g", name, "-i"])
+                .arg(&spec_path)
+                .arg("-o")
+                .arg(&out);
             times.push(timed(root, &mut cmd).with_context(|| format!("openapi-generator -g {name}"))?);
             let _ = std::fs::remove_dir_all(&out);
         }

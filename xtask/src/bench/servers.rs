@@ -168,7 +168,10 @@ const VARIANTS: [Variant; 10] = [
 
 /// The variant named `short`.
 fn variant(short: &str) -> &'static Variant {
-    VARIANTS.iter().find(|v| v.short == short).expect("a variant of that name")
+    VARIANTS
+        .iter()
+        .find(|v| v.short == short)
+        .expect("a variant of that name")
 }
 
 /// One load run against one server process.
@@ -215,7 +218,12 @@ pub(super) fn figures(bins: &Bins, work: &Path, plan: &Plan, report: &mut Report
     let distinct = VARIANTS.iter().filter(|v| v.requests == Requests::Distinct).count();
     let per_run: usize = plan.create_tokens.iter().map(|t| t + plan.create_warmup_tokens).sum();
     // One more for the 422 run (its creates never succeed, so it is reused), one for the reader of (list) and (get).
-    let tokens = create_tokens(bins, files.database.as_os_str(), "bench", per_run * distinct * plan.runs + 2)?;
+    let tokens = create_tokens(
+        bins,
+        files.database.as_os_str(),
+        "bench",
+        per_run * distinct * plan.runs + 2,
+    )?;
     let mut unused = tokens.iter();
     let invalid_token = unused.next().expect("at least 2 tokens").clone();
     let reader = unused.next().expect("at least 2 tokens").clone();
@@ -253,7 +261,9 @@ pub(super) fn figures(bins: &Bins, work: &Path, plan: &Plan, report: &mut Report
                     }
                     Requests::Distinct => {
                         let count = plan.create_tokens[ci] + plan.create_warmup_tokens;
-                        let file = files.state.join(format!("tokens-{}-{run}-{connections}.txt", variant.short));
+                        let file = files
+                            .state
+                            .join(format!("tokens-{}-{run}-{connections}.txt", variant.short));
                         let chunk: Vec<&str> = unused.by_ref().take(count).map(String::as_str).collect();
                         std::fs::write(&file, chunk.join("\n"))?;
                         load.arg("--tokens-file")
@@ -302,9 +312,8 @@ pub(super) fn figures(bins: &Bins, work: &Path, plan: &Plan, report: &mut Report
         (list.len() == plan.runs).then_some(list)
     };
     let med = |list: &[&Sample], f: fn(&Sample) -> f64| median(&list.iter().map(|s| f(s)).collect::<Vec<_>>());
-    let by_run = |list: &[&Sample], f: fn(&Sample) -> f64| -> Vec<(usize, f64)> {
-        list.iter().map(|s| (s.run, f(s))).collect()
-    };
+    let by_run =
+        |list: &[&Sample], f: fn(&Sample) -> f64| -> Vec<(usize, f64)> { list.iter().map(|s| (s.run, f(s))).collect() };
     let rps = |s: &Sample| s.rps;
 
     writeln!(
@@ -386,7 +395,11 @@ pub(super) fn figures(bins: &Bins, work: &Path, plan: &Plan, report: &mut Report
     writeln!(report.details, "### Durable creates against the disk, run by run\n")?;
     for (ci, &connections) in CONNECTIONS.iter().enumerate() {
         let rates: Vec<f64> = fsync[ci].iter().map(|&(_, rate)| rate).collect();
-        writeln!(report.details, "- fdatasync/s beside the {connections}-connection runs: {}", list(&rates, 0))?;
+        writeln!(
+            report.details,
+            "- fdatasync/s beside the {connections}-connection runs: {}",
+            list(&rates, 0)
+        )?;
         for variant in VARIANTS.iter().filter(|v| v.requests == Requests::Distinct) {
             if let Some(samples) = of(variant, connections) {
                 let ratios = per_run_ratios(&by_run(&samples, rps), &fsync[ci]);
@@ -546,7 +559,11 @@ fn vm_hwm_kib(pid: u32) -> Result<u64> {
         .lines()
         .find(|l| l.starts_with("VmHWM:"))
         .context("no VmHWM in /proc/pid/status")?;
-    Ok(line.trim_start_matches("VmHWM:").trim_end_matches("kB").trim().parse()?)
+    Ok(line
+        .trim_start_matches("VmHWM:")
+        .trim_end_matches("kB")
+        .trim()
+        .parse()?)
 }
 
 #[cfg(test)]
@@ -577,7 +594,12 @@ mod tests {
                 Requests::Distinct | Requests::UnknownToken | Requests::InvalidBody | Requests::Reads
             );
             assert!(!real_only || v.server == Server::Real, "{}", v.short);
-            assert_eq!(v.requests == Requests::Reads, matches!(v.route, Route::List | Route::Get), "{}", v.short);
+            assert_eq!(
+                v.requests == Requests::Reads,
+                matches!(v.route, Route::List | Route::Get),
+                "{}",
+                v.short
+            );
         }
         // The rows that pick variants by name.
         for short in ["b-preset", "f", "c-preset"] {

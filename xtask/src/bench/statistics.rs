@@ -56,9 +56,9 @@ pub(super) fn list(samples: &[f64], decimals: usize) -> String {
 /// The smallest and largest sample relative to the median, as `-a% / +b%`: the spread a reader weighs a median by.
 pub(super) fn spread(samples: &[f64]) -> String {
     let mid = median(samples);
-    let (lo, hi) = samples
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &s| (lo.min(s), hi.max(s)));
+    let (lo, hi) = samples.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &s| {
+        (lo.min(s), hi.max(s))
+    });
     if samples.is_empty() || mid == 0.0 {
         return "—".to_owned();
     }

@@ -16,11 +16,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 
+use super::Plan;
 use super::builds::Bins;
 use super::report::{Goal, Report, Row};
 use super::servers::{PRESET_PATH, cpu_ticks, create_tokens, load_result, server_command};
 use super::statistics::{list, median, micros, per_run_ratios};
-use super::Plan;
 use crate::process::{KillOnDrop, free_port, wait_for_port};
 
 /// Connections of the create load (split evenly between instances), and clients of `pgbench`.
@@ -152,10 +152,16 @@ pub(super) fn figures(bins: &Bins, work: &Path, plan: &Plan, report: &mut Report
             }
         }
         for (i, clients) in [1, CONNECTIONS].into_iter().enumerate() {
-            eprintln!("bench: storage run {}/{} pgbench, {clients} client(s)", run + 1, plan.runs);
+            eprintln!(
+                "bench: storage run {}/{} pgbench, {clients} client(s)",
+                run + 1,
+                plan.runs
+            );
             match pgbench(&cluster, db, &script, clients, plan.duration_s) {
                 Ok(tps) => pgbench_tps[i].push((run, tps)),
-                Err(err) => report.defects.push(format!("storage: pgbench, {clients} client(s): {err:#}")),
+                Err(err) => report
+                    .defects
+                    .push(format!("storage: pgbench, {clients} client(s): {err:#}")),
             }
         }
     }
@@ -168,7 +174,8 @@ pub(super) fn figures(bins: &Bins, work: &Path, plan: &Plan, report: &mut Report
     )?;
     let of = |setup: Setup| -> Vec<&Run> { runs.iter().filter(|(s, _)| *s == setup).map(|(_, r)| r).collect() };
     let med = |list: &[&Run], f: fn(&Run) -> f64| median(&list.iter().map(|r| f(r)).collect::<Vec<_>>());
-    let by_run = |list: &[&Run], f: fn(&Run) -> f64| -> Vec<(usize, f64)> { list.iter().map(|r| (r.run, f(r))).collect() };
+    let by_run =
+        |list: &[&Run], f: fn(&Run) -> f64| -> Vec<(usize, f64)> { list.iter().map(|r| (r.run, f(r))).collect() };
     let cpu = |r: &Run| r.cpu_us_per_request;
     let sqlite_runs = of(Setup::Sqlite);
     let tps = |i: usize| median(&pgbench_tps[i].iter().map(|&(_, t)| t).collect::<Vec<_>>());
@@ -206,7 +213,10 @@ pub(super) fn figures(bins: &Bins, work: &Path, plan: &Plan, report: &mut Report
         if setup == Setup::Postgres1 && sqlite_runs.len() == plan.runs {
             let ratios = per_run_ratios(&by_run(&list, cpu), &by_run(&sqlite_runs, cpu));
             report.rows.push(Row {
-                figure: format!("storage: secrets-server CPU per create, {}, {CONNECTIONS} conns", setup.label()),
+                figure: format!(
+                    "storage: secrets-server CPU per create, {}, {CONNECTIONS} conns",
+                    setup.label()
+                ),
                 value: format!("{:.1} µs", med(&list, cpu)),
                 baseline: format!("{:.1} µs (SQLite)", med(&sqlite_runs, cpu)),
                 ratio: Some(median(&ratios)),
@@ -231,7 +241,13 @@ pub(super) fn figures(bins: &Bins, work: &Path, plan: &Plan, report: &mut Report
 }
 
 /// Transactions per second of `pgbench` running `script` with `clients` connections for `seconds`.
-fn pgbench(cluster: &throwaway_postgres::Cluster, db: &str, script: &Path, clients: usize, seconds: f64) -> Result<f64> {
+fn pgbench(
+    cluster: &throwaway_postgres::Cluster,
+    db: &str,
+    script: &Path,
+    clients: usize,
+    seconds: f64,
+) -> Result<f64> {
     let bin = throwaway_postgres::find_bin().context("PostgreSQL is not installed")?;
     let out = Command::new(bin.join("pgbench"))
         .args(["-n", "-M", "prepared", "-h", "127.0.0.1", "-U", "postgres"])
