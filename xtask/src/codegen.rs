@@ -115,10 +115,7 @@ pub(crate) fn update(root: &Path, outputs: &[Output], mode: Mode) -> Result<()> 
         }
         match mode {
             Mode::Write => {
-                if let Some(dir) = path.parent() {
-                    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-                }
-                fs::write(&path, &output.contents).with_context(|| format!("cannot write {}", path.display()))?;
+                write_if_changed(&path, &output.contents)?;
                 eprintln!("updated {}", output.path.display());
             }
             Mode::Check => {
@@ -135,6 +132,20 @@ pub(crate) fn update(root: &Path, outputs: &[Output], mode: Mode) -> Result<()> 
         );
     }
     Ok(())
+}
+
+/// Writes `contents` to `path` (creating its folder) unless the file already holds exactly those bytes, so a rerun
+/// leaves mtimes, and so cargo's fingerprints, alone. Answers whether it wrote. Every command writes files this way.
+pub(crate) fn write_if_changed(path: &Path, contents: impl AsRef<[u8]>) -> Result<bool> {
+    let contents = contents.as_ref();
+    if fs::read(path).is_ok_and(|current| current == contents) {
+        return Ok(false);
+    }
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    fs::write(path, contents).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(true)
 }
 
 /// A unified diff cut to a screenful: enough to see what drifted.

@@ -201,8 +201,7 @@ fn ensure_schemathesis(work: &Path) -> Result<PathBuf> {
 }
 
 fn build_server(root: &Path) -> Result<PathBuf> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    run_ok(Command::new(cargo).current_dir(root).args([
+    run_ok(crate::process::cargo().current_dir(root).args([
         "build",
         "--quiet",
         "-p",

@@ -1,4 +1,4 @@
-//! Child processes for `contract` and `bench`: run-or-fail, loopback ports, servers killed on drop, pinned venvs.
+//! Child processes for every command: cargo, run-or-fail, loopback ports, servers killed on drop, pinned venvs.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -6,6 +6,11 @@ use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
+
+/// A `cargo` command: the cargo that runs xtask (`$CARGO`), so what xtask builds uses the same toolchain.
+pub(crate) fn cargo() -> Command {
+    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
 
 /// Runs `cmd` and fails, naming it, unless it exits 0.
 pub(crate) fn run_ok(cmd: &mut Command) -> Result<()> {

@@ -1,9 +1,8 @@
 //! `secrets-bench load`: an HTTP/1.1 load generator over keep-alive connections that records every latency
 //! (exact percentiles, no histogram buckets) and counts answers whose status is not the expected one.
 //!
-//! Two plans: a fixed request repeated for a warm-up then a measured duration, or a list of distinct requests
-//! (one per token and provider, so every create is new) sent once each, the first few unmeasured. The fixed plan
-//! can drive several servers in turns (see [`turn`]), so that servers compared with each other meet the same noise.
+//! Two plans: a fixed request repeated for a warm-up then a measured duration, or a list of distinct creates (four
+//! per token, so every create is new) sent once each, the first few unmeasured.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -21,14 +20,9 @@ const PROVIDERS: [&str; 4] = ["openai", "anthropic", "github", "tinker"];
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
-    /// Target, e.g. http://127.0.0.1:8081/api/v1/user/secrets/preset (plain HTTP only). Given more than once
-    /// (fixed plan only), the servers take turns: the whole load goes to one of them at a time, switching every
-    /// `--slice-ms`, and one result per URL is printed, as a JSON array in their order.
-    #[arg(long, required = true)]
-    url: Vec<String>,
-    /// With several `--url`s: milliseconds each server has the load before the next one takes it.
-    #[arg(long, default_value_t = 100)]
-    slice_ms: u64,
+    /// Target, e.g. http://127.0.0.1:8081/api/v1/user/secrets/preset (plain HTTP only).
+    #[arg(long)]
+    url: String,
     /// Concurrent keep-alive connections, each sending its next request when the previous answer is read.
     #[arg(long, default_value_t = 1)]
     connections: usize,
@@ -47,15 +41,19 @@ pub(crate) struct Args {
     /// Fixed plan: `GET` sends no body (list and get); `POST` the body.
     #[arg(long, default_value = "POST", requires = "token")]
     method: String,
-    /// Fixed plan: seconds measured (per URL: with several, each has the load this long in all).
+    /// Fixed plan: seconds measured.
     #[arg(long, default_value_t = 2.0)]
     duration: f64,
-    /// Fixed plan: seconds sent before measuring starts (per URL, like `--duration`).
+    /// Fixed plan: seconds sent before measuring starts.
     #[arg(long, default_value_t = 0.5)]
     warmup: f64,
     /// Distinct plan: a file with one token per line; each token creates one secret per provider.
     #[arg(long)]
     tokens_file: Option<PathBuf>,
+    /// Distinct plan: `create_secret` bodies, one name per provider (`BENCH_OPENAI`…), rather than
+    /// `create_secret_from_preset` ones; the URL names the matching route.
+    #[arg(long, requires = "tokens_file")]
+    named: bool,
     /// Distinct plan: how many of the first tokens are warm-up (sent, checked, not measured).
     #[arg(long, default_value_t = 0)]
     warmup_tokens: usize,
@@ -63,14 +61,9 @@ pub(crate) struct Args {
 
 enum Plan {
     Fixed {
-        /// One per target: they differ in their `Host`.
-        requests: Vec<Vec<u8>>,
-        start: Instant,
-        slice: Duration,
+        request: Vec<u8>,
         measure_from: Instant,
         end: Instant,
-        /// Measured time of each target: its share of the measured span, whose turns it splits with the others.
-        duration: Duration,
     },
     Distinct {
         requests: Vec<Vec<u8>>,
@@ -90,20 +83,9 @@ struct Tally {
 }
 
 pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
-    let targets = args
-        .url
-        .iter()
-        .map(|url| parse_url(url))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let addrs: Vec<SocketAddr> = targets.iter().map(|(addr, ..)| *addr).collect();
+    let (addr, host, path) = parse_url(&args.url)?;
     ensure!(args.connections > 0, "--connections must be at least 1");
-    ensure!(args.slice_ms > 0, "--slice-ms must be at least 1");
     let plan = if let Some(file) = &args.tokens_file {
-        ensure!(
-            targets.len() == 1,
-            "--tokens-file sends each create once: give one --url"
-        );
-        let (_, host, path) = &targets[0];
         let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
         let tokens: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
         ensure!(
@@ -117,8 +99,14 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
             .iter()
             .flat_map(|token| {
                 PROVIDERS.iter().map(|provider| {
-                    let body = format!(r#"{{"provider":"{provider}","value":"sk-bench-{provider}-0123456789abcdef"}}"#);
-                    request(host, path, token.trim(), &body)
+                    let value = format!("sk-bench-{provider}-0123456789abcdef");
+                    let body = if args.named {
+                        let name = format!("BENCH_{}", provider.to_uppercase());
+                        format!(r#"{{"name":"{name}","value":"{value}","provider":"{provider}"}}"#)
+                    } else {
+                        format!(r#"{{"provider":"{provider}","value":"{value}"}}"#)
+                    };
+                    request(&host, &path, token.trim(), &body)
                 })
             })
             .collect();
@@ -139,26 +127,16 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
             ["GET", "POST"].contains(&args.method.as_str()),
             "--method is GET or POST"
         );
-        let requests = targets
-            .iter()
-            .map(|(_, host, path)| {
-                if args.method == "GET" {
-                    get_request(host, path, token)
-                } else {
-                    request(host, path, token, body)
-                }
-            })
-            .collect();
-        let slice = Duration::from_millis(args.slice_ms);
-        let (warmup, measured) = spans(targets.len(), slice, args.warmup, args.duration);
-        let start = Instant::now();
+        let request = if args.method == "GET" {
+            get_request(&host, &path, token)
+        } else {
+            request(&host, &path, token, body)
+        };
+        let measure_from = Instant::now() + Duration::from_secs_f64(args.warmup);
         Plan::Fixed {
-            requests,
-            start,
-            slice,
-            measure_from: start + warmup,
-            end: start + warmup + measured,
-            duration: measured / targets.len() as u32,
+            request,
+            measure_from,
+            end: measure_from + Duration::from_secs_f64(args.duration),
         }
     };
 
@@ -173,12 +151,8 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     let plan = Arc::new(plan);
     let next = Arc::new(AtomicUsize::new(0));
     let tallies = runtime.block_on(async {
-        let addrs = Arc::new(addrs);
         let tasks: Vec<_> = (0..args.connections)
-            .map(|_| {
-                let (addrs, plan, next) = (Arc::clone(&addrs), Arc::clone(&plan), Arc::clone(&next));
-                tokio::spawn(connection(addrs, plan, next))
-            })
+            .map(|_| tokio::spawn(connection(addr, Arc::clone(&plan), Arc::clone(&next))))
             .collect();
         let mut tallies = Vec::with_capacity(tasks.len());
         for task in tasks {
@@ -186,53 +160,8 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         }
         anyhow::Ok(tallies)
     })?;
-    // Per target, every connection's tally of it.
-    let mut per_target: Vec<Vec<Tally>> = (0..targets.len()).map(|_| Vec::new()).collect();
-    for connection in tallies {
-        for (target, tally) in connection.into_iter().enumerate() {
-            per_target[target].push(tally);
-        }
-    }
-    let mut results: Vec<serde_json::Value> = per_target
-        .into_iter()
-        .map(|tallies| report(&plan, tallies, args.expect))
-        .collect();
-    if results.len() == 1 {
-        println!("{}", results.remove(0));
-    } else {
-        println!("{}", serde_json::Value::Array(results));
-    }
+    println!("{}", report(&plan, tallies, args.expect));
     Ok(())
-}
-
-/// The warm-up and the measured span of a fixed plan over `targets` servers, each given `warmup_s` and
-/// `duration_s` in all. With several, both are whole pairs of rounds of turns (one forward, one in reverse; see
-/// [`turn`]), so that every server has the same share and follows each other server equally often.
-fn spans(targets: usize, slice: Duration, warmup_s: f64, duration_s: f64) -> (Duration, Duration) {
-    let whole = |seconds: f64| {
-        let total = Duration::from_secs_f64(seconds) * targets as u32;
-        if targets == 1 {
-            return total;
-        }
-        let pair = slice * targets as u32 * 2;
-        pair * total.as_nanos().div_ceil(pair.as_nanos()) as u32
-    };
-    (whole(warmup_s), whole(duration_s))
-}
-
-/// Which target has the load `elapsed` after the start: each in turn, for one `slice`. Switching often, rather
-/// than one server after the other, puts a burst of noise from the machine's other tenants on every server
-/// compared, instead of on whichever ran at the time. Every other round goes in reverse order (a b c, c b a, a b c,
-/// …): a server's cost depends on which server had the load just before it, by several percent in either
-/// direction, so each must follow the others equally often.
-fn turn(elapsed: Duration, slice: Duration, targets: usize) -> usize {
-    if targets == 1 {
-        return 0;
-    }
-    let targets = targets as u128;
-    let slices = elapsed.as_nanos() / slice.as_nanos();
-    let (round, place) = (slices / targets, slices % targets);
-    (if round % 2 == 0 { place } else { targets - 1 - place }) as usize
 }
 
 fn report(plan: &Plan, tallies: Vec<Tally>, expect: u16) -> serde_json::Value {
@@ -255,7 +184,7 @@ fn report(plan: &Plan, tallies: Vec<Tally>, expect: u16) -> serde_json::Value {
         last = last.max(tally.last_done);
     }
     let elapsed = match plan {
-        Plan::Fixed { duration, .. } => duration.as_secs_f64(),
+        Plan::Fixed { measure_from, end, .. } => (*end - *measure_from).as_secs_f64(),
         Plan::Distinct { .. } => match (first, last) {
             (Some(first), Some(last)) => (last - first).as_secs_f64(),
             _ => 0.0,
@@ -291,59 +220,49 @@ fn report(plan: &Plan, tallies: Vec<Tally>, expect: u16) -> serde_json::Value {
     })
 }
 
-/// One connection's load: a keep-alive connection to each target (opened when it is first used), and a tally each.
-async fn connection(
-    addrs: Arc<Vec<SocketAddr>>,
-    plan: Arc<Plan>,
-    next: Arc<AtomicUsize>,
-) -> anyhow::Result<Vec<Tally>> {
-    let mut tallies: Vec<Tally> = addrs.iter().map(|_| Tally::default()).collect();
-    let mut streams: Vec<Option<TcpStream>> = addrs.iter().map(|_| None).collect();
-    let mut bufs: Vec<Vec<u8>> = addrs.iter().map(|_| Vec::with_capacity(8192)).collect();
+/// One connection's load over a keep-alive connection (reopened if the server closes it), and its tally.
+async fn connection(addr: SocketAddr, plan: Arc<Plan>, next: Arc<AtomicUsize>) -> anyhow::Result<Tally> {
+    let mut tally = Tally::default();
+    let mut stream: Option<TcpStream> = None;
+    let mut buf = Vec::with_capacity(8192);
     loop {
-        let (target, request, measured) = match &*plan {
+        let (request, measured) = match &*plan {
             Plan::Fixed {
-                requests,
-                start,
-                slice,
+                request,
                 measure_from,
                 end,
-                ..
             } => {
                 let now = Instant::now();
                 if now >= *end {
                     break;
                 }
-                let target = turn(now - *start, *slice, requests.len());
-                (target, &requests[target], now >= *measure_from)
+                (request, now >= *measure_from)
             }
             Plan::Distinct { requests, warmup } => {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(request) = requests.get(i) else {
                     break;
                 };
-                (0, request, i >= *warmup)
+                (request, i >= *warmup)
             }
         };
-        let (tally, stream, buf) = (&mut tallies[target], &mut streams[target], &mut bufs[target]);
         if stream.is_none() {
-            let addr = addrs[target];
             let s = TcpStream::connect(addr)
                 .await
                 .with_context(|| format!("cannot connect to {addr}"))?;
             s.set_nodelay(true)?;
-            *stream = Some(s);
+            stream = Some(s);
             buf.clear();
         }
         let s = stream.as_mut().expect("connected above");
         let sent_at = Instant::now();
         s.write_all(request).await.context("cannot send a request")?;
-        let (status, close) = read_response(s, buf).await?;
+        let (status, close) = read_response(s, &mut buf).await?;
         let done = Instant::now();
         tally.sent += 1;
         *tally.statuses.entry(status).or_default() += 1;
         if close {
-            *stream = None;
+            stream = None;
             tally.reconnects += 1;
         }
         let in_window = match &*plan {
@@ -358,7 +277,7 @@ async fn connection(
             tally.last_done = Some(done);
         }
     }
-    Ok(tallies)
+    Ok(tally)
 }
 
 /// Reads one response (which must carry `Content-Length`) and leaves any bytes after it in `buf`.
@@ -437,60 +356,7 @@ fn parse_url(url: &str) -> anyhow::Result<(SocketAddr, String, String)> {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
-    use super::{parse_url, spans, turn};
-
-    #[test]
-    fn targets_take_turns_slice_by_slice_forward_then_in_reverse() {
-        let ms = Duration::from_millis;
-        // (elapsed, slice, targets, whose turn)
-        let cases = [
-            (ms(0), ms(100), 1, 0),
-            (ms(12_345), ms(100), 1, 0),
-            (ms(0), ms(100), 2, 0),
-            (ms(99), ms(100), 2, 0),
-            (ms(100), ms(100), 2, 1),
-            // The second round goes in reverse.
-            (ms(250), ms(100), 2, 1),
-            (ms(399), ms(100), 2, 0),
-            (ms(250), ms(100), 3, 2),
-            (ms(300), ms(100), 3, 2),
-            (ms(500), ms(100), 3, 0),
-            // The third goes forward again.
-            (ms(600), ms(100), 3, 0),
-            (ms(70), ms(50), 3, 1),
-        ];
-        for (elapsed, slice, targets, expected) in cases {
-            assert_eq!(
-                turn(elapsed, slice, targets),
-                expected,
-                "{elapsed:?} {slice:?} {targets}"
-            );
-        }
-    }
-
-    #[test]
-    fn each_target_gets_its_seconds_in_whole_pairs_of_rounds() {
-        let ms = Duration::from_millis;
-        // (targets, slice, warm-up s, duration s, warm-up span, measured span)
-        let cases = [
-            (1, ms(100), 1.0, 4.0, ms(1000), ms(4000)),
-            (1, ms(100), 0.25, 0.8, ms(250), ms(800)),
-            (2, ms(100), 1.0, 4.0, ms(2000), ms(8000)),
-            (2, ms(100), 0.25, 0.85, ms(800), ms(2000)),
-            (3, ms(100), 1.0, 4.0, ms(3000), ms(12_000)),
-            (3, ms(100), 0.2, 0.8, ms(600), ms(2400)),
-            (4, ms(100), 1.0, 8.1, ms(4000), ms(32_800)),
-        ];
-        for (targets, slice, warmup, duration, expected_warmup, expected_measured) in cases {
-            assert_eq!(
-                spans(targets, slice, warmup, duration),
-                (expected_warmup, expected_measured),
-                "{targets} targets, {warmup} s + {duration} s"
-            );
-        }
-    }
+    use super::parse_url;
 
     #[test]
     fn urls() {

@@ -1,5 +1,6 @@
 //! `secrets-bench serve`: the comparison servers. `baseline` is the least an axum server can do for the route;
-//! `stub` is the generated router over a trivial in-memory `SecretsApi`, so the gap between them is the stub's cost.
+//! `stub` is the generated router over a trivial in-memory `SecretsApi`, so the gap between them is the stub's cost
+//! (on `create_secret_from_preset` and `create_secret`; `baseline` serves only the first).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -23,9 +24,6 @@ pub(crate) const CREATED_BODY: &str = r#"{"id":"3f0c6d2e-8b1a-4c57-9e2d-6a4b8c1f
 pub(crate) enum Variant {
     /// A bare hand-written axum handler answering a fixed 201 JSON body.
     Baseline,
-    /// A hand-written axum handler doing the typed JSON work any server does: `Json<PresetSecretRequest>` in,
-    /// `Json<UserSecret>` out. Not a goal's baseline; it shows how much of the stub's cost is that work.
-    Typed,
     /// The generated router over [`InMemory`]: every byte of work beyond the baseline is the stub's.
     Stub,
 }
@@ -45,19 +43,6 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     runtime.block_on(async {
         let app = match args.variant {
             Variant::Baseline => axum::Router::new().route(PATH, post(baseline)),
-            Variant::Typed => {
-                let created: types::UserSecret = serde_json::from_str(CREATED_BODY).context("the canned 201 body")?;
-                axum::Router::new().route(
-                    PATH,
-                    post(move |axum::Json(body): axum::Json<types::PresetSecretRequest>| {
-                        let created = created.clone();
-                        async move {
-                            std::hint::black_box(body);
-                            (StatusCode::CREATED, axum::Json(created))
-                        }
-                    }),
-                )
-            }
             Variant::Stub => secrets_server_stub::router(Arc::new(InMemory::new()?), RouterConfig::default()),
         };
         let listener = tokio::net::TcpListener::bind(args.listen)

@@ -131,7 +131,8 @@ pub(crate) fn write_tests(crate_dir: &Path, drive: Option<(&Drive, &str)>) -> Re
     match drive {
         Some((drive, support)) => {
             write_if_changed(&tests.join("drive/main.rs"), &drive.source)?;
-            write_if_changed(&tests.join("drive").join(SUPPORT), support)
+            write_if_changed(&tests.join("drive").join(SUPPORT), support)?;
+            Ok(())
         }
         None if tests.exists() => {
             std::fs::remove_dir_all(&tests).with_context(|| format!("cannot remove {}", tests.display()))
@@ -144,8 +145,7 @@ pub(crate) fn write_tests(crate_dir: &Path, drive: Option<(&Drive, &str)>) -> Re
 /// in its crate's folder, as `cargo test` would. Per member: `Ok`, or why not (the first compile error, or the
 /// failing tests).
 pub(crate) fn run(work: &Path, members: &[String]) -> Result<BTreeMap<String, std::result::Result<(), String>>> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let mut cmd = Command::new(cargo);
+    let mut cmd = crate::process::cargo();
     // The test binaries `cargo test --no-run` would build; but `cargo test` has no `--keep-going`, so one drive
     // test that does not compile would keep the others from being built, and so from running.
     cmd.current_dir(work)
