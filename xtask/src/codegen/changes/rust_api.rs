@@ -217,20 +217,19 @@ fn changed_lint(key: &str) -> &'static str {
 }
 
 /// Token text as people write it: `Option<Provider>`, not `Option < Provider >`.
-fn readable(tokens: &str) -> String {
-    let mut out = tokens.to_owned();
-    for (from, to) in [
-        (" :: ", "::"),
-        (":: ", "::"),
-        (" < ", "<"),
-        ("< ", "<"),
-        (" >", ">"),
-        (" ,", ","),
-        ("& ", "&"),
-    ] {
-        out = out.replace(from, to);
-    }
-    out.trim_start_matches("::").trim_end_matches(',').to_owned()
+pub(crate) fn readable(tokens: &str) -> String {
+    static SPACES: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r" ?(::|<|>|,|\(|\)|&) ?").expect("a valid regex"));
+    let tight = SPACES.replace_all(tokens, "$1");
+    // Put back the spaces a reader needs: after a comma, around `->`, `=` and a bound's colon.
+    tight
+        .replace(',', ", ")
+        .replace("->", " -> ")
+        .replace(" :::", ": ::")
+        .replace(" : ", ": ")
+        .trim_start_matches("::")
+        .trim_end_matches([',', ' '])
+        .to_owned()
 }
 
 fn tokens(t: &impl ToTokens) -> String {

@@ -840,3 +840,20 @@ fn versions_move_by_cargo_rules() {
         assert_eq!(bumped.to_string(), expected, "{base} {class}");
     }
 }
+
+#[test]
+fn signatures_print_as_written() {
+    let cases = [
+        (
+            ":: std :: option :: Option < Provider >",
+            "std::option::Option<Provider>",
+        ),
+        (
+            "fn provider < T > (mut self , _ : T) -> Self where T : :: std :: convert :: TryInto < super :: Provider > ,",
+            "fn provider<T>(mut self, _: T) -> Self where T: ::std::convert::TryInto<super::Provider>",
+        ),
+    ];
+    for (tokens, expected) in cases {
+        assert_eq!(super::rust_api::readable(tokens), expected);
+    }
+}
