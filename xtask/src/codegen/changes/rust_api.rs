@@ -128,9 +128,20 @@ pub(crate) fn compare(old: &str, new: &str, exports: &Exports) -> Option<(Semver
         return Some((Semver::Major, vec![change]));
     };
     let (old_items, new_items) = (items(&old_file, exports), items(&new_file, exports));
+    // A type removed or added whole is one change, not one per field, variant, method and impl.
+    let whole = |from: &BTreeMap<String, Item>, to: &BTreeMap<String, Item>| -> BTreeSet<String> {
+        from.keys()
+            .filter(|k| !to.contains_key(*k))
+            .filter_map(|k| k.split_once(' '))
+            .filter(|(kind, _)| matches!(*kind, "struct" | "enum" | "trait"))
+            .map(|(_, path)| path.to_owned())
+            .collect()
+    };
+    let (removed, added) = (whole(&old_items, &new_items), whole(&new_items, &old_items));
     let mut changes = Vec::new();
     for (key, old_item) in &old_items {
         match new_items.get(key) {
+            None if owner(key).is_some_and(|o| removed.contains(o)) => {}
             None => changes.push(ApiChange {
                 class: Semver::Major,
                 item: key.clone(),
@@ -150,7 +161,7 @@ pub(crate) fn compare(old: &str, new: &str, exports: &Exports) -> Option<(Semver
         }
     }
     for (key, new_item) in &new_items {
-        if old_items.contains_key(key) {
+        if old_items.contains_key(key) || owner(key).is_some_and(|o| added.contains(o)) {
             continue;
         }
         let parent_existed = parent(key).is_some_and(|p| old_items.contains_key(&p));
@@ -176,6 +187,17 @@ pub(crate) fn compare(old: &str, new: &str, exports: &Exports) -> Option<(Semver
     }
     let class = changes.iter().map(|c| c.class).max().unwrap_or(Semver::Patch);
     Some((class, changes))
+}
+
+/// The type a field, variant, method, trait item or impl belongs to, as its path.
+fn owner(key: &str) -> Option<&str> {
+    let (kind, path) = key.split_once(' ')?;
+    match kind {
+        "field" => Some(path.rsplit_once('.')?.0),
+        "variant" | "trait-item" | "method" | "const" => Some(path.rsplit_once("::")?.0),
+        "impl" => Some(path.rsplit_once(" for ")?.1),
+        _ => None,
+    }
 }
 
 /// The item a field, variant, method or trait item belongs to, as its key.
@@ -225,6 +247,7 @@ pub(crate) fn readable(tokens: &str) -> String {
     tight
         .replace(',', ", ")
         .replace("->", " -> ")
+        .replace(", )", ")")
         .replace(" :::", ": ::")
         .replace(" : ", ": ")
         .trim_start_matches("::")
