@@ -122,7 +122,7 @@ pub(crate) struct Report {
     pub(crate) notes: Vec<String>,
     pub(crate) old_version: String,
     pub(crate) new_version: String,
-    revision: String,
+    pub(crate) revision: String,
 }
 
 /// The spec as the report compares it: the document `openapiv3` read, as JSON.
@@ -245,12 +245,12 @@ impl Report {
             let Some(current) = package_version(&manifest) else {
                 bail!("{}: no `version` in [package]", manifest_path.display());
             };
+            // A crate new since the base, or no git: nothing to follow (raising the version as it stands would
+            // raise it again on every run).
             let base_manifest = git_show(root, &self.revision, &manifest_path.to_string_lossy()).ok();
-            // A crate new since the base, or no git: the version as it stands is the base.
-            let base = base_manifest
-                .as_deref()
-                .and_then(package_version)
-                .unwrap_or_else(|| current.clone());
+            let Some(base) = base_manifest.as_deref().and_then(package_version) else {
+                continue;
+            };
             let required = bump(&base, class);
             if current >= required {
                 continue;

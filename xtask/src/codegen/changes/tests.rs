@@ -857,3 +857,86 @@ fn signatures_print_as_written() {
         assert_eq!(super::rust_api::readable(tokens), expected);
     }
 }
+
+/// A report's crate classes raise each manifest's version (and `Cargo.lock`'s entry) from the base revision's, once:
+/// a second run, or a version already raised by hand, changes nothing.
+#[test]
+fn versions_follow_from_the_base_revision() {
+    let root = std::env::temp_dir().join(format!("xtask-versions-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let manifest = |v: &str| format!("[package]\nname = \"secrets-client\"\nversion = \"{v}\"\n");
+    let lock = |v: &str| format!("[[package]]\nname = \"secrets-client\"\nversion = \"{v}\"\n");
+    std::fs::create_dir_all(root.join("crates/secrets-client")).unwrap();
+    std::fs::write(root.join("crates/secrets-client/Cargo.toml"), manifest("1.2.3")).unwrap();
+    std::fs::write(root.join("Cargo.lock"), lock("1.2.3")).unwrap();
+    let git = |args: &[&str]| {
+        let ok = std::process::Command::new("git")
+            .arg("-C")
+            .arg(&root)
+            .args([
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@t",
+                "-c",
+                "commit.gpgsign=false",
+            ])
+            .args(args)
+            .output()
+            .unwrap()
+            .status
+            .success();
+        assert!(ok, "git {args:?}");
+    };
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&["commit", "-q", "-m", "base"]);
+    let report = |class: Option<Semver>| Report {
+        base: "HEAD:openapi.yaml".into(),
+        wire: Vec::new(),
+        crates: vec![super::CrateReport {
+            name: "secrets-client".into(),
+            dir: "crates/secrets-client",
+            class,
+            changes: Vec::new(),
+        }],
+        notes: Vec::new(),
+        old_version: "1.0.0".into(),
+        new_version: "1.0.0".into(),
+        revision: "HEAD".into(),
+    };
+    let cases = [
+        ("1.2.3", Some(Semver::Major), Some("2.0.0")),
+        ("1.2.3", Some(Semver::Minor), Some("1.3.0")),
+        ("1.2.3", Some(Semver::Patch), Some("1.2.4")),
+        ("1.2.3", None, None),
+        // Already raised (by an earlier run, or by hand): left alone.
+        ("2.0.0", Some(Semver::Major), None),
+        ("1.3.0", Some(Semver::Minor), None),
+        // Raised too little: raised again, from the base's.
+        ("1.3.0", Some(Semver::Major), Some("2.0.0")),
+    ];
+    for (current, class, expected) in cases {
+        std::fs::write(root.join("crates/secrets-client/Cargo.toml"), manifest(current)).unwrap();
+        std::fs::write(root.join("Cargo.lock"), lock(current)).unwrap();
+        let outputs = report(class).version_outputs(&root).unwrap();
+        let text = |path: &str| {
+            outputs
+                .iter()
+                .find(|o| o.path == std::path::Path::new(path))
+                .map(|o| o.contents.clone())
+        };
+        match expected {
+            None => assert!(outputs.is_empty(), "{current} {class:?}"),
+            Some(version) => {
+                assert_eq!(
+                    text("crates/secrets-client/Cargo.toml"),
+                    Some(manifest(version)),
+                    "{current} {class:?}"
+                );
+                assert_eq!(text("Cargo.lock"), Some(lock(version)), "{current} {class:?}");
+            }
+        }
+    }
+    std::fs::remove_dir_all(&root).unwrap();
+}
