@@ -49,8 +49,9 @@ pub(crate) struct Base {
     /// As printed: `HEAD:openapi.yaml`, or the file's path.
     pub(crate) label: String,
     pub(crate) spec: Spec,
-    /// `HEAD` for a file base too: the versions committed last are the ones to raise.
-    pub(crate) revision: String,
+    /// The git revision the spec was read from, whose manifests hold the crates' versions to raise; a file base has
+    /// none, so versions are left alone.
+    pub(crate) revision: Option<String>,
 }
 
 impl Base {
@@ -64,20 +65,25 @@ impl Base {
             return Ok(Some(Base {
                 label: arg.to_owned(),
                 spec,
-                revision: "HEAD".into(),
+                revision: None,
             }));
         }
         let revision = arg.unwrap_or("HEAD");
         let label = format!("{revision}:openapi.yaml");
         match git_show(root, revision, "openapi.yaml") {
-            Ok(text) => {
-                let spec = Spec::parse(&label, text).map_err(|err| anyhow!(err))?;
-                Ok(Some(Base {
+            Ok(text) => match Spec::parse(&label, text) {
+                Ok(spec) => Ok(Some(Base {
                     label,
                     spec,
-                    revision: revision.to_owned(),
-                }))
-            }
+                    revision: Some(revision.to_owned()),
+                })),
+                Err(err) if arg.is_some() => Err(anyhow!(err)),
+                // A committed spec the generators refuse (being fixed now): the fix is not held up.
+                Err(err) => {
+                    eprintln!("note: no change report: {err}");
+                    Ok(None)
+                }
+            },
             Err(err) if arg.is_some() => Err(err.context(format!("--base {revision}: not a file nor a git revision"))),
             Err(err) => {
                 eprintln!("note: no change report: {err:#}");
@@ -122,7 +128,7 @@ pub(crate) struct Report {
     pub(crate) notes: Vec<String>,
     pub(crate) old_version: String,
     pub(crate) new_version: String,
-    pub(crate) revision: String,
+    pub(crate) revision: Option<String>,
 }
 
 /// The spec as the report compares it: the document `openapiv3` read, as JSON.
@@ -235,6 +241,9 @@ impl Report {
     /// the base's revision), and `Cargo.lock` to match; unchanged files come out with their bytes as they are.
     pub(crate) fn version_outputs(&self, root: &Path) -> Result<Vec<Output>> {
         let mut outputs = Vec::new();
+        let Some(revision) = &self.revision else {
+            return Ok(outputs);
+        };
         let lock_path = root.join("Cargo.lock");
         let mut lock = std::fs::read_to_string(&lock_path).ok();
         for krate in &self.crates {
@@ -247,7 +256,7 @@ impl Report {
             };
             // A crate new since the base, or no git: nothing to follow (raising the version as it stands would
             // raise it again on every run).
-            let base_manifest = git_show(root, &self.revision, &manifest_path.to_string_lossy()).ok();
+            let base_manifest = git_show(root, revision, &manifest_path.to_string_lossy()).ok();
             let Some(base) = base_manifest.as_deref().and_then(package_version) else {
                 continue;
             };

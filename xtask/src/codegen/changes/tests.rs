@@ -727,7 +727,7 @@ fn report(case: &Case) -> Report {
     let base = Base {
         label: "base".into(),
         spec: base_spec,
-        revision: "HEAD".into(),
+        revision: None,
     };
     Report::new(&root, &base, &spec, &outputs, Ok(base_outputs))
 }
@@ -903,7 +903,7 @@ fn versions_follow_from_the_base_revision() {
         notes: Vec::new(),
         old_version: "1.0.0".into(),
         new_version: "1.0.0".into(),
-        revision: "HEAD".into(),
+        revision: Some("HEAD".into()),
     };
     let cases = [
         ("1.2.3", Some(Semver::Major), Some("2.0.0")),
@@ -939,4 +939,36 @@ fn versions_follow_from_the_base_revision() {
         }
     }
     std::fs::remove_dir_all(&root).unwrap();
+}
+
+/// `cargo xtask codegen --check --base FILE` as a user runs it: the gate fails on a change that breaks clients,
+/// naming it, and passes on a compatible one (a file base raises no crate version).
+#[test]
+fn check_against_a_file_base() {
+    let dir = std::env::temp_dir().join(format!("xtask-base-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cases: [(&[Edit], Option<&str>); 2] = [
+        // Against a base where `note` was a required request field, today's spec removes it: refused.
+        (
+            &[
+                Set("$C/CreateSecretRequest/properties/note", "{type: string}"),
+                Set("$C/CreateSecretRequest/required/-", "note"),
+            ],
+            Some("property `note` removed"),
+        ),
+        (&[Set("$C/UserSecret/description", "Another description.")], None),
+    ];
+    for (i, (edits, refused)) in cases.into_iter().enumerate() {
+        let path = dir.join(format!("base-{i}.yaml"));
+        std::fs::write(&path, &spec_with(edits).text).unwrap();
+        let result = crate::codegen::run(None, Mode::Check, Some(path.to_str().unwrap()));
+        match refused {
+            Some(change) => {
+                let err = format!("{:#}", result.unwrap_err());
+                assert!(err.contains("existing clients") && err.contains(change), "{err}");
+            }
+            None => assert!(result.is_ok(), "{result:?}"),
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }
