@@ -1,5 +1,6 @@
 //! `cargo xtask codegen`: load the spec, generate every output, then write or check them in one place.
 
+pub(crate) mod changes;
 pub(crate) mod client;
 pub(crate) mod stub;
 
@@ -26,14 +27,33 @@ pub(crate) struct Output {
     pub(crate) contents: String,
 }
 
-pub(crate) fn run(spec_path: Option<&Path>, mode: Mode) -> Result<()> {
+pub(crate) fn run(spec_path: Option<&Path>, mode: Mode, base: Option<&str>) -> Result<()> {
     let root = crate::project_root();
     let spec = match spec_path {
         Some(path) => load(path)?,
         None => load_relative(&root, "openapi.yaml")?,
     };
-    let outputs = generate(&root, &spec)?;
-    update(&root, &outputs, mode)
+    let base = changes::Base::resolve(&root, base)?;
+    // The base's code is generated on a thread of its own, beside the spec's.
+    let (mut outputs, report) = std::thread::scope(|scope| -> Result<_> {
+        let base_outputs = base.as_ref().map(|base| scope.spawn(|| changes::base_outputs(base)));
+        let outputs = generate(&root, &spec)?;
+        let report = base.as_ref().zip(base_outputs).map(|(base, handle)| {
+            let base_outputs = handle.join().unwrap_or_else(|_| Err("its generation panicked".into()));
+            changes::Report::new(&root, base, &spec, &outputs, base_outputs)
+        });
+        Ok((outputs, report))
+    })?;
+    if let Some(report) = &report {
+        eprint!("{report}");
+        outputs.extend(report.version_outputs(&root)?);
+    }
+    let updated = update(&root, &outputs, mode);
+    let gate = report.as_ref().map_or(Ok(()), |report| report.gate(mode));
+    match (updated, gate) {
+        (Err(stale), Err(gate)) => Err(anyhow!("{gate:#}\n{stale:#}")),
+        (updated, gate) => updated.and(gate),
+    }
 }
 
 /// Reads and parses a spec; errors name the path as given.

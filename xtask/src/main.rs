@@ -25,7 +25,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Regenerate the client and server-stub crates from openapi.yaml.
+    /// Regenerate the client and server-stub crates from openapi.yaml, and report what the spec's change breaks.
     Codegen {
         /// Write nothing; fail if any generated file differs from what the spec produces.
         #[arg(long)]
@@ -33,6 +33,10 @@ enum Command {
         /// The spec to read (default: openapi.yaml at the workspace root).
         #[arg(long)]
         spec: Option<PathBuf>,
+        /// What the change report compares the spec with: a file, or a git revision whose openapi.yaml is read
+        /// (default: HEAD).
+        #[arg(long, value_name = "REF|FILE")]
+        base: Option<String>,
     },
     /// Generate a standalone server-stub crate (stub-gen over stub-runtime) for any OpenAPI 3.0 document.
     Stub {
@@ -83,13 +87,13 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Codegen { check, spec } => {
+        Command::Codegen { check, spec, base } => {
             let mode = if check {
                 codegen::Mode::Check
             } else {
                 codegen::Mode::Write
             };
-            codegen::run(spec.as_deref(), mode)
+            codegen::run(spec.as_deref(), mode, base.as_deref())
         }
         Command::Stub {
             spec,
