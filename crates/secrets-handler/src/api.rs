@@ -1,11 +1,11 @@
-//! The `SecretsApi` implementation: authenticates and rate-limits bearer tokens, and lists, reads, creates, updates
-//! and deletes the caller's secrets; domain errors become the envelope in one place, `From<Failure> for Rejection`,
-//! so operations use `?`.
+//! The `SecretsApi` implementation: authenticates bearer tokens (refusing expired ones, recording last use) and
+//! rate-limits them, and lists, reads, creates, updates and deletes the caller's secrets; domain errors become the
+//! envelope in one place, `From<Failure> for Rejection`, so operations use `?`.
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
-use chrono::{SubsecRound as _, Utc};
+use chrono::{DateTime, SecondsFormat, SubsecRound as _, Utc};
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 use secrets_server_stub::{
@@ -16,8 +16,9 @@ use secrets_server_stub::{
 
 use crate::crypto::{self, CryptoError};
 use crate::keywatch::LiveKeyring;
-use crate::store::{NewSecret, NewValue, SecretRow, Store, StoreError};
-use crate::tokens::{self, Caller, Scope};
+use crate::store::{NewSecret, NewValue, SecretRow, Store, StoreError, TokenRow};
+use crate::tokens::{self, Caller, Scope, TokenHash};
+use crate::usage::LastUsed;
 use crate::{mask, preset};
 
 /// The one 401 detail for unknown, revoked and malformed tokens: which of them it was is not the caller's business.
@@ -37,6 +38,7 @@ pub struct Handler {
     store: Arc<Store>,
     keys: Arc<LiveKeyring>,
     limiter: Option<DefaultKeyedRateLimiter<String>>,
+    last_used: LastUsed,
 }
 
 impl Handler {
@@ -45,7 +47,13 @@ impl Handler {
     pub fn new(store: Arc<Store>, keys: Arc<LiveKeyring>, rate_limit: Option<RateLimit>) -> Self {
         let limiter =
             rate_limit.map(|r| DefaultKeyedRateLimiter::keyed(Quota::per_second(r.per_second).allow_burst(r.burst)));
-        Self { store, keys, limiter }
+        let last_used = LastUsed::new(Arc::clone(&store));
+        Self {
+            store,
+            keys,
+            limiter,
+            last_used,
+        }
     }
 }
 
@@ -243,6 +251,22 @@ impl Handler {
     }
 }
 
+/// The token row that may authenticate a request at `now`: one that exists, matches `hash`, is not revoked and has
+/// not expired. The expiry is checked here on every request, not when the row is read, so a token expires on time
+/// even while its lookup is cached.
+fn admit(row: Option<TokenRow>, hash: &TokenHash, now: DateTime<Utc>) -> Result<TokenRow, Rejection> {
+    let row = row
+        .filter(|row| row.revoked_at.is_none() && tokens::verify(&row.hash, hash))
+        .ok_or_else(|| Rejection::unauthorized(UNKNOWN_TOKEN))?;
+    match row.expires_at {
+        Some(expires_at) if expires_at <= now => Err(Rejection::unauthorized(format!(
+            "the token expired at {}; create a new one",
+            expires_at.to_rfc3339_opts(SecondsFormat::Secs, true)
+        ))),
+        _ => Ok(row),
+    }
+}
+
 /// The token a request carries, as `Authorization: Bearer` or as `X-API-Key` (the platform's SDK sends the latter);
 /// a request that sends both with different tokens is refused rather than served as either caller.
 fn presented_token(credentials: &Credentials) -> Result<&str, Rejection> {
@@ -282,9 +306,8 @@ impl SecretsApi for Handler {
         let hash = tokens::hash(token);
         // A store failure here is a 502/504, not a bad token: the token could not be checked.
         let row = self.store.token_by_hash(hash).await.map_err(Failure::Store)?;
-        let row = row
-            .filter(|row| row.revoked_at.is_none() && tokens::verify(&row.hash, &hash))
-            .ok_or_else(|| Rejection::unauthorized(UNKNOWN_TOKEN))?;
+        let row = admit(row, &hash, Utc::now())?;
+        self.last_used.record(&row.id);
         self.check_rate(&row.id)?;
         Ok(Caller {
             token_id: row.id,
@@ -348,5 +371,54 @@ impl SecretsApi for Handler {
     ) -> Result<DeleteSecretResponse, Rejection> {
         self.delete(&ctx.caller, path.secret_id).await?;
         Ok(DeleteSecretResponse::NoContent)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeDelta;
+
+    use super::*;
+
+    /// `(revoked, expires in seconds from now, presented hash matches, expected 401 detail or Ok)`.
+    #[test]
+    fn admit_refuses_unknown_revoked_and_expired_tokens() {
+        let now = DateTime::parse_from_rfc3339("2026-12-04T12:00:00.5Z").unwrap().to_utc();
+        let hash = tokens::hash("st_example");
+        let row = |revoked: bool, expires_in: Option<i64>, stored: TokenHash| TokenRow {
+            id: "tok_000000000001".to_owned(),
+            user: "alice".to_owned(),
+            scope: Scope::Read,
+            hash: stored.to_vec(),
+            created_at: now - TimeDelta::days(1),
+            revoked_at: revoked.then_some(now - TimeDelta::hours(1)),
+            expires_at: expires_in.map(|s| now + TimeDelta::seconds(s)),
+            last_used_at: None,
+        };
+        let expired = "the token expired at 2026-12-04T12:00:00Z; create a new one";
+        let cases: [(Option<TokenRow>, Result<(), &str>); 8] = [
+            (None, Err(UNKNOWN_TOKEN)),
+            (Some(row(false, None, hash)), Ok(())),
+            (Some(row(false, Some(1), hash)), Ok(())),
+            (Some(row(false, Some(0), hash)), Err(expired)),
+            (
+                Some(row(false, Some(-3600), hash)),
+                Err("the token expired at 2026-12-04T11:00:00Z; create a new one"),
+            ),
+            (Some(row(true, None, hash)), Err(UNKNOWN_TOKEN)),
+            (Some(row(true, Some(-1), hash)), Err(UNKNOWN_TOKEN)),
+            (Some(row(false, None, tokens::hash("st_other"))), Err(UNKNOWN_TOKEN)),
+        ];
+        for (i, (row, expected)) in cases.into_iter().enumerate() {
+            let got = admit(row, &hash, now).map(|_| ()).map_err(|rejection| {
+                assert_eq!(
+                    (rejection.status().as_u16(), rejection.kind()),
+                    (401, "authentication_error"),
+                    "case {i}"
+                );
+                rejection.detail().to_owned()
+            });
+            assert_eq!(got, expected.map_err(str::to_owned), "case {i}");
+        }
     }
 }

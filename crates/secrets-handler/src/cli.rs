@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
 use secrets_server_stub::runtime::ApiVersion;
 
@@ -108,8 +109,15 @@ pub enum TokenCommand {
         /// Create N users named USER-1 … USER-N instead, one token each, printed one per line (load tests).
         #[arg(long, value_name = "N")]
         count: Option<NonZeroU32>,
+        /// The token stops working this long after it is created: a whole number and a unit, `m` (minutes), `h`,
+        /// `d` or `w`, e.g. `90d`, `12h` [default: it never expires].
+        #[arg(long, value_name = "LIFETIME", value_parser = parse_lifetime, conflicts_with = "expires_at")]
+        expires_in: Option<Duration>,
+        /// The token stops working at this time (RFC 3339, e.g. `2027-03-01T00:00:00Z`) [default: it never expires].
+        #[arg(long, value_name = "TIME", value_parser = parse_time)]
+        expires_at: Option<DateTime<Utc>>,
     },
-    /// List tokens (ids, users, scopes; never the tokens).
+    /// List tokens (ids, users, scopes, expiry, last use; never the tokens).
     List,
     /// Revoke a token, given the token itself or its id (`tok_…`).
     Revoke {
@@ -148,6 +156,36 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         return Err("the duration must be more than zero".to_owned());
     }
     Ok(duration)
+}
+
+/// Reads a token lifetime: `30m`, `12h`, `90d`, `2w`.
+pub fn parse_lifetime(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a lifetime such as 90d or 12h"))?;
+    let unit_secs = match unit {
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        "w" => 604_800,
+        other => return Err(format!("unknown lifetime unit {other:?}, expected m, h, d or w")),
+    };
+    match n.checked_mul(unit_secs) {
+        Some(0) => Err("the lifetime must be more than zero".to_owned()),
+        // No later than chrono's last representable time, whatever now is.
+        Some(secs) if secs <= 100 * 365 * 86_400 => Ok(Duration::from_secs(secs)),
+        _ => Err(format!("{text:?} is more than 100 years")),
+    }
+}
+
+/// Reads an RFC 3339 time, e.g. `2027-03-01T00:00:00Z` or `2027-03-01T09:00:00+09:00`.
+pub fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text.trim())
+        .map(|t| t.to_utc())
+        .map_err(|e| format!("{text:?} is not an RFC 3339 time such as 2027-03-01T00:00:00Z: {e}"))
 }
 
 #[cfg(test)]
@@ -193,6 +231,69 @@ mod tests {
                 panic!("{args:?} is not serve")
             };
             let got = serve.rate_limit().map(|r| (r.per_second.get(), r.burst.get()));
+            assert_eq!(got, expected, "{args:?}");
+        }
+    }
+
+    #[test]
+    fn lifetimes() {
+        let ok = [
+            ("30m", 1_800),
+            ("12h", 43_200),
+            ("90d", 7_776_000),
+            ("2w", 1_209_600),
+            (" 1d ", 86_400),
+        ];
+        for (text, secs) in ok {
+            assert_eq!(parse_lifetime(text), Ok(Duration::from_secs(secs)), "{text}");
+        }
+        for text in [
+            "",
+            "d",
+            "90",
+            "90s",
+            "0d",
+            "-1d",
+            "1.5d",
+            "90 d",
+            "101000d",
+            "99999999999999999999w",
+        ] {
+            assert!(parse_lifetime(text).is_err(), "{text}");
+        }
+    }
+
+    /// `(arguments after token create --user alice, expected (expires in, expires at) or an error)`.
+    #[test]
+    fn token_create_expiry_arguments() {
+        type Expiry = (Option<Duration>, Option<&'static str>);
+        let cases: [(&[&str], Option<Expiry>); 5] = [
+            (&[], Some((None, None))),
+            (
+                &["--expires-in", "90d"],
+                Some((Some(Duration::from_secs(90 * 86_400)), None)),
+            ),
+            (
+                &["--expires-at", "2027-03-01T09:00:00+09:00"],
+                Some((None, Some("2027-03-01T00:00:00Z"))),
+            ),
+            (&["--expires-in", "90d", "--expires-at", "2027-03-01T00:00:00Z"], None),
+            (&["--expires-at", "2027-03-01"], None),
+        ];
+        for (args, expected) in cases {
+            let parsed = Cli::try_parse_from(
+                ["secrets-server", "token", "create", "--user", "alice"]
+                    .into_iter()
+                    .chain(args.iter().copied()),
+            );
+            let got = parsed.ok().map(|cli| match cli.command {
+                Command::Token(TokenCommand::Create {
+                    expires_in, expires_at, ..
+                }) => (expires_in, expires_at),
+                other => panic!("{args:?} parsed as {other:?}"),
+            });
+            let expected =
+                expected.map(|(within, at)| (within, at.map(|at| DateTime::parse_from_rfc3339(at).unwrap().to_utc())));
             assert_eq!(got, expected, "{args:?}");
         }
     }

@@ -2,7 +2,7 @@
 //! store (SQLite or PostgreSQL), and provides the `secrets-server` binary's commands.
 //!
 //! Module map: [`preset`] provider → name, [`mask`] masked values, [`crypto`] AES-GCM and the keyring,
-//! [`store`] SQLite and PostgreSQL, [`keywatch`] the keyring in use and its reloads, [`tokens`] bearer tokens, [`api`] the trait implementation and the one error-to-response
+//! [`store`] SQLite and PostgreSQL, [`keywatch`] the keyring in use and its reloads, [`tokens`] bearer tokens, [`usage`] their last use, [`api`] the trait implementation and the one error-to-response
 //! mapping, [`cli`] flags and environment, [`server`] startup and graceful shutdown, [`docs`] the API reference it publishes,
 //! [`admin`] token and key commands.
 
@@ -17,3 +17,4 @@ pub mod preset;
 pub mod server;
 pub mod store;
 pub mod tokens;
+pub mod usage;

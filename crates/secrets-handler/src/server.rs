@@ -51,6 +51,9 @@ pub enum ServerError {
     /// Rotation needs an existing keyring.
     #[error("no key file at {0}: nothing to rotate")]
     NoKeyFile(String),
+    /// `token create` was given an expiry that has passed.
+    #[error("the token would expire at {0}, which has passed")]
+    ExpiryPast(String),
     /// `token revoke` found nothing to revoke.
     #[error("no live token matches {0}")]
     NoSuchToken(String),

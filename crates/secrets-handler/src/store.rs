@@ -193,13 +193,22 @@ pub struct TokenRow {
     pub scope: Scope,
     /// SHA-256 of the token.
     pub hash: Vec<u8>,
-    /// When it was created (RFC 3339).
-    pub created_at: String,
-    /// When it was revoked (RFC 3339), if it was.
-    pub revoked_at: Option<String>,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// When it stops working; `None`: never.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When it last authenticated a request, to within [`LAST_USED_EVERY`]; `None`: never (or not since this was
+    /// recorded).
+    pub last_used_at: Option<DateTime<Utc>>,
 }
 
-/// Formats a time the way SQLite stores it and token listings show it.
+/// How stale a token's recorded last use may be: it is written at most once per token in this time, never once per
+/// request, so a busy token costs one write a minute (`TokenStore::touch_token`, `crate::usage`).
+pub const LAST_USED_EVERY: Duration = Duration::from_secs(60);
+
+/// Formats a time the way SQLite stores it: fixed width, so that times compare as text.
 pub fn timestamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
@@ -274,8 +283,15 @@ pub trait SecretStore: Send + Sync {
 /// API tokens, stored as hashes.
 #[async_trait]
 pub trait TokenStore: Send + Sync {
-    /// Inserts a new token's hash.
-    async fn insert_token(&self, id: String, user: String, scope: Scope, hash: TokenHash) -> Result<(), StoreError>;
+    /// Inserts a new token's hash; `expires_at` `None`: it never expires.
+    async fn insert_token(
+        &self,
+        id: String,
+        user: String,
+        scope: Scope,
+        hash: TokenHash,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError>;
 
     /// The token with this hash, revoked or not. Cached; a revocation by any process is seen within a second.
     async fn token_by_hash(&self, hash: TokenHash) -> Result<Option<TokenRow>, StoreError>;
@@ -285,6 +301,12 @@ pub trait TokenStore: Send + Sync {
 
     /// Every token, oldest first.
     async fn tokens(&self) -> Result<Vec<TokenRow>, StoreError>;
+
+    /// Records that token `id` was used at `at`, unless its recorded last use is less than [`LAST_USED_EVERY`]
+    /// before `at` (another instance recorded it): the condition is part of the write, so instances sharing a
+    /// database write at most once a minute between them. Whether it wrote. Does not bump the token epoch, so
+    /// cached lookups stay cached.
+    async fn touch_token(&self, id: String, at: DateTime<Utc>) -> Result<bool, StoreError>;
 }
 
 /// Master-key bookkeeping: key-check records, and re-encryption under a new key.
@@ -305,7 +327,44 @@ pub trait KeyStore: Send + Sync {
 
 #[cfg(test)]
 mod tests {
+    use chrono::TimeDelta;
+
     use super::*;
+
+    /// The stored coalescing rule, on either backend: one token's uses as `(seconds after the first, whether
+    /// `touch_token` writes)`. Two instances using a token at once are two calls at one time: one writes.
+    pub(in crate::store) async fn check_touch_is_coalesced(store: &dyn Backend) {
+        let token = crate::tokens::generate().unwrap();
+        store
+            .insert_token(token.id.clone(), "alice".into(), Scope::Read, token.hash, None)
+            .await
+            .unwrap();
+        let start = DateTime::parse_from_rfc3339("2026-12-04T12:00:00Z").unwrap().to_utc();
+        let cases = [
+            (0.0, true),
+            (0.0, false),
+            (30.0, false),
+            (59.999_999, false),
+            (60.0, true),
+            (61.0, false),
+            (-10.0, false),
+            (3_600.0, true),
+        ];
+        for (i, (secs, expected)) in cases.into_iter().enumerate() {
+            let at = start + TimeDelta::microseconds((secs * 1e6_f64) as i64);
+            let wrote = store.touch_token(token.id.clone(), at).await.unwrap();
+            assert_eq!(wrote, expected, "case {i}: a use {secs} s after the first");
+        }
+        let row = store
+            .tokens()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|r| r.id == token.id)
+            .unwrap();
+        assert_eq!(row.last_used_at, Some(start + TimeDelta::hours(1)));
+        assert!(!store.touch_token("tok_unknown".into(), start).await.unwrap());
+    }
 
     #[test]
     fn database_argument_picks_the_backend_and_never_shows_a_password() {

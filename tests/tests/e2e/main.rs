@@ -12,3 +12,4 @@ mod props;
 mod resource;
 mod sdk;
 mod service;
+mod token_lifetime;

@@ -180,6 +180,7 @@ async fn tokens_issued_before_the_checksum_keep_working_until_revoked() {
             "carol".into(),
             secrets_handler::tokens::Scope::Read,
             hash,
+            None,
         )
         .await
         .unwrap();

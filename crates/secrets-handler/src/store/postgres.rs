@@ -20,6 +20,8 @@ mod schema;
 #[cfg(test)]
 mod tests;
 mod tls;
+#[cfg(test)]
+mod token_tests;
 mod tokens;
 
 use std::sync::{Arc, Mutex};

@@ -10,10 +10,11 @@ use crate::store::StoreError;
 const MIGRATION_LOCK: i64 = 0x05EC_2E75_0001;
 
 /// Every migration, oldest first, as `(version, what it does, SQL)`; recorded in `schema_migrations`.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "the secrets, tokens and key_checks tables",
-    "
+pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "the secrets, tokens and key_checks tables",
+        "
 CREATE TABLE secrets (
     id           UUID PRIMARY KEY,
     owner        TEXT NOT NULL,
@@ -54,7 +55,21 @@ CREATE TABLE key_checks (
     created_at TIMESTAMPTZ NOT NULL
 );
 ",
-)];
+    ),
+    (
+        2,
+        "tokens.expires_at and tokens.last_used_at",
+        // Recording a use must not bump the token epoch (every instance would drop its cached lookups once a minute
+        // per busy token), so the trigger now names the columns that change what a token may do.
+        "
+ALTER TABLE tokens ADD COLUMN expires_at TIMESTAMPTZ, ADD COLUMN last_used_at TIMESTAMPTZ;
+DROP TRIGGER tokens_changed ON tokens;
+CREATE TRIGGER tokens_changed
+    AFTER INSERT OR DELETE OR UPDATE OF id, \"user\", scope, hash, created_at, revoked_at, expires_at ON tokens
+    FOR EACH STATEMENT EXECUTE FUNCTION bump_token_epoch();
+",
+    ),
+];
 
 impl PgStore {
     /// Applies the migrations this database lacks, one instance at a time.

@@ -6,20 +6,27 @@ use chrono::{DateTime, Utc};
 use tokio_postgres::Row;
 
 use super::{PgStore, col};
-use crate::store::{StoreError, TokenRow, TokenStore, timestamp};
+use crate::store::{LAST_USED_EVERY, StoreError, TokenRow, TokenStore};
 use crate::tokens::{Scope, TokenHash};
 
 /// The columns [`token_row`] reads, in its order.
-const TOKEN_COLUMNS: &str = "id, \"user\", scope, hash, created_at, revoked_at";
+const TOKEN_COLUMNS: &str = "id, \"user\", scope, hash, created_at, revoked_at, expires_at, last_used_at";
 
 #[async_trait]
 impl TokenStore for PgStore {
-    async fn insert_token(&self, id: String, user: String, scope: Scope, hash: TokenHash) -> Result<(), StoreError> {
+    async fn insert_token(
+        &self,
+        id: String,
+        user: String,
+        scope: Scope,
+        hash: TokenHash,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
         let client = self.client().await?;
         client
             .execute(
-                "INSERT INTO tokens (id, \"user\", scope, hash, created_at) VALUES ($1, $2, $3, $4, $5)",
-                &[&id, &user, &scope.as_str(), &hash.as_slice(), &Utc::now()],
+                "INSERT INTO tokens (id, \"user\", scope, hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                &[&id, &user, &scope.as_str(), &hash.as_slice(), &Utc::now(), &expires_at],
             )
             .await
             .map_err(|e| self.fail(e))?;
@@ -75,12 +82,22 @@ impl TokenStore for PgStore {
             .await?;
         rows.iter().map(token_row).collect()
     }
+
+    async fn touch_token(&self, id: String, at: DateTime<Utc>) -> Result<bool, StoreError> {
+        let client = self.client().await?;
+        let written = client
+            .execute(
+                "UPDATE tokens SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at <= $3)",
+                &[&at, &id, &(at - LAST_USED_EVERY)],
+            )
+            .await
+            .map_err(|e| self.fail(e))?;
+        Ok(written > 0)
+    }
 }
 
 fn token_row(row: &Row) -> Result<TokenRow, StoreError> {
     let scope: &str = col(row, 2)?;
-    let created_at: DateTime<Utc> = col(row, 4)?;
-    let revoked_at: Option<DateTime<Utc>> = col(row, 5)?;
     Ok(TokenRow {
         id: col(row, 0)?,
         user: col(row, 1)?,
@@ -88,7 +105,9 @@ fn token_row(row: &Row) -> Result<TokenRow, StoreError> {
             .parse()
             .map_err(|_| StoreError::Malformed("a stored token scope is not read or write".into()))?,
         hash: col(row, 3)?,
-        created_at: timestamp(created_at),
-        revoked_at: revoked_at.map(timestamp),
+        created_at: col(row, 4)?,
+        revoked_at: col(row, 5)?,
+        expires_at: col(row, 6)?,
+        last_used_at: col(row, 7)?,
     })
 }

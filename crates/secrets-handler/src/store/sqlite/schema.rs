@@ -4,6 +4,7 @@
 //! The schema version is SQLite's `user_version`. Releases before versioning left it at 0; their files hold the
 //! tables of version 1 (perhaps with the older `provider NOT NULL`), which is why version 1 is written with
 //! `IF NOT EXISTS` and version 2 checks before it rebuilds: both are no-ops where their change is already there.
+//! Later versions run only on files that carry an older version, so they are plain changes.
 
 use std::path::Path;
 use std::time::Duration;
@@ -36,10 +37,15 @@ const MIGRATIONS: &[Migration] = &[
             Ok(())
         },
     },
+    Migration {
+        version: 3,
+        does: "tokens.expires_at and tokens.last_used_at",
+        apply: |conn| conn.execute_batch(TOKEN_LIFETIME),
+    },
 ];
 
 /// The schema version this release writes.
-pub(super) const LATEST: i64 = 2;
+pub(super) const LATEST: i64 = 3;
 
 /// Version 1, as releases before versioning created it (but with `provider` nullable, as they did by then).
 pub(in crate::store) const SCHEMA: &str = "
@@ -137,6 +143,16 @@ INSERT INTO secrets_migrated (id, owner, name, provider, masked_value, key_id, n
 DROP TABLE secrets;
 ALTER TABLE secrets_migrated RENAME TO secrets;
 CREATE INDEX IF NOT EXISTS secrets_key_id ON secrets (key_id);
+";
+
+/// Expiry and last use. Recording a use must not bump the token epoch (every server would drop its cached lookups
+/// once a minute per busy token), so the update trigger now names the columns that change what a token may do.
+const TOKEN_LIFETIME: &str = "
+ALTER TABLE tokens ADD COLUMN expires_at TEXT;
+ALTER TABLE tokens ADD COLUMN last_used_at TEXT;
+DROP TRIGGER tokens_updated;
+CREATE TRIGGER tokens_updated AFTER UPDATE OF id, user, scope, hash, created_at, revoked_at, expires_at ON tokens
+    BEGIN UPDATE token_epoch SET epoch = epoch + 1; END;
 ";
 
 fn provider_not_null(conn: &Connection) -> rusqlite::Result<bool> {

@@ -146,11 +146,11 @@ async fn tokens_insert_find_revoke() {
     let t = tokens::generate().unwrap();
     let u = tokens::generate().unwrap();
     f.store
-        .insert_token(t.id.clone(), "alice".into(), Scope::Read, t.hash)
+        .insert_token(t.id.clone(), "alice".into(), Scope::Read, t.hash, None)
         .await
         .unwrap();
     f.store
-        .insert_token(u.id.clone(), "bob".into(), Scope::Write, u.hash)
+        .insert_token(u.id.clone(), "bob".into(), Scope::Write, u.hash, None)
         .await
         .unwrap();
     let row = f.store.token_by_hash(t.hash).await.unwrap().unwrap();
@@ -190,6 +190,46 @@ async fn tokens_insert_find_revoke() {
             .revoked_at
             .is_some()
     );
+}
+
+#[tokio::test]
+async fn last_use_is_written_at_most_once_a_minute() {
+    let f = fixture(Duration::from_secs(5));
+    crate::store::tests::check_touch_is_coalesced(&f.store).await;
+}
+
+/// An expiry is stored and read back; recording a use does not bump the epoch, so the cached lookup (expiry
+/// included) stays cached, while a revocation does.
+#[tokio::test]
+async fn expiry_is_kept_and_a_use_keeps_the_cache() {
+    let f = fixture(Duration::from_secs(5));
+    let epoch = || -> i64 {
+        Connection::open(&f.path)
+            .unwrap()
+            .query_row("SELECT epoch FROM token_epoch", [], |r| r.get(0))
+            .unwrap()
+    };
+    let t = tokens::generate().unwrap();
+    let expires = Utc::now().trunc_subsecs(6) + TimeDelta::hours(1);
+    f.store
+        .insert_token(t.id.clone(), "alice".into(), Scope::Read, t.hash, Some(expires))
+        .await
+        .unwrap();
+    let row = f.store.token_by_hash(t.hash).await.unwrap().unwrap();
+    assert_eq!((row.expires_at, row.last_used_at), (Some(expires), None));
+    let before = epoch();
+    assert!(f.store.touch_token(t.id.clone(), Utc::now()).await.unwrap());
+    assert_eq!(epoch(), before, "recording a use does not bump the token epoch");
+    let cached = f.store.token_by_hash(t.hash).await.unwrap().unwrap();
+    assert_eq!(
+        (cached.expires_at, cached.last_used_at),
+        (Some(expires), None),
+        "answered from the cache, expiry included"
+    );
+    f.store.revoke_token(Some(t.id.clone()), None).await.unwrap();
+    assert!(epoch() > before, "a revocation bumps it");
+    let listed = f.store.tokens().await.unwrap();
+    assert!(listed[0].last_used_at.is_some() && listed[0].revoked_at.is_some());
 }
 
 #[tokio::test]
@@ -553,9 +593,92 @@ async fn a_database_from_the_previous_release_keeps_its_secrets() {
         .unwrap()
         .unwrap();
     assert_eq!((row.user.as_str(), row.scope), ("fixture-user", Scope::Write));
+    assert_eq!((row.expires_at, row.last_used_at), (None, None), "it never expires");
+    assert!(store.touch_token(row.id.clone(), Utc::now()).await.unwrap());
     let version: i64 = Connection::open(&path)
         .unwrap()
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(version, LATEST);
+}
+
+/// A database file written by release dcbc553 (schema version 2, before token expiry; see
+/// `tests/fixtures/release-dcbc553`) is migrated: its secrets decrypt, its tokens keep their scope and revocation
+/// and never expire, a use is recorded without bumping the token epoch, and a revocation still bumps it. Opened
+/// again, the migrated file is left as it is.
+#[tokio::test]
+async fn a_database_from_the_release_before_token_expiry_is_migrated() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/release-dcbc553");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("secrets.db");
+    std::fs::copy(fixture.join("secrets.db"), &path).unwrap();
+    let keyring = Keyring::load_file(&fixture.join("secrets.key")).unwrap().unwrap();
+    let epoch = || -> i64 {
+        Connection::open(&path)
+            .unwrap()
+            .query_row("SELECT epoch FROM token_epoch", [], |r| r.get(0))
+            .unwrap()
+    };
+    let token = std::fs::read_to_string(fixture.join("token.txt")).unwrap();
+    for round in 0..2 {
+        let store = Store::open(&path, Duration::from_secs(5)).unwrap();
+        store.check_keyring(&keyring).await.unwrap();
+        let expected = [
+            ("CUSTOM_FIXTURE_TOKEN", None, "custom-fixture-value-dcbc553"),
+            ("OPENAI_API_KEY", Some("openai"), "sk-fixture-openai-dcbc553"),
+        ];
+        let rows = store.list_secrets("fixture-user").await.unwrap();
+        assert_eq!(rows.len(), expected.len(), "round {round}");
+        for (row, (name, provider, value)) in rows.iter().zip(expected) {
+            assert_eq!((row.name.as_str(), row.provider.as_deref()), (name, provider));
+            let sealed = store.sealed_secret("fixture-user", row.id).await.unwrap().unwrap();
+            let plain = keyring
+                .open(&sealed, &crypto::secret_aad("fixture-user", row.id))
+                .unwrap();
+            assert_eq!(plain.as_slice(), value.as_bytes(), "round {round}: {name}");
+        }
+        // (user, scope, revoked)
+        let listed: Vec<_> = store
+            .tokens()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| {
+                assert_eq!(r.expires_at, None, "round {round}: {} never expires", r.user);
+                (r.user, r.scope, r.revoked_at.is_some())
+            })
+            .collect();
+        let users = [
+            ("fixture-user".to_owned(), Scope::Write, false),
+            ("fixture-reader".to_owned(), Scope::Read, false),
+            ("fixture-revoked".to_owned(), Scope::Write, true),
+        ];
+        assert_eq!(listed, users, "round {round}");
+        let row = store
+            .token_by_hash(crate::tokens::hash(token.trim()))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((row.user.as_str(), row.revoked_at), ("fixture-user", None));
+        let before = epoch();
+        let wrote = store.touch_token(row.id.clone(), Utc::now()).await.unwrap();
+        assert_eq!(wrote, round == 0, "round {round}: written once a minute");
+        assert_eq!(epoch(), before, "round {round}: a use leaves the epoch alone");
+    }
+    let store = Store::open(&path, Duration::from_secs(5)).unwrap();
+    let before = epoch();
+    assert!(
+        store
+            .revoke_token(None, Some(crate::tokens::hash(token.trim())))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(epoch() > before, "a revocation still bumps the epoch");
+    let conn = Connection::open(&path).unwrap();
+    let (version, integrity): (i64, String) = (
+        conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap(),
+        conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap(),
+    );
+    assert_eq!((version, integrity.as_str()), (LATEST, "ok"));
 }
