@@ -1,7 +1,7 @@
 //! When each token was last used: recorded off the request path, at most once per token per [`LAST_USED_EVERY`].
 //!
 //! Two rules keep it to one write a minute, never one per request. This process issues a write for a token only if
-//! it has not issued one in the last minute ([`claim`]), and the write itself is conditional on the stored time
+//! it has not issued one in the last minute (`claim`), and the write itself is conditional on the stored time
 //! being a minute old (`TokenStore::touch_token`), so instances sharing a database write once between them. The
 //! write runs in a task of its own: a slow or failing database never delays or fails a request, and a failure is
 //! logged, not answered.

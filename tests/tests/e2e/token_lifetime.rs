@@ -1,6 +1,7 @@
 //! Token lifetime through the real binary: `token create --expires-in/--expires-at`, an expired token refused with a
-//! 401 that says so even while its lookup is cached, `token list`'s expiry and last use, and the measured number of
-//! `last_used_at` writes for many requests over two instances (one per token a minute, never one per request).
+//! 401 that says so even while its lookup is cached, `token list`'s expiry and last use, the measured number of
+//! `last_used_at` writes for many requests over two instances (one per token a minute, never one per request), and a
+//! failing write that neither delays nor fails a request.
 //!
 //! On SQLite or, under `E2E_DATABASE=postgres`, on PostgreSQL. `E2E_LAST_USED_SECS` stretches the measurement (3 s
 //! by default; 65 s covers a second minute).
@@ -17,14 +18,20 @@ use crate::harness::{Server, answer, on_postgres, postgres};
 /// A server with no rate limit on a fresh database, and how to run SQL in that database; `None` where PostgreSQL is
 /// asked for but not installed (the harness said so).
 fn server() -> Option<(Server, Sql)> {
+    server_with(&[])
+}
+
+/// As [`server`], with more `serve` arguments.
+fn server_with(args: &[&str]) -> Option<(Server, Sql)> {
+    let args = [&["--rate-limit", "0"][..], args].concat();
     if on_postgres() {
         let cluster = postgres()?;
         let url = cluster.create_database("lifetime").unwrap();
         let db = url.rsplit('/').next().unwrap().to_owned();
-        let server = Server::start_on(Some(url), None, &["--rate-limit", "0"]);
+        let server = Server::start_on(Some(url), None, &args);
         return Some((server, Sql::Postgres(db)));
     }
-    let server = Server::start();
+    let server = Server::start_with(&args);
     let path = server.database();
     Some((server, Sql::Sqlite(path)))
 }
@@ -72,6 +79,28 @@ impl Sql {
              CREATE TRIGGER count_statements AFTER UPDATE OF last_used_at ON tokens
                  FOR EACH STATEMENT EXECUTE FUNCTION count_statements();",
         );
+    }
+
+    /// Holds a lock that blocks the write of any token's `last_used_at` (and no read) until the guard is dropped:
+    /// SQLite's write lock, or PostgreSQL's row locks on `tokens`.
+    async fn block_token_writes(&self) -> Box<dyn std::any::Any> {
+        match self {
+            Sql::Sqlite(path) => {
+                let conn = rusqlite::Connection::open(path).unwrap();
+                conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+                Box::new(conn)
+            }
+            Sql::Postgres(db) => {
+                let url = postgres().unwrap().url(db);
+                let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+                tokio::spawn(connection);
+                client
+                    .batch_execute("BEGIN; SELECT id FROM tokens FOR UPDATE")
+                    .await
+                    .unwrap();
+                Box::new(client)
+            }
+        }
     }
 
     /// Rows written to `last_used_at` so far.
@@ -254,4 +283,37 @@ async fn last_use_is_written_once_a_minute_not_once_a_request() {
     for token in ["busy-1", "busy-2"] {
         assert!(listed(&a, token)[5].starts_with("20"), "{token}'s last use is recorded");
     }
+}
+
+/// A last-use write that cannot be made (the rows are locked past the store timeout) neither delays nor fails the
+/// request that caused it: the request is answered before the write gives up, and the failure is a warning in the
+/// log, not an answer. It is not retried per request.
+#[tokio::test]
+async fn a_failing_last_use_write_neither_delays_nor_fails_the_request() {
+    const WARNING: &str = "cannot record when the token was last used";
+    let Some((server, sql)) = server_with(&["--store-timeout", "1s"]) else {
+        return;
+    };
+    let client = server.client(&server.token("locked-out", "read"));
+    let lock = sql.block_token_writes().await;
+    for i in 0..3 {
+        assert_eq!(answer(client.list_secrets().send().await).0, 200, "request {i}");
+    }
+    assert!(
+        !server.logs().contains(WARNING),
+        "the requests were answered only after the write gave up"
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !server.logs().contains(WARNING) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(lock);
+    let logs = server.logs();
+    assert_eq!(
+        logs.matches(WARNING).count(),
+        1,
+        "one write was tried, and failed:\n{logs}"
+    );
+    assert_eq!(answer(client.list_secrets().send().await).0, 200);
+    assert_eq!(listed(&server, "locked-out")[5], "-", "not retried within the minute");
 }

@@ -1,5 +1,9 @@
 //! Token lookups already made, remembered while the tokens table is unchanged (its `token_epoch`, which every
-//! change to `tokens` bumps), so that most requests authenticate without a trip to the database.
+//! change to `tokens` bumps but a recorded use), so that most requests authenticate without a trip to the database.
+//!
+//! A remembered row is the row as read; what depends on the clock is judged on every request (`api::admit` compares
+//! `expires_at` with now), so a token expires on time while cached. A recorded use does not change what a token may
+//! do, so the remembered `last_used_at` may be stale: `token list` reads the table.
 
 use std::collections::HashMap;
 

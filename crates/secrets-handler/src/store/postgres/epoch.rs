@@ -1,6 +1,6 @@
-//! The token-epoch poller. `token_epoch` is bumped by every change to `tokens`; a background task reads it every
-//! [`EPOCH_POLL`], and a cached token lookup is trusted only while the last read is younger than [`EPOCH_FRESH`],
-//! so a revocation through any instance is refused by every instance within a second.
+//! The token-epoch poller. `token_epoch` is bumped by every change to `tokens` but a recorded use; a background task
+//! reads it every [`EPOCH_POLL`], and a cached token lookup is trusted only while the last read is younger than
+//! [`EPOCH_FRESH`], so a revocation through any instance is refused by every instance within a second.
 
 use std::sync::{Mutex, Weak};
 use std::time::Duration;
