@@ -429,6 +429,8 @@ pub enum Check {
     },
     /// `type: boolean`.
     Boolean { nullable: bool, values: Vec<bool> },
+    /// OpenAPI 3.1's `const`: the value must be this one scalar (reported as pydantic's `literal_error`).
+    Const { nullable: bool, value: serde_json::Value },
     /// An untyped `enum` of scalars of several JSON types (`[true, false, 0, 1]`).
     Enum {
         nullable: bool,

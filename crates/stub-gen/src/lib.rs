@@ -14,6 +14,7 @@ pub mod emit;
 pub mod ir;
 pub mod lower;
 pub mod names;
+mod openapi31;
 mod repair;
 pub mod spec;
 

@@ -1,6 +1,6 @@
 //! Reading a spec: YAML text -> `openapiv3` document, refusing (with `file:line` and JSON pointer) what is not an
-//! OpenAPI 3.0 document or has a `$ref` that resolves nowhere, after the repairs of [`crate::repair`]. No I/O: the
-//! caller reads the file.
+//! OpenAPI 3.0 document (a 3.1 one is lowered to 3.0 first, [`crate::openapi31`]) or has a `$ref` that resolves
+//! nowhere, after the repairs of [`crate::repair`]. No I/O: the caller reads the file.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -27,6 +27,9 @@ pub struct Spec {
     /// Component schemas renamed because typify would give two of them one Rust name (`FileDTO` and `FileDto`):
     /// new name -> the name as written.
     pub renamed: BTreeMap<String, String>,
+    /// Nodes the lowering of OpenAPI 3.1 moved ([`crate::openapi31`]): (pointer prefix now, pointer prefix as
+    /// written).
+    pub moved: Vec<(String, String)>,
 }
 
 impl Spec {
@@ -54,20 +57,23 @@ impl Spec {
         })?;
         let located = Located { path, text: &text };
 
-        let version = raw.get("openapi").and_then(Value::as_str);
-        match version {
-            Some(v) if v.trim().starts_with("3.0.") => {}
+        let mut raw = raw;
+        let version = raw.get("openapi").and_then(Value::as_str).map(|v| v.trim().to_owned());
+        let moved = match version.as_deref() {
+            Some(v) if v.starts_with("3.0.") => Vec::new(),
+            Some(v) if v.starts_with("3.1.") || v.starts_with("3.2.") => {
+                crate::openapi31::lower(&mut raw, &|pointer| located.at(pointer))?
+            }
             Some(v) => bail!(
-                "{}: `openapi: {v}` is not supported; the generators read OpenAPI 3.0.x documents only",
+                "{}: `openapi: {v}` is not supported; the generators read OpenAPI 3.0.x and 3.1.x documents (and 3.2.x ones that use only what 3.1 has)",
                 located.at("/openapi")
             ),
             None => bail!(
                 "{}: not an OpenAPI document (no `openapi: 3.0.x` field)",
                 located.at("")
             ),
-        }
+        };
         check_refs(&raw, &raw, &mut String::new(), &located)?;
-        let mut raw = raw;
         let renamed = crate::repair::document(&mut raw, rename);
 
         // The path of a mismatch is tracked only when there is one: tracking it costs every key of a valid spec.
@@ -99,6 +105,7 @@ impl Spec {
             doc,
             raw,
             renamed,
+            moved,
         })
     }
 
@@ -108,7 +115,14 @@ impl Spec {
             path: &self.path,
             text: &self.text,
         };
-        // A renamed schema is found in the text under the name it was written with.
+        // A moved node is found where it is written; so is a renamed schema, under the name it was written with.
+        for (now, written) in &self.moved {
+            if let Some(rest) = pointer.strip_prefix(now.as_str())
+                && (rest.is_empty() || rest.starts_with('/'))
+            {
+                return located.at(&format!("{written}{rest}"));
+            }
+        }
         for (new, original) in &self.renamed {
             let prefix = self::pointer(&["components", "schemas", new]);
             if let Some(rest) = pointer.strip_prefix(&prefix)

@@ -21,9 +21,14 @@ const BAD_SPECS: &[(&str, &str, &str)] = &[
         "bad.yaml:4:1: invalid YAML: did not find expected ',' or ']'",
     ),
     (
-        "openapi 3.1",
-        "openapi: 3.1.0\ninfo: { title: T, version: '1' }\npaths: {}\n",
-        "bad.yaml:1: `openapi: 3.1.0` is not supported; the generators read OpenAPI 3.0.x documents only",
+        "openapi 4.0",
+        "openapi: 4.0.0\ninfo: { title: T, version: '1' }\npaths: {}\n",
+        "bad.yaml:1: `openapi: 4.0.0` is not supported; the generators read OpenAPI 3.0.x and 3.1.x documents (and 3.2.x ones that use only what 3.1 has)",
+    ),
+    (
+        "openapi 3.1 with a construct it cannot lower",
+        "openapi: 3.1.0\ninfo: { title: T, version: '1' }\ncomponents:\n  schemas:\n    Pair:\n      type: array\n      prefixItems: [{ type: string }, { type: integer }]\n",
+        "bad.yaml:5: `prefixItems` in the schema at /components/schemas/Pair is not supported: OpenAPI 3.0, which the generators read, has no tuples",
     ),
     (
         "not openapi",
@@ -80,4 +85,17 @@ fn line_of_follows_keys_and_items() {
     ] {
         assert_eq!(line_of(text, pointer), Some(line), "{pointer}");
     }
+}
+
+/// A 3.1 document is read as the 3.0 it lowers to; messages about nodes the lowering moved point where they are
+/// written.
+#[test]
+fn openapi_31_is_read_and_moved_nodes_are_located() {
+    let text = "openapi: 3.1.0\ninfo: { title: T, version: '1' }\npaths:\n  /a: { $ref: '#/components/pathItems/A' }\ncomponents:\n  pathItems:\n    A:\n      get:\n        responses: { '200': { description: ok } }\n  schemas:\n    S:\n      type: object\n      properties: { d: { $ref: '#/components/schemas/S/$defs/D' } }\n      $defs:\n        D:\n          type: [string, 'null']\n";
+    let spec = Spec::parse("ok.yaml", text.to_owned()).unwrap();
+    assert_eq!(spec.doc.openapi, "3.0.3");
+    assert!(spec.doc.paths.paths["/a"].as_item().unwrap().get.is_some());
+    assert_eq!(spec.at("/paths/~1a/get/responses"), "ok.yaml:9");
+    assert_eq!(spec.at("/components/schemas/D/type"), "ok.yaml:16");
+    assert_eq!(spec.at("/components/schemas/S"), "ok.yaml:11");
 }
