@@ -5,6 +5,7 @@
 pub mod array_parameter_styles;
 pub mod body_bytes_and_text;
 pub mod body_form_urlencoded;
+pub mod body_json_and_plus_json;
 pub mod body_multipart;
 pub mod body_several_media_types;
 pub mod colliding_schema_names;
@@ -17,6 +18,8 @@ pub mod object_and_json_parameters;
 pub mod openapi31_document;
 pub mod openapi31_schemas;
 pub mod optional_and_nullable_fields;
+pub mod param_composed_schema;
+pub mod param_form_object;
 pub mod params_path_query_header;
 pub mod refd_parameters_bodies_responses;
 pub mod required_names_without_properties;

@@ -10,6 +10,8 @@ mod fixture_composed;
 #[cfg(test)]
 mod fixture_openapi31;
 #[cfg(test)]
+mod fixture_params_and_media;
+#[cfg(test)]
 mod fixture_records;
 #[cfg(test)]
 mod fixture_responses;

@@ -194,6 +194,19 @@ pub enum Shape {
     /// A `deepObject` query object (`name[key]=value`): the listed properties are converted to their scalar type,
     /// any other key stays text.
     Object { properties: Vec<(String, ScalarKind)> },
+    /// A query object in the `form` style: exploded, each declared property is a key of its own (`color=red&size=3`);
+    /// else one value of alternating keys and values (`filter=color,red,size,3`). Properties convert as in `Object`.
+    FormObject {
+        properties: Vec<(String, ScalarKind)>,
+        explode: bool,
+    },
+    /// A composition of scalars and arrays (`oneOf: [string, array of strings]`): one value is the scalar, several
+    /// (the key repeated, `delimiter: None`, or one value split on `delimiter`) are the array.
+    OneOrMany {
+        scalar: ScalarKind,
+        items: ScalarKind,
+        delimiter: Option<char>,
+    },
     /// `content: application/json`: the text is a JSON document.
     Json,
 }
