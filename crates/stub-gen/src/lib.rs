@@ -1,8 +1,9 @@
-//! The server-stub generator as a library: an OpenAPI 3.0 document -> an axum server stub (an async trait with one
+//! The server-stub generator as a library: an OpenAPI 3.0 or 3.1 document -> an axum server stub (an async trait with one
 //! method per operation, a response enum per operation, validators and a router) that depends on `stub-runtime`.
 //!
 //! It does no I/O. Three stages, a file each:
-//! - [`spec`]: YAML text -> an `openapiv3` document ([`Spec::parse`]);
+//! - [`spec`]: YAML text -> an `openapiv3` document ([`Spec::parse`]; a 3.1 document lowered to 3.0 first, and a few
+//!   repairs of what public specs write, each in a module of its own);
 //! - [`lower`]: the document -> an [`ir::Api`] of plain data; every refusal happens here, naming the operation and
 //!   `file:line`;
 //! - [`emit`]: the IR -> tokens, which cannot fail.
