@@ -197,11 +197,14 @@ pub(super) fn check_tokens(check: &Check, rt: &TokenStream) -> TokenStream {
                     )
                 }
             };
-            quote! {
-                if !(#nullable && #rt::JsonValue::is_null(v)) && !(#equal) {
-                    cx.fail("literal_error", #message);
-                }
-            }
+            skip_null(
+                *nullable,
+                quote! {
+                    if !(#equal) {
+                        cx.fail("literal_error", #message);
+                    }
+                },
+            )
         }
         Check::Boolean { nullable, values } => {
             if values.is_empty() {
