@@ -149,7 +149,12 @@ fn refusals() -> Vec<(&'static str, String, String)> {
             format!("{THING}securitySchemes:\n  bearer: {{ type: http, scheme: bearer }}\n"),
         ),
         ("label path style", param("{ name: id, in: path, required: true, style: label, schema: { type: string } }"), THING.into()),
-        ("form query object", param("{ name: filter, in: query, schema: { $ref: '#/components/schemas/Thing' } }"), THING.into()),
+        ("cookie object", param("{ name: filter, in: cookie, schema: { $ref: '#/components/schemas/Thing' } }"), THING.into()),
+        (
+            "composed parameter of objects",
+            param("{ name: q, in: query, schema: { oneOf: [{ type: string }, { $ref: '#/components/schemas/Thing' }] } }"),
+            THING.into(),
+        ),
         ("header object", param("{ name: X-Thing, in: header, schema: { $ref: '#/components/schemas/Thing' } }"), THING.into()),
         ("deepObject scalar", param("{ name: q, in: query, style: deepObject, schema: { type: string } }"), THING.into()),
         (

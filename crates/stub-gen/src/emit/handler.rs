@@ -42,6 +42,35 @@ pub(super) fn handler_fn(op: &ir::Operation, rt: &TokenStream, api: &Ident, secu
                 (Location::Header, _) => quote! { #rt::header_param(&parts.headers, #name)? },
                 (_, Shape::Array { delimiter: None, .. }) => quote! { #raw.repeated(#name) },
                 (_, Shape::Object { .. }) => quote! { #raw.deep_object(#name)? },
+                (_, Shape::OneOrMany { delimiter: None, .. }) => quote! { #raw.repeated(#name) },
+                // Each declared property is a key of its own.
+                (
+                    _,
+                    Shape::FormObject {
+                        properties,
+                        explode: true,
+                    },
+                ) => {
+                    let keys = properties.iter().map(|(key, _)| key);
+                    quote! {{
+                        let mut fields = ::std::vec::Vec::new();
+                        for key in [#(#keys),*] {
+                            if let ::std::option::Option::Some(value) = #raw.single(key)? {
+                                fields.push((key.to_owned(), value));
+                            }
+                        }
+                        (!fields.is_empty()).then_some(fields)
+                    }}
+                }
+                // Keys and values alternate in one value.
+                (_, Shape::FormObject { explode: false, .. }) => quote! {
+                    #raw.single(#name)?.map(|text| {
+                        #rt::split(&text, ',')
+                            .chunks(2)
+                            .map(|pair| (pair[0].clone(), pair.get(1).cloned().unwrap_or_default()))
+                            .collect::<::std::vec::Vec<_>>()
+                    })
+                },
                 _ => quote! { #raw.single(#name)? },
             };
             let required = p.required;
@@ -79,7 +108,25 @@ pub(super) fn handler_fn(op: &ir::Operation, rt: &TokenStream, api: &Ident, secu
                                 None => quote! { #rt::coerce_items(raw, #kind) },
                             }
                         }
-                        Shape::Object { properties } => {
+                        Shape::OneOrMany {
+                            scalar,
+                            items,
+                            delimiter,
+                        } => {
+                            let (scalar, items) = (param_kind(*scalar, rt), param_kind(*items, rt));
+                            let all = match delimiter {
+                                Some(delimiter) => quote! { #rt::split(&raw, #delimiter) },
+                                None => quote! { raw },
+                            };
+                            // One value is the scalar, several the array.
+                            quote! {
+                                match <[::std::string::String; 1]>::try_from(#all) {
+                                    ::std::result::Result::Ok([one]) => #rt::coerce(one, #scalar),
+                                    ::std::result::Result::Err(all) => #rt::coerce_items(all, #items),
+                                }
+                            }
+                        }
+                        Shape::Object { properties } | Shape::FormObject { properties, .. } => {
                             let fields = properties.iter().map(|(key, kind)| {
                                 let kind = param_kind(*kind, rt);
                                 quote! { (#key, #kind) }

@@ -237,9 +237,10 @@ fn variant(range: &str) -> String {
         "*/*" => "Any",
         _ => {
             let (kind, sub) = range.split_once('/').unwrap_or((range, ""));
-            let sub = if sub == "*" { "any" } else { sub };
+            // `*` is "any" (`image/*` -> `ImageAny`, `application/*+json` -> `AnyJson`, not `application/json`'s `Json`).
+            let sub = sub.replace('*', "any-");
             let words = if kind == "application" {
-                sub.to_owned()
+                sub
             } else {
                 format!("{kind}-{sub}")
             };

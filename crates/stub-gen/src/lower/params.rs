@@ -116,7 +116,12 @@ impl<'a> Lowering<'a> {
             field: String::new(),
             location,
             required: *required || location == Location::Path,
-            ty: self.value_type(schema, &schema_at)?,
+            ty: if composed(schema) {
+                // progenitor names an inline parameter schema `{operationId}-{name}`.
+                self.named_type(schema, &schema_at, &format!("{}-{name}", self.op))?
+            } else {
+                self.value_type(schema, &schema_at)?
+            },
             shape,
             check: self.check(schema, &schema_at)?,
             doc: description.clone(),
@@ -144,31 +149,16 @@ impl<'a> Lowering<'a> {
                     .unbox();
                 let items_at = format!("{resolved_at}/items");
                 let items = self.scalar_kind(&items, &items_at, &format!("each item of parameter `{name}`"))?;
-                let delimiter = match (location, style, explode) {
-                    (Location::Query, Style::Form | Style::Delimited(_), true) => None,
-                    (Location::Query, Style::Delimited(delimiter), false) => Some(delimiter),
-                    (Location::Cookie, _, true) => {
-                        return Err(self.fail(
-                            at,
-                            format!("cookie parameter `{name}` is an array with `explode: true`, which has no cookie form; set `explode: false`"),
-                        ));
-                    }
-                    (_, Style::DeepObject, _) => {
-                        return Err(self.fail(
-                            at,
-                            format!("parameter `{name}` uses `style: deepObject`, which needs an object schema"),
-                        ));
-                    }
-                    _ => Some(','),
-                };
+                let delimiter = self.delimiter(at, name, location, style, explode)?;
                 Ok(Shape::Array { items, delimiter })
             }
             SchemaKind::Type(Type::Object(object)) => {
-                if (location, style) != (Location::Query, Style::DeepObject) {
+                let form = (location, style) == (Location::Query, Style::Form);
+                if (location, style) != (Location::Query, Style::DeepObject) && !form {
                     return Err(self.fail(
                         at,
                         format!(
-                            "object parameter `{name}` is supported only in the query with `style: deepObject`, or as `content: application/json`"
+                            "object parameter `{name}` is supported only in the query (`style: form` or `deepObject`), or as `content: application/json`"
                         ),
                     ));
                 }
@@ -178,21 +168,92 @@ impl<'a> Lowering<'a> {
                     let kind = self.scalar_kind(
                         &property.clone().unbox(),
                         &property_at,
-                        &format!("property `{key}` of deepObject parameter `{name}`"),
+                        &format!(
+                            "property `{key}` of {} parameter `{name}`",
+                            if form { "object" } else { "deepObject" }
+                        ),
                     )?;
                     properties.push((key.clone(), kind));
                 }
-                Ok(Shape::Object { properties })
+                Ok(if form {
+                    Shape::FormObject { properties, explode }
+                } else {
+                    Shape::Object { properties }
+                })
             }
             _ if style == Style::DeepObject => Err(self.fail(
                 at,
                 format!("parameter `{name}` uses `style: deepObject`, which needs an object schema"),
             )),
+            SchemaKind::OneOf { one_of: options } | SchemaKind::AnyOf { any_of: options } => {
+                let key = if matches!(resolved.schema_kind, SchemaKind::OneOf { .. }) {
+                    "oneOf"
+                } else {
+                    "anyOf"
+                };
+                let (mut scalar, mut items) = (None, None);
+                for (i, option) in options.iter().enumerate() {
+                    let option_at = format!("{resolved_at}/{key}/{i}");
+                    let (resolved_option, resolved_option_at) = self.schema(option, &option_at)?;
+                    if let SchemaKind::Type(Type::Array(array)) = &resolved_option.schema_kind {
+                        let inner = array
+                            .items
+                            .as_ref()
+                            .ok_or_else(|| self.fail(&resolved_option_at, "an array schema needs `items`"))?
+                            .clone()
+                            .unbox();
+                        let what = format!("each item of parameter `{name}`");
+                        let kind = self.scalar_kind(&inner, &format!("{resolved_option_at}/items"), &what)?;
+                        items = Some(either(items, kind));
+                    } else {
+                        let kind =
+                            self.scalar_kind(option, &option_at, &format!("each option of parameter `{name}`"))?;
+                        scalar = Some(either(scalar, kind));
+                    }
+                }
+                Ok(match (scalar, items) {
+                    (Some(scalar), None) => Shape::Scalar(scalar),
+                    (None, Some(items)) => Shape::Array {
+                        items,
+                        delimiter: self.delimiter(at, name, location, style, explode)?,
+                    },
+                    (Some(scalar), Some(items)) => Shape::OneOrMany {
+                        scalar,
+                        items,
+                        delimiter: self.delimiter(at, name, location, style, explode)?,
+                    },
+                    (None, None) => return Err(self.fail(at, format!("parameter `{name}` has no options"))),
+                })
+            }
             _ => Ok(Shape::Scalar(self.scalar_kind(
                 schema,
                 at,
                 &format!("parameter `{name}`"),
             )?)),
+        }
+    }
+
+    /// How an array parameter's items are written: the key repeated (`None`), or one value split on a delimiter.
+    fn delimiter(
+        &self,
+        at: &str,
+        name: &str,
+        location: Location,
+        style: Style,
+        explode: bool,
+    ) -> Result<Option<char>, Error> {
+        match (location, style, explode) {
+            (Location::Query, Style::Form | Style::Delimited(_), true) => Ok(None),
+            (Location::Query, Style::Delimited(delimiter), false) => Ok(Some(delimiter)),
+            (Location::Cookie, _, true) => Err(self.fail(
+                at,
+                format!("cookie parameter `{name}` is an array with `explode: true`, which has no cookie form; set `explode: false`"),
+            )),
+            (_, Style::DeepObject, _) => Err(self.fail(
+                at,
+                format!("parameter `{name}` uses `style: deepObject`, which needs an object schema"),
+            )),
+            _ => Ok(Some(',')),
         }
     }
 
@@ -242,4 +303,21 @@ pub(super) fn mixed_scalar_enum(any: &openapiv3::AnySchema) -> bool {
                 serde_json::Value::String(_) | serde_json::Value::Number(_) | serde_json::Value::Bool(_)
             )
         })
+}
+
+/// An inline `oneOf`/`anyOf`/`allOf` of several: a type of its own, named as progenitor names it.
+fn composed(schema: &ReferenceOr<Schema>) -> bool {
+    matches!(schema, ReferenceOr::Item(schema) if match &schema.schema_kind {
+        SchemaKind::OneOf { .. } | SchemaKind::AnyOf { .. } => true,
+        SchemaKind::AllOf { all_of } => all_of.len() > 1,
+        _ => false,
+    })
+}
+
+/// The kind that converts text for either of two options: theirs when they agree, else [`ScalarKind::Any`].
+fn either(known: Option<ScalarKind>, kind: ScalarKind) -> ScalarKind {
+    match known {
+        Some(known) if known != kind => ScalarKind::Any,
+        _ => kind,
+    }
 }
