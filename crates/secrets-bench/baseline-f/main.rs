@@ -13,7 +13,7 @@ use secrets_openapi_axum::apis::secrets::{
     CreateSecretFromPresetResponse, CreateSecretResponse, DeleteSecretResponse, GetProviderPresetsResponse,
     GetSecretResponse, ListSecretsResponse, Secrets, UpdateSecretResponse,
 };
-use secrets_openapi_axum::apis::{ApiAuthBasic, BasicAuthKind, ErrorHandler};
+use secrets_openapi_axum::apis::{ApiAuthBasic, ApiKeyAuthHeader, BasicAuthKind, ErrorHandler};
 use secrets_openapi_axum::models;
 
 /// The same canned 201 body as `secrets-bench` (`serve::CREATED_BODY`; a test there keeps the two equal).
@@ -43,6 +43,20 @@ impl ApiAuthBasic for Trivial {
         let token = token.trim();
         (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && !token.contains(char::is_whitespace))
             .then_some(())
+    }
+}
+
+// The spec's second scheme, `X-API-Key`: one non-empty header, as the project's stub reads it.
+#[async_trait]
+impl ApiKeyAuthHeader for Trivial {
+    type Claims = ();
+
+    async fn extract_claims_from_header(&self, headers: &HeaderMap, key: &str) -> Option<()> {
+        let mut values = headers.get_all(key).iter();
+        let (Some(value), None) = (values.next(), values.next()) else {
+            return None;
+        };
+        (!value.to_str().ok()?.trim().is_empty()).then_some(())
     }
 }
 
