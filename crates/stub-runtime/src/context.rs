@@ -1,11 +1,14 @@
 //! What every request carries besides its typed inputs: the router's settings, the request id and the context
 //! handed to each operation.
 
+use std::convert::Infallible;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::http::HeaderName;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderName, HeaderValue};
 
 pub use semver::Version as ApiVersion;
 
@@ -42,32 +45,33 @@ impl Default for RouterConfig {
     }
 }
 
-tokio::task_local! {
-    /// The id of the request whose route is being polled: set by the request-context layer around every poll, read
-    /// by [`crate::request_id`]. A task-local rather than a request extension, which cost every request a map of
-    /// its own (a tenth of what the stub adds to a create).
-    pub(crate) static CURRENT_REQUEST: RequestId;
-}
-
-/// Identifies one request in logs and in the `x-request-id` response header; 5xx details name it.
+/// Identifies one request in logs and in the `x-request-id` response header; 5xx details name it. The router's
+/// layers ([`crate::layers`]) make sure every request carries one; a handler takes it as an extractor.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-// Shared, not owned: the id is cloned into the request, the context and every log line of the request.
+// Shared, not owned: the id is cloned into the context and every log line of the request.
 pub struct RequestId(Arc<str>);
 
 impl RequestId {
     /// A fresh random id.
     pub fn generate() -> Self {
-        let mut text = [0; uuid::fmt::Hyphenated::LENGTH];
-        Self(Arc::from(&*uuid::Uuid::new_v4().hyphenated().encode_lower(&mut text)))
+        Self(Arc::from(uuid::Uuid::new_v4().to_string()))
     }
 
-    /// The id a client sent, if it is short and plain enough to repeat in headers and logs.
-    pub(crate) fn from_client(value: &str) -> Option<Self> {
-        let sane = (1..=64).contains(&value.len())
+    /// Whether an id a client sent is short and plain enough to repeat in headers and logs.
+    pub(crate) fn is_sane(value: &[u8]) -> bool {
+        (1..=64).contains(&value.len())
             && value
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-        sane.then(|| Self(Arc::from(value)))
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    }
+
+    /// The id of a request whose `x-request-id` is `header` (the router's layers set one on every request), or a
+    /// fresh one outside the router.
+    pub fn from_header(header: Option<&HeaderValue>) -> Self {
+        header
+            .and_then(|value| value.to_str().ok())
+            .filter(|value| Self::is_sane(value.as_bytes()))
+            .map_or_else(Self::generate, |value| Self(Arc::from(value)))
     }
 
     /// The id as text.
@@ -79,6 +83,14 @@ impl RequestId {
 impl fmt::Display for RequestId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestId {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Infallible> {
+        Ok(Self::from_header(parts.headers.get(REQUEST_ID_HEADER)))
     }
 }
 
