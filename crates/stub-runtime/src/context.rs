@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::FromRequestParts;
+use axum::http::HeaderName;
 use axum::http::request::Parts;
-use axum::http::{HeaderName, HeaderValue};
 
 pub use semver::Version as ApiVersion;
 
@@ -45,8 +45,15 @@ impl Default for RouterConfig {
     }
 }
 
+tokio::task_local! {
+    /// The id of the request whose route is being polled: set by the request-context layer around every poll, read
+    /// by the [`RequestId`] extractor. A task-local rather than a request extension, which costs every request a map
+    /// of its own.
+    pub(crate) static CURRENT_REQUEST: RequestId;
+}
+
 /// Identifies one request in logs and in the `x-request-id` response header; 5xx details name it. The router's
-/// layers ([`crate::layers`]) make sure every request carries one; a handler takes it as an extractor.
+/// layer ([`crate::layers`]) gives every request one; a handler takes it as an extractor.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 // Shared, not owned: the id is cloned into the context and every log line of the request.
 pub struct RequestId(Arc<str>);
@@ -57,21 +64,21 @@ impl RequestId {
         Self(Arc::from(uuid::Uuid::new_v4().to_string()))
     }
 
-    /// Whether an id a client sent is short and plain enough to repeat in headers and logs.
-    pub(crate) fn is_sane(value: &[u8]) -> bool {
-        (1..=64).contains(&value.len())
+    /// The id a client sent, if it is short and plain enough to repeat in headers and logs.
+    pub(crate) fn from_client(value: &str) -> Option<Self> {
+        let sane = (1..=64).contains(&value.len())
             && value
-                .iter()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+        sane.then(|| Self(Arc::from(value)))
     }
 
-    /// The id of a request whose `x-request-id` is `header` (the router's layers set one on every request), or a
-    /// fresh one outside the router.
-    pub fn from_header(header: Option<&HeaderValue>) -> Self {
-        header
-            .and_then(|value| value.to_str().ok())
-            .filter(|value| Self::is_sane(value.as_bytes()))
-            .map_or_else(Self::generate, |value| Self(Arc::from(value)))
+    /// The id of the request being handled (the one the router's layer assigned), or a fresh one outside the
+    /// router (in tests, say).
+    pub fn current() -> Self {
+        CURRENT_REQUEST
+            .try_with(Self::clone)
+            .unwrap_or_else(|_| Self::generate())
     }
 
     /// The id as text.
@@ -89,8 +96,8 @@ impl fmt::Display for RequestId {
 impl<S: Send + Sync> FromRequestParts<S> for RequestId {
     type Rejection = Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Infallible> {
-        Ok(Self::from_header(parts.headers.get(REQUEST_ID_HEADER)))
+    async fn from_request_parts(_parts: &mut Parts, _state: &S) -> Result<Self, Infallible> {
+        Ok(Self::current())
     }
 }
 

@@ -29,7 +29,7 @@
 //!   several media types, forms, multipart streams, text and bytes;
 //! - [`json`]: the values validators read ([`JsonValue`]): serde_json's, and the borrowed [`Tree`] of a JSON body;
 //! - [`validate`]: the [`Validator`] generated validators drive;
-//! - [`layers`]: the router's state ([`StubState`]), 404/405 fallbacks, and tower-http's layers for request ids,
+//! - [`layers`]: the router's state ([`StubState`]), 404/405 fallbacks, and the layer for request ids,
 //!   spans and panic recovery.
 //!
 //! # What generated code names
