@@ -82,3 +82,62 @@ fn stub_writes_a_crate_or_refuses_in_one_line() {
     assert!(!bad_out.exists(), "a refused spec wrote files");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `cargo xtask stub` hands users a crate whose manifest lists only `stub-runtime` and `serde`: generated code
+/// reaches axum, serde_json, chrono, uuid and regress through the runtime and names every trait method by its full
+/// path. The stubs of every generator fixture, as modules of one such crate, must compile.
+#[test]
+fn standalone_stubs_need_only_the_runtime_and_serde() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let dir = std::env::temp_dir().join(format!("xtask-standalone-{}", std::process::id()));
+    let krate = dir.join("standalone");
+    let fixtures = root.join("crates/stub-gen/tests/fixtures");
+    let mut names: Vec<String> = std::fs::read_dir(&fixtures)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "yaml"))
+        .map(|path| path.file_stem().unwrap().to_str().unwrap().to_owned())
+        .collect();
+    names.sort();
+    assert!(names.len() >= 20, "{names:?}");
+    for name in &names {
+        let out = dir.join(name);
+        let spec = fixtures.join(format!("{name}.yaml"));
+        let (ok, stderr) = xtask(&["stub", spec.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+        assert!(ok, "{name}: {stderr}");
+        std::fs::create_dir_all(krate.join("src")).unwrap();
+        std::fs::copy(out.join("src/lib.rs"), krate.join(format!("src/{name}.rs"))).unwrap();
+        if name == &names[0] {
+            std::fs::copy(out.join("Cargo.toml"), krate.join("Cargo.toml")).unwrap();
+        }
+    }
+    let manifest = std::fs::read_to_string(krate.join("Cargo.toml")).unwrap();
+    let dependencies: Vec<&str> = manifest
+        .split("[dependencies]")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .filter(|line| !line.trim().is_empty() && !line.starts_with('#'))
+        .map(|line| line.split([' ', '=']).next().unwrap())
+        .collect();
+    assert_eq!(dependencies, ["stub-runtime", "serde"], "{manifest}");
+    let modules: String = names.iter().map(|name| format!("pub mod {name};\n")).collect();
+    std::fs::write(krate.join("src/lib.rs"), modules).unwrap();
+    // The workspace's lock: the same versions, nothing to resolve or fetch.
+    std::fs::copy(root.join("Cargo.lock"), krate.join("Cargo.lock")).unwrap();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let out = Command::new(cargo)
+        .args(["check", "--quiet", "--offline", "--manifest-path"])
+        .arg(krate.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(root.join("target/standalone-stubs"))
+        .env("RUSTFLAGS", "-D warnings")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the standalone stubs do not compile:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -77,7 +77,7 @@ pub fn routes(config: Arc<RouterConfig>) -> Result<Router, DocsError> {
             get(|| async { answer("text/javascript; charset=utf-8", REDOC_JS) }),
         )
         .method_not_allowed_fallback(move |request: Request| {
-            secrets_server_stub::runtime::method_not_allowed(request, Arc::clone(&config))
+            secrets_server_stub::runtime::method_not_allowed(axum::extract::State(Arc::clone(&config)), request)
         });
     Ok(secrets_server_stub::runtime::layers(routes))
 }

@@ -292,8 +292,8 @@ here. Known values: `invalid_request_error` (400), `authentication_error` (401),
             if value.chars().count() < 1usize {
                 return Err("shorter than 1 characters".into());
             }
-            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
-            { ::regress::Regex::new("^[A-Z_][A-Z0-9_]*$").unwrap() });
+            static PATTERN: ::std::sync::LazyLock<::stub_runtime::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::stub_runtime::regress::Regex::new("^[A-Z_][A-Z0-9_]*$").unwrap() });
             if PATTERN.find(value).is_none() {
                 return Err("doesn't match pattern \"^[A-Z_][A-Z0-9_]*$\"".into());
             }
@@ -355,9 +355,11 @@ here. Known values: `invalid_request_error` (400), `authentication_error` (401),
     )]
     pub struct UserSecret {
         ///When the secret was stored (UTC).
-        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub created_at: ::stub_runtime::chrono::DateTime<
+            ::stub_runtime::chrono::offset::Utc,
+        >,
         ///The secret's identifier.
-        pub id: ::uuid::Uuid,
+        pub id: ::stub_runtime::uuid::Uuid,
         /**The value with its middle replaced by `••••`. Characters (not bytes) are counted: at most the first 6
 and the last 3 are shown, and never more than a quarter of the value's characters in all (the first
 `floor(n/4) - floor(n/8)` and the last `floor(n/8)`, each capped as above). A value shorter than 4
@@ -372,7 +374,9 @@ U+007F-U+009F) is shown as U+FFFD `�`: it has no glyph, and U+0000 cannot be s
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub provider: ::std::option::Option<UserSecretProvider>,
         ///When the secret's value was last replaced (UTC); equal to `created_at` until then, later after.
-        pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub updated_at: ::stub_runtime::chrono::DateTime<
+            ::stub_runtime::chrono::offset::Utc,
+        >,
     }
     impl UserSecret {
         pub fn builder() -> builder::UserSecret {
@@ -976,10 +980,10 @@ U+007F-U+009F) is shown as U+FFFD `�`: it has no glyph, and U+0000 cannot be s
         #[derive(Clone, Debug)]
         pub struct UserSecret {
             created_at: ::std::result::Result<
-                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::stub_runtime::chrono::DateTime<::stub_runtime::chrono::offset::Utc>,
                 ::std::string::String,
             >,
-            id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            id: ::std::result::Result<::stub_runtime::uuid::Uuid, ::std::string::String>,
             masked_value: ::std::result::Result<
                 ::std::string::String,
                 ::std::string::String,
@@ -990,7 +994,7 @@ U+007F-U+009F) is shown as U+FFFD `�`: it has no glyph, and U+0000 cannot be s
                 ::std::string::String,
             >,
             updated_at: ::std::result::Result<
-                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::stub_runtime::chrono::DateTime<::stub_runtime::chrono::offset::Utc>,
                 ::std::string::String,
             >,
         }
@@ -1009,7 +1013,9 @@ U+007F-U+009F) is shown as U+FFFD `�`: it has no glyph, and U+0000 cannot be s
         impl UserSecret {
             pub fn created_at<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T: ::std::convert::TryInto<
+                    ::stub_runtime::chrono::DateTime<::stub_runtime::chrono::offset::Utc>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.created_at = value
@@ -1021,7 +1027,7 @@ U+007F-U+009F) is shown as U+FFFD `�`: it has no glyph, and U+0000 cannot be s
             }
             pub fn id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T: ::std::convert::TryInto<::stub_runtime::uuid::Uuid>,
                 T::Error: ::std::fmt::Display,
             {
                 self.id = value
@@ -1069,7 +1075,9 @@ U+007F-U+009F) is shown as U+FFFD `�`: it has no glyph, and U+0000 cannot be s
             }
             pub fn updated_at<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T: ::std::convert::TryInto<
+                    ::stub_runtime::chrono::DateTime<::stub_runtime::chrono::offset::Utc>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.updated_at = value
@@ -1276,58 +1284,53 @@ pub enum ListSecretsResponse {
     ///200: The caller's secrets, sorted by name, and how many there are.
     Ok(types::SecretListResponse),
 }
-impl ::axum::response::IntoResponse for ListSecretsResponse {
-    fn into_response(self) -> ::axum::response::Response {
+impl ::stub_runtime::axum::response::IntoResponse for ListSecretsResponse {
+    fn into_response(self) -> ::stub_runtime::axum::response::Response {
         match self {
             Self::Ok(body) => ::stub_runtime::json_as(200u16, &body, "application/json"),
         }
     }
 }
 ///Extracts, authenticates and validates a `list_secrets` request, then calls the API.
-fn handle_list_secrets<A: SecretsApi>(
-    (api, config): Shared<A>,
-    request: ::axum::extract::Request,
-) -> impl ::std::future::Future<Output = ::axum::response::Response> {
+async fn handle_list_secrets<A: SecretsApi>(
+    ::stub_runtime::axum::extract::State(
+        ::stub_runtime::StubState { api, config },
+    ): ::stub_runtime::axum::extract::State<::stub_runtime::StubState<A>>,
+    request_id: ::stub_runtime::RequestId,
+    request: ::stub_runtime::axum::extract::Request,
+) -> ::stub_runtime::axum::response::Response {
     let (parts, body) = request.into_parts();
-    async move {
-        let request_id = ::stub_runtime::request_id();
-        let early = async {
-            ::stub_runtime::check_api_version(&parts.headers, &config)?;
-            let caller = api
-                .authenticate(
-                    ::stub_runtime::credentials(&parts, SECURITY_0)?,
-                    &request_id,
-                )
-                .await?;
-            ::std::result::Result::<_, ::stub_runtime::Rejection>::Ok(caller)
+    let early = async {
+        ::stub_runtime::check_api_version(&parts.headers, &config)?;
+        let caller = A::authenticate(
+                &api,
+                ::stub_runtime::credentials(&parts, SECURITY_0)?,
+                &request_id,
+            )
+            .await?;
+        ::std::result::Result::<_, ::stub_runtime::Rejection>::Ok(caller)
+    };
+    let caller = match early.await {
+        Ok(caller) => caller,
+        Err(rejection) => {
+            return ::stub_runtime::refuse_unread(rejection, &request_id, body, &config)
+                .await;
+        }
+    };
+    let answer = async {
+        let ctx = ::stub_runtime::Context {
+            caller,
+            request_id: ::std::clone::Clone::clone(&request_id),
+            accept: ::stub_runtime::accept(&parts.headers),
         };
-        let caller = match early.await {
-            Ok(caller) => caller,
-            Err(rejection) => {
-                return ::stub_runtime::refuse_unread(
-                        rejection,
-                        &request_id,
-                        body,
-                        &config,
-                    )
-                    .await;
-            }
-        };
-        let answer = async {
-            let ctx = ::stub_runtime::Context {
-                caller,
-                request_id: request_id.clone(),
-                accept: ::stub_runtime::accept(&parts.headers),
-            };
-            let response = api.list_secrets(ctx).await?;
-            ::stub_runtime::respond(response)
-        };
-        let response = match answer.await {
-            Ok(response) => response,
-            Err(rejection) => rejection.into_response_for(&request_id),
-        };
-        ::stub_runtime::answer_unread(response, body, &config).await
-    }
+        let response = A::list_secrets(&api, ctx).await?;
+        ::stub_runtime::respond(response)
+    };
+    let response = match answer.await {
+        Ok(response) => response,
+        Err(rejection) => rejection.into_response_for(&request_id),
+    };
+    ::stub_runtime::answer_unread(response, body, &config).await
 }
 ///Every documented answer of `create_secret` but the envelope's, one variant per status.
 #[derive(Debug)]
@@ -1335,8 +1338,8 @@ pub enum CreateSecretResponse {
     ///201: The secret was stored. The body is its metadata; the value itself is never returned.
     Created(types::UserSecret),
 }
-impl ::axum::response::IntoResponse for CreateSecretResponse {
-    fn into_response(self) -> ::axum::response::Response {
+impl ::stub_runtime::axum::response::IntoResponse for CreateSecretResponse {
+    fn into_response(self) -> ::stub_runtime::axum::response::Response {
         match self {
             Self::Created(body) => {
                 ::stub_runtime::json_as(201u16, &body, "application/json")
@@ -1345,63 +1348,57 @@ impl ::axum::response::IntoResponse for CreateSecretResponse {
     }
 }
 ///Extracts, authenticates and validates a `create_secret` request, then calls the API.
-fn handle_create_secret<A: SecretsApi>(
-    (api, config): Shared<A>,
-    request: ::axum::extract::Request,
-) -> impl ::std::future::Future<Output = ::axum::response::Response> {
+async fn handle_create_secret<A: SecretsApi>(
+    ::stub_runtime::axum::extract::State(
+        ::stub_runtime::StubState { api, config },
+    ): ::stub_runtime::axum::extract::State<::stub_runtime::StubState<A>>,
+    request_id: ::stub_runtime::RequestId,
+    request: ::stub_runtime::axum::extract::Request,
+) -> ::stub_runtime::axum::response::Response {
     let (parts, body) = request.into_parts();
-    async move {
-        let request_id = ::stub_runtime::request_id();
-        let early = async {
-            ::stub_runtime::check_api_version(&parts.headers, &config)?;
-            let caller = api
-                .authenticate(
-                    ::stub_runtime::credentials(&parts, SECURITY_0)?,
-                    &request_id,
-                )
-                .await?;
-            ::std::result::Result::<_, ::stub_runtime::Rejection>::Ok(caller)
-        };
-        let caller = match early.await {
-            Ok(caller) => caller,
-            Err(rejection) => {
-                return ::stub_runtime::refuse_unread(
-                        rejection,
-                        &request_id,
-                        body,
-                        &config,
-                    )
-                    .await;
-            }
-        };
-        let answer = async {
-            let bytes = ::stub_runtime::read_body(body, config.body_limit).await?;
-            let mut validator = ::stub_runtime::Validator::new();
-            let cx = &mut validator;
-            let body: ::std::option::Option<types::CreateSecretRequest> = ::stub_runtime::decode_json(
-                &parts.headers,
-                &bytes,
-                true,
-                false,
-                cx,
-                |v, cx| {
-                    validators::validate_create_secret_request(v, cx);
-                },
-            )?;
-            validator.finish()?;
-            let body = ::stub_runtime::present(body)?;
-            let ctx = ::stub_runtime::Context {
-                caller,
-                request_id: request_id.clone(),
-                accept: ::stub_runtime::accept(&parts.headers),
-            };
-            let response = api.create_secret(ctx, body).await?;
-            ::stub_runtime::respond(response)
-        };
-        match answer.await {
-            Ok(response) => response,
-            Err(rejection) => rejection.into_response_for(&request_id),
+    let early = async {
+        ::stub_runtime::check_api_version(&parts.headers, &config)?;
+        let caller = A::authenticate(
+                &api,
+                ::stub_runtime::credentials(&parts, SECURITY_0)?,
+                &request_id,
+            )
+            .await?;
+        ::std::result::Result::<_, ::stub_runtime::Rejection>::Ok(caller)
+    };
+    let caller = match early.await {
+        Ok(caller) => caller,
+        Err(rejection) => {
+            return ::stub_runtime::refuse_unread(rejection, &request_id, body, &config)
+                .await;
         }
+    };
+    let answer = async {
+        let bytes = ::stub_runtime::read_body(body, config.body_limit).await?;
+        let mut validator = ::stub_runtime::Validator::new();
+        let cx = &mut validator;
+        let body: ::std::option::Option<types::CreateSecretRequest> = ::stub_runtime::decode_json(
+            &parts.headers,
+            &bytes,
+            true,
+            cx,
+            |v, cx| {
+                validators::validate_create_secret_request(v, cx);
+            },
+        )?;
+        validator.finish()?;
+        let body = ::stub_runtime::present(body)?;
+        let ctx = ::stub_runtime::Context {
+            caller,
+            request_id: ::std::clone::Clone::clone(&request_id),
+            accept: ::stub_runtime::accept(&parts.headers),
+        };
+        let response = A::create_secret(&api, ctx, body).await?;
+        ::stub_runtime::respond(response)
+    };
+    match answer.await {
+        Ok(response) => response,
+        Err(rejection) => rejection.into_response_for(&request_id),
     }
 }
 ///Every documented answer of `create_secret_from_preset` but the envelope's, one variant per status.
@@ -1410,8 +1407,8 @@ pub enum CreateSecretFromPresetResponse {
     ///201: The secret was stored. The body is its metadata; the value itself is never returned.
     Created(types::UserSecret),
 }
-impl ::axum::response::IntoResponse for CreateSecretFromPresetResponse {
-    fn into_response(self) -> ::axum::response::Response {
+impl ::stub_runtime::axum::response::IntoResponse for CreateSecretFromPresetResponse {
+    fn into_response(self) -> ::stub_runtime::axum::response::Response {
         match self {
             Self::Created(body) => {
                 ::stub_runtime::json_as(201u16, &body, "application/json")
@@ -1420,63 +1417,57 @@ impl ::axum::response::IntoResponse for CreateSecretFromPresetResponse {
     }
 }
 ///Extracts, authenticates and validates a `create_secret_from_preset` request, then calls the API.
-fn handle_create_secret_from_preset<A: SecretsApi>(
-    (api, config): Shared<A>,
-    request: ::axum::extract::Request,
-) -> impl ::std::future::Future<Output = ::axum::response::Response> {
+async fn handle_create_secret_from_preset<A: SecretsApi>(
+    ::stub_runtime::axum::extract::State(
+        ::stub_runtime::StubState { api, config },
+    ): ::stub_runtime::axum::extract::State<::stub_runtime::StubState<A>>,
+    request_id: ::stub_runtime::RequestId,
+    request: ::stub_runtime::axum::extract::Request,
+) -> ::stub_runtime::axum::response::Response {
     let (parts, body) = request.into_parts();
-    async move {
-        let request_id = ::stub_runtime::request_id();
-        let early = async {
-            ::stub_runtime::check_api_version(&parts.headers, &config)?;
-            let caller = api
-                .authenticate(
-                    ::stub_runtime::credentials(&parts, SECURITY_0)?,
-                    &request_id,
-                )
-                .await?;
-            ::std::result::Result::<_, ::stub_runtime::Rejection>::Ok(caller)
-        };
-        let caller = match early.await {
-            Ok(caller) => caller,
-            Err(rejection) => {
-                return ::stub_runtime::refuse_unread(
-                        rejection,
-                        &request_id,
-                        body,
-                        &config,
-                    )
-                    .await;
-            }
-        };
-        let answer = async {
-            let bytes = ::stub_runtime::read_body(body, config.body_limit).await?;
-            let mut validator = ::stub_runtime::Validator::new();
-            let cx = &mut validator;
-            let body: ::std::option::Option<types::PresetSecretRequest> = ::stub_runtime::decode_json(
-                &parts.headers,
-                &bytes,
-                true,
-                true,
-                cx,
-                |v, cx| {
-                    validators::validate_preset_secret_request(v, cx);
-                },
-            )?;
-            validator.finish()?;
-            let body = ::stub_runtime::present(body)?;
-            let ctx = ::stub_runtime::Context {
-                caller,
-                request_id: request_id.clone(),
-                accept: ::stub_runtime::accept(&parts.headers),
-            };
-            let response = api.create_secret_from_preset(ctx, body).await?;
-            ::stub_runtime::respond(response)
-        };
-        match answer.await {
-            Ok(response) => response,
-            Err(rejection) => rejection.into_response_for(&request_id),
+    let early = async {
+        ::stub_runtime::check_api_version(&parts.headers, &config)?;
+        let caller = A::authenticate(
+                &api,
+                ::stub_runtime::credentials(&parts, SECURITY_0)?,
+                &request_id,
+            )
+            .await?;
+        ::std::result::Result::<_, ::stub_runtime::Rejection>::Ok(caller)
+    };
+    let caller = match early.await {
+        Ok(caller) => caller,
+        Err(rejection) => {
+            return ::stub_runtime::refuse_unread(rejection, &request_id, body, &config)
+                .await;
         }
+    };
+    let answer = async {
+        let bytes = ::stub_runtime::read_body(body, config.body_limit).await?;
+        let mut validator = ::stub_runtime::Validator::new();
+        let cx = &mut validator;
+        let body: ::std::option::Option<types::PresetSecretRequest> = ::stub_runtime::decode_json(
+            &parts.headers,
+            &bytes,
+            true,
+            cx,
+            |v, cx| {
+                validators::validate_preset_secret_request(v, cx);
+            },
+        )?;
+        validator.finish()?;
+        let body = ::stub_runtime::present(body)?;
+        let ctx = ::stub_runtime::Context {
+            caller,
+            request_id: ::std::clone::Clone::clone(&request_id),
+            accept: ::stub_runtime::accept(&parts.headers),
+        };
+        let response = A::create_secret_from_preset(&api, ctx, body).await?;
+        ::stub_runtime::respond(response)
+    };
+    match answer.await {
+        Ok(response) => response,
+        Err(rejection) => rejection.into_response_for(&request_id),
     }
 }
 ///Every documented answer of `get_provider_presets` but the envelope's, one variant per status.
@@ -1485,65 +1476,60 @@ pub enum GetProviderPresetsResponse {
     ///200: The presets, in the order of `Provider`.
     Ok(types::ProviderPresetsResponse),
 }
-impl ::axum::response::IntoResponse for GetProviderPresetsResponse {
-    fn into_response(self) -> ::axum::response::Response {
+impl ::stub_runtime::axum::response::IntoResponse for GetProviderPresetsResponse {
+    fn into_response(self) -> ::stub_runtime::axum::response::Response {
         match self {
             Self::Ok(body) => ::stub_runtime::json_as(200u16, &body, "application/json"),
         }
     }
 }
 ///Extracts, authenticates and validates a `get_provider_presets` request, then calls the API.
-fn handle_get_provider_presets<A: SecretsApi>(
-    (api, config): Shared<A>,
-    request: ::axum::extract::Request,
-) -> impl ::std::future::Future<Output = ::axum::response::Response> {
+async fn handle_get_provider_presets<A: SecretsApi>(
+    ::stub_runtime::axum::extract::State(
+        ::stub_runtime::StubState { api, config },
+    ): ::stub_runtime::axum::extract::State<::stub_runtime::StubState<A>>,
+    request_id: ::stub_runtime::RequestId,
+    request: ::stub_runtime::axum::extract::Request,
+) -> ::stub_runtime::axum::response::Response {
     let (parts, body) = request.into_parts();
-    async move {
-        let request_id = ::stub_runtime::request_id();
-        let early = async {
-            ::stub_runtime::check_api_version(&parts.headers, &config)?;
-            let caller = api
-                .authenticate(
-                    ::stub_runtime::credentials(&parts, SECURITY_0)?,
-                    &request_id,
-                )
-                .await?;
-            ::std::result::Result::<_, ::stub_runtime::Rejection>::Ok(caller)
+    let early = async {
+        ::stub_runtime::check_api_version(&parts.headers, &config)?;
+        let caller = A::authenticate(
+                &api,
+                ::stub_runtime::credentials(&parts, SECURITY_0)?,
+                &request_id,
+            )
+            .await?;
+        ::std::result::Result::<_, ::stub_runtime::Rejection>::Ok(caller)
+    };
+    let caller = match early.await {
+        Ok(caller) => caller,
+        Err(rejection) => {
+            return ::stub_runtime::refuse_unread(rejection, &request_id, body, &config)
+                .await;
+        }
+    };
+    let answer = async {
+        let ctx = ::stub_runtime::Context {
+            caller,
+            request_id: ::std::clone::Clone::clone(&request_id),
+            accept: ::stub_runtime::accept(&parts.headers),
         };
-        let caller = match early.await {
-            Ok(caller) => caller,
-            Err(rejection) => {
-                return ::stub_runtime::refuse_unread(
-                        rejection,
-                        &request_id,
-                        body,
-                        &config,
-                    )
-                    .await;
-            }
-        };
-        let answer = async {
-            let ctx = ::stub_runtime::Context {
-                caller,
-                request_id: request_id.clone(),
-                accept: ::stub_runtime::accept(&parts.headers),
-            };
-            let response = api.get_provider_presets(ctx).await?;
-            ::stub_runtime::respond(response)
-        };
-        let response = match answer.await {
-            Ok(response) => response,
-            Err(rejection) => rejection.into_response_for(&request_id),
-        };
-        ::stub_runtime::answer_unread(response, body, &config).await
-    }
+        let response = A::get_provider_presets(&api, ctx).await?;
+        ::stub_runtime::respond(response)
+    };
+    let response = match answer.await {
+        Ok(response) => response,
+        Err(rejection) => rejection.into_response_for(&request_id),
+    };
+    ::stub_runtime::answer_unread(response, body, &config).await
 }
 ///Path parameters of `get_secret`.
 #[derive(::serde::Deserialize, Clone, Debug)]
 pub struct GetSecretPath {
     ///The secret's `id`, as `create_secret` or `list_secrets` answered it.
     #[serde(rename = "secret_id")]
-    pub secret_id: ::uuid::Uuid,
+    pub secret_id: ::stub_runtime::uuid::Uuid,
 }
 ///Every documented answer of `get_secret` but the envelope's, one variant per status.
 #[derive(Debug)]
@@ -1551,89 +1537,84 @@ pub enum GetSecretResponse {
     ///200: The secret's metadata; the value itself is never returned.
     Ok(types::UserSecret),
 }
-impl ::axum::response::IntoResponse for GetSecretResponse {
-    fn into_response(self) -> ::axum::response::Response {
+impl ::stub_runtime::axum::response::IntoResponse for GetSecretResponse {
+    fn into_response(self) -> ::stub_runtime::axum::response::Response {
         match self {
             Self::Ok(body) => ::stub_runtime::json_as(200u16, &body, "application/json"),
         }
     }
 }
 ///Extracts, authenticates and validates a `get_secret` request, then calls the API.
-fn handle_get_secret<A: SecretsApi>(
-    (api, config): Shared<A>,
-    request: ::axum::extract::Request,
-) -> impl ::std::future::Future<Output = ::axum::response::Response> {
+async fn handle_get_secret<A: SecretsApi>(
+    ::stub_runtime::axum::extract::State(
+        ::stub_runtime::StubState { api, config },
+    ): ::stub_runtime::axum::extract::State<::stub_runtime::StubState<A>>,
+    request_id: ::stub_runtime::RequestId,
+    request: ::stub_runtime::axum::extract::Request,
+) -> ::stub_runtime::axum::response::Response {
     let (mut parts, body) = request.into_parts();
-    async move {
-        let request_id = ::stub_runtime::request_id();
-        let early = async {
-            ::stub_runtime::check_api_version(&parts.headers, &config)?;
-            let caller = api
-                .authenticate(
-                    ::stub_runtime::credentials(&parts, SECURITY_0)?,
-                    &request_id,
-                )
-                .await?;
-            ::std::result::Result::<_, ::stub_runtime::Rejection>::Ok(caller)
+    let early = async {
+        ::stub_runtime::check_api_version(&parts.headers, &config)?;
+        let caller = A::authenticate(
+                &api,
+                ::stub_runtime::credentials(&parts, SECURITY_0)?,
+                &request_id,
+            )
+            .await?;
+        ::std::result::Result::<_, ::stub_runtime::Rejection>::Ok(caller)
+    };
+    let caller = match early.await {
+        Ok(caller) => caller,
+        Err(rejection) => {
+            return ::stub_runtime::refuse_unread(rejection, &request_id, body, &config)
+                .await;
+        }
+    };
+    let answer = async {
+        let mut validator = ::stub_runtime::Validator::new();
+        let cx = &mut validator;
+        let mut path_raw = ::stub_runtime::path_params(&mut parts).await?;
+        let mut path_object = ::stub_runtime::serde_json::Map::new();
+        cx.enter("path");
+        ::stub_runtime::param(
+            cx,
+            &mut path_object,
+            "secret_id",
+            path_raw.remove("secret_id"),
+            true,
+            |raw| ::stub_runtime::coerce(raw, ::stub_runtime::ParamKind::String),
+            |cx, v| {
+                if let Some(s) = cx.string(v, false) {
+                    cx.uuid(s);
+                }
+            },
+        );
+        cx.leave();
+        validator.finish()?;
+        let path: GetSecretPath = ::stub_runtime::typed(
+            ::stub_runtime::serde_json::Value::Object(path_object),
+            "path",
+        )?;
+        let ctx = ::stub_runtime::Context {
+            caller,
+            request_id: ::std::clone::Clone::clone(&request_id),
+            accept: ::stub_runtime::accept(&parts.headers),
         };
-        let caller = match early.await {
-            Ok(caller) => caller,
-            Err(rejection) => {
-                return ::stub_runtime::refuse_unread(
-                        rejection,
-                        &request_id,
-                        body,
-                        &config,
-                    )
-                    .await;
-            }
-        };
-        let answer = async {
-            let mut validator = ::stub_runtime::Validator::new();
-            let cx = &mut validator;
-            let mut path_raw = ::stub_runtime::path_params(&mut parts).await?;
-            let mut path_object = ::serde_json::Map::new();
-            cx.enter("path");
-            ::stub_runtime::param(
-                cx,
-                &mut path_object,
-                "secret_id",
-                path_raw.remove("secret_id"),
-                true,
-                |raw| ::stub_runtime::coerce(raw, ::stub_runtime::ParamKind::String),
-                |cx, v| {
-                    if let Some(s) = cx.string(v, false) {
-                        cx.uuid(s);
-                    }
-                },
-            );
-            cx.leave();
-            validator.finish()?;
-            let path: GetSecretPath = ::stub_runtime::typed(
-                ::serde_json::Value::Object(path_object),
-                "path",
-            )?;
-            let ctx = ::stub_runtime::Context {
-                caller,
-                request_id: request_id.clone(),
-                accept: ::stub_runtime::accept(&parts.headers),
-            };
-            let response = api.get_secret(ctx, path).await?;
-            ::stub_runtime::respond(response)
-        };
-        let response = match answer.await {
-            Ok(response) => response,
-            Err(rejection) => rejection.into_response_for(&request_id),
-        };
-        ::stub_runtime::answer_unread(response, body, &config).await
-    }
+        let response = A::get_secret(&api, ctx, path).await?;
+        ::stub_runtime::respond(response)
+    };
+    let response = match answer.await {
+        Ok(response) => response,
+        Err(rejection) => rejection.into_response_for(&request_id),
+    };
+    ::stub_runtime::answer_unread(response, body, &config).await
 }
 ///Path parameters of `update_secret`.
 #[derive(::serde::Deserialize, Clone, Debug)]
 pub struct UpdateSecretPath {
     ///The secret's `id`, as `create_secret` or `list_secrets` answered it.
     #[serde(rename = "secret_id")]
-    pub secret_id: ::uuid::Uuid,
+    pub secret_id: ::stub_runtime::uuid::Uuid,
 }
 ///Every documented answer of `update_secret` but the envelope's, one variant per status.
 #[derive(Debug)]
@@ -1641,92 +1622,86 @@ pub enum UpdateSecretResponse {
     ///200: The value was replaced. The body is the secret's new metadata.
     Ok(types::UserSecret),
 }
-impl ::axum::response::IntoResponse for UpdateSecretResponse {
-    fn into_response(self) -> ::axum::response::Response {
+impl ::stub_runtime::axum::response::IntoResponse for UpdateSecretResponse {
+    fn into_response(self) -> ::stub_runtime::axum::response::Response {
         match self {
             Self::Ok(body) => ::stub_runtime::json_as(200u16, &body, "application/json"),
         }
     }
 }
 ///Extracts, authenticates and validates a `update_secret` request, then calls the API.
-fn handle_update_secret<A: SecretsApi>(
-    (api, config): Shared<A>,
-    request: ::axum::extract::Request,
-) -> impl ::std::future::Future<Output = ::axum::response::Response> {
+async fn handle_update_secret<A: SecretsApi>(
+    ::stub_runtime::axum::extract::State(
+        ::stub_runtime::StubState { api, config },
+    ): ::stub_runtime::axum::extract::State<::stub_runtime::StubState<A>>,
+    request_id: ::stub_runtime::RequestId,
+    request: ::stub_runtime::axum::extract::Request,
+) -> ::stub_runtime::axum::response::Response {
     let (mut parts, body) = request.into_parts();
-    async move {
-        let request_id = ::stub_runtime::request_id();
-        let early = async {
-            ::stub_runtime::check_api_version(&parts.headers, &config)?;
-            let caller = api
-                .authenticate(
-                    ::stub_runtime::credentials(&parts, SECURITY_0)?,
-                    &request_id,
-                )
-                .await?;
-            ::std::result::Result::<_, ::stub_runtime::Rejection>::Ok(caller)
-        };
-        let caller = match early.await {
-            Ok(caller) => caller,
-            Err(rejection) => {
-                return ::stub_runtime::refuse_unread(
-                        rejection,
-                        &request_id,
-                        body,
-                        &config,
-                    )
-                    .await;
-            }
-        };
-        let answer = async {
-            let bytes = ::stub_runtime::read_body(body, config.body_limit).await?;
-            let mut validator = ::stub_runtime::Validator::new();
-            let cx = &mut validator;
-            let mut path_raw = ::stub_runtime::path_params(&mut parts).await?;
-            let mut path_object = ::serde_json::Map::new();
-            cx.enter("path");
-            ::stub_runtime::param(
-                cx,
-                &mut path_object,
-                "secret_id",
-                path_raw.remove("secret_id"),
-                true,
-                |raw| ::stub_runtime::coerce(raw, ::stub_runtime::ParamKind::String),
-                |cx, v| {
-                    if let Some(s) = cx.string(v, false) {
-                        cx.uuid(s);
-                    }
-                },
-            );
-            cx.leave();
-            let body: ::std::option::Option<types::UpdateSecretRequest> = ::stub_runtime::decode_json(
-                &parts.headers,
-                &bytes,
-                true,
-                true,
-                cx,
-                |v, cx| {
-                    validators::validate_update_secret_request(v, cx);
-                },
-            )?;
-            validator.finish()?;
-            let path: UpdateSecretPath = ::stub_runtime::typed(
-                ::serde_json::Value::Object(path_object),
-                "path",
-            )?;
-            let body = ::stub_runtime::present(body)?;
-            let ctx = ::stub_runtime::Context {
-                caller,
-                request_id: request_id.clone(),
-                accept: ::stub_runtime::accept(&parts.headers),
-            };
-            let response = api.update_secret(ctx, path, body).await?;
-            ::stub_runtime::respond(response)
-        };
-        match answer.await {
-            Ok(response) => response,
-            Err(rejection) => rejection.into_response_for(&request_id),
+    let early = async {
+        ::stub_runtime::check_api_version(&parts.headers, &config)?;
+        let caller = A::authenticate(
+                &api,
+                ::stub_runtime::credentials(&parts, SECURITY_0)?,
+                &request_id,
+            )
+            .await?;
+        ::std::result::Result::<_, ::stub_runtime::Rejection>::Ok(caller)
+    };
+    let caller = match early.await {
+        Ok(caller) => caller,
+        Err(rejection) => {
+            return ::stub_runtime::refuse_unread(rejection, &request_id, body, &config)
+                .await;
         }
+    };
+    let answer = async {
+        let bytes = ::stub_runtime::read_body(body, config.body_limit).await?;
+        let mut validator = ::stub_runtime::Validator::new();
+        let cx = &mut validator;
+        let mut path_raw = ::stub_runtime::path_params(&mut parts).await?;
+        let mut path_object = ::stub_runtime::serde_json::Map::new();
+        cx.enter("path");
+        ::stub_runtime::param(
+            cx,
+            &mut path_object,
+            "secret_id",
+            path_raw.remove("secret_id"),
+            true,
+            |raw| ::stub_runtime::coerce(raw, ::stub_runtime::ParamKind::String),
+            |cx, v| {
+                if let Some(s) = cx.string(v, false) {
+                    cx.uuid(s);
+                }
+            },
+        );
+        cx.leave();
+        let body: ::std::option::Option<types::UpdateSecretRequest> = ::stub_runtime::decode_json(
+            &parts.headers,
+            &bytes,
+            true,
+            cx,
+            |v, cx| {
+                validators::validate_update_secret_request(v, cx);
+            },
+        )?;
+        validator.finish()?;
+        let path: UpdateSecretPath = ::stub_runtime::typed(
+            ::stub_runtime::serde_json::Value::Object(path_object),
+            "path",
+        )?;
+        let body = ::stub_runtime::present(body)?;
+        let ctx = ::stub_runtime::Context {
+            caller,
+            request_id: ::std::clone::Clone::clone(&request_id),
+            accept: ::stub_runtime::accept(&parts.headers),
+        };
+        let response = A::update_secret(&api, ctx, path, body).await?;
+        ::stub_runtime::respond(response)
+    };
+    match answer.await {
+        Ok(response) => response,
+        Err(rejection) => rejection.into_response_for(&request_id),
     }
 }
 ///Path parameters of `delete_secret`.
@@ -1734,7 +1709,7 @@ fn handle_update_secret<A: SecretsApi>(
 pub struct DeleteSecretPath {
     ///The secret's `id`, as `create_secret` or `list_secrets` answered it.
     #[serde(rename = "secret_id")]
-    pub secret_id: ::uuid::Uuid,
+    pub secret_id: ::stub_runtime::uuid::Uuid,
 }
 ///Every documented answer of `delete_secret` but the envelope's, one variant per status.
 #[derive(Debug)]
@@ -1742,82 +1717,77 @@ pub enum DeleteSecretResponse {
     ///204: The secret was deleted.
     NoContent,
 }
-impl ::axum::response::IntoResponse for DeleteSecretResponse {
-    fn into_response(self) -> ::axum::response::Response {
+impl ::stub_runtime::axum::response::IntoResponse for DeleteSecretResponse {
+    fn into_response(self) -> ::stub_runtime::axum::response::Response {
         match self {
             Self::NoContent => ::stub_runtime::empty(204u16),
         }
     }
 }
 ///Extracts, authenticates and validates a `delete_secret` request, then calls the API.
-fn handle_delete_secret<A: SecretsApi>(
-    (api, config): Shared<A>,
-    request: ::axum::extract::Request,
-) -> impl ::std::future::Future<Output = ::axum::response::Response> {
+async fn handle_delete_secret<A: SecretsApi>(
+    ::stub_runtime::axum::extract::State(
+        ::stub_runtime::StubState { api, config },
+    ): ::stub_runtime::axum::extract::State<::stub_runtime::StubState<A>>,
+    request_id: ::stub_runtime::RequestId,
+    request: ::stub_runtime::axum::extract::Request,
+) -> ::stub_runtime::axum::response::Response {
     let (mut parts, body) = request.into_parts();
-    async move {
-        let request_id = ::stub_runtime::request_id();
-        let early = async {
-            ::stub_runtime::check_api_version(&parts.headers, &config)?;
-            let caller = api
-                .authenticate(
-                    ::stub_runtime::credentials(&parts, SECURITY_0)?,
-                    &request_id,
-                )
-                .await?;
-            ::std::result::Result::<_, ::stub_runtime::Rejection>::Ok(caller)
+    let early = async {
+        ::stub_runtime::check_api_version(&parts.headers, &config)?;
+        let caller = A::authenticate(
+                &api,
+                ::stub_runtime::credentials(&parts, SECURITY_0)?,
+                &request_id,
+            )
+            .await?;
+        ::std::result::Result::<_, ::stub_runtime::Rejection>::Ok(caller)
+    };
+    let caller = match early.await {
+        Ok(caller) => caller,
+        Err(rejection) => {
+            return ::stub_runtime::refuse_unread(rejection, &request_id, body, &config)
+                .await;
+        }
+    };
+    let answer = async {
+        let mut validator = ::stub_runtime::Validator::new();
+        let cx = &mut validator;
+        let mut path_raw = ::stub_runtime::path_params(&mut parts).await?;
+        let mut path_object = ::stub_runtime::serde_json::Map::new();
+        cx.enter("path");
+        ::stub_runtime::param(
+            cx,
+            &mut path_object,
+            "secret_id",
+            path_raw.remove("secret_id"),
+            true,
+            |raw| ::stub_runtime::coerce(raw, ::stub_runtime::ParamKind::String),
+            |cx, v| {
+                if let Some(s) = cx.string(v, false) {
+                    cx.uuid(s);
+                }
+            },
+        );
+        cx.leave();
+        validator.finish()?;
+        let path: DeleteSecretPath = ::stub_runtime::typed(
+            ::stub_runtime::serde_json::Value::Object(path_object),
+            "path",
+        )?;
+        let ctx = ::stub_runtime::Context {
+            caller,
+            request_id: ::std::clone::Clone::clone(&request_id),
+            accept: ::stub_runtime::accept(&parts.headers),
         };
-        let caller = match early.await {
-            Ok(caller) => caller,
-            Err(rejection) => {
-                return ::stub_runtime::refuse_unread(
-                        rejection,
-                        &request_id,
-                        body,
-                        &config,
-                    )
-                    .await;
-            }
-        };
-        let answer = async {
-            let mut validator = ::stub_runtime::Validator::new();
-            let cx = &mut validator;
-            let mut path_raw = ::stub_runtime::path_params(&mut parts).await?;
-            let mut path_object = ::serde_json::Map::new();
-            cx.enter("path");
-            ::stub_runtime::param(
-                cx,
-                &mut path_object,
-                "secret_id",
-                path_raw.remove("secret_id"),
-                true,
-                |raw| ::stub_runtime::coerce(raw, ::stub_runtime::ParamKind::String),
-                |cx, v| {
-                    if let Some(s) = cx.string(v, false) {
-                        cx.uuid(s);
-                    }
-                },
-            );
-            cx.leave();
-            validator.finish()?;
-            let path: DeleteSecretPath = ::stub_runtime::typed(
-                ::serde_json::Value::Object(path_object),
-                "path",
-            )?;
-            let ctx = ::stub_runtime::Context {
-                caller,
-                request_id: request_id.clone(),
-                accept: ::stub_runtime::accept(&parts.headers),
-            };
-            let response = api.delete_secret(ctx, path).await?;
-            ::stub_runtime::respond(response)
-        };
-        let response = match answer.await {
-            Ok(response) => response,
-            Err(rejection) => rejection.into_response_for(&request_id),
-        };
-        ::stub_runtime::answer_unread(response, body, &config).await
-    }
+        let response = A::delete_secret(&api, ctx, path).await?;
+        ::stub_runtime::respond(response)
+    };
+    let response = match answer.await {
+        Ok(response) => response,
+        Err(rejection) => rejection.into_response_for(&request_id),
+    };
+    ::stub_runtime::answer_unread(response, body, &config).await
 }
 /// Security requirements shared by the operations that have them: alternatives, each a list of schemes.
 const SECURITY_0: &[&[::stub_runtime::Scheme]] = &[
@@ -1831,84 +1801,40 @@ const SECURITY_0: &[&[::stub_runtime::Scheme]] = &[
         ),
     ],
 ];
-type Shared<A> = (::std::sync::Arc<A>, ::std::sync::Arc<::stub_runtime::RouterConfig>);
 /// The axum router for every operation: it owns extraction, authentication, validation and every
 /// rejection (404, 405 with `Allow`, 400, 401, 413, 422, 426, a caught panic as 500), all in the envelope,
 /// and sets `x-request-id` on every response.
 pub fn router<A: SecretsApi>(
     api: ::std::sync::Arc<A>,
     config: ::stub_runtime::RouterConfig,
-) -> ::axum::Router {
-    let config = ::std::sync::Arc::new(config);
-    let state: Shared<A> = (api, ::std::sync::Arc::clone(&config));
-    let for_405 = ::std::sync::Arc::clone(&config);
-    let routes = ::axum::Router::new()
+) -> ::stub_runtime::axum::Router {
+    let routes = ::stub_runtime::axum::Router::new()
         .route(
             "/api/v1/user/secrets",
-            ::axum::routing::get_service(
-                    ::stub_runtime::Operation::new(
-                        ::std::clone::Clone::clone(&state),
-                        handle_list_secrets::<A>,
-                    ),
-                )
-                .post_service(
-                    ::stub_runtime::Operation::new(
-                        ::std::clone::Clone::clone(&state),
-                        handle_create_secret::<A>,
-                    ),
-                ),
+            ::stub_runtime::axum::routing::get(handle_list_secrets::<A>)
+                .post(handle_create_secret::<A>),
         )
         .route(
             "/api/v1/user/secrets/preset",
-            ::axum::routing::post_service(
-                ::stub_runtime::Operation::new(
-                    ::std::clone::Clone::clone(&state),
-                    handle_create_secret_from_preset::<A>,
-                ),
-            ),
+            ::stub_runtime::axum::routing::post(handle_create_secret_from_preset::<A>),
         )
         .route(
             "/api/v1/user/secrets/presets",
-            ::axum::routing::get_service(
-                ::stub_runtime::Operation::new(
-                    ::std::clone::Clone::clone(&state),
-                    handle_get_provider_presets::<A>,
-                ),
-            ),
+            ::stub_runtime::axum::routing::get(handle_get_provider_presets::<A>),
         )
         .route(
             "/api/v1/user/secrets/{secret_id}",
-            ::axum::routing::get_service(
-                    ::stub_runtime::Operation::new(
-                        ::std::clone::Clone::clone(&state),
-                        handle_get_secret::<A>,
-                    ),
-                )
-                .put_service(
-                    ::stub_runtime::Operation::new(
-                        ::std::clone::Clone::clone(&state),
-                        handle_update_secret::<A>,
-                    ),
-                )
-                .delete_service(
-                    ::stub_runtime::Operation::new(
-                        ::std::clone::Clone::clone(&state),
-                        handle_delete_secret::<A>,
-                    ),
-                ),
+            ::stub_runtime::axum::routing::get(handle_get_secret::<A>)
+                .put(handle_update_secret::<A>)
+                .delete(handle_delete_secret::<A>),
         )
-        .method_not_allowed_fallback(move |request: ::axum::extract::Request| ::stub_runtime::method_not_allowed(
-            request,
-            for_405,
-        ))
-        .fallback(move |request: ::axum::extract::Request| ::stub_runtime::not_found(
-            request,
-            config,
-        ));
+        .method_not_allowed_fallback(::stub_runtime::method_not_allowed)
+        .fallback(::stub_runtime::not_found)
+        .with_state(::stub_runtime::StubState::new(api, config));
     ::stub_runtime::layers(routes)
 }
 /// Validators generated from the component schemas: each records every violation of a value into the
-/// [`Validator`](#rt::Validator).
+/// runtime's `Validator`.
 pub mod validators {
     use super::validators;
     ///Validates a `CreateSecretRequest`, recording every violation.

@@ -1,7 +1,9 @@
 //! Emitting: [`ir::Api`] -> tokens. Everything was decided by lowering, so nothing here can fail; the generated code
-//! only wires the spec's operations to the runtime crate, reached through the one path in the settings.
+//! only wires the spec's operations to the runtime crate, reached through the one path in the settings. Every crate
+//! but serde and std is named through that path too, and every trait method by its full path, so that a stub
+//! compiles whatever is in scope and needs only the runtime and serde.
 
-use proc_macro2::{Ident, TokenStream};
+use proc_macro2::{Group, Ident, Punct, Spacing, TokenStream, TokenTree};
 use quote::{format_ident, quote};
 
 use crate::Settings;
@@ -11,14 +13,16 @@ mod handler;
 mod responses;
 mod validators;
 
-use crate::ir::{self, Location, TypeRef};
+use crate::ir::{self, Location, ScalarKind, TypeRef};
 use crate::names::{method_ident, pascal};
 use body::{body_items, body_type};
 use handler::handler_fn;
 use validators::validator;
 
-/// The `types` module: the items of the type space shared with the client.
-pub fn types_module(types: &TokenStream) -> TokenStream {
+/// The `types` module: the items of the type space shared with the client, with the crates they name reached
+/// through the runtime (`rt`).
+pub fn types_module(types: &TokenStream, rt: &TokenStream) -> TokenStream {
+    let types = through_runtime(types.clone(), rt);
     quote! {
         /// Types used as operation parameters and responses, shared with the client.
         #[allow(clippy::all)]
@@ -26,6 +30,75 @@ pub fn types_module(types: &TokenStream) -> TokenStream {
             #types
         }
     }
+}
+
+/// The crates typify's types name that the runtime re-exports.
+const REEXPORTED: [&str; 5] = ["axum", "chrono", "regress", "serde_json", "uuid"];
+
+/// `tokens` with every path that starts at one of the [`REEXPORTED`] crates (`::chrono::…`) started at the runtime
+/// instead (`::stub_runtime::chrono::…`).
+fn through_runtime(tokens: TokenStream, rt: &TokenStream) -> TokenStream {
+    let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+    let mut out = TokenStream::new();
+    let mut i = 0;
+    while i < tokens.len() {
+        match &tokens[i] {
+            TokenTree::Group(group) => {
+                let mut inner = Group::new(group.delimiter(), through_runtime(group.stream(), rt));
+                inner.set_span(group.span());
+                out.extend([TokenTree::Group(inner)]);
+            }
+            TokenTree::Punct(colon) if colon.as_char() == ':' && colon.spacing() == Spacing::Joint => {
+                // `a::chrono`, `a::::chrono` or `<T>::chrono` continue a path; after a lone `:` (a field's type)
+                // one starts.
+                let starts_path = match (
+                    i.checked_sub(2).map(|at| &tokens[at]),
+                    i.checked_sub(1).map(|at| &tokens[at]),
+                ) {
+                    (_, None) => true,
+                    (_, Some(TokenTree::Ident(_))) => false,
+                    (Some(TokenTree::Punct(first)), Some(TokenTree::Punct(second)))
+                        if first.as_char() == ':' && first.spacing() == Spacing::Joint && second.as_char() == ':' =>
+                    {
+                        false
+                    }
+                    (_, Some(TokenTree::Punct(p))) => p.as_char() != '>',
+                    (_, Some(_)) => true,
+                };
+                let reexported = matches!(
+                    (tokens.get(i + 1), tokens.get(i + 2)),
+                    (Some(TokenTree::Punct(second)), Some(TokenTree::Ident(name)))
+                        if second.as_char() == ':' && REEXPORTED.iter().any(|known| name == known)
+                );
+                if starts_path && reexported {
+                    out.extend(rt.clone());
+                    out.extend([
+                        TokenTree::Punct(Punct::new(':', Spacing::Joint)),
+                        TokenTree::Punct(Punct::new(':', Spacing::Alone)),
+                    ]);
+                    i += 2;
+                    continue;
+                }
+                out.extend([tokens[i].clone()]);
+            }
+            // A path in an attribute's string (`skip_serializing_if = "::serde_json::Map::is_empty"`).
+            TokenTree::Literal(literal) => {
+                let text = literal.to_string();
+                let rerooted = REEXPORTED.iter().find_map(|name| {
+                    let rest = text.strip_prefix(&format!("\"::{name}::"))?;
+                    let rt = rt.to_string().replace(' ', "");
+                    Some(format!("\"{rt}::{name}::{rest}"))
+                });
+                match rerooted.and_then(|text| text.parse::<TokenStream>().ok()) {
+                    Some(path) => out.extend(path),
+                    None => out.extend([tokens[i].clone()]),
+                }
+            }
+            other => out.extend([other.clone()]),
+        }
+        i += 1;
+    }
+    out
 }
 
 /// The stub's own items, which follow the `types` module: the trait, per-operation items, the router and the
@@ -72,12 +145,6 @@ pub fn piece(api: &ir::Api, settings: &Settings, index: usize) -> TokenStream {
             .collect();
     }
     let routes = routes(&api.operations, rt);
-    // Each route clones the state; a spec without operations leaves it unused.
-    let state = if api.operations.is_empty() {
-        quote!(_state)
-    } else {
-        quote!(state)
-    };
     let validators = api.validators.iter().map(|(name, check)| validator(name, check, rt));
     let securities = securities
         .iter()
@@ -86,24 +153,20 @@ pub fn piece(api: &ir::Api, settings: &Settings, index: usize) -> TokenStream {
     quote! {
         #(#securities)*
 
-        type Shared<A> = (::std::sync::Arc<A>, ::std::sync::Arc<#rt::RouterConfig>);
-
         /// The axum router for every operation: it owns extraction, authentication, validation and every
         /// rejection (404, 405 with `Allow`, 400, 401, 413, 422, 426, a caught panic as 500), all in the envelope,
         /// and sets `x-request-id` on every response.
-        pub fn router<A: #trait_name>(api: ::std::sync::Arc<A>, config: #rt::RouterConfig) -> ::axum::Router {
-            let config = ::std::sync::Arc::new(config);
-            let #state: Shared<A> = (api, ::std::sync::Arc::clone(&config));
-            let for_405 = ::std::sync::Arc::clone(&config);
-            let routes = ::axum::Router::new()
+        pub fn router<A: #trait_name>(api: ::std::sync::Arc<A>, config: #rt::RouterConfig) -> #rt::axum::Router {
+            let routes = #rt::axum::Router::new()
                 #(#routes)*
-                .method_not_allowed_fallback(move |request: ::axum::extract::Request| #rt::method_not_allowed(request, for_405))
-                .fallback(move |request: ::axum::extract::Request| #rt::not_found(request, config));
+                .method_not_allowed_fallback(#rt::method_not_allowed)
+                .fallback(#rt::not_found)
+                .with_state(#rt::StubState::new(api, config));
             #rt::layers(routes)
         }
 
         /// Validators generated from the component schemas: each records every violation of a value into the
-        /// [`Validator`](#rt::Validator).
+        /// runtime's `Validator`.
         pub mod validators {
             use super::validators;
             #(#validators)*
@@ -147,8 +210,7 @@ fn api_trait(api: &ir::Api, rt: &TokenStream, trait_name: &Ident) -> TokenStream
     }
 }
 
-/// `.route(path, get_service(…).post_service(…))` per path, in spec order: each handler as a `stub_runtime::Operation`
-/// service over the shared state.
+/// `.route(path, get(…).post(…))` per path, in spec order: each handler an axum handler over the router's state.
 fn routes(ops: &[ir::Operation], rt: &TokenStream) -> Vec<TokenStream> {
     let mut by_path: Vec<(&str, Vec<&ir::Operation>)> = Vec::new();
     for op in ops {
@@ -162,13 +224,12 @@ fn routes(ops: &[ir::Operation], rt: &TokenStream) -> Vec<TokenStream> {
         .map(|(path, list)| {
             let mut chain = TokenStream::new();
             for (i, op) in list.iter().enumerate() {
-                let method = service(op.method);
+                let method = method_router(op.method);
                 let handler = handler_ident(op);
-                let service = quote! { #rt::Operation::new(::std::clone::Clone::clone(&state), #handler::<A>) };
                 chain.extend(if i == 0 {
-                    quote! { ::axum::routing::#method(#service) }
+                    quote! { #rt::axum::routing::#method(#handler::<A>) }
                 } else {
-                    quote! { .#method(#service) }
+                    quote! { .#method(#handler::<A>) }
                 });
             }
             quote! { .route(#path, #chain) }
@@ -177,16 +238,17 @@ fn routes(ops: &[ir::Operation], rt: &TokenStream) -> Vec<TokenStream> {
 }
 
 /// axum's `MethodRouter` constructor (and method) for a service answering `method`.
-fn service(method: ir::Method) -> Ident {
+/// The `axum::routing` function that routes a handler for `method`.
+fn method_router(method: ir::Method) -> Ident {
     let name = match method {
-        ir::Method::Get => "get_service",
-        ir::Method::Put => "put_service",
-        ir::Method::Post => "post_service",
-        ir::Method::Delete => "delete_service",
-        ir::Method::Options => "options_service",
-        ir::Method::Head => "head_service",
-        ir::Method::Patch => "patch_service",
-        ir::Method::Trace => "trace_service",
+        ir::Method::Get => "get",
+        ir::Method::Put => "put",
+        ir::Method::Post => "post",
+        ir::Method::Delete => "delete",
+        ir::Method::Options => "options",
+        ir::Method::Head => "head",
+        ir::Method::Patch => "patch",
+        ir::Method::Trace => "trace",
     };
     format_ident!("{name}")
 }
@@ -221,7 +283,8 @@ pub(crate) const PARTS: [(Location, &str, &str); 4] = [
     (Location::Cookie, "cookie", "cookies"),
 ];
 
-pub(crate) fn ty(t: &TypeRef) -> TokenStream {
+/// The Rust type of `t`, crates other than std reached through the runtime (`rt`).
+pub(crate) fn ty(t: &TypeRef, rt: &TokenStream) -> TokenStream {
     match t {
         TypeRef::Named(name) => {
             let ident = format_ident!("{name}");
@@ -231,29 +294,41 @@ pub(crate) fn ty(t: &TypeRef) -> TokenStream {
             .parse()
             .unwrap_or_else(|_| quote!(compile_error!("bad replacement path"))),
         TypeRef::String => quote!(::std::string::String),
-        TypeRef::DateTime => quote!(::chrono::DateTime<::chrono::offset::Utc>),
-        TypeRef::Date => quote!(::chrono::naive::NaiveDate),
-        TypeRef::Uuid => quote!(::uuid::Uuid),
+        TypeRef::DateTime => quote!(#rt::chrono::DateTime<#rt::chrono::offset::Utc>),
+        TypeRef::Date => quote!(#rt::chrono::naive::NaiveDate),
+        TypeRef::Uuid => quote!(#rt::uuid::Uuid),
         TypeRef::I32 => quote!(i32),
         TypeRef::I64 => quote!(i64),
         TypeRef::F64 => quote!(f64),
         TypeRef::Bool => quote!(bool),
         TypeRef::Vec(inner) => {
-            let inner = ty(inner);
+            let inner = ty(inner, rt);
             quote!(::std::vec::Vec<#inner>)
         }
         TypeRef::Option(inner) => {
-            let inner = ty(inner);
+            let inner = ty(inner, rt);
             quote!(::std::option::Option<#inner>)
         }
-        TypeRef::Value => quote!(::serde_json::Value),
-        TypeRef::Map => quote!(::serde_json::Map<::std::string::String, ::serde_json::Value>),
+        TypeRef::Value => quote!(#rt::serde_json::Value),
+        TypeRef::Map => quote!(#rt::serde_json::Map<::std::string::String, #rt::serde_json::Value>),
         TypeRef::HashMap(inner) => {
-            let inner = ty(inner);
+            let inner = ty(inner, rt);
             quote!(::std::collections::HashMap<::std::string::String, #inner>)
         }
-        TypeRef::Bytes => quote!(::axum::body::Bytes),
+        TypeRef::Bytes => quote!(#rt::Bytes),
     }
+}
+
+/// The runtime's `ParamKind` of a scalar: how a parameter's or form field's text converts.
+pub(crate) fn param_kind(kind: ScalarKind, rt: &TokenStream) -> TokenStream {
+    let kind = match kind {
+        ScalarKind::String => quote!(String),
+        ScalarKind::Integer => quote!(Integer),
+        ScalarKind::Number => quote!(Number),
+        ScalarKind::Boolean => quote!(Boolean),
+        ScalarKind::Any => quote!(Any),
+    };
+    quote!(#rt::ParamKind::#kind)
 }
 
 /// `(argument name, type)` of every typed input after `ctx`, in trait order.
@@ -317,7 +392,7 @@ fn items(op: &ir::Operation, rt: &TokenStream, api: &Ident, security: Option<&Id
         let name = struct_name(op, location);
         let doc = format!("{what} parameters of `{}`.", op.id);
         let fields = params.iter().map(|p| {
-            let (field, api_name, t) = (format_ident!("{}", p.field), &p.name, ty(&p.ty));
+            let (field, api_name, t) = (format_ident!("{}", p.field), &p.name, ty(&p.ty, rt));
             let doc = p.doc.as_deref().unwrap_or("").trim();
             if p.required {
                 quote! { #[doc = #doc] #[serde(rename = #api_name)] pub #field: #t, }

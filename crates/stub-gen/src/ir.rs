@@ -263,9 +263,6 @@ pub enum Decode {
         ty: TypeRef,
         /// What its schema requires.
         check: Check,
-        /// Whether decoding into `ty` alone enforces every constraint of the schema, so that a valid body is
-        /// decoded in one pass and the violation walk runs only when decoding fails.
-        typed_complete: bool,
     },
     /// `application/x-www-form-urlencoded`: fields converted by their property schemas, then validated and typed
     /// like JSON.

@@ -112,7 +112,7 @@ impl Settings {
 /// ([`items_file`]).
 pub fn generate(spec: &Spec, types: &Types, settings: &Settings) -> Result<syn::File, Error> {
     check_settings(settings)?;
-    let mut file = types_file(spec, types.tokens.clone())?;
+    let mut file = types_file(spec, types.tokens.clone(), settings)?;
     let api = lower::lower(spec, Some(&types.names), settings)?;
     file.items.extend(items_file(spec, &api, settings)?.items);
     Ok(file)
@@ -122,8 +122,8 @@ pub fn generate(spec: &Spec, types: &Types, settings: &Settings) -> Result<syn::
 /// [`Types::tokens`]), parsed and checked (see [`Error::twice_defined`]). The halves depend only on the type space, and parsing is most of generation's time on a
 /// large spec: a caller may build them on two threads and print each one, their texts one after the other being
 /// the stub's file.
-pub fn types_file(spec: &Spec, tokens: TokenStream) -> Result<syn::File, Error> {
-    let Ok(file) = syn::parse2::<syn::File>(emit::types_module(&tokens)) else {
+pub fn types_file(spec: &Spec, tokens: TokenStream, settings: &Settings) -> Result<syn::File, Error> {
+    let Ok(file) = syn::parse2::<syn::File>(emit::types_module(&tokens, &settings.runtime_path())) else {
         return Err(Error::new(format!(
             "{}: the type generator produced code that does not parse",
             spec.path

@@ -11,7 +11,6 @@ use crate::spec::pointer;
 use crate::{Error, Settings, Spec};
 
 mod body;
-mod complete;
 mod params;
 mod responses;
 mod schema;

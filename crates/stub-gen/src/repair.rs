@@ -392,8 +392,8 @@ fn split_nullable_compositions(schemas: &mut Value) {
 }
 
 /// A string `enum` whose values typify cannot name as variants (`[=, <, <=, >]`) makes it panic. The type document
-/// keeps such a schema as a plain string; the validator still holds the value to the enum, and such a schema never
-/// takes the one-pass decode (`typed_complete`).
+/// keeps such a schema as a plain string; the validator, which every body passes before it is decoded, still holds
+/// the value to the enum.
 fn drop_unnameable_enums(node: &mut Value) {
     for_each_schema(node, &mut |map| {
         if let Some(Value::Array(values)) = map.get("enum") {
@@ -437,8 +437,7 @@ fn drop_nonconforming_defaults(node: &mut Value) {
 /// typify gives a required name that no property declares a field of its own (any JSON value). When that field's
 /// Rust name is a declared property's (`required: [id]` beside a property `_id`, `json_schema` beside `jsonSchema`),
 /// the struct would have two fields of one name and not compile. Such names are left out of the *type's* `required`
-/// only: the stub's validator, built from the spec itself, still requires them, and a schema with a required name
-/// no property declares never takes the one-pass decode (`typed_complete`).
+/// only: the stub's validator, built from the spec itself and run before every decode, still requires them.
 fn drop_shadowed_required(node: &mut Value) {
     for_each_schema(node, &mut |map| {
         if let (Some(Value::Object(properties)), Some(Value::Array(required))) =

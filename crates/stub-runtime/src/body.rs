@@ -1,9 +1,7 @@
 //! The request body: reading it within the limit, draining one that an answer does not use, the `Content-Type`,
-//! strict JSON (no duplicate keys, no trailing bytes), and decoding into the operation's type in one pass when the
-//! body is valid. Bodies with other media types (or several) go through [`receive`], then the decoder of the media
-//! type it selected.
-
-use std::pin::Pin;
+//! strict JSON (no duplicate keys, no trailing bytes), walked for every violation, then decoded into the operation's
+//! type. Bodies with other media types (or several) go through [`receive`], then the decoder of the media type it
+//! selected.
 
 use axum::body::{Body, Bytes, HttpBody as _};
 use axum::http::header::{CONNECTION, CONTENT_TYPE, HeaderMap, HeaderValue};
@@ -16,12 +14,10 @@ use zeroize::Zeroize as _;
 mod form;
 mod media;
 mod multipart;
-mod objects_only;
 
 pub use form::{FormField, form_body};
 pub use media::{Received, receive, text_body};
 pub use multipart::{Multipart, Part};
-use objects_only::ObjectsOnly;
 
 use crate::extract::single_header;
 use crate::json::Tree;
@@ -31,31 +27,15 @@ use crate::{Loc, Rejection, RequestId, RouterConfig, Validator, Violation};
 /// `limit`, 400 when the body cannot be read.
 pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, Rejection> {
     check_declared_length(&body, limit)?;
-    let mut body = Limited::new(body, limit);
-    // Nearly every body arrives in one frame, handed on as it is; only one in several frames is copied into one
-    // buffer (`BodyExt::collect` queues every frame first, an allocation per request).
-    let mut first: Option<Bytes> = None;
-    let mut joined: Option<Vec<u8>> = None;
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|err| {
-            if err.downcast_ref::<LengthLimitError>().is_some() {
-                Rejection::payload_too_large(limit)
-            } else {
-                // What is left of the body is unknown, so the connection cannot carry another request.
-                Rejection::bad_request("request body could not be read").closing()
-            }
-        })?;
-        // Trailers carry no body bytes.
-        let Ok(data) = frame.into_data() else {
-            continue;
-        };
-        match (&mut joined, first.take()) {
-            (Some(buffer), _) => buffer.extend_from_slice(&data),
-            (None, Some(earlier)) => joined = Some([&earlier[..], &data[..]].concat()),
-            (None, None) => first = Some(data),
+    let collected = Limited::new(body, limit).collect().await.map_err(|err| {
+        if err.downcast_ref::<LengthLimitError>().is_some() {
+            Rejection::payload_too_large(limit)
+        } else {
+            // What is left of the body is unknown, so the connection cannot carry another request.
+            Rejection::bad_request("request body could not be read").closing()
         }
-    }
-    Ok(joined.map(Bytes::from).or(first).unwrap_or_default())
+    })?;
+    Ok(collected.to_bytes())
 }
 
 /// 413 when `Content-Length` says the body is over `limit`, before any of it is read. hyper gives a body with a
@@ -108,16 +88,13 @@ pub async fn answer_unread(mut response: Response, body: Body, config: &RouterCo
 
 /// The envelope of `rejection`, for a request whose body it does not use (see [`answer_unread`]): how generated
 /// handlers answer a request refused before its body is read.
-///
-/// The future is boxed: held inline, draining (a timer among it) would make every request's handler future several
-/// hundred bytes larger, allocated and copied for each request, for an answer that few requests get.
-pub fn refuse_unread<'a>(
+pub async fn refuse_unread(
     rejection: Rejection,
     request_id: &RequestId,
     body: Body,
-    config: &'a RouterConfig,
-) -> Pin<Box<dyn Future<Output = Response> + Send + 'a>> {
-    Box::pin(answer_unread(rejection.into_response_for(request_id), body, config))
+    config: &RouterConfig,
+) -> Response {
+    answer_unread(rejection.into_response_for(request_id), body, config).await
 }
 
 /// `Ok` with `answer` as a response: how generated handlers end.
@@ -130,17 +107,14 @@ pub fn respond(answer: impl IntoResponse) -> Result<Response, Rejection> {
 /// - An empty body that is not `required` is `Ok(None)`.
 /// - A missing or wrong `Content-Type`, invalid JSON, duplicate keys and trailing bytes are a 400 (no detail ever
 ///   quotes the body: only line, column and category).
-/// - When `typed_complete` (the type itself carries every constraint of the schema), a valid body is decoded in
-///   one pass, straight into `T`: no intermediate value ever holds it. Only when that fails, or when the type
-///   does not carry every constraint, is the body parsed into a [`Tree`] (which borrows its strings from `bytes`)
-///   and walked by `check`, which records every violation into `cx` under `loc: ["body", …]` (then the answer is
-///   `Ok(None)` and `cx` turns into the 422); a body the walk passes is then decoded from `bytes` into `T`. The
-///   strings the tree had to copy (those with escapes) are wiped before it is dropped.
+/// - The body is parsed into a [`Tree`] (which borrows its strings from `bytes`) and walked by `check`, which records
+///   every violation into `cx` under `loc: ["body", …]` (then the answer is `Ok(None)` and `cx` turns into the 422);
+///   a body the walk passes is then decoded from `bytes` into `T`. The strings the tree had to copy (those with
+///   escapes) are wiped before it is dropped.
 pub fn decode_json<T: DeserializeOwned>(
     headers: &HeaderMap,
     bytes: &[u8],
     required: bool,
-    typed_complete: bool,
     cx: &mut Validator,
     check: impl FnOnce(&Tree<'_>, &mut Validator),
 ) -> Result<Option<T>, Rejection> {
@@ -148,21 +122,17 @@ pub fn decode_json<T: DeserializeOwned>(
         return Ok(None);
     }
     check_content_type(headers)?;
-    json_body(bytes, typed_complete, cx, check)
+    json_body(bytes, cx, check)
 }
 
 /// [`decode_json`] once the media type is known to be JSON (chosen by [`receive`]).
 pub fn json_body<T: DeserializeOwned>(
     bytes: &[u8],
-    typed_complete: bool,
     cx: &mut Validator,
     check: impl FnOnce(&Tree<'_>, &mut Validator),
 ) -> Result<Option<T>, Rejection> {
-    if typed_complete && let Ok(value) = decode_objects_only(bytes) {
-        return Ok(Some(value));
-    }
     let mut tree = parse_strict(bytes)?;
-    let typed = walk_then_decode(&tree, cx, check, || decode_objects_only(bytes));
+    let typed = walk_then_decode(&tree, cx, check, || serde_json::from_slice(bytes));
     tree.scrub();
     Ok(typed)
 }
@@ -205,15 +175,6 @@ fn walk_then_decode<V, T>(
     };
     cx.leave();
     typed
-}
-
-/// `T` straight from the bytes, with structs read from JSON objects only (see [`objects_only`]). The error's
-/// message is never shown (it could quote the body); only its category is logged.
-fn decode_objects_only<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, serde_json::Error> {
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = T::deserialize(ObjectsOnly(&mut deserializer))?;
-    deserializer.end()?;
-    Ok(value)
 }
 
 /// The body of an operation whose body is required, once validation has passed (a missing one was a 422 already).

@@ -1,4 +1,4 @@
-//! Reading the request's parts: the request id, `api-version`, and path, query, header and cookie parameters as JSON
+//! Reading the request's parts: `api-version`, and path, query, header and cookie parameters as JSON
 //! values for the validators (credentials are [`crate::security`]'s).
 
 use std::collections::HashMap;
@@ -9,15 +9,7 @@ use axum::http::header::{AsHeaderName, COOKIE, HeaderMap, HeaderValue};
 use axum::http::request::Parts;
 use serde_json::{Map, Value};
 
-use crate::{API_VERSION_HEADER, ApiVersion, Rejection, RequestId, RouterConfig, Validator};
-
-/// The id of the request being handled: the one the router's request-context layer assigned ([`crate::layers`]);
-/// a fresh one outside the router (in tests, say).
-pub fn request_id() -> RequestId {
-    crate::context::CURRENT_REQUEST
-        .try_with(RequestId::clone)
-        .unwrap_or_else(|_| RequestId::generate())
-}
+use crate::{API_VERSION_HEADER, ApiVersion, Rejection, RouterConfig, Validator};
 
 /// Answers 426 if the request declares an `api-version` older than `config.min_api_version`, 400 if the header
 /// cannot be read as a version. No header, or no minimum configured: served.
@@ -36,45 +28,14 @@ pub fn check_api_version(headers: &HeaderMap, config: &RouterConfig) -> Result<(
 
 /// `1`, `1.2` and `1.2.3` (with optional pre-release) all read as versions; missing parts count as zero.
 pub(crate) fn parse_version(text: &str) -> Option<ApiVersion> {
-    // A header value (`HeaderValue::to_str`) holds visible ASCII, spaces and tabs only.
     let text = text.trim_ascii();
-    // Every request of a client that sends the header: `MAJOR.MINOR.PATCH` in plain digits, without semver's parser.
-    if let Some(version) = plain_version(text) {
-        return Some(version);
-    }
-    let core_len = text.find(['-', '+']).unwrap_or(text.len());
-    let parts = text[..core_len].split('.').count();
-    let padded = match parts {
-        1 => format!("{}.0.0{}", &text[..core_len], &text[core_len..]),
-        2 => format!("{}.0{}", &text[..core_len], &text[core_len..]),
-        _ => return ApiVersion::parse(text).ok(),
+    let (core, rest) = text.split_at(text.find(['-', '+']).unwrap_or(text.len()));
+    let padding = match core.split('.').count() {
+        1 => ".0.0",
+        2 => ".0",
+        _ => "",
     };
-    ApiVersion::parse(&padded).ok()
-}
-
-/// `1.2.3` exactly (no pre-release, no leading zeros, which semver refuses): the common case, read directly, in one
-/// pass over the bytes (it runs on every request of a client that sends the header).
-fn plain_version(text: &str) -> Option<ApiVersion> {
-    let mut numbers = [0u64; 3];
-    let mut part = 0;
-    let mut digits = 0;
-    for &byte in text.as_bytes() {
-        match byte {
-            b'0'..=b'9' => {
-                if digits == 1 && numbers[part] == 0 {
-                    return None; // a leading zero
-                }
-                numbers[part] = numbers[part].checked_mul(10)?.checked_add(u64::from(byte - b'0'))?;
-                digits += 1;
-            }
-            b'.' if part < 2 && digits > 0 => {
-                part += 1;
-                digits = 0;
-            }
-            _ => return None,
-        }
-    }
-    (part == 2 && digits > 0).then(|| ApiVersion::new(numbers[0], numbers[1], numbers[2]))
+    ApiVersion::parse(&format!("{core}{padding}{rest}")).ok()
 }
 
 /// The request's `Accept` header as text, for [`Context::preferred`](crate::Context::preferred); several headers are

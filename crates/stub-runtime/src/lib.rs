@@ -23,14 +23,21 @@
 //!
 //! # Modules
 //! - [`rejection`]: the envelope and the one conversion to HTTP;
-//! - [`extract`]: request id, `api-version`, parameters (path, query, header, cookie; their styles);
+//! - [`extract`]: `api-version`, parameters (path, query, header, cookie; their styles);
 //! - [`security`]: credentials for the security requirements, tried in order, as [`Credentials`];
-//! - [`body`]: body limit, draining unused bodies, content type, strict JSON, one-pass typed decoding; choosing
-//!   among several media types, forms, multipart streams, text and bytes;
+//! - [`body`]: body limit, draining unused bodies, content type, strict JSON walked then decoded; choosing among
+//!   several media types, forms, multipart streams, text and bytes;
 //! - [`json`]: the values validators read ([`JsonValue`]): serde_json's, and the borrowed [`Tree`] of a JSON body;
 //! - [`validate`]: the [`Validator`] generated validators drive;
-//! - [`layers`]: 404/405 fallbacks, the [`Operation`] service each handler is routed as, panic recovery, request ids
-//!   and spans.
+//! - [`layers`]: the router's state ([`StubState`]), 404/405 fallbacks, and the layer for request ids,
+//!   spans and panic recovery.
+//!
+//! # What generated code names
+//!
+//! Generated code reaches every crate it uses but serde (whose derives need it as a dependency of their own)
+//! through this one: [`axum`], [`serde_json`], [`chrono`], [`uuid`] and [`regress`] (the last three for the schema
+//! types typify writes) are re-exported, and every trait method is called by its full path. So a stub crate's
+//! manifest lists `stub-runtime` and `serde`, nothing else.
 
 pub mod body;
 mod context;
@@ -52,15 +59,16 @@ pub use context::{
 };
 pub use extract::{
     Pairs, ParamKind, accept, check_api_version, coerce, coerce_fields, coerce_items, cookies, header_param,
-    json_param, param, path_params, query, request_id, split,
+    json_param, param, path_params, query, split,
 };
 pub use json::{JsonObject, JsonValue, Tree};
-pub use layers::{Operation, layers, method_not_allowed, not_found};
+pub use layers::{StubState, layers, method_not_allowed, not_found};
 pub use rejection::{
     Loc, Rejection, Violation, bytes, checked_status, empty, header, json, json_as, text, undocumented_status,
 };
 pub use security::{Credential, Credentials, KeyLocation, Scheme, SchemeKind, credentials, optional_credentials};
 pub use validate::{Literal, Pattern, Validator};
+pub use {axum, chrono, regress, serde_json, uuid};
 
 #[cfg(test)]
 mod tests;

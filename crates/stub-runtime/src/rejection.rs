@@ -306,9 +306,11 @@ impl fmt::Display for Rejection {
 impl std::error::Error for Rejection {}
 
 impl Rejection {
-    /// The envelope as JSON, `{"code", "detail", "type", "errors"?}` in that order, written straight into a buffer
-    /// of the right size: every 422 is rendered here, and serde's generic path (a growing buffer, a serializer call
-    /// per field and per `loc` item) cost about as much as the validation itself.
+    /// The envelope as JSON, `{"code", "detail", "type", "errors"?}` in that order (the spec's `ErrorResponse`, byte
+    /// for byte what serde_json writes: tested), written straight into a buffer of the right size. Kept by hand for
+    /// its measured cost: a derived `Serialize` through `serde_json::to_vec` took about 3 k more instructions per 422
+    /// of `secrets-server` (7 % of the 44.3 k it spends on one; callgrind, 400 requests, mostly serde_json's
+    /// byte-by-byte escape scan and its growing buffer).
     fn envelope(&self) -> Vec<u8> {
         let estimate = 48
             + self.0.detail.len()
@@ -419,8 +421,8 @@ fn json_string(out: &mut Vec<u8>, text: &str) {
 }
 
 /// Outside the router (in tests, or a hand-written route): the envelope without a request id. A 5xx or a
-/// rejection with a cause is also handed, in the response's extensions, to the router's request-context layer,
-/// which answers it again with the request id and logs the cause.
+/// rejection with a cause is also handed, in the response's extensions, to the router's layers, which answer it
+/// again with the request id and log the cause.
 impl IntoResponse for Rejection {
     fn into_response(self) -> Response {
         let mut response = self.render();

@@ -18,12 +18,14 @@ pub(crate) const DIR: &str = "corpus/drive";
 const SUPPORT: &str = "support.rs";
 /// The line of a drive file that names the kinds it sends a request of.
 const KINDS_LINE: &str = "//! Kinds: ";
-/// What a drive test needs beyond the stub's own dependencies: versions the project's lock already holds, so
-/// nothing new is resolved or fetched.
+/// What a drive test needs beyond the stub's own dependencies (the runtime and serde): versions the project's lock
+/// already holds, so nothing new is resolved or fetched.
 const DEV_DEPENDENCIES: &str = "\n# Added by `cargo xtask corpus` for the drive test in tests/drive/.\n\
 [dev-dependencies]\n\
+axum = { version = \"0.8\", default-features = false }\n\
 base64 = \"0.23\"\n\
 http-body-util = \"0.1\"\n\
+serde_json = \"1\"\n\
 tokio = { version = \"1\", features = [\"macros\", \"rt\"] }\n\
 tower = { version = \"0.5\", features = [\"util\"] }\n";
 

@@ -4,8 +4,8 @@
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
 
-use super::ty;
 use super::validators::check_tokens;
+use super::{param_kind, ty};
 use crate::ir::{self, Decode};
 use crate::names::pascal;
 
@@ -48,25 +48,19 @@ pub(super) fn body_statements(op: &ir::Operation, body: &ir::Body, rt: &TokenStr
     let required = body.required;
     if let [
         ir::BodyContent {
-            decode:
-                Decode::Json {
-                    ty: t,
-                    check,
-                    typed_complete,
-                },
+            decode: Decode::Json { ty: t, check },
             ..
         },
     ] = body.content.as_slice()
     {
-        // One JSON media type: read and decode straight, as the one-pass happy path always has (a wrong
-        // Content-Type stays the documented 400).
-        let (t, check) = (ty(t), check_tokens(check, rt));
+        // One JSON media type: read and decode straight (a wrong Content-Type stays the documented 400).
+        let (t, check) = (ty(t, rt), check_tokens(check, rt));
         let read = quote! {
             let bytes = #rt::read_body(body, config.body_limit).await?;
         };
         let extract = quote! {
             let body: ::std::option::Option<#t> =
-                #rt::decode_json(&parts.headers, &bytes, #required, #typed_complete, cx, |v, cx| { #check })?;
+                #rt::decode_json(&parts.headers, &bytes, #required, cx, |v, cx| { #check })?;
         };
         return (read, extract);
     }
@@ -120,24 +114,20 @@ pub(super) fn body_statements(op: &ir::Operation, body: &ir::Body, rt: &TokenStr
 /// An expression of type `Option<T>` for one media type's `T`, from `received`.
 fn decode(decode: &Decode, rt: &TokenStream) -> TokenStream {
     match decode {
-        Decode::Json {
-            ty: t,
-            check,
-            typed_complete,
-        } => {
-            let (t, check) = (ty(t), check_tokens(check, rt));
-            quote! { #rt::json_body::<#t>(&received.bytes()?, #typed_complete, cx, |v, cx| { #check })? }
+        Decode::Json { ty: t, check } => {
+            let (t, check) = (ty(t, rt), check_tokens(check, rt));
+            quote! { #rt::json_body::<#t>(&received.bytes()?, cx, |v, cx| { #check })? }
         }
         Decode::Form { ty: t, check, fields } => {
-            let (t, check) = (ty(t), check_tokens(check, rt));
+            let (t, check) = (ty(t, rt), check_tokens(check, rt));
             let fields = fields.iter().map(|field| {
                 let (name, repeated) = (&field.name, field.repeated);
-                let kind = super::handler::param_kind(field.kind, rt);
+                let kind = param_kind(field.kind, rt);
                 let properties = match &field.properties {
                     None => quote!(::std::option::Option::None),
                     Some(properties) => {
                         let properties = properties.iter().map(|(key, kind)| {
-                            let kind = super::handler::param_kind(*kind, rt);
+                            let kind = param_kind(*kind, rt);
                             quote! { (#key, #kind) }
                         });
                         quote!(::std::option::Option::Some(&[#(#properties),*]))
@@ -158,7 +148,7 @@ fn decode(decode: &Decode, rt: &TokenStream) -> TokenStream {
 
 fn content_type(decode: &Decode, rt: &TokenStream) -> TokenStream {
     match decode {
-        Decode::Json { ty: t, .. } | Decode::Form { ty: t, .. } => ty(t),
+        Decode::Json { ty: t, .. } | Decode::Form { ty: t, .. } => ty(t, rt),
         Decode::Multipart => quote!(#rt::Multipart),
         Decode::Binary => quote!(#rt::Bytes),
         Decode::Text { .. } => quote!(::std::string::String),

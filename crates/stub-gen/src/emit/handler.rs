@@ -3,12 +3,13 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
+use proc_macro2::Ident;
+
 use super::body::body_statements;
 use super::validators::check_tokens;
-use super::{PARTS, handler_ident, inputs, params_in, struct_name};
-use crate::ir::{self, Location, ScalarKind, SchemeKind, Shape};
+use super::{PARTS, handler_ident, inputs, param_kind, params_in, struct_name};
+use crate::ir::{self, Location, SchemeKind, Shape};
 use crate::names::method_ident;
-use proc_macro2::Ident;
 
 /// `security` is the const holding the operation's security requirements ([`security_const`]), if it has any.
 pub(super) fn handler_fn(op: &ir::Operation, rt: &TokenStream, api: &Ident, security: Option<&Ident>) -> TokenStream {
@@ -87,7 +88,7 @@ pub(super) fn handler_fn(op: &ir::Operation, rt: &TokenStream, api: &Ident, secu
                                         let v = &value;
                                         #check
                                     }
-                                    #object.insert(#name.to_owned(), value);
+                                    #object.insert(::std::borrow::ToOwned::to_owned(#name), value);
                                 }
                                 cx.leave();
                             }
@@ -142,7 +143,7 @@ pub(super) fn handler_fn(op: &ir::Operation, rt: &TokenStream, api: &Ident, secu
             }
         });
         extract.extend(quote! {
-            let mut #object = ::serde_json::Map::new();
+            let mut #object = #rt::serde_json::Map::new();
             cx.enter(#part);
             #(#each)*
             cx.leave();
@@ -150,7 +151,7 @@ pub(super) fn handler_fn(op: &ir::Operation, rt: &TokenStream, api: &Ident, secu
         let arg = format_ident!("{arg}");
         let t = struct_name(op, location);
         convert.extend(quote! {
-            let #arg: #t = #rt::typed(::serde_json::Value::Object(#object), #part)?;
+            let #arg: #t = #rt::typed(#rt::serde_json::Value::Object(#object), #part)?;
         });
     }
     let mut read = TokenStream::new();
@@ -191,17 +192,14 @@ pub(super) fn handler_fn(op: &ir::Operation, rt: &TokenStream, api: &Ident, secu
             #rt::answer_unread(response, body, &config).await
         }
     };
-    // A plain fn returning the future, not an `async fn`: an `async fn` keeps its arguments in the future beside
-    // what they are moved into, so the request would be stored twice in the future axum boxes for every request.
     quote! {
         #[doc = #doc]
-        fn #handler<A: #api>(
-            (api, config): Shared<A>,
-            request: ::axum::extract::Request,
-        ) -> impl ::std::future::Future<Output = ::axum::response::Response> {
+        async fn #handler<A: #api>(
+            #rt::axum::extract::State(#rt::StubState { api, config }): #rt::axum::extract::State<#rt::StubState<A>>,
+            request_id: #rt::RequestId,
+            request: #rt::axum::extract::Request,
+        ) -> #rt::axum::response::Response {
             let (#parts_mut parts, body) = request.into_parts();
-            async move {
-            let request_id = #rt::request_id();
             // What is answered before the body is read; such an answer drains the body first, or closes.
             let early = async {
                 #rt::check_api_version(&parts.headers, &config)?;
@@ -216,12 +214,15 @@ pub(super) fn handler_fn(op: &ir::Operation, rt: &TokenStream, api: &Ident, secu
                 #read
                 #validate
                 #convert
-                let ctx = #rt::Context { caller, request_id: request_id.clone(), accept: #rt::accept(&parts.headers) };
-                let response = api.#method(ctx, #(#args),*).await?;
+                let ctx = #rt::Context {
+                    caller,
+                    request_id: ::std::clone::Clone::clone(&request_id),
+                    accept: #rt::accept(&parts.headers),
+                };
+                let response = A::#method(&api, ctx, #(#args),*).await?;
                 #rt::respond(response)
             };
             #finish
-            }
         }
     }
 }
@@ -234,13 +235,13 @@ fn auth(op: &ir::Operation, rt: &TokenStream, security: Option<&Ident>) -> Token
     if requirements.optional {
         quote! {
             let caller = match #rt::optional_credentials(&parts, #security)? {
-                Some(credentials) => Some(api.authenticate(credentials, &request_id).await?),
+                Some(credentials) => Some(A::authenticate(&api, credentials, &request_id).await?),
                 None => None,
             };
         }
     } else {
         quote! {
-            let caller = api.authenticate(#rt::credentials(&parts, #security)?, &request_id).await?;
+            let caller = A::authenticate(&api, #rt::credentials(&parts, #security)?, &request_id).await?;
         }
     }
 }
@@ -277,15 +278,4 @@ pub(super) fn security_const(index: usize, security: &ir::Security, rt: &TokenSt
         /// Security requirements shared by the operations that have them: alternatives, each a list of schemes.
         const #name: &[&[#rt::Scheme]] = &[#(#alternatives),*];
     }
-}
-
-pub(super) fn param_kind(kind: ScalarKind, rt: &TokenStream) -> TokenStream {
-    let kind = match kind {
-        ScalarKind::String => quote!(String),
-        ScalarKind::Integer => quote!(Integer),
-        ScalarKind::Number => quote!(Number),
-        ScalarKind::Boolean => quote!(Boolean),
-        ScalarKind::Any => quote!(Any),
-    };
-    quote!(#rt::ParamKind::#kind)
 }

@@ -51,10 +51,10 @@ fn content_type(content: &ir::Content) -> String {
     }
 }
 
-fn body_type(op: &ir::Operation, r: &ir::Response) -> Option<TokenStream> {
+fn body_type(op: &ir::Operation, r: &ir::Response, rt: &TokenStream) -> Option<TokenStream> {
     match r.content.as_slice() {
         [] => None,
-        [one] => Some(ty(&one.ty)),
+        [one] => Some(ty(&one.ty, rt)),
         _ => {
             let name = body_enum(op, r);
             Some(quote!(#name))
@@ -82,7 +82,7 @@ pub(super) fn response_items(op: &ir::Operation, rt: &TokenStream) -> TokenStrea
             op.id, r.status
         );
         let variants = r.content.iter().map(|c| {
-            let (v, t, doc) = (media_variant(&c.media), ty(&c.ty), format!("`{}`", c.media));
+            let (v, t, doc) = (media_variant(&c.media), ty(&c.ty, rt), format!("`{}`", c.media));
             quote! { #[doc = #doc] #v(#t), }
         });
         items.extend(quote! {
@@ -103,7 +103,7 @@ pub(super) fn response_items(op: &ir::Operation, rt: &TokenStream) -> TokenStrea
             .headers
             .iter()
             .map(|h| {
-                let (field, t) = (field_ident(&h.name), ty(&h.ty));
+                let (field, t) = (field_ident(&h.name), ty(&h.ty, rt));
                 let doc = h.doc.as_deref().unwrap_or("").trim();
                 let t = if h.required {
                     t
@@ -113,7 +113,7 @@ pub(super) fn response_items(op: &ir::Operation, rt: &TokenStream) -> TokenStrea
                 quote! { #[doc = #doc] #field: #t, }
             })
             .collect();
-        let body = body_type(op, r);
+        let body = body_type(op, r, rt);
         match (r.status, body, headers.is_empty()) {
             (Status::Code(_), None, true) => quote! { #[doc = #doc] #name, },
             (Status::Code(_), Some(body), true) => quote! { #[doc = #doc] #name(#body), },
@@ -198,8 +198,8 @@ pub(super) fn response_items(op: &ir::Operation, rt: &TokenStream) -> TokenStrea
         #[derive(Debug)]
         pub enum #response { #(#variants)* }
 
-        impl ::axum::response::IntoResponse for #response {
-            fn into_response(self) -> ::axum::response::Response {
+        impl #rt::axum::response::IntoResponse for #response {
+            fn into_response(self) -> #rt::axum::response::Response {
                 match self { #(#arms)* }
             }
         }

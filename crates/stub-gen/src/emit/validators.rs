@@ -204,6 +204,7 @@ pub(super) fn check_tokens(check: &Check, rt: &TokenStream) -> TokenStream {
                         cx.fail("literal_error", #message);
                     }
                 },
+                rt,
             )
         }
         Check::Boolean { nullable, values } => {
@@ -250,7 +251,7 @@ pub(super) fn check_tokens(check: &Check, rt: &TokenStream) -> TokenStream {
                         let known: &[&str] = &[#(#known),*];
                         for (key, v) in #rt::JsonObject::entries(obj) {
                             if !known.contains(&key) {
-                                cx.enter(key.to_owned());
+                                cx.enter(::std::borrow::ToOwned::to_owned(key));
                                 #inner
                                 cx.leave();
                             }
@@ -285,7 +286,7 @@ pub(super) fn check_tokens(check: &Check, rt: &TokenStream) -> TokenStream {
             if let Some(item) = items {
                 let inner = check_tokens(item, rt);
                 checks.push(quote! {
-                    for (i, v) in items.iter().enumerate() {
+                    for (i, v) in ::std::iter::Iterator::enumerate(items.iter()) {
                         cx.enter(i);
                         #inner
                         cx.leave();
@@ -301,14 +302,14 @@ pub(super) fn check_tokens(check: &Check, rt: &TokenStream) -> TokenStream {
         Check::Wrapped { nullable, inner } => {
             let inner = check_tokens(inner, rt);
             if *nullable {
-                quote! { if !v.is_null() { #inner } }
+                quote! { if !#rt::JsonValue::is_null(v) { #inner } }
             } else {
                 inner
             }
         }
         Check::AllOf { nullable, parts } => {
             let parts = parts.iter().map(|part| check_tokens(part, rt));
-            skip_null(*nullable, quote! { #(#parts)* })
+            skip_null(*nullable, quote! { #(#parts)* }, rt)
         }
         Check::AnyOf { nullable, options } => {
             let branches = branches(options, rt);
@@ -319,6 +320,7 @@ pub(super) fn check_tokens(check: &Check, rt: &TokenStream) -> TokenStream {
                     #branches
                     cx.union(matched, false);
                 },
+                rt,
             )
         }
         Check::OneOf {
@@ -334,6 +336,7 @@ pub(super) fn check_tokens(check: &Check, rt: &TokenStream) -> TokenStream {
                     #branches
                     cx.union(matched, true);
                 },
+                rt,
             )
         }
         Check::OneOf {
@@ -358,6 +361,7 @@ pub(super) fn check_tokens(check: &Check, rt: &TokenStream) -> TokenStream {
                         }
                     }
                 },
+                rt,
             )
         }
         Check::Not { nullable, inner } => {
@@ -372,15 +376,16 @@ pub(super) fn check_tokens(check: &Check, rt: &TokenStream) -> TokenStream {
                     }
                     cx.not(sub.error_count() == 0);
                 },
+                rt,
             )
         }
     }
 }
 
 /// `checks`, unless the value is null and the schema allows it.
-fn skip_null(nullable: bool, checks: TokenStream) -> TokenStream {
+fn skip_null(nullable: bool, checks: TokenStream, rt: &TokenStream) -> TokenStream {
     if nullable {
-        quote! { if !v.is_null() { #checks } }
+        quote! { if !#rt::JsonValue::is_null(v) { #checks } }
     } else {
         checks
     }

@@ -61,7 +61,6 @@ impl<'a> Lowering<'a> {
             let check = self.check(schema, &schema_at)?;
             return Ok(Decode::Json {
                 ty: self.named_type(schema, &schema_at, &format!("{}-body", self.op))?,
-                typed_complete: self.typed_complete(&check, &mut Vec::new()),
                 check,
             });
         }
