@@ -1,13 +1,15 @@
 """A small FastAPI app written for the corpus: `cargo xtask corpus` exports its `app.openapi()` (OpenAPI 3.1, as
 FastAPI writes it) and runs stub-gen on it. Its models use what FastAPI apps commonly do: `Optional` fields (pydantic
-writes `anyOf: [X, {type: null}]`), enums, constrained strings and numbers, and UUID path parameters."""
+writes `anyOf: [X, {type: null}]`), enums, constrained strings and numbers, UUID path parameters, and an API key
+in a header that the operations that change tickets require."""
 
 from datetime import datetime
 from enum import Enum
 from typing import Annotated, Optional
 from uuid import UUID, uuid4
 
-from fastapi import FastAPI, Header, HTTPException, Path, Query, Response
+from fastapi import Depends, FastAPI, Header, HTTPException, Path, Query, Response
+from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, Field
 
 app = FastAPI(
@@ -60,6 +62,8 @@ class Message(BaseModel):
 
 
 TicketId = Annotated[UUID, Path(description="The ticket's id")]
+# FastAPI checks that the header is there; what a key is worth is the app's business, as in the stub.
+ApiKey = Annotated[str, Depends(APIKeyHeader(name="X-API-Key"))]
 NOT_FOUND = {404: {"model": Message, "description": "No such ticket"}}
 TICKETS: dict[UUID, Ticket] = {}
 
@@ -83,6 +87,7 @@ def list_tickets(
 
 @app.post("/tickets", status_code=201, response_model=Ticket)
 def create_ticket(
+    _key: ApiKey,
     ticket: TicketIn,
     x_request_id: Annotated[Optional[UUID], Header()] = None,
 ):
@@ -99,7 +104,7 @@ def get_ticket(ticket_id: TicketId):
 
 
 @app.patch("/tickets/{ticket_id}", response_model=Ticket, responses=NOT_FOUND)
-def update_ticket(ticket_id: TicketId, patch: TicketPatch):
+def update_ticket(_key: ApiKey, ticket_id: TicketId, patch: TicketPatch):
     if ticket_id not in TICKETS:
         raise HTTPException(status_code=404, detail="No such ticket")
     changes = patch.model_dump(exclude_unset=True)
@@ -108,7 +113,7 @@ def update_ticket(ticket_id: TicketId, patch: TicketPatch):
 
 
 @app.delete("/tickets/{ticket_id}", status_code=204, responses=NOT_FOUND)
-def delete_ticket(ticket_id: TicketId):
+def delete_ticket(_key: ApiKey, ticket_id: TicketId):
     if TICKETS.pop(ticket_id, None) is None:
         raise HTTPException(status_code=404, detail="No such ticket")
     return Response(status_code=204)
