@@ -14,6 +14,8 @@ pub mod nested_objects_arrays_enums;
 pub mod no_body_and_optional_body;
 pub mod no_content_and_several_successes;
 pub mod object_and_json_parameters;
+pub mod openapi31_document;
+pub mod openapi31_schemas;
 pub mod optional_and_nullable_fields;
 pub mod params_path_query_header;
 pub mod refd_parameters_bodies_responses;

@@ -8,6 +8,8 @@ pub mod fixtures;
 #[cfg(test)]
 mod fixture_composed;
 #[cfg(test)]
+mod fixture_openapi31;
+#[cfg(test)]
 mod fixture_records;
 #[cfg(test)]
 mod fixture_responses;

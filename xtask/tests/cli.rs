@@ -22,8 +22,12 @@ fn bad_spec_fails_with_one_line_and_no_backtrace() {
     let cases = [
         ("syntax.yaml", "openapi: 3.0.3\ninfo: [\n"),
         (
-            "v31.yaml",
-            "openapi: 3.1.0\ninfo: { title: T, version: '1' }\npaths: {}\n",
+            "v31_tuple.yaml",
+            "openapi: 3.1.0\ninfo: { title: T, version: '1' }\ncomponents:\n  schemas:\n    P: { prefixItems: [{ type: string }] }\n",
+        ),
+        (
+            "v40.yaml",
+            "openapi: 4.0.0\ninfo: { title: T, version: '1' }\npaths: {}\n",
         ),
     ];
     for (name, text) in cases {

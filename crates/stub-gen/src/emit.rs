@@ -162,7 +162,7 @@ fn routes(ops: &[ir::Operation], rt: &TokenStream) -> Vec<TokenStream> {
         .map(|(path, list)| {
             let mut chain = TokenStream::new();
             for (i, op) in list.iter().enumerate() {
-                let method = format_ident!("{}_service", op.method);
+                let method = service(op.method);
                 let handler = handler_ident(op);
                 let service = quote! { #rt::Operation::new(::std::clone::Clone::clone(&state), #handler::<A>) };
                 chain.extend(if i == 0 {
@@ -174,6 +174,21 @@ fn routes(ops: &[ir::Operation], rt: &TokenStream) -> Vec<TokenStream> {
             quote! { .route(#path, #chain) }
         })
         .collect()
+}
+
+/// axum's `MethodRouter` constructor (and method) for a service answering `method`.
+fn service(method: ir::Method) -> Ident {
+    let name = match method {
+        ir::Method::Get => "get_service",
+        ir::Method::Put => "put_service",
+        ir::Method::Post => "post_service",
+        ir::Method::Delete => "delete_service",
+        ir::Method::Options => "options_service",
+        ir::Method::Head => "head_service",
+        ir::Method::Patch => "patch_service",
+        ir::Method::Trace => "trace_service",
+    };
+    format_ident!("{name}")
 }
 
 pub(crate) fn handler_ident(op: &ir::Operation) -> Ident {

@@ -30,8 +30,8 @@ pub struct Operation {
     pub id: String,
     /// The axum route (`/things/{id}`).
     pub path: String,
-    /// Lower-case HTTP method (`get`, `post`, …).
-    pub method: String,
+    /// The HTTP method.
+    pub method: Method,
     /// Summary and description, for the trait method's docs.
     pub doc: String,
     /// Who may call it; `None` when no credentials are read (`authenticate` does not run).
@@ -44,6 +44,80 @@ pub struct Operation {
     pub responses: Vec<Response>,
     /// Documented statuses whose body is the envelope: answered by returning a `Rejection`.
     pub rejections: Vec<Status>,
+}
+
+/// An HTTP method that an OpenAPI 3.0 path item can hold an operation for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Method {
+    Get,
+    Put,
+    Post,
+    Delete,
+    Options,
+    Head,
+    Patch,
+    Trace,
+}
+
+impl Method {
+    /// Every method, in the order of a path item's fields (`openapiv3`'s, so operations keep the order they had).
+    pub const ALL: [Method; 8] = [
+        Method::Get,
+        Method::Put,
+        Method::Post,
+        Method::Delete,
+        Method::Options,
+        Method::Head,
+        Method::Patch,
+        Method::Trace,
+    ];
+
+    /// Its key in a path item, lower case (`get`): also its name in JSON pointers and default operationIds.
+    pub fn key(self) -> &'static str {
+        match self {
+            Method::Get => "get",
+            Method::Put => "put",
+            Method::Post => "post",
+            Method::Delete => "delete",
+            Method::Options => "options",
+            Method::Head => "head",
+            Method::Patch => "patch",
+            Method::Trace => "trace",
+        }
+    }
+
+    /// The path item's operation for this method.
+    pub fn operation(self, item: &openapiv3::PathItem) -> Option<&openapiv3::Operation> {
+        self.slot(item).as_ref()
+    }
+
+    /// The path item's field for this method.
+    pub fn slot(self, item: &openapiv3::PathItem) -> &Option<openapiv3::Operation> {
+        match self {
+            Method::Get => &item.get,
+            Method::Put => &item.put,
+            Method::Post => &item.post,
+            Method::Delete => &item.delete,
+            Method::Options => &item.options,
+            Method::Head => &item.head,
+            Method::Patch => &item.patch,
+            Method::Trace => &item.trace,
+        }
+    }
+
+    /// The path item's field for this method, to fill in.
+    pub fn slot_mut(self, item: &mut openapiv3::PathItem) -> &mut Option<openapiv3::Operation> {
+        match self {
+            Method::Get => &mut item.get,
+            Method::Put => &mut item.put,
+            Method::Post => &mut item.post,
+            Method::Delete => &mut item.delete,
+            Method::Options => &mut item.options,
+            Method::Head => &mut item.head,
+            Method::Patch => &mut item.patch,
+            Method::Trace => &mut item.trace,
+        }
+    }
 }
 
 /// The security requirements of an operation, as alternatives.
@@ -355,6 +429,8 @@ pub enum Check {
     },
     /// `type: boolean`.
     Boolean { nullable: bool, values: Vec<bool> },
+    /// OpenAPI 3.1's `const`: the value must be this one scalar (reported as pydantic's `literal_error`).
+    Const { nullable: bool, value: serde_json::Value },
     /// An untyped `enum` of scalars of several JSON types (`[true, false, 0, 1]`).
     Enum {
         nullable: bool,

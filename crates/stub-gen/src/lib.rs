@@ -14,6 +14,8 @@ pub mod emit;
 pub mod ir;
 pub mod lower;
 pub mod names;
+mod openapi31;
+mod repair;
 pub mod spec;
 
 use std::collections::BTreeSet;
@@ -298,138 +300,10 @@ pub fn type_document(spec: &Spec, api: &ir::Api) -> Result<openapiv3::OpenAPI, E
     }
     let mut schemas = serde_json::to_value(&components.schemas)
         .map_err(|err| Error::new(format!("{}: the type document does not serialize: {err}", spec.path)))?;
-    drop_shadowed_required(&mut schemas);
-    drop_nonconforming_defaults(&mut schemas);
-    drop_unnameable_enums(&mut schemas);
-    split_nullable_compositions(&mut schemas);
+    repair::type_schemas(&mut schemas);
     components.schemas = serde_json::from_value(schemas)
         .map_err(|err| Error::new(format!("{}: the type document does not read back: {err}", spec.path)))?;
     Ok(doc)
-}
-
-/// typify names both the nullable wrapper of a nullable composed component schema (`nullable` beside `oneOf`,
-/// `anyOf` or `allOf`) and the composition inside it after the component, and so defines that type twice. In the
-/// type document such a schema `X` becomes `X: { nullable: true, allOf: [$ref: XValue] }` beside `XValue`, the
-/// schema without `nullable`: `X` is still the type everything refers to (`struct X(Option<XValue>)`). Validators are
-/// built from the spec and do not change.
-fn split_nullable_compositions(schemas: &mut serde_json::Value) {
-    use serde_json::{Map, Value, json};
-    let Value::Object(map) = schemas else { return };
-    let mut taken: BTreeSet<String> = map.keys().map(|name| names::typify_name(name)).collect();
-    let needs_split = |schema: &Value| {
-        let composed = ["oneOf", "anyOf"].iter().any(|key| {
-            schema
-                .get(*key)
-                .and_then(Value::as_array)
-                .is_some_and(|a| !a.is_empty())
-        }) || schema.get("allOf").and_then(Value::as_array).is_some_and(|parts| {
-            // One `$ref` beside `nullable` is how 3.0 makes a reference nullable; typify reads that well.
-            !(parts.len() == 1 && parts[0].get("$ref").is_some())
-        });
-        composed && schema.get("nullable") == Some(&Value::Bool(true))
-    };
-    let mut out = Map::new();
-    for (name, mut schema) in std::mem::take(map) {
-        if !needs_split(&schema) {
-            out.insert(name, schema);
-            continue;
-        }
-        let inner = (1..)
-            .map(|n| {
-                if n == 1 {
-                    format!("{name}Value")
-                } else {
-                    format!("{name}Value{n}")
-                }
-            })
-            .find(|candidate| !taken.contains(&names::typify_name(candidate)))
-            .unwrap_or_default();
-        taken.insert(names::typify_name(&inner));
-        if let Value::Object(fields) = &mut schema {
-            fields.remove("nullable");
-        }
-        let mut wrapper = json!({ "nullable": true, "allOf": [{ "$ref": format!("#/components/schemas/{inner}") }] });
-        if let Some(description) = schema.get("description") {
-            wrapper["description"] = description.clone();
-        }
-        out.insert(name, wrapper);
-        out.insert(inner, schema);
-    }
-    *map = out;
-}
-
-/// A string `enum` whose values typify cannot name as variants (`[=, <, <=, >]`) makes it panic. The type document
-/// keeps such a schema as a plain string; the validator still holds the value to the enum, and such a schema never
-/// takes the one-pass decode (`typed_complete`).
-fn drop_unnameable_enums(node: &mut serde_json::Value) {
-    use serde_json::Value;
-    spec::for_each_schema(node, &mut |map| {
-        if let Some(Value::Array(values)) = map.get("enum") {
-            let strings: Vec<&str> = values.iter().filter_map(Value::as_str).collect();
-            if strings.len() == values.len() && names::enum_variants_collide(&strings) {
-                map.remove("enum");
-            }
-        }
-    });
-}
-
-/// A `default` its own schema refuses (`default: "false"` beside `type: boolean`, a value outside the `enum`) makes
-/// typify refuse the whole document. Such a default is left out of the type document: the field's type is then an
-/// `Option` rather than one with a default. Only the schema's `type` and `enum` are judged; the stub applies no
-/// defaults itself, so nothing else changes.
-fn drop_nonconforming_defaults(node: &mut serde_json::Value) {
-    use serde_json::Value;
-    spec::for_each_schema(node, &mut |map| {
-        if let Some(default) = map.get("default") {
-            let nullable = map.get("nullable") == Some(&Value::Bool(true));
-            let type_fits = match map.get("type").and_then(Value::as_str) {
-                _ if default.is_null() => nullable,
-                Some("string") => default.is_string(),
-                Some("boolean") => default.is_boolean(),
-                Some("integer") => default.is_i64() || default.is_u64(),
-                Some("number") => default.is_number(),
-                Some("array") => default.is_array(),
-                Some("object") => default.is_object(),
-                _ => true,
-            };
-            let enum_fits = match map.get("enum").and_then(Value::as_array) {
-                Some(values) => values.contains(default) || (default.is_null() && nullable),
-                None => true,
-            };
-            if !(type_fits && enum_fits) {
-                map.remove("default");
-            }
-        }
-    });
-}
-
-/// typify gives a required name that no property declares a field of its own (any JSON value). When that field's
-/// Rust name is a declared property's (`required: [id]` beside a property `_id`, `json_schema` beside `jsonSchema`),
-/// the struct would have two fields of one name and not compile. Such names are left out of the *type's* `required`
-/// only: the stub's validator, built from the spec itself, still requires them, and a schema with a required name
-/// no property declares never takes the one-pass decode (`typed_complete`).
-fn drop_shadowed_required(node: &mut serde_json::Value) {
-    use serde_json::Value;
-    spec::for_each_schema(node, &mut |map| {
-        if let (Some(Value::Object(properties)), Some(Value::Array(required))) =
-            (map.get("properties"), map.get("required"))
-        {
-            let fields: BTreeSet<String> = properties
-                .keys()
-                .map(|key| names::field_ident(key).to_string())
-                .collect();
-            let kept: Vec<Value> = required
-                .iter()
-                .filter(|name| {
-                    name.as_str().is_none_or(|name| {
-                        properties.contains_key(name) || !fields.contains(&names::field_ident(name).to_string())
-                    })
-                })
-                .cloned()
-                .collect();
-            map.insert("required".to_owned(), Value::Array(kept));
-        }
-    });
 }
 
 /// The document with every missing operationId filled in as the stub names it ([`names::operation_id`]), so that a
@@ -437,18 +311,8 @@ fn drop_shadowed_required(node: &mut serde_json::Value) {
 pub fn with_operation_ids(mut doc: openapiv3::OpenAPI) -> openapiv3::OpenAPI {
     for (path, item) in doc.paths.paths.iter_mut() {
         if let openapiv3::ReferenceOr::Item(item) = item {
-            let ops = [
-                ("get", &mut item.get),
-                ("put", &mut item.put),
-                ("post", &mut item.post),
-                ("delete", &mut item.delete),
-                ("options", &mut item.options),
-                ("head", &mut item.head),
-                ("patch", &mut item.patch),
-                ("trace", &mut item.trace),
-            ];
-            for (method, op) in ops {
-                if let Some(op) = op
+            for method in ir::Method::ALL {
+                if let Some(op) = method.slot_mut(item)
                     && op.operation_id.is_none()
                 {
                     op.operation_id = Some(names::operation_id(method, path));

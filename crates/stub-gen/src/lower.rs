@@ -42,8 +42,10 @@ pub fn lower(spec: &Spec, type_names: Option<&BTreeSet<String>>, settings: &Sett
     };
     let mut operations = Vec::new();
     for (path, item) in &items {
-        for (method, op) in item.iter() {
-            operations.push(lowering.operation(path, method, op, &item.parameters)?);
+        for method in ir::Method::ALL {
+            if let Some(op) = method.operation(item) {
+                operations.push(lowering.operation(path, method, op, &item.parameters)?);
+            }
         }
     }
     let validators = lowering
@@ -156,11 +158,11 @@ impl<'a> Lowering<'a> {
     fn operation(
         &mut self,
         path: &str,
-        method: &str,
+        method: ir::Method,
         op: &'a Operation,
         shared_params: &'a [ReferenceOr<Parameter>],
     ) -> Result<ir::Operation, Error> {
-        let at = pointer(&["paths", path, method]);
+        let at = pointer(&["paths", path, method.key()]);
         // A missing operationId gets a deterministic name from method and path (documented in the README); the
         // client's generator is handed the same names.
         let id = op
@@ -254,13 +256,13 @@ impl<'a> Lowering<'a> {
 
         let summary = op.summary.as_deref().unwrap_or("");
         let description = op.description.as_deref().unwrap_or("");
-        let doc = format!("`{} {path}`: {summary}\n\n{description}", method.to_uppercase())
+        let doc = format!("`{} {path}`: {summary}\n\n{description}", method.key().to_uppercase())
             .trim()
             .to_owned();
         Ok(ir::Operation {
             id,
             path: path.to_owned(),
-            method: method.to_owned(),
+            method,
             doc,
             security,
             params,

@@ -4,6 +4,8 @@ use heck::{ToPascalCase, ToSnakeCase};
 use proc_macro2::{Ident, Span};
 use quote::format_ident;
 
+use crate::ir::Method;
+
 /// The name typify gives a component schema (its `sanitize(name, Case::Pascal)`): quotes dropped, every character
 /// that cannot continue an identifier a word break, PascalCase, `X` in front of what cannot start one (`2FAinfo` ->
 /// `X2fAinfo`), and `Self` as `Self_`.
@@ -26,8 +28,8 @@ pub fn typify_name(name: &str) -> String {
 
 /// The operationId of an operation that has none: method and path in snake case, each path parameter as
 /// `by_<name>` (`GET /pets/{petId}/photos` -> `get_pets_by_pet_id_photos`). Deterministic, so client and stub agree.
-pub fn operation_id(method: &str, path: &str) -> String {
-    let mut parts = vec![method.to_ascii_lowercase()];
+pub fn operation_id(method: Method, path: &str) -> String {
+    let mut parts = vec![method.key().to_owned()];
     for segment in path.split('/').filter(|s| !s.is_empty()) {
         match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
             Some(param) => parts.push(format!("by_{}", param.to_snake_case())),

@@ -1,5 +1,6 @@
 //! Reading a spec: YAML text -> `openapiv3` document, refusing (with `file:line` and JSON pointer) what is not an
-//! OpenAPI 3.0 document or has a `$ref` that resolves nowhere. No I/O: the caller reads the file.
+//! OpenAPI 3.0 document (a 3.1 one is lowered to 3.0 first, [`crate::openapi31`]) or has a `$ref` that resolves
+//! nowhere, after the repairs of [`crate::repair`]. No I/O: the caller reads the file.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -26,6 +27,9 @@ pub struct Spec {
     /// Component schemas renamed because typify would give two of them one Rust name (`FileDTO` and `FileDto`):
     /// new name -> the name as written.
     pub renamed: BTreeMap<String, String>,
+    /// Nodes the lowering of OpenAPI 3.1 moved ([`crate::openapi31`]): (pointer prefix now, pointer prefix as
+    /// written).
+    pub moved: Vec<(String, String)>,
 }
 
 impl Spec {
@@ -53,30 +57,24 @@ impl Spec {
         })?;
         let located = Located { path, text: &text };
 
-        let version = raw.get("openapi").and_then(Value::as_str);
-        match version {
-            Some(v) if v.trim().starts_with("3.0.") => {}
+        let mut raw = raw;
+        let version = raw.get("openapi").and_then(Value::as_str).map(|v| v.trim().to_owned());
+        let moved = match version.as_deref() {
+            Some(v) if v.starts_with("3.0.") => Vec::new(),
+            Some(v) if v.starts_with("3.1.") || v.starts_with("3.2.") => {
+                crate::openapi31::lower(&mut raw, &|pointer| located.at(pointer))?
+            }
             Some(v) => bail!(
-                "{}: `openapi: {v}` is not supported; the generators read OpenAPI 3.0.x documents only",
+                "{}: `openapi: {v}` is not supported; the generators read OpenAPI 3.0.x and 3.1.x documents (and 3.2.x ones that use only what 3.1 has)",
                 located.at("/openapi")
             ),
             None => bail!(
                 "{}: not an OpenAPI document (no `openapi: 3.0.x` field)",
                 located.at("")
             ),
-        }
+        };
         check_refs(&raw, &raw, &mut String::new(), &located)?;
-        // `$ref`s that point anywhere but straight at a component (into a schema's properties, into `paths`) are
-        // replaced by what they point at, so that every later stage, and the type generator, sees only component
-        // references; a percent-encoded pointer is decoded.
-        let mut raw = raw;
-        // Most specs have none: then the document is not copied.
-        if has_deep_refs(&raw) {
-            let original = raw.clone();
-            inline_deep_refs(&original, &mut raw, 0);
-        }
-        drop_foreign_keywords(&mut raw);
-        let renamed = rename_colliding_schemas(&mut raw, rename);
+        let renamed = crate::repair::document(&mut raw, rename);
 
         // The path of a mismatch is tracked only when there is one: tracking it costs every key of a valid spec.
         let doc = match <OpenAPI as serde::Deserialize>::deserialize(&raw) {
@@ -107,6 +105,7 @@ impl Spec {
             doc,
             raw,
             renamed,
+            moved,
         })
     }
 
@@ -116,7 +115,14 @@ impl Spec {
             path: &self.path,
             text: &self.text,
         };
-        // A renamed schema is found in the text under the name it was written with.
+        // A moved node is found where it is written; so is a renamed schema, under the name it was written with.
+        for (now, written) in &self.moved {
+            if let Some(rest) = pointer.strip_prefix(now.as_str())
+                && (rest.is_empty() || rest.starts_with('/'))
+            {
+                return located.at(&format!("{written}{rest}"));
+            }
+        }
         for (new, original) in &self.renamed {
             let prefix = self::pointer(&["components", "schemas", new]);
             if let Some(rest) = pointer.strip_prefix(&prefix)
@@ -211,304 +217,6 @@ pub fn percent_decode(text: &str) -> String {
         }
     }
     String::from_utf8(out).unwrap_or_else(|_| text.to_owned())
-}
-
-/// The keywords that constrain only values of one JSON type, by type (`enum`, `nullable` and the annotations apply
-/// to every type and are not listed).
-const TYPE_KEYWORDS: [(&str, &[&str]); 5] = [
-    ("string", &["format", "pattern", "minLength", "maxLength"]),
-    (
-        "number",
-        &[
-            "format",
-            "minimum",
-            "maximum",
-            "exclusiveMinimum",
-            "exclusiveMaximum",
-            "multipleOf",
-        ],
-    ),
-    (
-        "object",
-        &[
-            "properties",
-            "required",
-            "additionalProperties",
-            "minProperties",
-            "maxProperties",
-        ],
-    ),
-    ("array", &["items", "minItems", "maxItems", "uniqueItems"]),
-    ("boolean", &[]),
-];
-
-/// Beside a `type`, removes the keywords that constrain only values of other types (`properties` or `format` on
-/// an array, `required` on an integer, a `format` on an object). JSON Schema applies them to no value of the
-/// declared type, so what the schema accepts is unchanged; but `openapiv3` and the type generator read such a schema
-/// as untyped, and public specs have them. An untyped `enum` of one JSON type gets that type ([`enum_type`]).
-/// Example values and extensions are left as written.
-fn drop_foreign_keywords(node: &mut Value) {
-    for_each_schema(node, &mut |map| {
-        let declared = match map.get("type").and_then(Value::as_str) {
-            Some("integer") => Some("number"),
-            other => other,
-        };
-        if let Some(own) = TYPE_KEYWORDS
-            .iter()
-            .find(|(ty, _)| Some(*ty) == declared)
-            .map(|(_, own)| *own)
-        {
-            let foreign: Vec<&str> = TYPE_KEYWORDS
-                .iter()
-                .flat_map(|(_, keywords)| keywords.iter().copied())
-                .filter(|keyword| !own.contains(keyword))
-                .collect();
-            map.retain(|key, _| !foreign.contains(&key.as_str()));
-        }
-        if let Some(implied) = enum_type(map) {
-            map.insert("type".to_owned(), Value::String(implied.to_owned()));
-        }
-        move_array_enum(map);
-    });
-}
-
-/// Calls `f` on every schema object at or below `node`, the outer before the inner, passing over what is data rather
-/// than schema (`example`, `examples`, `default`, `enum`, extensions); the keys of `properties` are names, so a
-/// property may be called `default`.
-pub(crate) fn for_each_schema(node: &mut Value, f: &mut impl FnMut(&mut serde_json::Map<String, Value>)) {
-    match node {
-        Value::Object(map) => {
-            f(map);
-            for (key, value) in map.iter_mut() {
-                match (key.as_str(), value) {
-                    ("properties", Value::Object(properties)) => {
-                        properties
-                            .values_mut()
-                            .for_each(|property| for_each_schema(property, f));
-                    }
-                    ("example" | "examples" | "default" | "enum", _) => {}
-                    (key, _) if key.starts_with("x-") => {}
-                    (_, value) => for_each_schema(value, f),
-                }
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(|item| for_each_schema(item, f)),
-        _ => {}
-    }
-}
-
-/// `type: array` with an `enum` of values that are not arrays (`enum: [live, promotions]`, `items: {type: string}`)
-/// accepts no array at all; specs converted from Swagger 2.0 write item enums this way, and Swagger UI reads them as
-/// the items' enum. So does the generator: the `enum` moves to `items` when the items have none of their own.
-fn move_array_enum(map: &mut serde_json::Map<String, Value>) {
-    if map.get("type").and_then(Value::as_str) != Some("array") {
-        return;
-    }
-    let Some(Value::Array(values)) = map.get("enum") else {
-        return;
-    };
-    if values.is_empty() || values.iter().any(Value::is_array) {
-        return;
-    }
-    let Some(Value::Object(items)) = map.get("items") else {
-        return;
-    };
-    if items.contains_key("enum") || items.contains_key("$ref") {
-        return;
-    }
-    if let Some(values) = map.remove("enum")
-        && let Some(Value::Object(items)) = map.get_mut("items")
-    {
-        items.insert("enum".to_owned(), values);
-    }
-}
-
-/// The type of an untyped schema that is only an `enum` whose values all have one JSON type (`enum: [tag, digest]`):
-/// naming the type accepts nothing the enum did not. `None` for anything else (mixed values, a `null`, other
-/// keywords that say more).
-fn enum_type(map: &serde_json::Map<String, Value>) -> Option<&'static str> {
-    const SAYS_MORE: [&str; 6] = ["type", "$ref", "allOf", "oneOf", "anyOf", "not"];
-    if SAYS_MORE.iter().any(|key| map.contains_key(*key)) {
-        return None;
-    }
-    let values = map.get("enum")?.as_array()?;
-    let type_of = |value: &Value| match value {
-        Value::String(_) => Some("string"),
-        Value::Bool(_) => Some("boolean"),
-        Value::Number(n) if n.is_i64() || n.is_u64() => Some("integer"),
-        Value::Number(_) => Some("number"),
-        _ => None,
-    };
-    let first = type_of(values.first()?)?;
-    values.iter().all(|v| type_of(v) == Some(first)).then_some(first)
-}
-
-/// Component schemas whose Rust names (typify's, [`crate::names::typify_name`]) collide, such as `FileDTO` and
-/// `FileDto`, would become two types of one name. Every one after the first, in document order, and every one in
-/// `force`, is renamed to the first free `{Name}2`, `{Name}3`, …, and every reference to it follows; a
-/// discriminator that chose it by its name gets that name as an explicit mapping. Component names are not on the
-/// wire, so nothing a client sends or receives changes. Returns new name -> name as written.
-fn rename_colliding_schemas(raw: &mut Value, force: &BTreeSet<String>) -> BTreeMap<String, String> {
-    let Some(Value::Object(schemas)) = raw.pointer("/components/schemas") else {
-        return BTreeMap::new();
-    };
-    let mut taken: BTreeSet<String> = BTreeSet::new();
-    let all: BTreeSet<String> = schemas.keys().map(|name| crate::names::typify_name(name)).collect();
-    let mut renames: Vec<(String, String)> = Vec::new();
-    for name in schemas.keys() {
-        let rust = crate::names::typify_name(name);
-        if !force.contains(name) && taken.insert(rust.clone()) {
-            continue;
-        }
-        let new = (2..)
-            .map(|n| format!("{rust}{n}"))
-            .find(|candidate| {
-                !all.contains(candidate) && !taken.contains(candidate) && !schemas.contains_key(candidate)
-            })
-            .unwrap_or_default();
-        taken.insert(new.clone());
-        renames.push((name.clone(), new));
-    }
-    if renames.is_empty() {
-        return BTreeMap::new();
-    }
-    if let Some(Value::Object(schemas)) = raw.pointer_mut("/components/schemas") {
-        // Rebuilt in order, so the document keeps its order with the new keys in place.
-        let old = std::mem::take(schemas);
-        for (name, schema) in old {
-            let key = renames
-                .iter()
-                .find(|(from, _)| *from == name)
-                .map_or(name, |(_, to)| to.clone());
-            schemas.insert(key, schema);
-        }
-    }
-    let by_ref: BTreeMap<String, (String, String)> = renames
-        .iter()
-        .map(|(from, to)| (pointer_ref(from), (from.clone(), pointer_ref(to))))
-        .collect();
-    follow_renames(raw, &by_ref);
-    renames.into_iter().map(|(from, to)| (to, from)).collect()
-}
-
-fn pointer_ref(name: &str) -> String {
-    format!("#{}", pointer(&["components", "schemas", name]))
-}
-
-/// Rewrites `$ref`s and discriminator mappings to renamed schemas (`by_ref`: old `$ref` -> (old name, new `$ref`)).
-fn follow_renames(node: &mut Value, by_ref: &BTreeMap<String, (String, String)>) {
-    match node {
-        Value::Object(map) => {
-            if let Some(Value::String(target)) = map.get_mut("$ref")
-                && let Some((_, new)) = by_ref.get(target.as_str())
-            {
-                *target = new.clone();
-            }
-            // Before the options are rewritten: an option chosen by its (old) name keeps that name as its value. Once
-            // one name is explicit every option's is, so that a mapping read as complete still lists them all.
-            let options: Vec<(String, String)> = ["oneOf", "anyOf"]
-                .iter()
-                .filter_map(|key| map.get(*key)?.as_array())
-                .flatten()
-                .filter_map(|option| option.get("$ref")?.as_str())
-                .filter_map(|target| match by_ref.get(target) {
-                    Some((old, new)) => Some((old.clone(), new.clone())),
-                    None => {
-                        let name = target.strip_prefix("#/components/schemas/")?;
-                        (!name.contains('/')).then(|| (name.to_owned(), target.to_owned()))
-                    }
-                })
-                .collect();
-            let renamed_option = options.iter().any(|(_, new)| by_ref.values().any(|(_, n)| n == new));
-            let implicit = if renamed_option { options } else { Vec::new() };
-            if let Some(Value::Object(discriminator)) = map.get_mut("discriminator")
-                && discriminator.contains_key("propertyName")
-            {
-                let mapping = discriminator
-                    .entry("mapping")
-                    .or_insert_with(|| Value::Object(serde_json::Map::new()));
-                if let Value::Object(mapping) = mapping {
-                    for value in mapping.values_mut() {
-                        // A mapping names a schema by `$ref` or by its bare name.
-                        if let Value::String(target) = value
-                            && let Some((_, new)) = by_ref
-                                .get(target.as_str())
-                                .or_else(|| by_ref.values().find(|(old, _)| old == target))
-                        {
-                            *target = new.clone();
-                        }
-                    }
-                    let chosen: BTreeSet<String> =
-                        mapping.values().filter_map(|v| v.as_str().map(str::to_owned)).collect();
-                    for (old, new) in implicit {
-                        if !chosen.contains(&new) && !mapping.contains_key(&old) {
-                            mapping.insert(old, Value::String(new));
-                        }
-                    }
-                    if mapping.is_empty() {
-                        discriminator.remove("mapping");
-                    }
-                }
-            }
-            for value in map.values_mut() {
-                follow_renames(value, by_ref);
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(|item| follow_renames(item, by_ref)),
-        _ => {}
-    }
-}
-
-/// Whether a `$ref` (decoded) names a component directly: `#/components/<section>/<name>`.
-fn is_component_ref(target: &str) -> bool {
-    target
-        .strip_prefix("#/components/")
-        .is_some_and(|rest| rest.split('/').count() == 2)
-}
-
-/// Whether [`inline_deep_refs`] has anything to do: a `$ref` that is percent-encoded or not straight at a component.
-fn has_deep_refs(node: &Value) -> bool {
-    match node {
-        Value::Object(map) => {
-            if let Some(Value::String(target)) = map.get("$ref")
-                && (target.contains('%') || !is_component_ref(target))
-            {
-                return true;
-            }
-            map.values().any(has_deep_refs)
-        }
-        Value::Array(items) => items.iter().any(has_deep_refs),
-        _ => false,
-    }
-}
-
-/// Replaces every `$ref` that is not a direct component reference by (a copy of) its target, and decodes the
-/// percent-escapes of the ones that are. Bounded: a reference cycle through such pointers is left as it is, and
-/// lowering refuses it.
-fn inline_deep_refs(root: &Value, node: &mut Value, depth: usize) {
-    if depth > 32 {
-        return;
-    }
-    match node {
-        Value::Object(map) => {
-            if let Some(Value::String(target)) = map.get("$ref") {
-                let decoded = percent_decode(target);
-                if is_component_ref(&decoded) {
-                    map.insert("$ref".to_owned(), Value::String(decoded));
-                } else if let Some(found) = decoded.strip_prefix('#').and_then(|local| root.pointer(local)) {
-                    let mut copy = found.clone();
-                    inline_deep_refs(root, &mut copy, depth + 1);
-                    *node = copy;
-                    return;
-                }
-            }
-            for value in map.values_mut() {
-                inline_deep_refs(root, value, depth);
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(|item| inline_deep_refs(root, item, depth)),
-        _ => {}
-    }
 }
 
 /// A JSON pointer from unescaped segments.

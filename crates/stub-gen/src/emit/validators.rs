@@ -169,6 +169,40 @@ pub(super) fn check_tokens(check: &Check, rt: &TokenStream) -> TokenStream {
             });
             quote! { cx.one_of_literal(v, #nullable, &[#(#values),*]); }
         }
+        Check::Const { nullable, value } => {
+            let (equal, message) = match value {
+                serde_json::Value::Bool(b) => (
+                    quote!(#rt::JsonValue::as_bool(v) == ::std::option::Option::Some(#b)),
+                    format!("must be {b}"),
+                ),
+                serde_json::Value::Number(n) => match n.as_i64() {
+                    Some(i) => (
+                        quote!(#rt::JsonValue::as_i64(v) == ::std::option::Option::Some(#i) || #rt::JsonValue::as_f64(v) == ::std::option::Option::Some(#i as f64)),
+                        format!("must be {i}"),
+                    ),
+                    None => {
+                        let x = n.as_f64().unwrap_or_default();
+                        (
+                            quote!(#rt::JsonValue::as_f64(v) == ::std::option::Option::Some(#x)),
+                            format!("must be {x}"),
+                        )
+                    }
+                },
+                // Lowering admits only scalars; a string is what is left.
+                other => {
+                    let text = other.as_str().unwrap_or_default();
+                    (
+                        quote!(#rt::JsonValue::as_str(v) == ::std::option::Option::Some(#text)),
+                        format!("must be '{text}'"),
+                    )
+                }
+            };
+            quote! {
+                if !(#nullable && #rt::JsonValue::is_null(v)) && !(#equal) {
+                    cx.fail("literal_error", #message);
+                }
+            }
+        }
         Check::Boolean { nullable, values } => {
             if values.is_empty() {
                 quote! { cx.boolean(v, #nullable); }

@@ -29,6 +29,8 @@ impl<'a> Lowering<'a> {
             Check::Boolean { values, .. } => values.is_empty(),
             // The type is a JSON value: the walk checks membership.
             Check::Enum { .. } => false,
+            // The type's one-variant enum would answer `enum`, not `literal_error`: the walk reports it.
+            Check::Const { .. } => false,
             // chrono's `DateTime` parser accepts more than RFC 3339, so a date-time takes the walk.
             Check::String {
                 values,
@@ -120,6 +122,7 @@ impl<'a> Lowering<'a> {
             | Check::Number { nullable, .. }
             | Check::Boolean { nullable, .. }
             | Check::Enum { nullable, .. }
+            | Check::Const { nullable, .. }
             | Check::Object { nullable, .. }
             | Check::Array { nullable, .. }
             | Check::Wrapped { nullable, .. }

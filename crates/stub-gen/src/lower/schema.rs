@@ -312,6 +312,13 @@ impl<'a> Lowering<'a> {
 
     pub(super) fn check_schema(&mut self, schema: &Schema, at: &str) -> Result<Check, Error> {
         let nullable = schema.schema_data.nullable;
+        // A 3.1 `const`, lowered to a one-value `enum` beside this mark (`crate::openapi31`).
+        if let Some(value) = schema.schema_data.extensions.get(crate::openapi31::CONST) {
+            return Ok(Check::Const {
+                nullable,
+                value: value.clone(),
+            });
+        }
         Ok(match &schema.schema_kind {
             SchemaKind::Type(Type::String(t)) => {
                 // As the runtime compiles it: `regex` when it reads the pattern, else `regress` (ECMA-262).

@@ -1,0 +1,202 @@
+//! The `openapi31_schemas` and `openapi31_document` fixtures at run time: an OpenAPI 3.1 document validated with its
+//! 3.1 meaning (`const` as pydantic's `literal_error`, numeric exclusive bounds as `greater_than`/`less_than`,
+//! values of several types, `Optional[X]`, `unevaluatedProperties`), and a path item from `components.pathItems`
+//! served.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::Request;
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use stub_runtime::{Context, Credentials, Rejection, RequestId, RouterConfig};
+use tower::ServiceExt;
+
+use crate::fixtures::openapi31_document as document;
+use crate::fixtures::openapi31_schemas as fx;
+
+struct Items;
+
+impl fx::Api for Items {
+    type Caller = ();
+
+    async fn authenticate(&self, _credentials: Credentials, _request_id: &RequestId) -> Result<(), Rejection> {
+        Ok(())
+    }
+
+    async fn put_item(
+        &self,
+        _ctx: Context<()>,
+        _path: fx::PutItemPath,
+        _query: fx::PutItemQuery,
+        body: fx::types::Item,
+    ) -> Result<fx::PutItemResponse, Rejection> {
+        Ok(fx::PutItemResponse::Ok(body))
+    }
+
+    async fn put_picture(
+        &self,
+        _ctx: Context<()>,
+        _path: fx::PutPicturePath,
+        _body: stub_runtime::Bytes,
+    ) -> Result<fx::PutPictureResponse, Rejection> {
+        Ok(fx::PutPictureResponse::NoContent)
+    }
+}
+
+/// Sends `uri` a body of `overrides` merged over a valid item; the status and the `(loc, type)` of every violation.
+async fn put(uri: &str, overrides: Value) -> (u16, Vec<(String, String)>) {
+    let mut body = json!({ "kind": "item", "name": "lamp", "price": 10.5 });
+    for (key, value) in overrides.as_object().unwrap() {
+        body[key] = value.clone();
+    }
+    let app = fx::router(Arc::new(Items), RouterConfig::default());
+    let request = Request::put(uri)
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let response = app.oneshot(request).await.unwrap();
+    let status = response.status().as_u16();
+    let answer: Value = serde_json::from_slice(&response.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    let errors = answer["errors"].as_array().cloned().unwrap_or_default();
+    let violations = errors
+        .iter()
+        .map(|e| (e["loc"].to_string(), e["type"].as_str().unwrap().to_owned()))
+        .collect();
+    (status, violations)
+}
+
+/// `(loc, type)` of the violations a case expects.
+type Expected = &'static [(&'static str, &'static str)];
+
+const ITEM: &str = "/items/6f1c1c7e-6f5b-4a53-9d8e-2a4b1d0c9e11";
+
+#[tokio::test]
+async fn openapi_31_schemas_are_validated_with_their_31_meaning() {
+    let ok: Expected = &[];
+    let cases: Vec<(String, Value, u16, Expected)> = vec![
+        (ITEM.to_owned(), json!({}), 200, ok),
+        (
+            ITEM.to_owned(),
+            json!({ "kind": "thing" }),
+            422,
+            &[(r#"["body","kind"]"#, "literal_error")],
+        ),
+        (
+            ITEM.to_owned(),
+            json!({ "price": 0 }),
+            422,
+            &[(r#"["body","price"]"#, "greater_than")],
+        ),
+        (
+            ITEM.to_owned(),
+            json!({ "price": 1000 }),
+            422,
+            &[(r#"["body","price"]"#, "less_than")],
+        ),
+        (
+            ITEM.to_owned(),
+            json!({ "note": null, "size": null, "place": null }),
+            200,
+            ok,
+        ),
+        (
+            ITEM.to_owned(),
+            json!({ "note": 5 }),
+            422,
+            &[(r#"["body","note"]"#, "string_type")],
+        ),
+        (
+            ITEM.to_owned(),
+            json!({ "size": 0 }),
+            422,
+            &[(r#"["body","size"]"#, "greater_than_equal")],
+        ),
+        (ITEM.to_owned(), json!({ "code": "ab" }), 200, ok),
+        (ITEM.to_owned(), json!({ "code": 42 }), 200, ok),
+        (
+            ITEM.to_owned(),
+            json!({ "code": "a" }),
+            422,
+            &[(r#"["body","code"]"#, "union_no_match")],
+        ),
+        (
+            ITEM.to_owned(),
+            json!({ "code": 100 }),
+            422,
+            &[(r#"["body","code"]"#, "union_no_match")],
+        ),
+        (
+            ITEM.to_owned(),
+            json!({ "code": true }),
+            422,
+            &[(r#"["body","code"]"#, "union_no_match")],
+        ),
+        (
+            ITEM.to_owned(),
+            json!({ "place": { "city": "Oslo" }, "origin": { "city": "Rome" } }),
+            200,
+            ok,
+        ),
+        (
+            ITEM.to_owned(),
+            json!({ "place": {} }),
+            422,
+            &[(r#"["body","place","city"]"#, "missing")],
+        ),
+        (
+            ITEM.to_owned(),
+            json!({ "tags": ["a", ""] }),
+            422,
+            &[(r#"["body","tags",1]"#, "string_too_short")],
+        ),
+        (ITEM.to_owned(), json!({ "extra": [1, "two"] }), 200, ok),
+        (
+            ITEM.to_owned(),
+            json!({ "other": 1 }),
+            422,
+            &[(r#"["body","other"]"#, "extra_forbidden")],
+        ),
+        (format!("{ITEM}?limit=1"), json!({}), 200, ok),
+        (
+            format!("{ITEM}?limit=0"),
+            json!({}),
+            422,
+            &[(r#"["query","limit"]"#, "greater_than")],
+        ),
+    ];
+    for (uri, overrides, status, expected) in cases {
+        let (got_status, got) = put(&uri, overrides.clone()).await;
+        let expected: Vec<(String, String)> = expected
+            .iter()
+            .map(|(loc, kind)| ((*loc).to_owned(), (*kind).to_owned()))
+            .collect();
+        assert_eq!((got_status, got), (status, expected), "{uri} {overrides}");
+    }
+}
+
+struct Pings;
+
+impl document::Api for Pings {
+    type Caller = ();
+
+    async fn authenticate(&self, _credentials: Credentials, _request_id: &RequestId) -> Result<(), Rejection> {
+        Ok(())
+    }
+
+    async fn list_pings(&self, _ctx: Context<()>) -> Result<document::ListPingsResponse, Rejection> {
+        Ok(document::ListPingsResponse::Ok(Vec::new()))
+    }
+}
+
+#[tokio::test]
+async fn a_path_item_from_components_is_served() {
+    let app = document::router(Arc::new(Pings), RouterConfig::default());
+    let response = app
+        .oneshot(Request::get("/pings").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(&body[..], b"[]");
+}
