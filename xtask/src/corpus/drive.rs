@@ -89,8 +89,9 @@ pub(crate) fn problems(rows: &[Row], drives: &BTreeMap<String, Drive>) -> Vec<St
         let file = format!("{DIR}/{name}.rs");
         let Some(row) = rows.iter().find(|row| row.entry.name == *name) else {
             problems.push(format!(
-                "{file} drives `{name}`, which {} does not list",
-                super::MANIFEST
+                "{file} drives `{name}`, which neither {} nor {} lists",
+                super::MANIFEST,
+                super::sources::MANIFEST
             ));
             continue;
         };

@@ -9,7 +9,10 @@ use serde_json::json;
 
 use super::drive::{self, Drive, driven_manifest, failing_tests, parse_kinds, problems};
 use super::kinds::{Kind, spec_kinds};
-use super::{Entry, Outcome, Row, Timings, attribute, compared_part, member_manifest, parse_manifest, render, totals};
+use super::{
+    Entry, Origin, Outcome, Row, Timings, attribute, compared_part, member_manifest, parse_manifest, render, sources,
+    totals,
+};
 
 const HEADER: &str = "name\tfile\tprovider\tformat\tlicence\turl\texercises\n";
 
@@ -69,6 +72,132 @@ fn manifest_parses_or_names_the_line() {
             (got, expected) => panic!("{case}: got {:?}, expected {expected:?}", got.map(|e| e.len())),
         }
     }
+}
+
+#[test]
+fn manifest_31_parses_each_source_or_names_the_line() {
+    const HEADER_31: &str = "name\tsource\tfile\tlicence\texercises\n";
+    let lock = r#"{"packages": {"node_modules/@a/examples": {"version": "1.2.3"}, "node_modules/plain": {"version": "4.0.0"}}}"#;
+    let sdist = "# pinned\nfastapi==0.9.1 --hash=sha256:00ff\n";
+    let npm = Origin::Npm {
+        package: "@a/examples".to_owned(),
+        version: "1.2.3".to_owned(),
+    };
+    let ok = format!(
+        "# about\n{HEADER_31}pets\tnpm @a/examples\t3.1/pets.yaml\tMIT\tx\n\
+         plain\tnpm plain\tdist/api.json\tISC\tx\n\
+         docs\tfastapi docs\tdocs_src/a/tutorial001.py\tMIT\tx\n\
+         own\tfastapi app\ttickets.py\tMIT\tx\n"
+    );
+    let entries = sources::parse_manifest(&ok, lock, sdist).unwrap();
+    let origins: Vec<&Origin> = entries.iter().map(|entry| &entry.origin).collect();
+    assert_eq!(
+        origins,
+        [
+            &npm,
+            &Origin::Npm {
+                package: "plain".to_owned(),
+                version: "4.0.0".to_owned()
+            },
+            &Origin::FastApiDocs {
+                version: "0.9.1".to_owned()
+            },
+            &Origin::FastApiApp,
+        ]
+    );
+    assert_eq!(entries[0].file, "3.1/pets.yaml");
+
+    let line = |source: &str, file: &str| format!("{HEADER_31}one\t{source}\t{file}\tMIT\tx\n");
+    let cases = [
+        (
+            "unknown source",
+            line("pip x", "a.json"),
+            sdist,
+            "source `pip x` must be",
+        ),
+        (
+            "package not locked",
+            line("npm other", "a.json"),
+            sdist,
+            "pins no `other`",
+        ),
+        (
+            "npm file not a document",
+            line("npm plain", "a.txt"),
+            sdist,
+            "must be a .json or .yaml or .yml path",
+        ),
+        (
+            "app that is not Python",
+            line("fastapi app", "app.json"),
+            sdist,
+            "must be a .py path",
+        ),
+        (
+            "escaping the package",
+            line("npm plain", "../a.json"),
+            sdist,
+            "inside its source",
+        ),
+        (
+            "sdist without a hash",
+            line("fastapi docs", "a.py"),
+            "fastapi==0.9.1\n",
+            "is not `fastapi==VERSION",
+        ),
+        (
+            "two sdists",
+            line("fastapi docs", "a.py"),
+            "fastapi==1 --hash=sha256:0\nx==2\n",
+            "2 requirements",
+        ),
+        (
+            "old header",
+            format!("{HEADER}x\n"),
+            sdist,
+            "corpus/corpus-3.1.tsv:1: the header must be",
+        ),
+    ];
+    for (case, text, sdist, needle) in cases {
+        let err = sources::parse_manifest(&text, lock, sdist).unwrap_err().to_string();
+        assert!(err.contains(needle), "{case}: {err}");
+    }
+}
+
+#[test]
+fn the_committed_manifest_31_parses_with_three_sources_or_more() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let read = |file: &str| std::fs::read_to_string(root.join(file)).unwrap();
+    let entries = sources::parse_manifest(
+        &read(sources::MANIFEST),
+        &read("corpus/package-lock.json"),
+        &read("corpus/fastapi/sdist.txt"),
+    )
+    .unwrap();
+    assert!(entries.len() >= 30, "{} specs", entries.len());
+    let sources: BTreeSet<String> = entries
+        .iter()
+        .map(|entry| match &entry.origin {
+            Origin::Npm { package, .. } => package.clone(),
+            origin => format!("{origin:?}"),
+        })
+        .collect();
+    assert!(sources.len() >= 3, "{sources:?}");
+    assert!(
+        entries.iter().any(|entry| entry.origin == Origin::FastApiApp),
+        "no FastAPI app of our own"
+    );
+    let names_30: BTreeSet<String> = parse_manifest(&read("corpus/corpus.tsv"))
+        .unwrap()
+        .into_iter()
+        .map(|entry| entry.name)
+        .collect();
+    let both: Vec<&str> = entries
+        .iter()
+        .filter(|entry| names_30.contains(&entry.name))
+        .map(|entry| entry.name.as_str())
+        .collect();
+    assert!(both.is_empty(), "listed in both manifests: {both:?}");
 }
 
 #[test]
@@ -181,18 +310,30 @@ fn row(name: &str, format: &str, outcome: Outcome) -> Row {
         entry: Entry {
             name: name.to_owned(),
             file: format!("api/{name}.json"),
-            provider: format!("{name}.com"),
-            format: format.to_owned(),
+            origin: Origin::Directory {
+                provider: format!("{name}.com"),
+                format: format.to_owned(),
+                url: format!("https://{name}.com/o.json"),
+            },
             licence: "MIT | Apache".to_owned(),
-            url: format!("https://{name}.com/o.json"),
             exercises: "forms".to_owned(),
         },
+        oas: "3.0".to_owned(),
         lines: 120,
         operations: 3,
         kinds: BTreeSet::new(),
         driven: false,
         outcome,
     }
+}
+
+fn row_31(name: &str, file: &str, origin: Origin) -> Row {
+    let mut row = row(name, "openapi 3.0", Outcome::Compiles);
+    row.entry.file = file.to_owned();
+    row.entry.origin = origin;
+    row.entry.licence = "MIT".to_owned();
+    row.oas = "3.1".to_owned();
+    row
 }
 
 #[test]
@@ -215,8 +356,28 @@ fn table_has_one_row_per_spec_and_totals() {
             "openapi 3.0",
             Outcome::FailsToCompile("src/lib.rs:9: mismatched types".to_owned()),
         ),
+        row_31(
+            "pets",
+            "3/pets.yaml",
+            Origin::Npm {
+                package: "@a/examples".to_owned(),
+                version: "1.2.3".to_owned(),
+            },
+        ),
+        row_31(
+            "docs-enum",
+            "docs_src/enum.py",
+            Origin::FastApiDocs {
+                version: "0.1.0".to_owned(),
+            },
+        ),
+        Row {
+            outcome: Outcome::Refused("own.yaml:3: `not` is not supported".to_owned()),
+            ..row_31("own", "own.py", Origin::FastApiApp)
+        },
     ];
     let timings = Timings {
+        export: Duration::from_millis(2500),
         generate: Duration::from_millis(1500),
         build: Duration::from_secs(42),
         crates: 2,
@@ -226,6 +387,13 @@ fn table_has_one_row_per_spec_and_totals() {
     let text = render(&rows, &timings);
     let expected_lines = [
         "<!-- @generated by `cargo xtask corpus`. Do not edit: rerun it. -->",
+        "## OpenAPI 3.0",
+        "## OpenAPI 3.1",
+        "| pets | npm `@a/examples` 1.2.3: `3/pets.yaml` | MIT | 120 | 3 |  |  | compiles |  |",
+        "| docs-enum | `app.openapi()` of `docs_src/enum.py` in the fastapi 0.1.0 sdist | MIT | 120 | 3 |  |  | compiles |  |",
+        "| own | `app.openapi()` of [`own.py`](../corpus/fastapi/own.py) | MIT | 120 | 3 |  |  | refused | own.yaml:3: `not` is not supported |",
+        "**Totals:** 3 specs: 2 compile, 1 refused, 0 panic, 0 fail to compile; 67% compile (the goal is 90%).",
+        "**Driven:** none.",
         "| ok | [ok.com](https://ok.com/o.json) | MIT \\| Apache | 120 | 3 | form body, http basic | [driven](../corpus/drive/ok.rs) | compiles |  |",
         "| old | [old.com](https://old.com/o.json), converted from swagger 2.0 | MIT \\| Apache | 120 | 3 |  |  | refused | old.yaml:8:7: cookie parameter `s` |",
         "| boom | [boom.com](https://boom.com/o.json) | MIT \\| Apache | 120 | 3 |  |  | panic | index out of bounds |",
@@ -237,7 +405,13 @@ fn table_has_one_row_per_spec_and_totals() {
         assert!(text.lines().any(|l| l == line), "missing line {line:?} in\n{text}");
     }
     assert!(text.starts_with(expected_lines[0]));
-    assert_eq!(text.lines().filter(|l| l.starts_with("| ")).count(), 1 + rows.len());
+    // One header line per version's table; each version's rows below its heading.
+    assert_eq!(text.lines().filter(|l| l.starts_with("| ")).count(), 2 + rows.len());
+    let (v30, v31) = text.split_once("## OpenAPI 3.1").unwrap();
+    assert!(
+        v30.contains("| bad |") && !v30.contains("| pets |") && v31.contains("| pets |"),
+        "{text}"
+    );
 
     // Timings are reported but not compared: two runs that differ only in time check the same.
     let compared = compared_part(&text);
@@ -246,7 +420,10 @@ fn table_has_one_row_per_spec_and_totals() {
         "{compared}"
     );
     assert!(
-        text.contains("took 1.5 s") && text.contains("42.0 s") && text.contains("driven (1) took 7.0 s"),
+        text.contains("exports took 2.5 s")
+            && text.contains("took 1.5 s")
+            && text.contains("42.0 s")
+            && text.contains("driven (1) took 7.0 s"),
         "{text}"
     );
     let slower = render(
@@ -440,7 +617,7 @@ fn drives_must_match_a_listed_spec_that_compiles_and_its_kinds() {
         ("gone".to_owned(), drive(&[])),
     ]);
     let expected = [
-        "gone.rs drives `gone`, which corpus/corpus.tsv does not list",
+        "gone.rs drives `gone`, which neither corpus/corpus.tsv nor corpus/corpus-3.1.tsv lists",
         "grew: the spec has range status but corpus/drive/grew.rs sends no request of it",
         "refused: driven by corpus/drive/refused.rs, but refused: refused.yaml:3: no",
         "shrank: corpus/drive/shrank.rs declares oauth2, which the spec does not have",
@@ -456,7 +633,16 @@ fn drives_must_match_a_listed_spec_that_compiles_and_its_kinds() {
 fn the_committed_drives_parse_and_name_listed_specs() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let drives = drive::read(&root).unwrap();
-    let manifest = parse_manifest(&std::fs::read_to_string(root.join("corpus/corpus.tsv")).unwrap()).unwrap();
+    let read = |file: &str| std::fs::read_to_string(root.join(file)).unwrap();
+    let mut manifest = parse_manifest(&read("corpus/corpus.tsv")).unwrap();
+    manifest.extend(
+        sources::parse_manifest(
+            &read(sources::MANIFEST),
+            &read("corpus/package-lock.json"),
+            &read("corpus/fastapi/sdist.txt"),
+        )
+        .unwrap(),
+    );
     assert!(drives.specs.len() >= 5, "{} drives", drives.specs.len());
     for (name, drive) in &drives.specs {
         assert!(manifest.iter().any(|entry| entry.name == *name), "{name} is not listed");
