@@ -66,9 +66,6 @@ pub struct Replacement {
     pub schema: String,
     /// The Rust path of the type that replaces it (`crate::SecretValue`).
     pub path: String,
-    /// Whether the type's `Deserialize` enforces the schema's constraints itself (so that a valid body can be
-    /// decoded in one pass).
-    pub validates: bool,
 }
 
 /// The project-specific choices; nothing project-specific is a constant inside the generator.

@@ -60,7 +60,6 @@ fn output_is_deterministic() {
         replacements: vec![Replacement {
             schema: "Thing".to_owned(),
             path: "crate::Thing".to_owned(),
-            validates: false,
         }],
         ..Settings::default()
     };
@@ -223,7 +222,6 @@ fn bad_settings_are_refused() {
             replacements: vec![Replacement {
                 schema: "X".into(),
                 path: "::".into(),
-                validates: false,
             }],
             ..Settings::default()
         },

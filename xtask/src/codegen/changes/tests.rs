@@ -551,16 +551,10 @@ const CASES: &[Case] = &[
     Case {
         name: "security requirement added",
         base: &[],
-        edit: &[
-            Set(
-                "/components/securitySchemes/apiKey",
-                "{type: apiKey, in: header, name: X-Api-Key}",
-            ),
-            Set("$ONE/get/security", "[{bearerAuth: [], apiKey: []}]"),
-        ],
+        edit: &[Set("$ONE/get/security", "[{bearerAuth: [], apiKeyAuth: []}]")],
         wire: Wire::Clients,
         rust: "- p - -",
-        says: "security requirement changed from bearerAuth to apiKey + bearerAuth",
+        says: "security requirement changed from bearerAuth or apiKeyAuth to apiKeyAuth + bearerAuth",
         reference: "the stub authenticates the new scheme; its API is unchanged",
     },
     Case {
@@ -568,14 +562,17 @@ const CASES: &[Case] = &[
         base: &[],
         edit: &[
             Set(
-                "/components/securitySchemes/apiKey",
-                "{type: apiKey, in: header, name: X-Api-Key}",
+                "/components/securitySchemes/sessionKey",
+                "{type: apiKey, in: cookie, name: session}",
             ),
-            Set("$ONE/get/security", "[{bearerAuth: []}, {apiKey: []}]"),
+            Set(
+                "$ONE/get/security",
+                "[{bearerAuth: []}, {apiKeyAuth: []}, {sessionKey: []}]",
+            ),
         ],
         wire: Wire::Server,
         rust: "- p - -",
-        says: "security requirement changed from bearerAuth to bearerAuth or apiKey",
+        says: "security requirement changed from bearerAuth or apiKeyAuth to bearerAuth or apiKeyAuth or sessionKey",
         reference: "",
     },
     Case {
@@ -584,7 +581,7 @@ const CASES: &[Case] = &[
         edit: &[Set("$PRESETS/get/security", "[]")],
         wire: Wire::Server,
         rust: "- M - -",
-        says: "security requirement changed from bearerAuth to none",
+        says: "security requirement changed from bearerAuth or apiKeyAuth to none",
         reference: "the stub's method no longer receives an authenticated caller",
     },
     // Documentation and no change.
@@ -618,7 +615,7 @@ const CASES: &[Case] = &[
     Case {
         name: "openapi version only",
         base: &[],
-        edit: &[Set("/openapi", "3.0.0")],
+        edit: &[Set("/openapi", "3.1.1")],
         wire: Wire::Nothing,
         rust: "- - - -",
         says: "",
