@@ -35,7 +35,7 @@ pub(crate) struct Args {
     /// Requests sent before measuring, to open connections and warm caches.
     #[arg(long, default_value_t = 200)]
     warmup: usize,
-    /// Tokio worker threads; 1 is a current-thread runtime (see [`runtime`]).
+    /// Tokio worker threads: 1 is a current-thread runtime (see [`runtime`]), 0 one worker per core.
     #[arg(long, default_value_t = 1)]
     threads: usize,
 }
@@ -128,20 +128,20 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The runtime the requests run on. One thread by default: reqwest drives each connection in a task of its own,
-/// and on a multi-thread runtime that task and the caller's either share a worker or hand every request and answer
-/// across threads, whichever the scheduler settled on early in the process. The sequential figure was bimodal by
-/// that (raw reqwest 9,031 / 52,746 / 52,118 req/s in one run): against the same server, 12 processes on 2 workers
-/// spent 10-17 µs of client CPU per request in the fast mode and 30-37 µs in the slow one (3,300-3,700 req/s),
-/// while 12 on one thread all spent 10-13 µs.
-fn runtime(threads: usize) -> anyhow::Result<tokio::runtime::Runtime> {
-    let runtime = if threads <= 1 {
-        tokio::runtime::Builder::new_current_thread().enable_all().build()?
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(threads)
+/// The runtime the requests run on: one thread by default, so that `cargo xtask bench`, which pins the client and
+/// the server to one CPU (`taskset`), pins all of the client. Left to the scheduler, a client and the server either
+/// shared a CPU or woke each other across the two for every request, settled per process: the sequential figure was
+/// bimodal (raw reqwest 9,031 / 52,746 / 52,118 req/s in one run), and the slow processes spent 30-63 µs of client
+/// CPU per request against 10-17 µs, on a current-thread runtime as on a multi-thread one.
+/// `threads` is 1 for a current-thread runtime, 0 for one worker per core.
+pub(crate) fn runtime(threads: usize) -> anyhow::Result<tokio::runtime::Runtime> {
+    let runtime = match threads {
+        1 => tokio::runtime::Builder::new_current_thread().enable_all().build()?,
+        0 => tokio::runtime::Builder::new_multi_thread().enable_all().build()?,
+        n => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(n)
             .enable_all()
-            .build()?
+            .build()?,
     };
     Ok(runtime)
 }

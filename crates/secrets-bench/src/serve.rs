@@ -35,11 +35,15 @@ pub(crate) struct Args {
     /// Address to listen on, e.g. 127.0.0.1:8081.
     #[arg(long)]
     listen: SocketAddr,
+    /// Tokio worker threads; 1 is a current-thread runtime. Without it, one per core, like `secrets-server`.
+    #[arg(long)]
+    threads: Option<usize>,
 }
 
 pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
-    // The same runtime shape as `secrets-server` (`#[tokio::main]`: one worker per core), so only the router differs.
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    // By default the same runtime shape as `secrets-server` (`#[tokio::main]`: one worker per core), so only the
+    // router differs. The client figures serve on one thread (see `client::runtime`).
+    let runtime = crate::client::runtime(args.threads.unwrap_or(0))?;
     runtime.block_on(async {
         let app = match args.variant {
             Variant::Baseline => axum::Router::new().route(PATH, post(baseline)),

@@ -2,6 +2,7 @@
 //! server (bare axum, (a)), sequentially and 64 at once. Goal: at least 0.95 times raw reqwest's rate.
 
 use std::fmt::Write as _;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -21,8 +22,8 @@ pub(super) fn figures(bins: &Bins, plan: &Plan, report: &mut Report) -> Result<(
     let port = free_port()?;
     let listen = format!("127.0.0.1:{port}");
     let _server = KillOnDrop(
-        Command::new(&bins.bench)
-            .args(["serve", "--variant", "baseline", "--listen", &listen])
+        pinned(&bins.bench)
+            .args(["serve", "--variant", "baseline", "--threads", "1", "--listen", &listen])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -39,7 +40,7 @@ pub(super) fn figures(bins: &Bins, plan: &Plan, report: &mut Report) -> Result<(
             let order = if run % 2 == 0 { [0, 1] } else { [1, 0] };
             for mi in order {
                 let mode = MODES[mi];
-                let out = Command::new(&bins.bench)
+                let out = pinned(&bins.bench)
                     .args(["client", "--url", &url, "--mode", mode])
                     .args(["--concurrency", &c.to_string()])
                     .args(["--requests", &plan.client_requests[ci].to_string()])
@@ -98,4 +99,13 @@ pub(super) fn figures(bins: &Bins, plan: &Plan, report: &mut Report) -> Result<(
     }
     report.details.push('\n');
     Ok(())
+}
+
+/// `program` on CPU 0 (`taskset`), as the server and every client process run, each on one thread: left to the
+/// scheduler, a client and the server either shared a CPU or woke each other across the two for every request,
+/// settled per process, and the sequential figure was bimodal (docs/benchmarks.md, the client section).
+fn pinned(program: &Path) -> Command {
+    let mut cmd = Command::new("taskset");
+    cmd.args(["-c", "0"]).arg(program);
+    cmd
 }
