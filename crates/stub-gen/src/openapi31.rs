@@ -32,7 +32,8 @@
 //! In the document: `webhooks` are accepted and not generated (requests this server would make, like callbacks);
 //! path items `$ref`'d from `components.pathItems` are written in place; a document without `paths` has none;
 //! `info.summary`, `license.identifier` and 3.2's `$self` go; `jsonSchemaDialect` is accepted when it is the default
-//! and refused otherwise; a `mutualTLS` security scheme is refused. Of 3.2: a response without a `description` gets
+//! and refused otherwise; an operation without `responses` gets a `default` response with an empty description and no
+//! content (the implementer chooses any status); a `mutualTLS` security scheme is refused. Of 3.2: a response without a `description` gets
 //! an empty one; `query` and `additionalOperations` operations, `in: querystring` parameters, `itemSchema` (streamed
 //! media types) and `components.mediaTypes` are refused.
 
@@ -219,9 +220,20 @@ impl Lowering<'_> {
                 }
                 let in_responses = at.ends_with("/responses");
                 let in_schemas = at == "/components/schemas";
+                let in_path_item = is_path_item(at);
                 for (key, value) in map.iter_mut() {
                     let len = at.len();
                     *at = child(at, key);
+                    // OpenAPI 3.1 made an operation's `responses` optional; 3.0 requires one. A `default` response
+                    // without content says what the document says: any status, no body promised.
+                    if in_path_item
+                        && METHODS.contains(&key.as_str())
+                        && let Value::Object(operation) = value
+                    {
+                        operation
+                            .entry("responses")
+                            .or_insert_with(|| json!({ "default": { "description": "" } }));
+                    }
                     match key.as_str() {
                         _ if in_schemas => self.schema(value, at)?,
                         "schema" => self.schema(value, at)?,
@@ -526,6 +538,16 @@ impl Lowering<'_> {
         retarget_refs(raw, &targets);
         moved
     }
+}
+
+/// The operations of a path item, by their key.
+const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+
+/// Whether the JSON pointer `at` is a path item: under `paths`, `components.pathItems` or a callback.
+fn is_path_item(at: &str) -> bool {
+    let segments: Vec<&str> = at.split('/').skip(1).collect();
+    matches!(segments.as_slice(), ["paths", _] | ["components", "pathItems", _])
+        || matches!(segments.as_slice(), [.., "callbacks", _, _])
 }
 
 /// Takes the null options out of `anyOf`/`oneOf`; returns the key when there were some.

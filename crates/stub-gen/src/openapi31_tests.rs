@@ -287,6 +287,18 @@ fn documents() -> Vec<(&'static str, String, &'static str, &'static str)> {
             r#"{"parameters":[{"in":"query","name":"q","schema":{"nullable":true,"type":"integer"}}],"post":{"requestBody":{"content":{"application/json":{"schema":{"enum":["x"],"x-stub-const":"x"}}}},"responses":{"200":{"content":{"application/json":{"examples":{"one":{"value":1}},"schema":{"example":1,"type":"integer"}}},"description":"ok"}}}}"#,
         ),
         (
+            "an operation without responses, and one in a callback",
+            format!("{INFO}paths:\n  /a:\n    post:\n      callbacks: {{ done: {{ '{{$url}}': {{ post: {{}} }} }} }}\n"),
+            "/paths/~1a/post",
+            r#"{"callbacks":{"done":{"{$url}":{"post":{"responses":{"default":{"description":""}}}}}},"responses":{"default":{"description":""}}}"#,
+        ),
+        (
+            "an operation with responses keeps them",
+            format!("{INFO}paths:\n  /a:\n    {op}\n    parameters: []\n"),
+            "/paths/~1a",
+            r#"{"get":{"responses":{"200":{"description":"ok"}}},"parameters":[]}"#,
+        ),
+        (
             "mutualTLS",
             format!("{INFO}components:\n  securitySchemes:\n    tls: {{ type: mutualTLS }}\n"),
             "",

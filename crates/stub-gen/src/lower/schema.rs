@@ -40,6 +40,14 @@ impl<'a> Lowering<'a> {
             SchemaKind::Any(any) if *any == openapiv3::AnySchema::default() => TypeRef::Value,
             // An enum of several JSON types is a JSON value; the validator holds it to the enum.
             SchemaKind::Any(any) if super::params::mixed_scalar_enum(any) => TypeRef::Value,
+            // A single-member `allOf` (pydantic's `Optional[X]` of a `$ref`, lowered from 3.1) is that member's type,
+            // as typify reads it; constraints beside it only narrow it, and the validator checks them.
+            SchemaKind::AllOf { all_of } if all_of.len() == 1 => {
+                match self.value_type(&all_of[0], &format!("{at}/allOf/0"))? {
+                    ty @ TypeRef::Option(_) => return Ok(ty),
+                    ty => ty,
+                }
+            }
             _ => {
                 return Err(self.fail(
                     at,
