@@ -27,7 +27,8 @@
 //! - `unevaluatedProperties` without a composition beside it is `additionalProperties` (`true`: nothing);
 //! - refused: `prefixItems`, `if`/`then`/`else`, `dependentRequired`, `dependentSchemas`, `patternProperties`,
 //!   `propertyNames`, `contains`, `unevaluatedItems` (unless `true`), `unevaluatedProperties` beside a composition,
-//!   `$dynamicRef`, a `const` of an object or array, a schema whose only type is `null`.
+//!   `$dynamicRef`, a `const` of an object or array;
+//! - a schema whose only type is `null` is `nullable: true, enum: [null]`.
 //!
 //! In the document: `webhooks` are accepted and not generated (requests this server would make, like callbacks);
 //! path items `$ref`'d from `components.pathItems` are written in place; a document without `paths` has none;
@@ -409,7 +410,7 @@ impl Lowering<'_> {
     fn types(&self, map: &mut Map<String, Value>, at: &str) -> Result<(), Error> {
         let Some(Value::Array(types)) = map.get("type") else {
             if map.get("type").and_then(Value::as_str) == Some("null") {
-                return Err(self.refuse(at, "type: null", "a value that is always null has no type"));
+                return self.only_null(map, at, "type: null");
             }
             return Ok(());
         };
@@ -426,7 +427,7 @@ impl Lowering<'_> {
             map.insert("nullable".to_owned(), json!(true));
         }
         match named.as_slice() {
-            [] => Err(self.refuse(at, "type: [null]", "a value that is always null has no type")),
+            [] => self.only_null(map, at, "type: [null]"),
             [one] => {
                 map.insert("type".to_owned(), json!(one));
                 Ok(())
@@ -464,6 +465,18 @@ impl Lowering<'_> {
                 Ok(())
             }
         }
+    }
+
+    /// A schema whose only type is `null`: `nullable: true, enum: [null]`, 3.0's way to say that the value is always
+    /// null (typify reads it as a unit value, the validator holds it to the enum).
+    fn only_null(&self, map: &mut Map<String, Value>, at: &str, keyword: &str) -> Result<(), Error> {
+        if map.contains_key("enum") {
+            return Err(self.refuse(at, keyword, "beside an `enum` it has no OpenAPI 3.0 form"));
+        }
+        map.remove("type");
+        map.insert("nullable".to_owned(), json!(true));
+        map.insert("enum".to_owned(), json!([null]));
+        Ok(())
     }
 
     /// After its null options went (`key` says from which), the rest of an `anyOf`/`oneOf`: one option is the

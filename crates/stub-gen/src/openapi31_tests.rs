@@ -191,8 +191,18 @@ const SCHEMAS: &[(&str, &str, &str)] = &[
     ),
     (
         "null alone",
-        "{ type: 'null' }",
-        "t.yaml:6: `type: null` in the schema at /components/schemas/S is not supported: a value that is always null has no type",
+        "{ type: 'null', description: d }",
+        r#"{"description":"d","enum":[null],"nullable":true}"#,
+    ),
+    (
+        "null alone in an array",
+        "{ type: ['null'] }",
+        r#"{"enum":[null],"nullable":true}"#,
+    ),
+    (
+        "null alone beside an enum",
+        "{ type: 'null', enum: [a] }",
+        "t.yaml:6: `type: null` in the schema at /components/schemas/S is not supported: beside an `enum` it has no OpenAPI 3.0 form",
     ),
     (
         "only a null option",

@@ -213,6 +213,21 @@ impl<'a> Lowering<'a> {
                 values: any.enumeration.clone(),
             });
         }
+        // `nullable: true, enum: [null]` (a 3.1 `type: 'null'`, lowered): null and nothing else.
+        let only_enum = openapiv3::AnySchema {
+            enumeration: any.enumeration.clone(),
+            ..Default::default()
+        };
+        if nullable
+            && *any == only_enum
+            && !any.enumeration.is_empty()
+            && any.enumeration.iter().all(serde_json::Value::is_null)
+        {
+            return Ok(Check::Enum {
+                nullable,
+                values: Vec::new(),
+            });
+        }
         let mut own = any.clone();
         own.all_of.clear();
         own.one_of.clear();
