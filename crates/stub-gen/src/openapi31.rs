@@ -33,8 +33,9 @@
 //! In the document: `webhooks` are accepted and not generated (requests this server would make, like callbacks);
 //! path items `$ref`'d from `components.pathItems` are written in place; a document without `paths` has none;
 //! `info.summary`, `license.identifier` and 3.2's `$self` go; `jsonSchemaDialect` is accepted when it is the default
-//! and refused otherwise; an operation without `responses` gets a `default` response with an empty description and no
-//! content (the implementer chooses any status); a `mutualTLS` security scheme is refused. Of 3.2: a response without a `description` gets
+//! and refused otherwise; a `mutualTLS` security scheme is refused (the certificate is the TLS layer's to check, and
+//! the stub's server has none); an operation without `responses` gets a `default` response with an empty
+//! description and no content (the implementer chooses any status). Of 3.2: a response without a `description` gets
 //! an empty one; `query` and `additionalOperations` operations, `in: querystring` parameters, `itemSchema` (streamed
 //! media types) and `components.mediaTypes` are refused.
 
@@ -158,7 +159,7 @@ pub(crate) fn lower(raw: &mut Value, at: &dyn Fn(&str) -> String) -> Result<Vec<
                     return Err(lowering.fail(
                         &pointer(&["components", "securitySchemes", name]),
                         format!(
-                            "security scheme `{name}` is `mutualTLS`, which OpenAPI 3.0 has not; it is not supported"
+                            "security scheme `{name}` is `mutualTLS` (TLS client certificates), which is not supported: the stub serves plain HTTP and cannot check a client certificate"
                         ),
                     ));
                 }

@@ -312,7 +312,7 @@ fn documents() -> Vec<(&'static str, String, &'static str, &'static str)> {
             "mutualTLS",
             format!("{INFO}components:\n  securitySchemes:\n    tls: {{ type: mutualTLS }}\n"),
             "",
-            "t.yaml:5: security scheme `tls` is `mutualTLS`, which OpenAPI 3.0 has not; it is not supported",
+            "t.yaml:5: security scheme `tls` is `mutualTLS` (TLS client certificates), which is not supported: the stub serves plain HTTP and cannot check a client certificate",
         ),
         (
             "3.2: a response without a description",
