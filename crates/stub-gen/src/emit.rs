@@ -67,6 +67,12 @@ fn through_runtime(tokens: TokenStream, rt: &TokenStream) -> TokenStream {
                     {
                         false
                     }
+                    // `-> ::serde_json::Value`: a return type starts one.
+                    (Some(TokenTree::Punct(first)), Some(TokenTree::Punct(second)))
+                        if first.as_char() == '-' && second.as_char() == '>' =>
+                    {
+                        true
+                    }
                     (_, Some(TokenTree::Punct(p))) => p.as_char() != '>',
                     (_, Some(_)) => true,
                 };
@@ -426,6 +432,10 @@ mod tests {
     const PATHS: &[(&str, &str)] = &[
         ("x : :: chrono :: Utc", "x : :: rt :: chrono :: Utc"),
         ("pub :: serde_json :: Map", "pub :: rt :: serde_json :: Map"),
+        (
+            "fn f () -> :: serde_json :: Value",
+            "fn f () -> :: rt :: serde_json :: Value",
+        ),
         (
             "impl From < A > for :: serde_json :: Value { }",
             "impl From < A > for :: rt :: serde_json :: Value { }",
