@@ -56,11 +56,22 @@ fn through_runtime(tokens: TokenStream, rt: &TokenStream) -> TokenStream {
                     i.checked_sub(1).map(|at| &tokens[at]),
                 ) {
                     (_, None) => true,
-                    (_, Some(TokenTree::Ident(_))) => false,
+                    // After a keyword (`pub ::serde_json::Map`, `for ::serde_json::Map`) a path starts.
+                    (_, Some(TokenTree::Ident(word))) => [
+                        "pub", "for", "in", "as", "dyn", "impl", "mut", "const", "return", "where",
+                    ]
+                    .iter()
+                    .any(|keyword| word == keyword),
                     (Some(TokenTree::Punct(first)), Some(TokenTree::Punct(second)))
                         if first.as_char() == ':' && first.spacing() == Spacing::Joint && second.as_char() == ':' =>
                     {
                         false
+                    }
+                    // `-> ::serde_json::Value`: a return type starts one.
+                    (Some(TokenTree::Punct(first)), Some(TokenTree::Punct(second)))
+                        if first.as_char() == '-' && second.as_char() == '>' =>
+                    {
+                        true
                     }
                     (_, Some(TokenTree::Punct(p))) => p.as_char() != '>',
                     (_, Some(_)) => true,
@@ -411,4 +422,35 @@ fn items(op: &ir::Operation, rt: &TokenStream, api: &Ident, security: Option<&Id
     items.extend(responses::response_items(op, rt));
     items.extend(handler_fn(op, rt, api, security));
     items
+}
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    /// (typify's tokens, as rooted at the runtime)
+    const PATHS: &[(&str, &str)] = &[
+        ("x : :: chrono :: Utc", "x : :: rt :: chrono :: Utc"),
+        ("pub :: serde_json :: Map", "pub :: rt :: serde_json :: Map"),
+        (
+            "fn f () -> :: serde_json :: Value",
+            "fn f () -> :: rt :: serde_json :: Value",
+        ),
+        (
+            "impl From < A > for :: serde_json :: Value { }",
+            "impl From < A > for :: rt :: serde_json :: Value { }",
+        ),
+        ("a :: chrono :: Utc", "a :: chrono :: Utc"),
+        ("< T > :: uuid", "< T > :: uuid"),
+        (":: other :: Thing", ":: other :: Thing"),
+    ];
+
+    #[test]
+    fn paths_of_reexported_crates_start_at_the_runtime() {
+        for (written, expected) in PATHS {
+            let tokens: proc_macro2::TokenStream = written.parse().unwrap();
+            let got = super::through_runtime(tokens, &quote!(::rt)).to_string();
+            assert_eq!(got, *expected, "{written}");
+        }
+    }
 }

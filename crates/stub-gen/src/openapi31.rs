@@ -27,12 +27,15 @@
 //! - `unevaluatedProperties` without a composition beside it is `additionalProperties` (`true`: nothing);
 //! - refused: `prefixItems`, `if`/`then`/`else`, `dependentRequired`, `dependentSchemas`, `patternProperties`,
 //!   `propertyNames`, `contains`, `unevaluatedItems` (unless `true`), `unevaluatedProperties` beside a composition,
-//!   `$dynamicRef`, a `const` of an object or array, a schema whose only type is `null`.
+//!   `$dynamicRef`, a `const` of an object or array;
+//! - a schema whose only type is `null` is `nullable: true, enum: [null]`.
 //!
 //! In the document: `webhooks` are accepted and not generated (requests this server would make, like callbacks);
 //! path items `$ref`'d from `components.pathItems` are written in place; a document without `paths` has none;
 //! `info.summary`, `license.identifier` and 3.2's `$self` go; `jsonSchemaDialect` is accepted when it is the default
-//! and refused otherwise; a `mutualTLS` security scheme is refused. Of 3.2: a response without a `description` gets
+//! and refused otherwise; a `mutualTLS` security scheme is refused (the certificate is the TLS layer's to check, and
+//! the stub's server has none); an operation without `responses` gets a `default` response with an empty
+//! description and no content (the implementer chooses any status). Of 3.2: a response without a `description` gets
 //! an empty one; `query` and `additionalOperations` operations, `in: querystring` parameters, `itemSchema` (streamed
 //! media types) and `components.mediaTypes` are refused.
 
@@ -156,7 +159,7 @@ pub(crate) fn lower(raw: &mut Value, at: &dyn Fn(&str) -> String) -> Result<Vec<
                     return Err(lowering.fail(
                         &pointer(&["components", "securitySchemes", name]),
                         format!(
-                            "security scheme `{name}` is `mutualTLS`, which OpenAPI 3.0 has not; it is not supported"
+                            "security scheme `{name}` is `mutualTLS` (TLS client certificates), which is not supported: the stub serves plain HTTP and cannot check a client certificate"
                         ),
                     ));
                 }
@@ -219,9 +222,20 @@ impl Lowering<'_> {
                 }
                 let in_responses = at.ends_with("/responses");
                 let in_schemas = at == "/components/schemas";
+                let in_path_item = is_path_item(at);
                 for (key, value) in map.iter_mut() {
                     let len = at.len();
                     *at = child(at, key);
+                    // OpenAPI 3.1 made an operation's `responses` optional; 3.0 requires one. A `default` response
+                    // without content says what the document says: any status, no body promised.
+                    if in_path_item
+                        && METHODS.contains(&key.as_str())
+                        && let Value::Object(operation) = value
+                    {
+                        operation
+                            .entry("responses")
+                            .or_insert_with(|| json!({ "default": { "description": "" } }));
+                    }
                     match key.as_str() {
                         _ if in_schemas => self.schema(value, at)?,
                         "schema" => self.schema(value, at)?,
@@ -397,7 +411,7 @@ impl Lowering<'_> {
     fn types(&self, map: &mut Map<String, Value>, at: &str) -> Result<(), Error> {
         let Some(Value::Array(types)) = map.get("type") else {
             if map.get("type").and_then(Value::as_str) == Some("null") {
-                return Err(self.refuse(at, "type: null", "a value that is always null has no type"));
+                return self.only_null(map, at, "type: null");
             }
             return Ok(());
         };
@@ -414,7 +428,7 @@ impl Lowering<'_> {
             map.insert("nullable".to_owned(), json!(true));
         }
         match named.as_slice() {
-            [] => Err(self.refuse(at, "type: [null]", "a value that is always null has no type")),
+            [] => self.only_null(map, at, "type: [null]"),
             [one] => {
                 map.insert("type".to_owned(), json!(one));
                 Ok(())
@@ -452,6 +466,18 @@ impl Lowering<'_> {
                 Ok(())
             }
         }
+    }
+
+    /// A schema whose only type is `null`: `nullable: true, enum: [null]`, 3.0's way to say that the value is always
+    /// null (typify reads it as a unit value, the validator holds it to the enum).
+    fn only_null(&self, map: &mut Map<String, Value>, at: &str, keyword: &str) -> Result<(), Error> {
+        if map.contains_key("enum") {
+            return Err(self.refuse(at, keyword, "beside an `enum` it has no OpenAPI 3.0 form"));
+        }
+        map.remove("type");
+        map.insert("nullable".to_owned(), json!(true));
+        map.insert("enum".to_owned(), json!([null]));
+        Ok(())
     }
 
     /// After its null options went (`key` says from which), the rest of an `anyOf`/`oneOf`: one option is the
@@ -526,6 +552,16 @@ impl Lowering<'_> {
         retarget_refs(raw, &targets);
         moved
     }
+}
+
+/// The operations of a path item, by their key.
+const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+
+/// Whether the JSON pointer `at` is a path item: under `paths`, `components.pathItems` or a callback.
+fn is_path_item(at: &str) -> bool {
+    let segments: Vec<&str> = at.split('/').skip(1).collect();
+    matches!(segments.as_slice(), ["paths", _] | ["components", "pathItems", _])
+        || matches!(segments.as_slice(), [.., "callbacks", _, _])
 }
 
 /// Takes the null options out of `anyOf`/`oneOf`; returns the key when there were some.

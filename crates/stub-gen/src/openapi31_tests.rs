@@ -191,8 +191,18 @@ const SCHEMAS: &[(&str, &str, &str)] = &[
     ),
     (
         "null alone",
-        "{ type: 'null' }",
-        "t.yaml:6: `type: null` in the schema at /components/schemas/S is not supported: a value that is always null has no type",
+        "{ type: 'null', description: d }",
+        r#"{"description":"d","enum":[null],"nullable":true}"#,
+    ),
+    (
+        "null alone in an array",
+        "{ type: ['null'] }",
+        r#"{"enum":[null],"nullable":true}"#,
+    ),
+    (
+        "null alone beside an enum",
+        "{ type: 'null', enum: [a] }",
+        "t.yaml:6: `type: null` in the schema at /components/schemas/S is not supported: beside an `enum` it has no OpenAPI 3.0 form",
     ),
     (
         "only a null option",
@@ -287,10 +297,22 @@ fn documents() -> Vec<(&'static str, String, &'static str, &'static str)> {
             r#"{"parameters":[{"in":"query","name":"q","schema":{"nullable":true,"type":"integer"}}],"post":{"requestBody":{"content":{"application/json":{"schema":{"enum":["x"],"x-stub-const":"x"}}}},"responses":{"200":{"content":{"application/json":{"examples":{"one":{"value":1}},"schema":{"example":1,"type":"integer"}}},"description":"ok"}}}}"#,
         ),
         (
+            "an operation without responses, and one in a callback",
+            format!("{INFO}paths:\n  /a:\n    post:\n      callbacks: {{ done: {{ '{{$url}}': {{ post: {{}} }} }} }}\n"),
+            "/paths/~1a/post",
+            r#"{"callbacks":{"done":{"{$url}":{"post":{"responses":{"default":{"description":""}}}}}},"responses":{"default":{"description":""}}}"#,
+        ),
+        (
+            "an operation with responses keeps them",
+            format!("{INFO}paths:\n  /a:\n    {op}\n    parameters: []\n"),
+            "/paths/~1a",
+            r#"{"get":{"responses":{"200":{"description":"ok"}}},"parameters":[]}"#,
+        ),
+        (
             "mutualTLS",
             format!("{INFO}components:\n  securitySchemes:\n    tls: {{ type: mutualTLS }}\n"),
             "",
-            "t.yaml:5: security scheme `tls` is `mutualTLS`, which OpenAPI 3.0 has not; it is not supported",
+            "t.yaml:5: security scheme `tls` is `mutualTLS` (TLS client certificates), which is not supported: the stub serves plain HTTP and cannot check a client certificate",
         ),
         (
             "3.2: a response without a description",

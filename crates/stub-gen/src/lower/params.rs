@@ -140,6 +140,16 @@ impl<'a> Lowering<'a> {
     ) -> Result<Shape, Error> {
         let (resolved, resolved_at) = self.schema(schema, at)?;
         match &resolved.schema_kind {
+            // pydantic's `Optional[Enum]`, lowered from 3.1: `{nullable: true, allOf: [{$ref}]}`. A parameter that
+            // is absent is already `None`, so the one member is what its text is read as.
+            SchemaKind::AllOf { all_of } if all_of.len() == 1 => self.shape(
+                &all_of[0],
+                &format!("{resolved_at}/allOf/0"),
+                name,
+                location,
+                style,
+                explode,
+            ),
             SchemaKind::Type(Type::Array(array)) => {
                 let items = array
                     .items
@@ -275,6 +285,10 @@ impl<'a> Lowering<'a> {
             }
         };
         match &schema.schema_kind {
+            // A single-member `allOf` (a `$ref` with siblings, or a nullable `$ref` lowered from 3.1) is that member.
+            SchemaKind::AllOf { all_of } if all_of.len() == 1 => {
+                self.scalar_kind(&all_of[0], &format!("{at}/allOf/0"), what)
+            }
             SchemaKind::Type(Type::String(_)) => Ok(ScalarKind::String),
             SchemaKind::Type(Type::Integer(_)) => Ok(ScalarKind::Integer),
             SchemaKind::Type(Type::Number(_)) => Ok(ScalarKind::Number),

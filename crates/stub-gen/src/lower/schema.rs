@@ -40,6 +40,14 @@ impl<'a> Lowering<'a> {
             SchemaKind::Any(any) if *any == openapiv3::AnySchema::default() => TypeRef::Value,
             // An enum of several JSON types is a JSON value; the validator holds it to the enum.
             SchemaKind::Any(any) if super::params::mixed_scalar_enum(any) => TypeRef::Value,
+            // A single-member `allOf` (pydantic's `Optional[X]` of a `$ref`, lowered from 3.1) is that member's type,
+            // as typify reads it; constraints beside it only narrow it, and the validator checks them.
+            SchemaKind::AllOf { all_of } if all_of.len() == 1 => {
+                match self.value_type(&all_of[0], &format!("{at}/allOf/0"))? {
+                    ty @ TypeRef::Option(_) => return Ok(ty),
+                    ty => ty,
+                }
+            }
             _ => {
                 return Err(self.fail(
                     at,
@@ -203,6 +211,21 @@ impl<'a> Lowering<'a> {
             return Ok(Check::Enum {
                 nullable,
                 values: any.enumeration.clone(),
+            });
+        }
+        // `nullable: true, enum: [null]` (a 3.1 `type: 'null'`, lowered): null and nothing else.
+        let only_enum = openapiv3::AnySchema {
+            enumeration: any.enumeration.clone(),
+            ..Default::default()
+        };
+        if nullable
+            && *any == only_enum
+            && !any.enumeration.is_empty()
+            && any.enumeration.iter().all(serde_json::Value::is_null)
+        {
+            return Ok(Check::Enum {
+                nullable,
+                values: Vec::new(),
             });
         }
         let mut own = any.clone();
