@@ -187,6 +187,43 @@ impl document::Api for Pings {
     async fn list_pings(&self, _ctx: Context<()>) -> Result<document::ListPingsResponse, Rejection> {
         Ok(document::ListPingsResponse::Ok(Vec::new()))
     }
+
+    /// An operation without `responses` (3.1) answers any status: 204 when a kind was given, 205 when not.
+    async fn clear_pings(
+        &self,
+        _ctx: Context<()>,
+        query: document::ClearPingsQuery,
+    ) -> Result<document::ClearPingsResponse, Rejection> {
+        let status = if query.kind.flatten().is_some() { 204 } else { 205 };
+        Ok(document::ClearPingsResponse::Default { status })
+    }
+}
+
+/// pydantic's `Optional[Kind]` query parameter (`anyOf: [Kind, null]`), on an operation without `responses`.
+#[tokio::test]
+async fn an_optional_enum_parameter_and_an_operation_without_responses_are_served() {
+    // (query, status, violation `loc` and type if 422)
+    let cases: [(&str, u16, Option<(Value, &str)>); 4] = [
+        ("", 205, None),
+        ("?kind=echo", 204, None),
+        ("?kind=reply", 204, None),
+        ("?kind=shout", 422, Some((json!(["query", "kind"]), "enum"))),
+    ];
+    for (query, status, violation) in cases {
+        let app = document::router(Arc::new(Pings), RouterConfig::default());
+        let uri = format!("/pings/clear{query}");
+        let response = app
+            .oneshot(Request::post(&uri).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), status, "{uri}");
+        if let Some((loc, kind)) = violation {
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            let body: Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(body["errors"][0]["loc"], loc, "{uri}: {body}");
+            assert_eq!(body["errors"][0]["type"], kind, "{uri}: {body}");
+        }
+    }
 }
 
 #[tokio::test]
