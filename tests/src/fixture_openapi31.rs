@@ -203,7 +203,8 @@ impl document::Api for Pings {
 #[tokio::test]
 async fn an_optional_enum_parameter_and_an_operation_without_responses_are_served() {
     // (query, status, violation `loc` and type if 422)
-    let cases: [(&str, u16, Option<(Value, &str)>); 4] = [
+    type Violation = Option<(Value, &'static str)>;
+    let cases: [(&str, u16, Violation); 4] = [
         ("", 205, None),
         ("?kind=echo", 204, None),
         ("?kind=reply", 204, None),
