@@ -44,6 +44,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value, json};
 
 use crate::Error;
+use crate::repair;
 use crate::spec::{percent_decode, pointer};
 
 /// The extension the lowering adds beside the `enum: [v]` of a `const: v`: the stub validates it as a literal.
@@ -89,33 +90,12 @@ const ANNOTATIONS: [&str; 10] = [
     "$comment",
 ];
 
-/// Keywords that constrain only values of one JSON type (for splitting a schema of several types).
-const TYPE_KEYWORDS: [(&str, &[&str]); 4] = [
-    ("string", &["format", "pattern", "minLength", "maxLength"]),
-    (
-        "number",
-        &[
-            "format",
-            "minimum",
-            "maximum",
-            "exclusiveMinimum",
-            "exclusiveMaximum",
-            "multipleOf",
-        ],
-    ),
-    (
-        "object",
-        &[
-            "properties",
-            "required",
-            "additionalProperties",
-            "minProperties",
-            "maxProperties",
-            "discriminator",
-        ],
-    ),
-    ("array", &["items", "minItems", "maxItems", "uniqueItems"]),
-];
+/// The keywords that move to the option of type `ty` when a schema of several types is split: those that constrain
+/// only that type (the repairs' table), and `discriminator`, which only an object option can use.
+fn split_keywords(ty: &str) -> impl Iterator<Item = &'static str> {
+    let object_only: &[&str] = if ty == "object" { &["discriminator"] } else { &[] };
+    repair::type_keywords(ty).iter().chain(object_only).copied()
+}
 
 /// Lowers a 3.1 or 3.2 document (`raw`) to 3.0 in place; `at` gives `file:line` of a JSON pointer. Returns the nodes
 /// it moved: (pointer prefix now, pointer prefix as written).
@@ -440,19 +420,16 @@ impl Lowering<'_> {
                 for t in several {
                     let mut option = Map::new();
                     option.insert("type".to_owned(), json!(t));
-                    let family = if t == "integer" { "number" } else { t.as_str() };
-                    if let Some((_, own)) = TYPE_KEYWORDS.iter().find(|(ty, _)| *ty == family) {
-                        for keyword in *own {
-                            if let Some(value) = map.get(*keyword) {
-                                option.insert((*keyword).to_owned(), value.clone());
-                            }
+                    for keyword in split_keywords(t) {
+                        if let Some(value) = map.get(keyword) {
+                            option.insert(keyword.to_owned(), value.clone());
                         }
                     }
                     options.push(Value::Object(option));
                 }
-                for (_, own) in TYPE_KEYWORDS {
-                    for keyword in own {
-                        map.remove(*keyword);
+                for (ty, _) in repair::TYPE_KEYWORDS {
+                    for keyword in split_keywords(ty) {
+                        map.remove(keyword);
                     }
                 }
                 if map.contains_key("anyOf") {

@@ -44,8 +44,8 @@ pub(crate) fn type_schemas(schemas: &mut Value) {
 }
 
 /// The keywords that constrain only values of one JSON type, by type (`enum`, `nullable` and the annotations apply
-/// to every type and are not listed).
-const TYPE_KEYWORDS: [(&str, &[&str]); 5] = [
+/// to every type and are not listed). `integer` shares `number`'s (see [`type_keywords`]).
+pub(crate) const TYPE_KEYWORDS: [(&str, &[&str]); 5] = [
     ("string", &["format", "pattern", "minLength", "maxLength"]),
     (
         "number",
@@ -71,6 +71,15 @@ const TYPE_KEYWORDS: [(&str, &[&str]); 5] = [
     ("array", &["items", "minItems", "maxItems", "uniqueItems"]),
     ("boolean", &[]),
 ];
+
+/// The keywords that constrain only values of the JSON type `ty` (none for a name that is not a type).
+pub(crate) fn type_keywords(ty: &str) -> &'static [&'static str] {
+    let family = if ty == "integer" { "number" } else { ty };
+    TYPE_KEYWORDS
+        .iter()
+        .find(|(name, _)| *name == family)
+        .map_or(&[], |(_, own)| *own)
+}
 
 /// Beside a `type`, removes the keywords that constrain only values of other types (`properties` or `format` on
 /// an array, `required` on an integer, a `format` on an object). JSON Schema applies them to no value of the
