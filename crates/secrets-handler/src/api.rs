@@ -421,4 +421,31 @@ mod tests {
             assert_eq!(got, expected.map_err(str::to_owned), "case {i}");
         }
     }
+
+    /// The token is the bearer token or the `X-API-Key`, whichever the request sent; two different ones are refused.
+    #[test]
+    fn presented_token_takes_either_header_and_refuses_two_different_tokens() {
+        let bearer = |token: &str| Credential::Bearer {
+            scheme: "bearerAuth",
+            token: token.to_owned(),
+        };
+        let key = |value: &str| Credential::ApiKey {
+            scheme: "apiKeyAuth",
+            name: "X-API-Key",
+            value: value.to_owned(),
+        };
+        let conflict = "the Authorization and X-API-Key headers carry different tokens; send one";
+        // (the satisfied requirement's credentials, those also sent, expected token or 401 detail)
+        let cases = [
+            (vec![bearer("st_a")], vec![], Ok("st_a")),
+            (vec![key("st_a")], vec![], Ok("st_a")),
+            (vec![bearer("st_a")], vec![key("st_a")], Ok("st_a")),
+            (vec![bearer("st_a")], vec![key("st_b")], Err(conflict)),
+        ];
+        for (i, (list, also, expected)) in cases.into_iter().enumerate() {
+            let credentials = Credentials::new(list, Vec::new()).with_also(also);
+            let got = presented_token(&credentials).map_err(|rejection| rejection.detail().to_owned());
+            assert_eq!(got, expected.map_err(str::to_owned), "case {i}");
+        }
+    }
 }
