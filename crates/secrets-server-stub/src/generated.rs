@@ -1811,22 +1811,57 @@ pub fn router<A: SecretsApi>(
     let routes = ::stub_runtime::axum::Router::new()
         .route(
             "/api/v1/user/secrets",
-            ::stub_runtime::axum::routing::get(handle_list_secrets::<A>)
-                .post(handle_create_secret::<A>),
+            ::stub_runtime::axum::routing::get(
+                    ::stub_runtime::axum::handler::Handler::layer(
+                        handle_list_secrets::<A>,
+                        ::stub_runtime::operation("list_secrets"),
+                    ),
+                )
+                .post(
+                    ::stub_runtime::axum::handler::Handler::layer(
+                        handle_create_secret::<A>,
+                        ::stub_runtime::operation("create_secret"),
+                    ),
+                ),
         )
         .route(
             "/api/v1/user/secrets/preset",
-            ::stub_runtime::axum::routing::post(handle_create_secret_from_preset::<A>),
+            ::stub_runtime::axum::routing::post(
+                ::stub_runtime::axum::handler::Handler::layer(
+                    handle_create_secret_from_preset::<A>,
+                    ::stub_runtime::operation("create_secret_from_preset"),
+                ),
+            ),
         )
         .route(
             "/api/v1/user/secrets/presets",
-            ::stub_runtime::axum::routing::get(handle_get_provider_presets::<A>),
+            ::stub_runtime::axum::routing::get(
+                ::stub_runtime::axum::handler::Handler::layer(
+                    handle_get_provider_presets::<A>,
+                    ::stub_runtime::operation("get_provider_presets"),
+                ),
+            ),
         )
         .route(
             "/api/v1/user/secrets/{secret_id}",
-            ::stub_runtime::axum::routing::get(handle_get_secret::<A>)
-                .put(handle_update_secret::<A>)
-                .delete(handle_delete_secret::<A>),
+            ::stub_runtime::axum::routing::get(
+                    ::stub_runtime::axum::handler::Handler::layer(
+                        handle_get_secret::<A>,
+                        ::stub_runtime::operation("get_secret"),
+                    ),
+                )
+                .put(
+                    ::stub_runtime::axum::handler::Handler::layer(
+                        handle_update_secret::<A>,
+                        ::stub_runtime::operation("update_secret"),
+                    ),
+                )
+                .delete(
+                    ::stub_runtime::axum::handler::Handler::layer(
+                        handle_delete_secret::<A>,
+                        ::stub_runtime::operation("delete_secret"),
+                    ),
+                ),
         )
         .method_not_allowed_fallback(::stub_runtime::method_not_allowed)
         .fallback(::stub_runtime::not_found)

@@ -221,7 +221,8 @@ fn api_trait(api: &ir::Api, rt: &TokenStream, trait_name: &Ident) -> TokenStream
     }
 }
 
-/// `.route(path, get(…).post(…))` per path, in spec order: each handler an axum handler over the router's state.
+/// `.route(path, get(…).post(…))` per path, in spec order: each handler an axum handler over the router's state, its
+/// answers marked with the operation's id.
 fn routes(ops: &[ir::Operation], rt: &TokenStream) -> Vec<TokenStream> {
     let mut by_path: Vec<(&str, Vec<&ir::Operation>)> = Vec::new();
     for op in ops {
@@ -237,10 +238,14 @@ fn routes(ops: &[ir::Operation], rt: &TokenStream) -> Vec<TokenStream> {
             for (i, op) in list.iter().enumerate() {
                 let method = method_router(op.method);
                 let handler = handler_ident(op);
+                let id = &op.id;
+                let handler = quote! {
+                    #rt::axum::handler::Handler::layer(#handler::<A>, #rt::operation(#id))
+                };
                 chain.extend(if i == 0 {
-                    quote! { #rt::axum::routing::#method(#handler::<A>) }
+                    quote! { #rt::axum::routing::#method(#handler) }
                 } else {
-                    quote! { .#method(#handler::<A>) }
+                    quote! { .#method(#handler) }
                 });
             }
             quote! { .route(#path, #chain) }

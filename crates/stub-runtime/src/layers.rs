@@ -1,6 +1,7 @@
-//! The generated router's state and fallbacks (404, 405), and the layer around every route: the request id (the
-//! client's if sane, else a fresh UUID) for the handler and on the response, a span per request, panic recovery into
-//! the enveloped 500, and the rendering of rejections that need the request id.
+//! The generated router's state and fallbacks (404, 405), the layer that names each route's operation, and the layer
+//! around every route: the request id (the client's if sane, else a fresh UUID) for the handler and on the response,
+//! a span per request, panic recovery into the enveloped 500, the rendering of rejections that need the request id,
+//! and the request metrics.
 
 use std::convert::Infallible;
 use std::panic::{self, AssertUnwindSafe};
@@ -13,6 +14,7 @@ use axum::Router;
 use axum::extract::{FromRef, Request, State};
 use axum::http::header::HeaderValue;
 use axum::response::{IntoResponse, Response};
+use tower::util::MapResponseLayer;
 use tower::{Layer, Service};
 
 use crate::context::CURRENT_REQUEST;
@@ -68,6 +70,54 @@ pub async fn method_not_allowed(State(config): State<Arc<RouterConfig>>, request
         &config,
     )
     .await
+}
+
+/// The operation that answered a request (its `operationId`), on the response's extensions: set by [`operation`]
+/// on every route of a generated router, read by the request metrics and by layers of the implementer's own (an
+/// audit log, say). Responses of the 404 and 405 fallbacks have none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OperationId(pub &'static str);
+
+/// The layer a generated router puts on the handler of operation `id`: it marks the response with [`OperationId`].
+pub fn operation(id: &'static str) -> MapResponseLayer<impl Fn(Response) -> Response + Clone + Send + Sync + 'static> {
+    MapResponseLayer::new(move |mut response: Response| {
+        response.extensions_mut().insert(OperationId(id));
+        response
+    })
+}
+
+/// The names of the request metrics, recorded through the `metrics` facade (nothing is recorded until the binary
+/// installs a recorder, such as `metrics-exporter-prometheus`).
+pub mod metric {
+    /// Counter of answered requests, labelled `operation` (the `operationId`; empty for 404/405 answers outside
+    /// every operation) and `status` (the class: `2xx`, `4xx`, …).
+    pub const REQUESTS: &str = "http_requests_total";
+    /// Histogram of the time from a request's arrival to its answer's head, in seconds, labelled as [`REQUESTS`].
+    pub const DURATION: &str = "http_request_duration_seconds";
+
+    /// Describes the request metrics to the installed recorder (their help text and unit).
+    pub fn describe() {
+        metrics::describe_counter!(REQUESTS, "Requests answered, by operation and status class");
+        metrics::describe_histogram!(
+            DURATION,
+            metrics::Unit::Seconds,
+            "Time from a request's arrival to its answer, by operation and status class"
+        );
+    }
+
+    /// Records one answered request.
+    pub(crate) fn record(operation: &'static str, status: u16, elapsed: std::time::Duration) {
+        let class = match status {
+            100..=199 => "1xx",
+            200..=299 => "2xx",
+            300..=399 => "3xx",
+            400..=499 => "4xx",
+            _ => "5xx",
+        };
+        let labels = [("operation", operation), ("status", class)];
+        metrics::counter!(REQUESTS, &labels).increment(1);
+        metrics::histogram!(DURATION, &labels).record(elapsed.as_secs_f64());
+    }
 }
 
 /// Wraps the generated routes with what every response needs: panic recovery, the request id and a span.
@@ -127,9 +177,7 @@ where
             status = tracing::field::Empty,
             latency_ms = tracing::field::Empty,
         );
-        // The clock is read only for a span that records the latency (a disabled span, as with no subscriber or
-        // a level above info, records nothing).
-        let started = (!span.is_disabled()).then(Instant::now);
+        let started = Instant::now();
         let inner = {
             let _entered = span.enter();
             panic::catch_unwind(AssertUnwindSafe(|| {
@@ -152,7 +200,7 @@ pin_project_lite::pin_project! {
         inner: Option<F>,
         id: RequestId,
         span: tracing::Span,
-        started: Option<Instant>,
+        started: Instant,
     }
 }
 
@@ -186,10 +234,12 @@ where
         };
         let value = HeaderValue::try_from(this.id.as_str()).expect("request ids are plain ASCII");
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
-        this.span.record("status", response.status().as_u16());
-        if let Some(started) = this.started {
-            this.span.record("latency_ms", started.elapsed().as_millis() as u64);
-        }
+        let elapsed = this.started.elapsed();
+        let status = response.status().as_u16();
+        let operation = response.extensions().get::<OperationId>().map_or("", |id| id.0);
+        metric::record(operation, status, elapsed);
+        this.span.record("status", status);
+        this.span.record("latency_ms", elapsed.as_millis() as u64);
         tracing::info!("request finished");
         Poll::Ready(Ok(response))
     }

@@ -29,8 +29,8 @@
 //!   several media types, forms, multipart streams, text and bytes;
 //! - [`json`]: the values validators read ([`JsonValue`]): serde_json's, and the borrowed [`Tree`] of a JSON body;
 //! - [`validate`]: the [`Validator`] generated validators drive;
-//! - [`layers`]: the router's state ([`StubState`]), 404/405 fallbacks, and the layer for request ids,
-//!   spans and panic recovery.
+//! - [`layers`]: the router's state ([`StubState`]), 404/405 fallbacks, the [`OperationId`] of each route, and the
+//!   layer for request ids, spans, panic recovery and the request metrics ([`layers::metric`]).
 //!
 //! # What generated code names
 //!
@@ -62,7 +62,7 @@ pub use extract::{
     json_param, param, path_params, query, split,
 };
 pub use json::{JsonObject, JsonValue, Tree};
-pub use layers::{StubState, layers, method_not_allowed, not_found};
+pub use layers::{OperationId, StubState, layers, method_not_allowed, not_found, operation};
 pub use rejection::{
     Loc, Rejection, Violation, bytes, checked_status, empty, header, json, json_as, text, undocumented_status,
 };

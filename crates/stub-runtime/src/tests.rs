@@ -550,3 +550,74 @@ fn the_body_tree_reads_as_serde_json_values_do() {
         }
     }
 }
+
+/// Each answer is counted under its route's operation (none for the fallbacks) and its status class, and timed.
+#[test]
+fn requests_are_counted_by_operation_and_status_class() {
+    use axum::routing::get;
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+    use tower::ServiceExt as _;
+
+    use crate::layers::{StubState, metric};
+
+    let routes = axum::Router::new()
+        .route(
+            "/ok",
+            get(axum::handler::Handler::layer(
+                || async { "fine" },
+                crate::operation("get_ok"),
+            ))
+            .post(axum::handler::Handler::layer(
+                || async { Rejection::conflict("taken").into_response() },
+                crate::operation("post_ok"),
+            )),
+        )
+        .method_not_allowed_fallback(crate::method_not_allowed)
+        .fallback(crate::not_found)
+        .with_state(StubState::new(std::sync::Arc::new(()), Default::default()));
+    let router = crate::layers(routes);
+    let cases = [
+        ("GET", "/ok", "get_ok", "2xx"),
+        ("GET", "/ok", "get_ok", "2xx"),
+        ("POST", "/ok", "post_ok", "4xx"),
+        ("PUT", "/ok", "", "4xx"),
+        ("GET", "/nowhere", "", "4xx"),
+    ];
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    metrics::with_local_recorder(&recorder, || {
+        runtime.block_on(async {
+            for (method, path, operation, _) in cases {
+                let request = axum::http::Request::builder()
+                    .method(method)
+                    .uri(path)
+                    .body(axum::body::Body::empty())
+                    .unwrap();
+                let response = router.clone().oneshot(request).await.unwrap();
+                let marked = response.extensions().get::<crate::OperationId>().map(|id| id.0);
+                assert_eq!(marked, Some(operation).filter(|o| !o.is_empty()), "{method} {path}");
+            }
+        })
+    });
+    let snapshot = snapshotter.snapshot().into_vec();
+    let value = |name: &str, operation: &str, status: &str| {
+        snapshot.iter().find_map(|(key, _, _, value)| {
+            let key = key.key();
+            let labels: Vec<(&str, &str)> = key.labels().map(|l| (l.key(), l.value())).collect();
+            (key.name() == name && labels == [("operation", operation), ("status", status)]).then_some(value)
+        })
+    };
+    for (method, path, operation, status) in cases {
+        let expected = cases.iter().filter(|c| c.2 == operation && c.3 == status).count() as u64;
+        assert_eq!(
+            value(metric::REQUESTS, operation, status),
+            Some(&DebugValue::Counter(expected)),
+            "{method} {path}"
+        );
+        match value(metric::DURATION, operation, status) {
+            Some(DebugValue::Histogram(samples)) => assert_eq!(samples.len() as u64, expected, "{method} {path}"),
+            other => panic!("{method} {path}: no duration histogram: {other:?}"),
+        }
+    }
+}
