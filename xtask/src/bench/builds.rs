@@ -150,8 +150,8 @@ fn files_under(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// openapi-generator's warnings in its output `log`, each once with how many times it came, in order. They say what
-/// it could not express as the spec says; the reader judges whether they matter.
+/// openapi-generator's warnings in its output `log`, each once with how many times it came, the most frequent first.
+/// They say what it could not express as the spec says; the reader judges whether they matter.
 pub(super) fn generator_warnings(log: &str) -> Vec<(&str, usize)> {
     let mut counts = BTreeMap::new();
     for warning in log
@@ -160,7 +160,9 @@ pub(super) fn generator_warnings(log: &str) -> Vec<(&str, usize)> {
     {
         *counts.entry(warning).or_default() += 1;
     }
-    counts.into_iter().collect()
+    let mut warnings: Vec<(&str, usize)> = counts.into_iter().collect();
+    warnings.sort_by_key(|&(_, count)| std::cmp::Reverse(count));
+    warnings
 }
 
 /// A warning as the details list it: with its count when it came more than once.
@@ -176,4 +178,25 @@ pub(super) fn counted(warning: &str, count: usize) -> String {
 pub(super) fn tail(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::generator_warnings;
+
+    #[test]
+    fn warnings_are_counted_most_frequent_first() {
+        let cases: [(&str, &[(&str, usize)]); 3] = [
+            ("", &[]),
+            ("[main] INFO  o.o.codegen.DefaultGenerator - done\n", &[]),
+            (
+                "[main] WARN  o.o.c.l.R - b\n[main] INFO  x - WARN\n[main] WARN  o.o.c.l.R - a\n\
+                 [main] WARN  o.o.c.l.R - b \n",
+                &[("o.o.c.l.R - b", 2), ("o.o.c.l.R - a", 1)],
+            ),
+        ];
+        for (log, expected) in cases {
+            assert_eq!(generator_warnings(log), expected, "{log:?}");
+        }
+    }
 }

@@ -18,9 +18,9 @@ use crate::target_dir;
 
 /// The goal of both end-to-end figures: openapi-generator's time over ours.
 const GOAL: Goal = Goal::AtLeast(20.0);
-/// How many of openapi-generator's distinct warnings on a corpus spec the details list: a large spec has one per
-/// renamed field.
-const LISTED_WARNINGS: usize = 30;
+/// How many of openapi-generator's distinct warnings on a corpus spec the details list, the most frequent first: on
+/// asana most of its 87 are one per renamed field.
+const LISTED_WARNINGS: usize = 15;
 
 pub(super) fn figures(root: &Path, work: &Path, plan: &Plan, report: &mut Report) -> Result<()> {
     let spec_path = root.join("openapi.yaml");
