@@ -18,6 +18,7 @@ use std::time::Instant;
 
 use anyhow::{Context as _, Result, bail};
 
+use crate::corpus::Manifest;
 use crate::{project_root, target_dir};
 
 pub(crate) struct Options {
@@ -98,9 +99,13 @@ pub(crate) fn run(opts: &Options) -> Result<()> {
     if let Err(err) = codegen::figures(&root, &work, plan, &mut report) {
         report.defects.push(format!("codegen: {err:#}"));
     }
-    eprintln!("bench: codegen of the largest corpus spec");
-    if let Err(err) = codegen::corpus_figures(&root, &work, plan, &mut report) {
-        report.defects.push(format!("codegen (corpus): {err:#}"));
+    for (manifest, version) in [(Manifest::Oas30, "3.0"), (Manifest::Oas31, "3.1")] {
+        eprintln!("bench: codegen of the largest OpenAPI {version} corpus spec");
+        if let Err(err) = codegen::corpus_figures(&root, &work, plan, &mut report, manifest) {
+            report
+                .defects
+                .push(format!("codegen (OpenAPI {version} corpus): {err:#}"));
+        }
     }
     eprintln!("bench: servers");
     if let Err(err) = servers::figures(&bins, &work, plan, &mut report) {

@@ -455,19 +455,41 @@ fn generate_one(root: &Path, work: &Path, entry: &Entry) -> Result<Generated> {
     })
 }
 
-/// The largest spec of the corpus (by lines of YAML) that the stub generator serves: its name and YAML. Tried from
-/// the largest down, so only the refused ones above it are generated too. For `cargo xtask bench`.
-pub(crate) fn largest_served(root: &Path) -> Result<(String, String)> {
-    let manifest_path = root.join(MANIFEST);
-    let manifest =
-        std::fs::read_to_string(&manifest_path).with_context(|| format!("cannot read {}", manifest_path.display()))?;
+/// The OpenAPI version of a corpus manifest, for [`largest_served`].
+#[derive(Clone, Copy)]
+pub(crate) enum Manifest {
+    /// `corpus/corpus.tsv`.
+    Oas30,
+    /// `corpus/corpus-3.1.tsv`; its FastAPI documents are exported first, as `cargo xtask corpus` does.
+    Oas31,
+}
+
+/// The largest spec of one manifest (by lines of YAML) that the stub generator serves: its name and YAML. Tried
+/// from the largest down, so only the refused ones above it are generated too. For `cargo xtask bench`.
+pub(crate) fn largest_served(root: &Path, manifest: Manifest) -> Result<(String, String)> {
+    let entries = match manifest {
+        Manifest::Oas30 => {
+            let manifest_path = root.join(MANIFEST);
+            let manifest = std::fs::read_to_string(&manifest_path)
+                .with_context(|| format!("cannot read {}", manifest_path.display()))?;
+            parse_manifest(&manifest)?
+        }
+        Manifest::Oas31 => read_manifest_31(root)?,
+    };
     ensure_package(root)?;
+    let work = crate::target_dir().join("corpus");
+    sources::export_fastapi(root, &work, &entries)?;
     let package = root.join(PACKAGE);
     let mut specs = Vec::new();
-    for entry in parse_manifest(&manifest)? {
-        let path = package.join(&entry.file);
-        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        let doc: Value = serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+    for entry in entries {
+        let doc: Value = match entry.origin {
+            Origin::Directory { .. } => {
+                let path = package.join(&entry.file);
+                let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+                serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?
+            }
+            _ => sources::read_document(root, &work, &entry).with_context(|| entry.name.clone())?,
+        };
         let yaml = serde_yaml::to_string(&doc)?;
         specs.push((yaml.lines().count(), entry.name, yaml));
     }

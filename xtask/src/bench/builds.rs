@@ -1,6 +1,7 @@
 //! The binaries the bench runs: `secrets-server` and `secrets-bench` in release mode, and baseline (f),
 //! openapi-generator's rust-axum server, generated at bench time and built outside the workspace.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -80,13 +81,7 @@ pub(super) fn build_f(root: &Path, work: &Path) -> Result<(PathBuf, String)> {
         out.status,
         tail(&log, 20)
     );
-    // Its warnings say what it could not express as the spec says; the reader judges whether they matter.
-    let mut warnings: Vec<&str> = log
-        .lines()
-        .filter_map(|l| l.split_once(" WARN ").map(|(_, w)| w.trim()))
-        .collect();
-    warnings.sort_unstable();
-    warnings.dedup();
+    let warnings = generator_warnings(&log);
     sync_dir(&fresh, &dir.join("gen"))?;
     let _ = std::fs::remove_dir_all(&fresh);
     let template = root.join(F_TEMPLATE);
@@ -115,8 +110,8 @@ pub(super) fn build_f(root: &Path, work: &Path) -> Result<(PathBuf, String)> {
          warnings:\n\n",
         start.elapsed().as_secs_f64()
     );
-    for warning in &warnings {
-        writeln!(note, "- {warning}")?;
+    for (warning, count) in &warnings {
+        writeln!(note, "- {}", counted(warning, *count))?;
     }
     note.push('\n');
     Ok((target.join("release/secrets-bench-f"), note))
@@ -155,8 +150,53 @@ fn files_under(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+/// openapi-generator's warnings in its output `log`, each once with how many times it came, the most frequent first.
+/// They say what it could not express as the spec says; the reader judges whether they matter.
+pub(super) fn generator_warnings(log: &str) -> Vec<(&str, usize)> {
+    let mut counts = BTreeMap::new();
+    for warning in log
+        .lines()
+        .filter_map(|l| l.split_once(" WARN ").map(|(_, w)| w.trim()))
+    {
+        *counts.entry(warning).or_default() += 1;
+    }
+    let mut warnings: Vec<(&str, usize)> = counts.into_iter().collect();
+    warnings.sort_by_key(|&(_, count)| std::cmp::Reverse(count));
+    warnings
+}
+
+/// A warning as the details list it: with its count when it came more than once.
+pub(super) fn counted(warning: &str, count: usize) -> String {
+    if count > 1 {
+        format!("{warning} (×{count})")
+    } else {
+        warning.to_owned()
+    }
+}
+
 /// The last `n` lines of a tool's output, for a defect message.
-fn tail(text: &str, n: usize) -> String {
+pub(super) fn tail(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::generator_warnings;
+
+    #[test]
+    fn warnings_are_counted_most_frequent_first() {
+        let cases: [(&str, &[(&str, usize)]); 3] = [
+            ("", &[]),
+            ("[main] INFO  o.o.codegen.DefaultGenerator - done\n", &[]),
+            (
+                "[main] WARN  o.o.c.l.R - b\n[main] INFO  x - WARN\n[main] WARN  o.o.c.l.R - a\n\
+                 [main] WARN  o.o.c.l.R - b \n",
+                &[("o.o.c.l.R - b", 2), ("o.o.c.l.R - a", 1)],
+            ),
+        ];
+        for (log, expected) in cases {
+            assert_eq!(generator_warnings(log), expected, "{log:?}");
+        }
+    }
 }
