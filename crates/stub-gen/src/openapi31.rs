@@ -24,9 +24,10 @@
 //! - `contentEncoding: base64` is `format: byte`; `contentMediaType` of anything but text or JSON is
 //!   `format: binary`;
 //! - `true` is `{}` and `false` is `{not: {}}`;
-//! - `unevaluatedProperties` without a composition beside it is `additionalProperties` (`true`: nothing);
+//! - `unevaluatedProperties` is the `additionalProperties` that says the same where the properties each member of
+//!   a composition beside it evaluates are known (see [`unevaluated`]), and refused otherwise;
 //! - refused: `prefixItems`, `if`/`then`/`else`, `dependentRequired`, `dependentSchemas`, `patternProperties`,
-//!   `propertyNames`, `contains`, `unevaluatedItems` (unless `true`), `unevaluatedProperties` beside a composition,
+//!   `propertyNames`, `contains`, `unevaluatedItems` (unless `true`),
 //!   `$dynamicRef`, a `const` of an object or array;
 //! - a schema whose only type is `null` is `nullable: true, enum: [null]`.
 //!
@@ -46,6 +47,8 @@ use serde_json::{Map, Value, json};
 use crate::Error;
 use crate::repair;
 use crate::spec::{percent_decode, pointer};
+
+mod unevaluated;
 
 /// The extension the lowering adds beside the `enum: [v]` of a `const: v`: the stub validates it as a literal.
 pub(crate) const CONST: &str = "x-stub-const";
@@ -100,9 +103,14 @@ fn split_keywords(ty: &str) -> impl Iterator<Item = &'static str> {
 /// Lowers a 3.1 or 3.2 document (`raw`) to 3.0 in place; `at` gives `file:line` of a JSON pointer. Returns the nodes
 /// it moved: (pointer prefix now, pointer prefix as written).
 pub(crate) fn lower(raw: &mut Value, at: &dyn Fn(&str) -> String) -> Result<Vec<(String, String)>, Error> {
+    let schemas = match raw.pointer("/components/schemas") {
+        Some(Value::Object(schemas)) => schemas.clone(),
+        _ => Map::new(),
+    };
     let mut lowering = Lowering {
         at,
         hoisted: Vec::new(),
+        schemas,
     };
     let Value::Object(doc) = raw else {
         return Ok(Vec::new());
@@ -156,6 +164,8 @@ struct Lowering<'a> {
     at: &'a dyn Fn(&str) -> String,
     /// `$defs` taken out of their schemas: (pointer as written, the schema).
     hoisted: Vec<(String, Value)>,
+    /// `components.schemas` as written, for following a `$ref` member beside `unevaluatedProperties`.
+    schemas: Map<String, Value>,
 }
 
 /// `pointer` with one more (unescaped) segment.
@@ -268,6 +278,7 @@ impl Lowering<'_> {
                 return Err(self.refuse(at, keyword, why));
             }
         }
+        self.unevaluated_properties(map, at)?;
         let nullable = strip_null_options(map);
         self.subschemas(map, at)?;
         if let Some(Value::Object(defs)) = map.remove("$defs") {
@@ -298,8 +309,9 @@ impl Lowering<'_> {
                     }
                 }
                 // `additionalProperties: false` is 3.0 as it is.
-                ("additionalProperties" | "unevaluatedProperties", value @ Value::Object(_))
-                | ("items" | "not", value) => self.schema(value, &at)?,
+                ("additionalProperties", value @ Value::Object(_)) | ("items" | "not", value) => {
+                    self.schema(value, &at)?
+                }
                 _ => {}
             }
         }
@@ -337,7 +349,6 @@ impl Lowering<'_> {
             }
         }
         content_keywords(map);
-        self.unevaluated_properties(map, at)?;
         self.types(map, at)?;
         ref_siblings(map);
         Ok(())
@@ -362,28 +373,6 @@ impl Lowering<'_> {
         }
         map.insert("enum".to_owned(), json!([value.clone()]));
         map.insert(CONST.to_owned(), value);
-        Ok(())
-    }
-
-    fn unevaluated_properties(&self, map: &mut Map<String, Value>, at: &str) -> Result<(), Error> {
-        let Some(unevaluated) = map.remove("unevaluatedProperties") else {
-            return Ok(());
-        };
-        if unevaluated == json!(true) || unevaluated == json!({}) {
-            return Ok(());
-        }
-        if ["allOf", "anyOf", "oneOf", "$ref", "not"]
-            .iter()
-            .any(|k| map.contains_key(*k))
-        {
-            return Err(self.refuse(
-                at,
-                "unevaluatedProperties",
-                "beside a composition or `$ref` it has no OpenAPI 3.0 form",
-            ));
-        }
-        // Without a composition, every property `additionalProperties` does not see is unevaluated.
-        map.entry("additionalProperties").or_insert(unevaluated);
         Ok(())
     }
 
