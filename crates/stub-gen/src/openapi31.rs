@@ -15,7 +15,8 @@
 //!   `literal_error` rather than `enum`;
 //! - numeric `exclusiveMinimum`/`exclusiveMaximum` are `minimum`/`maximum` with `exclusiveMinimum: true` (the tighter
 //!   bound wins beside an inclusive one), which the stub reports as `greater_than`/`less_than`;
-//! - `examples: [a, …]` is `example: a`; `$comment`, `$id`, `$anchor` and a `$schema` of the default dialect go;
+//! - `examples: [a, …]` is `example: a`; `$comment`, `$id`, `$anchor`, `$dynamicAnchor` and a `$schema` of the
+//!   default dialect go;
 //! - `$defs` are hoisted to `components.schemas` (under their own name, or `{name}2`, … when taken), and `$ref`s to
 //!   them follow;
 //! - a `$ref` with sibling annotations (`description`, `summary`, `title`, `default`, examples, …) keeps only the
@@ -27,8 +28,9 @@
 //! - `unevaluatedProperties` is the `additionalProperties` that says the same where the properties each member of
 //!   a composition beside it evaluates are known (see [`unevaluated`]), and refused otherwise;
 //! - refused: `prefixItems`, `if`/`then`/`else`, `dependentRequired`, `dependentSchemas`, `patternProperties`,
-//!   `propertyNames`, `contains`, `unevaluatedItems` (unless `true`),
-//!   `$dynamicRef`, a `const` of an object or array;
+//!   `propertyNames`, `contains`, `unevaluatedItems` (unless `true`), a `const` of an object or array;
+//! - `$dynamicRef` is resolved statically where the document is a generic schema and its binding sites (see
+//!   [`dynamic`]), each site a copy of the generic with its binding in place; refused otherwise;
 //! - a schema whose only type is `null` is `nullable: true, enum: [null]`.
 //!
 //! In the document: `webhooks` are accepted and not generated (requests this server would make, like callbacks);
@@ -48,6 +50,7 @@ use crate::Error;
 use crate::repair;
 use crate::spec::{percent_decode, pointer};
 
+mod dynamic;
 mod unevaluated;
 
 /// The extension the lowering adds beside the `enum: [v]` of a `const: v`: the stub validates it as a literal.
@@ -61,7 +64,7 @@ const DEFAULT_DIALECTS: [&str; 3] = [
 ];
 
 /// Keywords refused in a schema, each with why.
-const REFUSED: [(&str, &str); 9] = [
+const REFUSED: [(&str, &str); 8] = [
     ("prefixItems", "OpenAPI 3.0, which the generators read, has no tuples"),
     ("if", "conditional schemas have no OpenAPI 3.0 form"),
     ("dependentRequired", "conditional requirements have no OpenAPI 3.0 form"),
@@ -75,7 +78,6 @@ const REFUSED: [(&str, &str); 9] = [
         "constraints on property names have no OpenAPI 3.0 form",
     ),
     ("contains", "OpenAPI 3.0 has no `contains`"),
-    ("$dynamicRef", "dynamic references have no OpenAPI 3.0 form"),
     ("unevaluatedItems", "OpenAPI 3.0 has no `unevaluatedItems`"),
 ];
 
@@ -103,15 +105,15 @@ fn split_keywords(ty: &str) -> impl Iterator<Item = &'static str> {
 /// Lowers a 3.1 or 3.2 document (`raw`) to 3.0 in place; `at` gives `file:line` of a JSON pointer. Returns the nodes
 /// it moved: (pointer prefix now, pointer prefix as written).
 pub(crate) fn lower(raw: &mut Value, at: &dyn Fn(&str) -> String) -> Result<Vec<(String, String)>, Error> {
-    let schemas = match raw.pointer("/components/schemas") {
-        Some(Value::Object(schemas)) => schemas.clone(),
-        _ => Map::new(),
-    };
     let mut lowering = Lowering {
         at,
         hoisted: Vec::new(),
-        schemas,
+        schemas: Map::new(),
     };
+    lowering.dynamic_refs(raw)?;
+    if let Some(Value::Object(schemas)) = raw.pointer("/components/schemas") {
+        lowering.schemas = schemas.clone();
+    }
     let Value::Object(doc) = raw else {
         return Ok(Vec::new());
     };
@@ -320,7 +322,7 @@ impl Lowering<'_> {
 
     /// A schema's own keywords.
     fn keywords(&self, map: &mut Map<String, Value>, at: &str) -> Result<(), Error> {
-        for key in ["$comment", "$id", "$anchor"] {
+        for key in ["$comment", "$id", "$anchor", "$dynamicAnchor"] {
             map.remove(key);
         }
         if let Some(dialect) = map.remove("$schema")

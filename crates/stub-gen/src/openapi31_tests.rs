@@ -304,6 +304,14 @@ components:
 
 const INFO: &str = "info: { title: T, version: '1' }\n";
 
+/// A generic component schema `G`: items of `$dynamicRef: '#t'`, none by default.
+const GENERIC: &str = "    G:
+      $id: g
+      $defs: { t: { $dynamicAnchor: t, not: {} } }
+      type: object
+      properties: { items: { type: array, items: { $dynamicRef: '#t' } } }
+";
+
 /// (what, the document as written after `openapi:` and `info:`, the pointer looked at, it lowered or the refusal)
 fn documents() -> Vec<(&'static str, String, &'static str, &'static str)> {
     let op = "get: { responses: { '200': { description: ok } } }";
@@ -343,6 +351,30 @@ fn documents() -> Vec<(&'static str, String, &'static str, &'static str)> {
             format!("{INFO}paths:\n  /a:\n    {op}\n    parameters: []\n"),
             "/paths/~1a",
             r#"{"get":{"responses":{"200":{"description":"ok"}}},"parameters":[]}"#,
+        ),
+        (
+            "$dynamicRef: a generic, its default and a binding site",
+            format!("{INFO}components:\n  schemas:\n    T: {{ type: string }}\n{GENERIC}    P:\n      $id: p\n      $ref: '#/components/schemas/G'\n      $defs: {{ t: {{ $dynamicAnchor: t, $ref: '#/components/schemas/T' }} }}\n      description: d\n"),
+            "/components/schemas",
+            r##"{"G":{"properties":{"items":{"items":{"not":{}},"type":"array"}},"type":"object"},"P":{"description":"d","properties":{"items":{"items":{"$ref":"#/components/schemas/T"},"type":"array"}},"type":"object"},"T":{"type":"string"}}"##,
+        ),
+        (
+            "$dynamicRef in a generic without $id",
+            format!("{INFO}components:\n  schemas:\n{}", GENERIC.replace("      $id: g\n", "")),
+            "",
+            "t.yaml:8: `$dynamicRef` in the schema at /components/schemas/G/properties/items/items is not supported: /components/schemas/G has no `$id`, so its anchor belongs to the whole document and no binding can be told apart",
+        ),
+        (
+            "$dynamicRef whose binding reaches the generic again",
+            format!("{INFO}components:\n  schemas:\n{GENERIC}    P:\n      $id: p\n      $ref: '#/components/schemas/G'\n      $defs: {{ t: {{ $dynamicAnchor: t, $ref: '#/components/schemas/P' }} }}\n"),
+            "",
+            "t.yaml:9: `$dynamicRef` in the schema at /components/schemas/G/properties/items/items is not supported: /components/schemas/G or one of its bindings reaches /components/schemas/G again through `$ref`, which makes the dynamic scope deeper than one binding",
+        ),
+        (
+            "$dynamicRef to an anchor that is not a binding site",
+            format!("{INFO}components:\n  schemas:\n{GENERIC}    P: {{ $defs: {{ t: {{ $dynamicAnchor: t, type: string }} }}, type: object }}\n"),
+            "",
+            "t.yaml:9: `$dynamicRef` in the schema at /components/schemas/G/properties/items/items is not supported: the anchor `t` at /components/schemas/P/$defs/t is not a binding site (a schema with its own `$id` that is only `$ref: '#/components/schemas/G'` beside `$defs`)",
         ),
         (
             "mutualTLS",
