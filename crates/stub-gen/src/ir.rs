@@ -152,6 +152,9 @@ pub enum SchemeKind {
     Http { auth_scheme: String },
     /// An API key in a header, query parameter or cookie of this name.
     ApiKey { location: Location, name: String },
+    /// A TLS client certificate (`mutualTLS`): TLS ends before the router, which reads nothing and counts it
+    /// presented; requirements naming it are tried after the others.
+    MutualTls,
 }
 
 /// Where a parameter is read from.

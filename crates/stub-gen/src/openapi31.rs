@@ -36,8 +36,8 @@
 //! In the document: `webhooks` are accepted and not generated (requests this server would make, like callbacks);
 //! path items `$ref`'d from `components.pathItems` are written in place; a document without `paths` has none;
 //! `info.summary`, `license.identifier` and 3.2's `$self` go; `jsonSchemaDialect` is accepted when it is the default
-//! and refused otherwise; a `mutualTLS` security scheme is refused (the certificate is the TLS layer's to check, and
-//! the stub's server has none); an operation without `responses` gets a `default` response with an empty
+//! and refused otherwise; a `mutualTLS` security scheme is an `http` one marked [`MUTUAL_TLS`] (the stub
+//! cannot see the certificate, which the TLS layer before it checks: see `stub_runtime::SchemeKind::MutualTls`); an operation without `responses` gets a `default` response with an empty
 //! description and no content (the implementer chooses any status). Of 3.2: a response without a `description` gets
 //! an empty one; `query` and `additionalOperations` operations, `in: querystring` parameters, `itemSchema` (streamed
 //! media types) and `components.mediaTypes` are refused.
@@ -55,6 +55,10 @@ mod unevaluated;
 
 /// The extension the lowering adds beside the `enum: [v]` of a `const: v`: the stub validates it as a literal.
 pub(crate) const CONST: &str = "x-stub-const";
+
+/// The extension that marks the 3.0 stand-in of a `mutualTLS` security scheme (an `http` scheme, which no generator
+/// reads as one: progenitor ignores security schemes, and the stub reads the mark).
+pub(crate) const MUTUAL_TLS: &str = "x-stub-mutual-tls";
 
 /// The dialects whose schemas are the ones lowered here.
 const DEFAULT_DIALECTS: [&str; 3] = [
@@ -143,15 +147,14 @@ pub(crate) fn lower(raw: &mut Value, at: &dyn Fn(&str) -> String) -> Result<Vec<
                 "`components.mediaTypes` (OpenAPI 3.2) is not supported",
             ));
         }
-        if let Some(Value::Object(schemes)) = components.get("securitySchemes") {
-            for (name, scheme) in schemes {
-                if scheme.get("type").and_then(Value::as_str) == Some("mutualTLS") {
-                    return Err(lowering.fail(
-                        &pointer(&["components", "securitySchemes", name]),
-                        format!(
-                            "security scheme `{name}` is `mutualTLS` (TLS client certificates), which is not supported: the stub serves plain HTTP and cannot check a client certificate"
-                        ),
-                    ));
+        if let Some(Value::Object(schemes)) = components.get_mut("securitySchemes") {
+            for scheme in schemes.values_mut() {
+                if let Value::Object(fields) = scheme
+                    && fields.get("type").and_then(Value::as_str) == Some("mutualTLS")
+                {
+                    fields.insert("type".to_owned(), json!("http"));
+                    fields.insert("scheme".to_owned(), json!("mutual-tls"));
+                    fields.insert(MUTUAL_TLS.to_owned(), json!(true));
                 }
             }
         }

@@ -378,9 +378,9 @@ fn documents() -> Vec<(&'static str, String, &'static str, &'static str)> {
         ),
         (
             "mutualTLS",
-            format!("{INFO}components:\n  securitySchemes:\n    tls: {{ type: mutualTLS }}\n"),
-            "",
-            "t.yaml:5: security scheme `tls` is `mutualTLS` (TLS client certificates), which is not supported: the stub serves plain HTTP and cannot check a client certificate",
+            format!("{INFO}components:\n  securitySchemes:\n    tls: {{ type: mutualTLS, description: d }}\n"),
+            "/components/securitySchemes/tls",
+            r#"{"description":"d","scheme":"mutual-tls","type":"http","x-stub-mutual-tls":true}"#,
         ),
         (
             "3.2: a response without a description",

@@ -262,6 +262,7 @@ pub(super) fn security_const(index: usize, security: &ir::Security, rt: &TokenSt
                 SchemeKind::Bearer => quote!(#rt::Scheme::bearer(#name, &[#(#scopes),*])),
                 SchemeKind::Basic => quote!(#rt::Scheme::basic(#name, &[#(#scopes),*])),
                 SchemeKind::Http { auth_scheme } => quote!(#rt::Scheme::http(#name, #auth_scheme, &[#(#scopes),*])),
+                SchemeKind::MutualTls => quote!(#rt::Scheme::mutual_tls(#name, &[#(#scopes),*])),
                 SchemeKind::ApiKey { location, name: key } => {
                     let location = match location {
                         Location::Query => quote!(Query),
