@@ -203,6 +203,12 @@ pub enum Shape {
         properties: Vec<(String, ScalarKind)>,
         explode: bool,
     },
+    /// A header or path object in the `simple` style: one value of alternating keys and values (`color,red,size,3`),
+    /// exploded `key=value` pairs (`color=red,size=3`). Properties convert as in `Object`.
+    SimpleObject {
+        properties: Vec<(String, ScalarKind)>,
+        explode: bool,
+    },
     /// A composition of scalars and arrays (`oneOf: [string, array of strings]`): one value is the scalar, several
     /// (the key repeated, `delimiter: None`, or one value split on `delimiter`) are the array.
     OneOrMany {

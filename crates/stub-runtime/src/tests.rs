@@ -310,6 +310,22 @@ fn literal_enums_and_null_only_values() {
     }
 }
 
+/// A `simple` object's text as pairs: keys and values alternating, or exploded `key=value` items.
+#[test]
+fn simple_objects_are_read_as_pairs() {
+    let pair = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+    let cases = [
+        ("", false, vec![]),
+        ("a,1,b,2", false, vec![pair("a", "1"), pair("b", "2")]),
+        ("a,1,b", false, vec![pair("a", "1"), pair("b", "")]),
+        ("a=1,b=x=y", true, vec![pair("a", "1"), pair("b", "x=y")]),
+        ("a=1,b", true, vec![pair("a", "1"), pair("b", "")]),
+    ];
+    for (raw, explode, expected) in cases {
+        assert_eq!(crate::simple_object(raw, explode), expected, "{raw} {explode}");
+    }
+}
+
 #[test]
 fn an_empty_optional_body_is_none() {
     let mut cx = Validator::new();

@@ -134,6 +134,13 @@ pub(super) fn handler_fn(op: &ir::Operation, rt: &TokenStream, api: &Ident, secu
                             });
                             quote! { #rt::coerce_fields(raw, &[#(#fields),*]) }
                         }
+                        Shape::SimpleObject { properties, explode } => {
+                            let fields = properties.iter().map(|(key, kind)| {
+                                let kind = param_kind(*kind, rt);
+                                quote! { (#key, #kind) }
+                            });
+                            quote! { #rt::coerce_fields(#rt::simple_object(&raw, #explode), &[#(#fields),*]) }
+                        }
                         Shape::Json => unreachable!("matched above"),
                     };
                     quote! {

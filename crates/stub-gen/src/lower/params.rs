@@ -164,11 +164,12 @@ impl<'a> Lowering<'a> {
             }
             SchemaKind::Type(Type::Object(object)) => {
                 let form = (location, style) == (Location::Query, Style::Form);
-                if (location, style) != (Location::Query, Style::DeepObject) && !form {
+                let simple = matches!(location, Location::Header | Location::Path) && style == Style::Simple;
+                if (location, style) != (Location::Query, Style::DeepObject) && !form && !simple {
                     return Err(self.fail(
                         at,
                         format!(
-                            "object parameter `{name}` is supported only in the query (`style: form` or `deepObject`), or as `content: application/json`"
+                            "object parameter `{name}` is supported only in the query (`style: form` or `deepObject`), a header or the path (`style: simple`), or as `content: application/json`"
                         ),
                     ));
                 }
@@ -180,13 +181,15 @@ impl<'a> Lowering<'a> {
                         &property_at,
                         &format!(
                             "property `{key}` of {} parameter `{name}`",
-                            if form { "object" } else { "deepObject" }
+                            if form || simple { "object" } else { "deepObject" }
                         ),
                     )?;
                     properties.push((key.clone(), kind));
                 }
                 Ok(if form {
                     Shape::FormObject { properties, explode }
+                } else if simple {
+                    Shape::SimpleObject { properties, explode }
                 } else {
                     Shape::Object { properties }
                 })
