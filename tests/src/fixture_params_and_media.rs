@@ -70,7 +70,9 @@ impl form::Api for Seen {
         path: form::FindShirtAtPath,
         headers: form::FindShirtAtHeaders,
     ) -> Result<form::FindShirtAtResponse, Rejection> {
-        self.record(json!({ "spot": path.spot, "filter": headers.x_filter, "at": headers.x_at }));
+        self.record(
+            json!({ "spot": path.spot, "filter": headers.x_filter, "at": headers.x_at, "sizes": headers.x_sizes }),
+        );
         Ok(form::FindShirtAtResponse::NoContent)
     }
 }
@@ -189,16 +191,35 @@ async fn object_query_parameters_in_the_form_style() {
     }
 }
 
-/// `X-Filter` is exploded (`color=red,size=3`); `X-At` and the path's `spot` are not (`lat,1,lon,2`).
+/// `X-Filter` and `X-Sizes` (an inline schema) are exploded (`color=red,size=3`); `X-At` and the path's `spot` are not
+/// (`lat,1,lon,2`).
 #[tokio::test]
 async fn object_header_and_path_parameters_in_the_simple_style() {
     let spot = json!({ "lat": 1.0, "lon": 2.0 });
     let cases = [
-        (&[][..], 204, json!({ "spot": spot, "filter": null, "at": null })),
         (
-            &[("x-filter", "color=red,size=3"), ("x-at", "lat,59.9,lon,10.7")][..],
+            &[][..],
             204,
-            json!({ "spot": spot, "filter": { "color": "red", "size": 3 }, "at": { "lat": 59.9, "lon": 10.7 } }),
+            json!({ "spot": spot, "filter": null, "at": null, "sizes": null }),
+        ),
+        (
+            &[
+                ("x-filter", "color=red,size=3"),
+                ("x-at", "lat,59.9,lon,10.7"),
+                ("x-sizes", "min=38,max=44"),
+            ][..],
+            204,
+            json!({
+                "spot": spot,
+                "filter": { "color": "red", "size": 3 },
+                "at": { "lat": 59.9, "lon": 10.7 },
+                "sizes": { "min": 38, "max": 44 }
+            }),
+        ),
+        (
+            &[("x-sizes", "max=61")][..],
+            422,
+            json!([[["header", "X-Sizes", "max"], "less_than_equal"]]),
         ),
         (
             &[("x-filter", "size=0,color=green")][..],

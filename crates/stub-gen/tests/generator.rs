@@ -166,11 +166,6 @@ fn refusals() -> Vec<(&'static str, String, String)> {
             "schemas:\n  Nested: { type: object, properties: { inner: { type: object } } }\n".into(),
         ),
         (
-            "inline deepObject",
-            param("{ name: q, in: query, style: deepObject, schema: { type: object, properties: { a: { type: string } } } }"),
-            THING.into(),
-        ),
-        (
             "array of arrays parameter",
             param("{ name: m, in: query, schema: { type: array, items: { type: array, items: { type: integer } } } }"),
             THING.into(),

@@ -322,11 +322,13 @@ pub(super) fn mixed_scalar_enum(any: &openapiv3::AnySchema) -> bool {
         })
 }
 
-/// An inline `oneOf`/`anyOf`/`allOf` of several: a type of its own, named as progenitor names it.
+/// An inline `oneOf`/`anyOf`/`allOf` of several, or an inline object with properties: a type of its own, named as
+/// progenitor names it.
 fn composed(schema: &ReferenceOr<Schema>) -> bool {
     matches!(schema, ReferenceOr::Item(schema) if match &schema.schema_kind {
         SchemaKind::OneOf { .. } | SchemaKind::AnyOf { .. } => true,
         SchemaKind::AllOf { all_of } => all_of.len() > 1,
+        SchemaKind::Type(Type::Object(object)) => !object.properties.is_empty(),
         _ => false,
     })
 }
