@@ -535,19 +535,21 @@ fn is_path_item(at: &str) -> bool {
         || matches!(segments.as_slice(), [.., "callbacks", _, _])
 }
 
+/// Whether an `anyOf`/`oneOf` option admits only `null` (pydantic's `Optional[X]` writes `{type: 'null'}`).
+fn is_null_option(option: &Value) -> bool {
+    option.get("type") == Some(&json!("null"))
+        || option.get("type") == Some(&json!(["null"]))
+        || option.get("const") == Some(&Value::Null)
+        || option.get("enum") == Some(&json!([null]))
+}
+
 /// Takes the null options out of `anyOf`/`oneOf`; returns the key when there were some.
 fn strip_null_options(map: &mut Map<String, Value>) -> Option<&'static str> {
-    let is_null = |option: &Value| {
-        option.get("type") == Some(&json!("null"))
-            || option.get("type") == Some(&json!(["null"]))
-            || option.get("const") == Some(&Value::Null)
-            || option.get("enum") == Some(&json!([null]))
-    };
     for key in ["anyOf", "oneOf"] {
         if let Some(Value::Array(options)) = map.get_mut(key)
-            && options.iter().any(is_null)
+            && options.iter().any(is_null_option)
         {
-            options.retain(|option| !is_null(option));
+            options.retain(|option| !is_null_option(option));
             return Some(key);
         }
     }

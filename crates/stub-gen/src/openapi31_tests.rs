@@ -206,6 +206,11 @@ const SCHEMAS: &[(&str, &str, &str)] = &[
         r#"{"anyOf":[{"additionalProperties":false,"properties":{"a":{"type":"string"}}},{"additionalProperties":false,"properties":{"b":{"type":"string"}}},{"allOf":[{"properties":{"a":{"type":"string"}}},{"properties":{"b":{"type":"string"}}},{"additionalProperties":false,"properties":{"a":{},"b":{}}}]}]}"#,
     ),
     (
+        "unevaluatedProperties beside pydantic's Optional of a $ref",
+        "{ anyOf: [{ $ref: '#/components/schemas/O' }, { type: 'null' }], unevaluatedProperties: false }",
+        r#"{"additionalProperties":false,"nullable":true,"properties":{"a":{"type":"string"},"kind":{"enum":["o"],"x-stub-const":"o"}},"required":["kind"],"type":"object"}"#,
+    ),
+    (
         "unevaluatedProperties beside oneOf options that may overlap",
         "{ oneOf: [{ properties: { a: { type: string } } }, { properties: { b: { type: string } } }], unevaluatedProperties: false }",
         "t.yaml:6: `unevaluatedProperties` in the schema at /components/schemas/S is not supported: beside `oneOf` options that may overlap it has no OpenAPI 3.0 form (served for options that exclude each other by a required property's `enum`/`const`, or an `anyOf` of at most 3)",

@@ -185,7 +185,12 @@ impl Lowering<'_> {
         let holders: Vec<String> = std::iter::once(child(&child(&at, "$defs"), &default))
             .chain(bindings.iter().map(|(site, key)| child(&child(site, "$defs"), key)))
             .collect();
-        if let Some(target) = found.refs.iter().find(|r| holders.iter().any(|h| under(&r[1..], h))) {
+        let points_at_holder = |target: &&String| {
+            target
+                .strip_prefix('#')
+                .is_some_and(|pointer| holders.iter().any(|holder| under(pointer, holder)))
+        };
+        if let Some(target) = found.refs.iter().find(points_at_holder) {
             return Err(refuse(format!(
                 "`$ref: {target}` points at a `$dynamicAnchor` schema, which is written in place of the references"
             )));

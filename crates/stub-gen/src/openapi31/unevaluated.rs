@@ -99,11 +99,15 @@ impl Lowering<'_> {
         let Some(Value::Array(options)) = map.get(key) else {
             return Err(self.refuse(at, key, "it is not a list of schemas"));
         };
+        // An option that admits only null holds for no object, and closing the others changes nothing but objects:
+        // the null options stay as they are, and the rest are read alone.
+        let (nulls, options): (Vec<Value>, Vec<Value>) = options.iter().cloned().partition(super::is_null_option);
+        let options = &options;
         let mut evaluated = Vec::new();
         for option in options {
             evaluated.push(self.evaluated(option, at)?);
         }
-        let lowered: Vec<Value> = if self.exclusive(options) {
+        let mut lowered: Vec<Value> = if self.exclusive(options) {
             options
                 .iter()
                 .zip(&evaluated)
@@ -130,6 +134,7 @@ impl Lowering<'_> {
                 ),
             ));
         };
+        lowered.extend(nulls);
         map.insert(key.to_owned(), Value::Array(lowered));
         Ok(())
     }
@@ -185,7 +190,8 @@ impl Lowering<'_> {
             })
     }
 
-    /// Whether at most one of `options` can hold: each requires one property, whose `enum`/`const` values differ.
+    /// Whether at most one of `options` can hold: there is one, or each requires one property, whose `enum`/`const`
+    /// values differ.
     fn exclusive(&self, options: &[Value]) -> bool {
         let resolved: Vec<&Map<String, Value>> = options
             .iter()
@@ -193,6 +199,9 @@ impl Lowering<'_> {
             .collect();
         if resolved.len() != options.len() || resolved.is_empty() {
             return false;
+        }
+        if resolved.len() == 1 {
+            return true;
         }
         let required = |map: &Map<String, Value>| -> BTreeSet<String> {
             map.get("required")
