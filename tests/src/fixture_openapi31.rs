@@ -1,7 +1,8 @@
 //! The `openapi31_schemas` and `openapi31_document` fixtures at run time: an OpenAPI 3.1 document validated with its
 //! 3.1 meaning (`const` as pydantic's `literal_error`, numeric exclusive bounds as `greater_than`/`less_than`,
-//! values of several types, `Optional[X]`, `unevaluatedProperties`), and a path item from `components.pathItems`
-//! served.
+//! values of several types, `Optional[X]`, `unevaluatedProperties` alone and beside `oneOf`, a value that must be
+//! `null`), a path item from `components.pathItems` served, a `mutualTLS` scheme beside a bearer one, and a generic
+//! `$dynamicRef` bound to its items' type.
 
 use std::sync::Arc;
 
@@ -9,7 +10,7 @@ use axum::body::Body;
 use axum::http::Request;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use stub_runtime::{Context, Credentials, Rejection, RequestId, RouterConfig};
+use stub_runtime::{Context, Credential, Credentials, Rejection, RequestId, RouterConfig};
 use tower::ServiceExt;
 
 use crate::fixtures::openapi31_document as document;
@@ -157,6 +158,38 @@ async fn openapi_31_schemas_are_validated_with_their_31_meaning() {
             422,
             &[(r#"["body","other"]"#, "extra_forbidden")],
         ),
+        (ITEM.to_owned(), json!({ "err": null }), 200, ok),
+        (
+            ITEM.to_owned(),
+            json!({ "err": 0 }),
+            422,
+            &[(r#"["body","err"]"#, "none_required")],
+        ),
+        // `unevaluatedProperties: false` beside `oneOf: [Round, Square]`: only the chosen option's properties.
+        (
+            ITEM.to_owned(),
+            json!({ "shape": { "form": "round", "radius": 1.5 } }),
+            200,
+            ok,
+        ),
+        (
+            ITEM.to_owned(),
+            json!({ "shape": { "form": "square", "side": 2 } }),
+            200,
+            ok,
+        ),
+        (
+            ITEM.to_owned(),
+            json!({ "shape": { "form": "round", "side": 2 } }),
+            422,
+            &[(r#"["body","shape"]"#, "union_no_match")],
+        ),
+        (
+            ITEM.to_owned(),
+            json!({ "shape": { "form": "round", "radius": 1, "colour": "red" } }),
+            422,
+            &[(r#"["body","shape"]"#, "union_no_match")],
+        ),
         (format!("{ITEM}?limit=1"), json!({}), 200, ok),
         (
             format!("{ITEM}?limit=0"),
@@ -178,10 +211,28 @@ async fn openapi_31_schemas_are_validated_with_their_31_meaning() {
 struct Pings;
 
 impl document::Api for Pings {
-    type Caller = ();
+    /// The schemes of the credentials handed over, the satisfied requirement's first.
+    type Caller = String;
 
-    async fn authenticate(&self, _credentials: Credentials, _request_id: &RequestId) -> Result<(), Rejection> {
-        Ok(())
+    async fn authenticate(&self, credentials: Credentials, _request_id: &RequestId) -> Result<String, Rejection> {
+        let schemes: Vec<&str> = credentials
+            .iter()
+            .chain(credentials.also_sent())
+            .map(Credential::scheme)
+            .collect();
+        Ok(schemes.join(" "))
+    }
+
+    async fn secure_ping(&self, ctx: Context<String>) -> Result<document::SecurePingResponse, Rejection> {
+        Ok(document::SecurePingResponse::Ok(ctx.caller))
+    }
+
+    /// The generic `Page` bound to `Ping` by `$dynamicRef`: its items are typed `Ping`.
+    async fn page_pings(&self, _ctx: Context<()>) -> Result<document::PagePingsResponse, Rejection> {
+        let at = "2026-01-02T03:04:05Z".parse().unwrap();
+        Ok(document::PagePingsResponse::Ok(document::types::PagePingsResponse {
+            items: vec![document::types::Ping { at }],
+        }))
     }
 
     async fn list_pings(&self, _ctx: Context<()>) -> Result<document::ListPingsResponse, Rejection> {
@@ -237,4 +288,39 @@ async fn a_path_item_from_components_is_served() {
     assert_eq!(response.status().as_u16(), 200);
     let body = response.into_body().collect().await.unwrap().to_bytes();
     assert_eq!(&body[..], b"[]");
+}
+
+/// `security: [{tls}, {token}]`: the router cannot see a TLS client certificate, so a bearer token is tried first and
+/// decides when sent; without one, the `mutualTLS` requirement is counted presented by the TLS layer.
+#[tokio::test]
+async fn a_mutual_tls_scheme_is_handed_over_after_the_ones_the_router_checks() {
+    let cases: [(Option<&str>, u16, &str); 3] = [
+        (None, 200, "\"tls\""),
+        (Some("Bearer t"), 200, "\"token tls\""),
+        // A malformed token beside a satisfied requirement does not decide, as for any two alternatives.
+        (Some("Bearer"), 200, "\"tls\""),
+    ];
+    for (authorization, status, body) in cases {
+        let app = document::router(Arc::new(Pings), RouterConfig::default());
+        let mut request = Request::get("/pings/secure");
+        if let Some(value) = authorization {
+            request = request.header("authorization", value);
+        }
+        let response = app.oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(response.status().as_u16(), status, "{authorization:?}");
+        let got = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(std::str::from_utf8(&got).unwrap(), body, "{authorization:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_generic_bound_by_dynamic_ref_is_served_with_its_items_type() {
+    let app = document::router(Arc::new(Pings), RouterConfig::default());
+    let response = app
+        .oneshot(Request::get("/pings/page").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(&body[..], br#"{"items":[{"at":"2026-01-02T03:04:05Z"}]}"#);
 }

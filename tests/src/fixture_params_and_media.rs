@@ -1,5 +1,6 @@
 //! The `param_composed_schema`, `param_form_object` and `body_json_and_plus_json` fixtures at run time: composed
-//! parameter schemas (one value or several), object query parameters in the `form` style, and a JSON body whose
+//! parameter schemas (one value or several), object query parameters in the `form` style and object header and path
+//! parameters in the `simple` style, and a JSON body whose
 //! `application/json`, `application/*+json` and `+json` media types the `Content-Type` chooses among.
 
 use std::sync::{Arc, Mutex};
@@ -61,6 +62,18 @@ impl form::Api for Seen {
     ) -> Result<form::FindShirtsResponse, Rejection> {
         self.record(json!({ "filter": query.filter, "at": query.at }));
         Ok(form::FindShirtsResponse::NoContent)
+    }
+
+    async fn find_shirt_at(
+        &self,
+        _ctx: Context<()>,
+        path: form::FindShirtAtPath,
+        headers: form::FindShirtAtHeaders,
+    ) -> Result<form::FindShirtAtResponse, Rejection> {
+        self.record(
+            json!({ "spot": path.spot, "filter": headers.x_filter, "at": headers.x_at, "sizes": headers.x_sizes }),
+        );
+        Ok(form::FindShirtAtResponse::NoContent)
     }
 }
 
@@ -176,6 +189,74 @@ async fn object_query_parameters_in_the_form_style() {
         let request = Request::get(uri).body(Body::empty()).unwrap();
         assert_eq!(send(router, &seen, request).await, (status, expected), "{uri}");
     }
+}
+
+/// `X-Filter` and `X-Sizes` (an inline schema) are exploded (`color=red,size=3`); `X-At` and the path's `spot` are not
+/// (`lat,1,lon,2`).
+#[tokio::test]
+async fn object_header_and_path_parameters_in_the_simple_style() {
+    let spot = json!({ "lat": 1.0, "lon": 2.0 });
+    let cases = [
+        (
+            &[][..],
+            204,
+            json!({ "spot": spot, "filter": null, "at": null, "sizes": null }),
+        ),
+        (
+            &[
+                ("x-filter", "color=red,size=3"),
+                ("x-at", "lat,59.9,lon,10.7"),
+                ("x-sizes", "min=38,max=44"),
+            ][..],
+            204,
+            json!({
+                "spot": spot,
+                "filter": { "color": "red", "size": 3 },
+                "at": { "lat": 59.9, "lon": 10.7 },
+                "sizes": { "min": 38, "max": 44 }
+            }),
+        ),
+        (
+            &[("x-sizes", "max=61")][..],
+            422,
+            json!([[["header", "X-Sizes", "max"], "less_than_equal"]]),
+        ),
+        (
+            &[("x-filter", "size=0,color=green")][..],
+            422,
+            json!([
+                [["header", "X-Filter", "color"], "enum"],
+                [["header", "X-Filter", "size"], "greater_than_equal"]
+            ]),
+        ),
+        (
+            &[("x-at", "lat,one,lon,2")][..],
+            422,
+            json!([[["header", "X-At", "lat"], "number_type"]]),
+        ),
+        (
+            &[("x-at", "lat,1")][..],
+            422,
+            json!([[["header", "X-At", "lon"], "missing"]]),
+        ),
+    ];
+    for (headers, status, expected) in cases {
+        let seen = Arc::new(Seen::default());
+        let router = form::router(Arc::clone(&seen), RouterConfig::default());
+        let mut request = Request::get("/shirts/lat,1,lon,2");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = request.body(Body::empty()).unwrap();
+        assert_eq!(send(router, &seen, request).await, (status, expected), "{headers:?}");
+    }
+    let seen = Arc::new(Seen::default());
+    let router = form::router(Arc::clone(&seen), RouterConfig::default());
+    let request = Request::get("/shirts/lat,1").body(Body::empty()).unwrap();
+    assert_eq!(
+        send(router, &seen, request).await,
+        (422, json!([[["path", "spot", "lon"], "missing"]]))
+    );
 }
 
 #[tokio::test]

@@ -203,6 +203,21 @@ fn api_trait(api: &ir::Api, rt: &TokenStream, trait_name: &Ident) -> TokenStream
         api.title, api.version
     );
     let methods = api.operations.iter().map(|op| trait_method(op, rt));
+    let mutual_tls = api
+        .operations
+        .iter()
+        .filter_map(|op| op.security.as_ref())
+        .flat_map(|security| security.requirements.iter().flatten())
+        .any(|scheme| scheme.kind == ir::SchemeKind::MutualTls);
+    let tls_doc = mutual_tls.then(|| {
+        quote! {
+            ///
+            /// Some requirements name a `mutualTLS` scheme, a TLS client certificate. TLS ends before this router,
+            /// which cannot see the certificate: it counts the scheme presented, hands over
+            /// `Credential::MutualTls`, and tries those requirements after the ones it can check. Serve them only
+            /// behind a TLS terminator that requires and verifies client certificates.
+        }
+    });
     quote! {
         #[doc = #trait_doc]
         pub trait #trait_name: Send + Sync + 'static {
@@ -213,6 +228,7 @@ fn api_trait(api: &ir::Api, rt: &TokenStream, trait_name: &Ident) -> TokenStream
             /// The credentials of the first security requirement the request satisfies (one per scheme it names;
             /// missing or malformed ones were already answered 401) -> caller, or a rejection (401/403/429, or a 5xx
             /// when the credential store fails). Runs before the body is read.
+            #tls_doc
             fn authenticate(&self, credentials: #rt::Credentials, request_id: &#rt::RequestId)
                 -> impl ::std::future::Future<Output = ::std::result::Result<Self::Caller, #rt::Rejection>> + Send;
 

@@ -152,6 +152,9 @@ pub enum SchemeKind {
     Http { auth_scheme: String },
     /// An API key in a header, query parameter or cookie of this name.
     ApiKey { location: Location, name: String },
+    /// A TLS client certificate (`mutualTLS`): TLS ends before the router, which reads nothing and counts it
+    /// presented; requirements naming it are tried after the others.
+    MutualTls,
 }
 
 /// Where a parameter is read from.
@@ -197,6 +200,12 @@ pub enum Shape {
     /// A query object in the `form` style: exploded, each declared property is a key of its own (`color=red&size=3`);
     /// else one value of alternating keys and values (`filter=color,red,size,3`). Properties convert as in `Object`.
     FormObject {
+        properties: Vec<(String, ScalarKind)>,
+        explode: bool,
+    },
+    /// A header or path object in the `simple` style: one value of alternating keys and values (`color,red,size,3`),
+    /// exploded `key=value` pairs (`color=red,size=3`). Properties convert as in `Object`.
+    SimpleObject {
         properties: Vec<(String, ScalarKind)>,
         explode: bool,
     },

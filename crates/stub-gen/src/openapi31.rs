@@ -15,7 +15,8 @@
 //!   `literal_error` rather than `enum`;
 //! - numeric `exclusiveMinimum`/`exclusiveMaximum` are `minimum`/`maximum` with `exclusiveMinimum: true` (the tighter
 //!   bound wins beside an inclusive one), which the stub reports as `greater_than`/`less_than`;
-//! - `examples: [a, …]` is `example: a`; `$comment`, `$id`, `$anchor` and a `$schema` of the default dialect go;
+//! - `examples: [a, …]` is `example: a`; `$comment`, `$id`, `$anchor`, `$dynamicAnchor` and a `$schema` of the
+//!   default dialect go;
 //! - `$defs` are hoisted to `components.schemas` (under their own name, or `{name}2`, … when taken), and `$ref`s to
 //!   them follow;
 //! - a `$ref` with sibling annotations (`description`, `summary`, `title`, `default`, examples, …) keeps only the
@@ -24,17 +25,19 @@
 //! - `contentEncoding: base64` is `format: byte`; `contentMediaType` of anything but text or JSON is
 //!   `format: binary`;
 //! - `true` is `{}` and `false` is `{not: {}}`;
-//! - `unevaluatedProperties` without a composition beside it is `additionalProperties` (`true`: nothing);
+//! - `unevaluatedProperties` is the `additionalProperties` that says the same where the properties each member of
+//!   a composition beside it evaluates are known (see [`unevaluated`]), and refused otherwise;
 //! - refused: `prefixItems`, `if`/`then`/`else`, `dependentRequired`, `dependentSchemas`, `patternProperties`,
-//!   `propertyNames`, `contains`, `unevaluatedItems` (unless `true`), `unevaluatedProperties` beside a composition,
-//!   `$dynamicRef`, a `const` of an object or array;
+//!   `propertyNames`, `contains`, `unevaluatedItems` (unless `true`), a `const` of an object or array;
+//! - `$dynamicRef` is resolved statically where the document is a generic schema and its binding sites (see
+//!   [`dynamic`]), each site a copy of the generic with its binding in place; refused otherwise;
 //! - a schema whose only type is `null` is `nullable: true, enum: [null]`.
 //!
 //! In the document: `webhooks` are accepted and not generated (requests this server would make, like callbacks);
 //! path items `$ref`'d from `components.pathItems` are written in place; a document without `paths` has none;
 //! `info.summary`, `license.identifier` and 3.2's `$self` go; `jsonSchemaDialect` is accepted when it is the default
-//! and refused otherwise; a `mutualTLS` security scheme is refused (the certificate is the TLS layer's to check, and
-//! the stub's server has none); an operation without `responses` gets a `default` response with an empty
+//! and refused otherwise; a `mutualTLS` security scheme is an `http` one marked [`MUTUAL_TLS`] (the stub
+//! cannot see the certificate, which the TLS layer before it checks: see `stub_runtime::SchemeKind::MutualTls`); an operation without `responses` gets a `default` response with an empty
 //! description and no content (the implementer chooses any status). Of 3.2: a response without a `description` gets
 //! an empty one; `query` and `additionalOperations` operations, `in: querystring` parameters, `itemSchema` (streamed
 //! media types) and `components.mediaTypes` are refused.
@@ -47,8 +50,15 @@ use crate::Error;
 use crate::repair;
 use crate::spec::{percent_decode, pointer};
 
+mod dynamic;
+mod unevaluated;
+
 /// The extension the lowering adds beside the `enum: [v]` of a `const: v`: the stub validates it as a literal.
 pub(crate) const CONST: &str = "x-stub-const";
+
+/// The extension that marks the 3.0 stand-in of a `mutualTLS` security scheme (an `http` scheme, which no generator
+/// reads as one: progenitor ignores security schemes, and the stub reads the mark).
+pub(crate) const MUTUAL_TLS: &str = "x-stub-mutual-tls";
 
 /// The dialects whose schemas are the ones lowered here.
 const DEFAULT_DIALECTS: [&str; 3] = [
@@ -58,7 +68,7 @@ const DEFAULT_DIALECTS: [&str; 3] = [
 ];
 
 /// Keywords refused in a schema, each with why.
-const REFUSED: [(&str, &str); 9] = [
+const REFUSED: [(&str, &str); 8] = [
     ("prefixItems", "OpenAPI 3.0, which the generators read, has no tuples"),
     ("if", "conditional schemas have no OpenAPI 3.0 form"),
     ("dependentRequired", "conditional requirements have no OpenAPI 3.0 form"),
@@ -72,7 +82,6 @@ const REFUSED: [(&str, &str); 9] = [
         "constraints on property names have no OpenAPI 3.0 form",
     ),
     ("contains", "OpenAPI 3.0 has no `contains`"),
-    ("$dynamicRef", "dynamic references have no OpenAPI 3.0 form"),
     ("unevaluatedItems", "OpenAPI 3.0 has no `unevaluatedItems`"),
 ];
 
@@ -103,7 +112,12 @@ pub(crate) fn lower(raw: &mut Value, at: &dyn Fn(&str) -> String) -> Result<Vec<
     let mut lowering = Lowering {
         at,
         hoisted: Vec::new(),
+        schemas: Map::new(),
     };
+    lowering.dynamic_refs(raw)?;
+    if let Some(Value::Object(schemas)) = raw.pointer("/components/schemas") {
+        lowering.schemas = schemas.clone();
+    }
     let Value::Object(doc) = raw else {
         return Ok(Vec::new());
     };
@@ -133,15 +147,14 @@ pub(crate) fn lower(raw: &mut Value, at: &dyn Fn(&str) -> String) -> Result<Vec<
                 "`components.mediaTypes` (OpenAPI 3.2) is not supported",
             ));
         }
-        if let Some(Value::Object(schemes)) = components.get("securitySchemes") {
-            for (name, scheme) in schemes {
-                if scheme.get("type").and_then(Value::as_str) == Some("mutualTLS") {
-                    return Err(lowering.fail(
-                        &pointer(&["components", "securitySchemes", name]),
-                        format!(
-                            "security scheme `{name}` is `mutualTLS` (TLS client certificates), which is not supported: the stub serves plain HTTP and cannot check a client certificate"
-                        ),
-                    ));
+        if let Some(Value::Object(schemes)) = components.get_mut("securitySchemes") {
+            for scheme in schemes.values_mut() {
+                if let Value::Object(fields) = scheme
+                    && fields.get("type").and_then(Value::as_str) == Some("mutualTLS")
+                {
+                    fields.insert("type".to_owned(), json!("http"));
+                    fields.insert("scheme".to_owned(), json!("mutual-tls"));
+                    fields.insert(MUTUAL_TLS.to_owned(), json!(true));
                 }
             }
         }
@@ -156,6 +169,8 @@ struct Lowering<'a> {
     at: &'a dyn Fn(&str) -> String,
     /// `$defs` taken out of their schemas: (pointer as written, the schema).
     hoisted: Vec<(String, Value)>,
+    /// `components.schemas` as written, for following a `$ref` member beside `unevaluatedProperties`.
+    schemas: Map<String, Value>,
 }
 
 /// `pointer` with one more (unescaped) segment.
@@ -268,6 +283,7 @@ impl Lowering<'_> {
                 return Err(self.refuse(at, keyword, why));
             }
         }
+        self.unevaluated_properties(map, at)?;
         let nullable = strip_null_options(map);
         self.subschemas(map, at)?;
         if let Some(Value::Object(defs)) = map.remove("$defs") {
@@ -298,8 +314,9 @@ impl Lowering<'_> {
                     }
                 }
                 // `additionalProperties: false` is 3.0 as it is.
-                ("additionalProperties" | "unevaluatedProperties", value @ Value::Object(_))
-                | ("items" | "not", value) => self.schema(value, &at)?,
+                ("additionalProperties", value @ Value::Object(_)) | ("items" | "not", value) => {
+                    self.schema(value, &at)?
+                }
                 _ => {}
             }
         }
@@ -308,7 +325,7 @@ impl Lowering<'_> {
 
     /// A schema's own keywords.
     fn keywords(&self, map: &mut Map<String, Value>, at: &str) -> Result<(), Error> {
-        for key in ["$comment", "$id", "$anchor"] {
+        for key in ["$comment", "$id", "$anchor", "$dynamicAnchor"] {
             map.remove(key);
         }
         if let Some(dialect) = map.remove("$schema")
@@ -337,7 +354,6 @@ impl Lowering<'_> {
             }
         }
         content_keywords(map);
-        self.unevaluated_properties(map, at)?;
         self.types(map, at)?;
         ref_siblings(map);
         Ok(())
@@ -362,28 +378,6 @@ impl Lowering<'_> {
         }
         map.insert("enum".to_owned(), json!([value.clone()]));
         map.insert(CONST.to_owned(), value);
-        Ok(())
-    }
-
-    fn unevaluated_properties(&self, map: &mut Map<String, Value>, at: &str) -> Result<(), Error> {
-        let Some(unevaluated) = map.remove("unevaluatedProperties") else {
-            return Ok(());
-        };
-        if unevaluated == json!(true) || unevaluated == json!({}) {
-            return Ok(());
-        }
-        if ["allOf", "anyOf", "oneOf", "$ref", "not"]
-            .iter()
-            .any(|k| map.contains_key(*k))
-        {
-            return Err(self.refuse(
-                at,
-                "unevaluatedProperties",
-                "beside a composition or `$ref` it has no OpenAPI 3.0 form",
-            ));
-        }
-        // Without a composition, every property `additionalProperties` does not see is unevaluated.
-        map.entry("additionalProperties").or_insert(unevaluated);
         Ok(())
     }
 
@@ -541,19 +535,21 @@ fn is_path_item(at: &str) -> bool {
         || matches!(segments.as_slice(), [.., "callbacks", _, _])
 }
 
+/// Whether an `anyOf`/`oneOf` option admits only `null` (pydantic's `Optional[X]` writes `{type: 'null'}`).
+fn is_null_option(option: &Value) -> bool {
+    option.get("type") == Some(&json!("null"))
+        || option.get("type") == Some(&json!(["null"]))
+        || option.get("const") == Some(&Value::Null)
+        || option.get("enum") == Some(&json!([null]))
+}
+
 /// Takes the null options out of `anyOf`/`oneOf`; returns the key when there were some.
 fn strip_null_options(map: &mut Map<String, Value>) -> Option<&'static str> {
-    let is_null = |option: &Value| {
-        option.get("type") == Some(&json!("null"))
-            || option.get("type") == Some(&json!(["null"]))
-            || option.get("const") == Some(&Value::Null)
-            || option.get("enum") == Some(&json!([null]))
-    };
     for key in ["anyOf", "oneOf"] {
         if let Some(Value::Array(options)) = map.get_mut(key)
-            && options.iter().any(is_null)
+            && options.iter().any(is_null_option)
         {
-            options.retain(|option| !is_null(option));
+            options.retain(|option| !is_null_option(option));
             return Some(key);
         }
     }

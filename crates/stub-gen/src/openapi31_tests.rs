@@ -13,10 +13,16 @@ fn lower(text: &str) -> Result<(Value, Vec<(String, String)>), String> {
     Ok((raw, moved))
 }
 
+/// Object schemas beside `S`, after it (so that `S` stays on line 6): `O` and `Q` exclude each other by `kind`.
+const OBJECTS: &str =
+    "    O: { type: object, required: [kind], properties: { kind: { const: o }, a: { type: string } } }
+    Q: { type: object, required: [kind], properties: { kind: { enum: [q] }, b: { type: integer } } }
+";
+
 /// Component schema `S` written as `schema` (YAML flow), lowered: `S` as compact JSON, or the refusal.
 fn schema(schema: &str) -> String {
     let text = format!(
-        "openapi: 3.1.0\ninfo: {{ title: T, version: '1' }}\ncomponents:\n  schemas:\n    T: {{ type: string }}\n    S: {schema}\n"
+        "openapi: 3.1.0\ninfo: {{ title: T, version: '1' }}\ncomponents:\n  schemas:\n    T: {{ type: string }}\n    S: {schema}\n{OBJECTS}"
     );
     match lower(&text) {
         Ok((raw, _)) => raw["components"]["schemas"]["S"].to_string(),
@@ -175,9 +181,44 @@ const SCHEMAS: &[(&str, &str, &str)] = &[
         "t.yaml:6: `patternProperties` in the schema at /components/schemas/S/properties/p is not supported: properties chosen by a pattern have no OpenAPI 3.0 form",
     ),
     (
-        "unevaluatedProperties beside a composition",
-        "{ allOf: [{ $ref: '#/components/schemas/T' }], unevaluatedProperties: false }",
-        "t.yaml:6: `unevaluatedProperties` in the schema at /components/schemas/S is not supported: beside a composition or `$ref` it has no OpenAPI 3.0 form",
+        "unevaluatedProperties beside an own additionalProperties",
+        "{ allOf: [{ $ref: '#/components/schemas/O' }], additionalProperties: true, unevaluatedProperties: false }",
+        r##"{"additionalProperties":true,"allOf":[{"$ref":"#/components/schemas/O"}]}"##,
+    ),
+    (
+        "unevaluatedProperties beside a $ref",
+        "{ $ref: '#/components/schemas/O', unevaluatedProperties: false }",
+        r##"{"allOf":[{"$ref":"#/components/schemas/O"},{"additionalProperties":false,"properties":{"a":{},"kind":{}}}]}"##,
+    ),
+    (
+        "unevaluatedProperties (a schema) beside allOf and own properties",
+        "{ allOf: [{ $ref: '#/components/schemas/O' }, { properties: { b: { type: integer } } }], properties: { c: { type: string } }, unevaluatedProperties: { type: string } }",
+        r##"{"allOf":[{"$ref":"#/components/schemas/O"},{"properties":{"b":{"type":"integer"}}},{"additionalProperties":{"type":"string"},"properties":{"a":{},"b":{},"c":{},"kind":{}}}],"properties":{"c":{"type":"string"}}}"##,
+    ),
+    (
+        "unevaluatedProperties beside oneOf options that exclude each other",
+        "{ oneOf: [{ $ref: '#/components/schemas/O' }, { $ref: '#/components/schemas/Q' }], unevaluatedProperties: false }",
+        r#"{"oneOf":[{"additionalProperties":false,"properties":{"a":{"type":"string"},"kind":{"enum":["o"],"x-stub-const":"o"}},"required":["kind"],"type":"object"},{"additionalProperties":false,"properties":{"b":{"type":"integer"},"kind":{"enum":["q"]}},"required":["kind"],"type":"object"}]}"#,
+    ),
+    (
+        "unevaluatedProperties beside anyOf options that may overlap",
+        "{ anyOf: [{ properties: { a: { type: string } } }, { properties: { b: { type: string } } }], unevaluatedProperties: false }",
+        r#"{"anyOf":[{"additionalProperties":false,"properties":{"a":{"type":"string"}}},{"additionalProperties":false,"properties":{"b":{"type":"string"}}},{"allOf":[{"properties":{"a":{"type":"string"}}},{"properties":{"b":{"type":"string"}}},{"additionalProperties":false,"properties":{"a":{},"b":{}}}]}]}"#,
+    ),
+    (
+        "unevaluatedProperties beside pydantic's Optional of a $ref",
+        "{ anyOf: [{ $ref: '#/components/schemas/O' }, { type: 'null' }], unevaluatedProperties: false }",
+        r#"{"additionalProperties":false,"nullable":true,"properties":{"a":{"type":"string"},"kind":{"enum":["o"],"x-stub-const":"o"}},"required":["kind"],"type":"object"}"#,
+    ),
+    (
+        "unevaluatedProperties beside oneOf options that may overlap",
+        "{ oneOf: [{ properties: { a: { type: string } } }, { properties: { b: { type: string } } }], unevaluatedProperties: false }",
+        "t.yaml:6: `unevaluatedProperties` in the schema at /components/schemas/S is not supported: beside `oneOf` options that may overlap it has no OpenAPI 3.0 form (served for options that exclude each other by a required property's `enum`/`const`, or an `anyOf` of at most 3)",
+    ),
+    (
+        "unevaluatedProperties beside a member that composes",
+        "{ allOf: [{ anyOf: [{ $ref: '#/components/schemas/O' }] }], unevaluatedProperties: false }",
+        "t.yaml:6: `unevaluatedProperties` in the schema at /components/schemas/S is not supported: a member of the composition beside it has `anyOf`, so which properties it evaluates is not known here",
     ),
     (
         "unevaluatedItems",
@@ -268,6 +309,14 @@ components:
 
 const INFO: &str = "info: { title: T, version: '1' }\n";
 
+/// A generic component schema `G`: items of `$dynamicRef: '#t'`, none by default.
+const GENERIC: &str = "    G:
+      $id: g
+      $defs: { t: { $dynamicAnchor: t, not: {} } }
+      type: object
+      properties: { items: { type: array, items: { $dynamicRef: '#t' } } }
+";
+
 /// (what, the document as written after `openapi:` and `info:`, the pointer looked at, it lowered or the refusal)
 fn documents() -> Vec<(&'static str, String, &'static str, &'static str)> {
     let op = "get: { responses: { '200': { description: ok } } }";
@@ -309,10 +358,34 @@ fn documents() -> Vec<(&'static str, String, &'static str, &'static str)> {
             r#"{"get":{"responses":{"200":{"description":"ok"}}},"parameters":[]}"#,
         ),
         (
-            "mutualTLS",
-            format!("{INFO}components:\n  securitySchemes:\n    tls: {{ type: mutualTLS }}\n"),
+            "$dynamicRef: a generic, its default and a binding site",
+            format!("{INFO}components:\n  schemas:\n    T: {{ type: string }}\n{GENERIC}    P:\n      $id: p\n      $ref: '#/components/schemas/G'\n      $defs: {{ t: {{ $dynamicAnchor: t, $ref: '#/components/schemas/T' }} }}\n      description: d\n"),
+            "/components/schemas",
+            r##"{"G":{"properties":{"items":{"items":{"not":{}},"type":"array"}},"type":"object"},"P":{"description":"d","properties":{"items":{"items":{"$ref":"#/components/schemas/T"},"type":"array"}},"type":"object"},"T":{"type":"string"}}"##,
+        ),
+        (
+            "$dynamicRef in a generic without $id",
+            format!("{INFO}components:\n  schemas:\n{}", GENERIC.replace("      $id: g\n", "")),
             "",
-            "t.yaml:5: security scheme `tls` is `mutualTLS` (TLS client certificates), which is not supported: the stub serves plain HTTP and cannot check a client certificate",
+            "t.yaml:8: `$dynamicRef` in the schema at /components/schemas/G/properties/items/items is not supported: /components/schemas/G has no `$id`, so its anchor belongs to the whole document and no binding can be told apart",
+        ),
+        (
+            "$dynamicRef whose binding reaches the generic again",
+            format!("{INFO}components:\n  schemas:\n{GENERIC}    P:\n      $id: p\n      $ref: '#/components/schemas/G'\n      $defs: {{ t: {{ $dynamicAnchor: t, $ref: '#/components/schemas/P' }} }}\n"),
+            "",
+            "t.yaml:9: `$dynamicRef` in the schema at /components/schemas/G/properties/items/items is not supported: /components/schemas/G or one of its bindings reaches /components/schemas/G again through `$ref`, which makes the dynamic scope deeper than one binding",
+        ),
+        (
+            "$dynamicRef to an anchor that is not a binding site",
+            format!("{INFO}components:\n  schemas:\n{GENERIC}    P: {{ $defs: {{ t: {{ $dynamicAnchor: t, type: string }} }}, type: object }}\n"),
+            "",
+            "t.yaml:9: `$dynamicRef` in the schema at /components/schemas/G/properties/items/items is not supported: the anchor `t` at /components/schemas/P/$defs/t is not a binding site (a schema with its own `$id` that is only `$ref: '#/components/schemas/G'` beside `$defs`)",
+        ),
+        (
+            "mutualTLS",
+            format!("{INFO}components:\n  securitySchemes:\n    tls: {{ type: mutualTLS, description: d }}\n"),
+            "/components/securitySchemes/tls",
+            r#"{"description":"d","scheme":"mutual-tls","type":"http","x-stub-mutual-tls":true}"#,
         ),
         (
             "3.2: a response without a description",

@@ -154,17 +154,16 @@ fn refusals() -> Vec<(&'static str, String, String)> {
             param("{ name: q, in: query, schema: { oneOf: [{ type: string }, { $ref: '#/components/schemas/Thing' }] } }"),
             THING.into(),
         ),
-        ("header object", param("{ name: X-Thing, in: header, schema: { $ref: '#/components/schemas/Thing' } }"), THING.into()),
+        (
+            "header object with a nested property",
+            param("{ name: X-Thing, in: header, schema: { $ref: '#/components/schemas/Nested' } }"),
+            "schemas:\n  Nested: { type: object, properties: { inner: { type: object } } }\n".into(),
+        ),
         ("deepObject scalar", param("{ name: q, in: query, style: deepObject, schema: { type: string } }"), THING.into()),
         (
             "deepObject nested property",
             param("{ name: q, in: query, style: deepObject, schema: { $ref: '#/components/schemas/Nested' } }"),
             "schemas:\n  Nested: { type: object, properties: { inner: { type: object } } }\n".into(),
-        ),
-        (
-            "inline deepObject",
-            param("{ name: q, in: query, style: deepObject, schema: { type: object, properties: { a: { type: string } } } }"),
-            THING.into(),
         ),
         (
             "array of arrays parameter",

@@ -238,6 +238,27 @@ pub fn split(raw: &str, delimiter: char) -> Vec<String> {
     raw.split(delimiter).map(str::to_owned).collect()
 }
 
+/// A header or path object in the `simple` style as `(key, value)` pairs: alternating keys and values
+/// (`color,red,size,3`), or, exploded, `key=value` items (`color=red,size=3`; an item without `=` is a key with an
+/// empty value). A key without its value (`color`) has an empty one.
+pub fn simple_object(raw: &str, explode: bool) -> Vec<(String, String)> {
+    let items = split(raw, ',');
+    if explode {
+        items
+            .into_iter()
+            .map(|item| match item.split_once('=') {
+                Some((key, value)) => (key.to_owned(), value.to_owned()),
+                None => (item, String::new()),
+            })
+            .collect()
+    } else {
+        items
+            .chunks(2)
+            .map(|pair| (pair[0].clone(), pair.get(1).cloned().unwrap_or_default()))
+            .collect()
+    }
+}
+
 /// An array parameter's items, each converted as [`coerce`] does.
 pub fn coerce_items(items: Vec<String>, kind: ParamKind) -> Value {
     Value::Array(items.into_iter().map(|item| coerce(item, kind)).collect())

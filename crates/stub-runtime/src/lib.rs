@@ -59,7 +59,7 @@ pub use context::{
 };
 pub use extract::{
     Pairs, ParamKind, accept, check_api_version, coerce, coerce_fields, coerce_items, cookies, header_param,
-    json_param, param, path_params, query, split,
+    json_param, param, path_params, query, simple_object, split,
 };
 pub use json::{JsonObject, JsonValue, Tree};
 pub use layers::{OperationId, StubState, layers, method_not_allowed, not_found, operation};

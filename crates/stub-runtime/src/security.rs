@@ -1,6 +1,7 @@
 //! Credentials: reading what an operation's security requirements ask for (bearer, basic and any other HTTP
-//! `Authorization` scheme, API keys in a header, query parameter or cookie), trying the requirements in order, and the typed [`Credentials`]
-//! handed to `authenticate`.
+//! `Authorization` scheme, API keys in a header, query parameter or cookie; a TLS client certificate is the TLS
+//! layer's, before the router), trying the requirements in order, and the typed [`Credentials`] handed to
+//! `authenticate`.
 
 use std::fmt;
 
@@ -42,6 +43,10 @@ pub enum SchemeKind {
         /// The header, query parameter or cookie name.
         name: &'static str,
     },
+    /// A TLS client certificate (OpenAPI's `mutualTLS`). TLS ends before the router, so the router cannot see the
+    /// certificate: it reads nothing and counts the scheme presented ([`Credential::MutualTls`]). Verifying the
+    /// certificate is the TLS terminator's job.
+    MutualTls,
 }
 
 /// One scheme of a security requirement, as generated stubs declare it.
@@ -79,6 +84,15 @@ impl Scheme {
         Self {
             name,
             kind: SchemeKind::Http { auth_scheme },
+            scopes,
+        }
+    }
+
+    /// A `mutualTLS` scheme: presented as far as the router can tell (see [`SchemeKind::MutualTls`]).
+    pub const fn mutual_tls(name: &'static str, scopes: &'static [&'static str]) -> Self {
+        Self {
+            name,
+            kind: SchemeKind::MutualTls,
             scopes,
         }
     }
@@ -135,6 +149,13 @@ pub enum Credential {
         /// The key.
         value: String,
     },
+    /// A `mutualTLS` scheme, which the router cannot check: the TLS client certificate, if any, was verified (or
+    /// not) by whatever terminated TLS before the router. An implementation serves it only where its deployment's
+    /// TLS terminator requires and verifies client certificates.
+    MutualTls {
+        /// The scheme's name.
+        scheme: &'static str,
+    },
 }
 
 impl Credential {
@@ -144,7 +165,8 @@ impl Credential {
             Self::Bearer { scheme, .. }
             | Self::Basic { scheme, .. }
             | Self::Http { scheme, .. }
-            | Self::ApiKey { scheme, .. } => scheme,
+            | Self::ApiKey { scheme, .. }
+            | Self::MutualTls { scheme } => scheme,
         }
     }
 }
@@ -170,6 +192,7 @@ impl fmt::Debug for Credential {
                 .field("scheme", scheme)
                 .field("name", name)
                 .finish_non_exhaustive(),
+            Self::MutualTls { scheme } => f.debug_struct("MutualTls").field("scheme", scheme).finish(),
         }
     }
 }
@@ -265,6 +288,7 @@ pub fn optional_credentials(parts: &Parts, alternatives: &[&[Scheme]]) -> Result
                 SchemeKind::Bearer => bearer(&parts.headers, scheme.name),
                 SchemeKind::Basic => basic(&parts.headers, scheme.name),
                 SchemeKind::Http { auth_scheme } => other_http(&parts.headers, scheme.name, auth_scheme),
+                SchemeKind::MutualTls => Ok(Some(Credential::MutualTls { scheme: scheme.name })),
                 SchemeKind::ApiKey { location, name } => {
                     let value = match location {
                         KeyLocation::Header => header_key(&parts.headers, name),
@@ -328,6 +352,7 @@ fn describe(scheme: &Scheme) -> String {
         SchemeKind::Bearer => "bearer token in the Authorization header".to_owned(),
         SchemeKind::Basic => "basic credentials in the Authorization header".to_owned(),
         SchemeKind::Http { auth_scheme } => format!("{auth_scheme} credentials in the Authorization header"),
+        SchemeKind::MutualTls => "TLS client certificate".to_owned(),
         SchemeKind::ApiKey { location, name } => match location {
             KeyLocation::Header => format!("API key in the {name} header"),
             KeyLocation::Query => format!("API key in the `{name}` query parameter"),
@@ -443,14 +468,19 @@ mod tests {
     /// The schemes of the credentials handed over, and of those also sent.
     type Found = Option<(Vec<&'static str>, Vec<&'static str>)>;
     type Headers<'a> = &'a [(&'a str, &'a str)];
+    type Alternatives<'a> = &'a [&'a [Scheme]];
 
+    /// What alternatives `[bearer] or [X-API-Key]` read from `headers`.
     fn read(headers: Headers<'_>) -> Result<Found, String> {
+        read_for(&[&[BEARER], &[API_KEY]], headers)
+    }
+
+    fn read_for(alternatives: Alternatives<'_>, headers: Headers<'_>) -> Result<Found, String> {
         let mut request = axum::http::Request::builder().uri("/");
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
         let (parts, ()) = request.body(()).unwrap().into_parts();
-        let alternatives: &[&[Scheme]] = &[&[BEARER], &[API_KEY]];
         optional_credentials(&parts, alternatives)
             .map(|found| {
                 found.map(|c| {
@@ -486,5 +516,34 @@ mod tests {
         for (headers, expected) in cases {
             assert_eq!(read(headers), expected.map_err(str::to_owned), "{headers:?}");
         }
+    }
+
+    /// A `mutualTLS` scheme reads nothing and is always presented: alone it satisfies its requirement; beside a
+    /// bearer scheme the bearer token decides.
+    #[test]
+    fn mutual_tls_is_presented_by_the_tls_layer() {
+        const TLS: Scheme = Scheme::mutual_tls("tls", &[]);
+        let cases: [(Alternatives<'_>, Headers<'_>, Result<Found, &str>); 4] = [
+            (&[&[TLS]], &[], Ok(Some((vec!["tls"], vec![])))),
+            (&[&[TLS, BEARER]], &[], Ok(None)),
+            (
+                &[&[TLS, BEARER]],
+                &[("authorization", "Bearer a")],
+                Ok(Some((vec!["tls", "bearerAuth"], vec![]))),
+            ),
+            (&[&[BEARER], &[TLS]], &[], Ok(Some((vec!["tls"], vec![])))),
+        ];
+        for (alternatives, headers, expected) in cases {
+            let found = read_for(alternatives, headers);
+            assert_eq!(found, expected.map_err(str::to_owned), "{alternatives:?} {headers:?}");
+        }
+        let missing = credentials(
+            &axum::http::Request::builder().uri("/").body(()).unwrap().into_parts().0,
+            &[&[TLS, BEARER]],
+        );
+        assert_eq!(
+            missing.unwrap_err().detail(),
+            "missing TLS client certificate and bearer token in the Authorization header"
+        );
     }
 }

@@ -282,6 +282,50 @@ fn bodies_are_walked_then_decoded() {
     }
 }
 
+/// An untyped `enum` of several JSON types, and a 3.1 `type: 'null'` (no values, nullable): the violation's type and
+/// message.
+#[test]
+fn literal_enums_and_null_only_values() {
+    use crate::Literal;
+    let several: &[Literal] = &[Literal::Bool(true), Literal::Integer(1), Literal::String("a")];
+    /// (the value, nullable, the enum, the violation's type and message if any)
+    type Case<'a> = (Value, bool, &'a [Literal], Option<(&'a str, &'a str)>);
+    let cases: [Case<'_>; 6] = [
+        (json!(1), false, several, None),
+        (json!("a"), false, several, None),
+        (json!(2), false, several, Some(("enum", "must be one of true, 1, 'a'"))),
+        (json!(null), true, several, None),
+        (json!(null), true, &[], None),
+        (json!(0), true, &[], Some(("none_required", "must be null"))),
+    ];
+    for (value, nullable, allowed, expected) in cases {
+        let mut cx = Validator::new();
+        cx.one_of_literal(&value, nullable, allowed);
+        let got = cx.finish().err().map(|rejection| {
+            let violation = &rejection.errors()[0];
+            (violation.kind, violation.msg.to_string())
+        });
+        let expected = expected.map(|(kind, msg)| (kind, msg.to_owned()));
+        assert_eq!(got, expected, "{value} {allowed:?}");
+    }
+}
+
+/// A `simple` object's text as pairs: keys and values alternating, or exploded `key=value` items.
+#[test]
+fn simple_objects_are_read_as_pairs() {
+    let pair = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+    let cases = [
+        ("", false, vec![]),
+        ("a,1,b,2", false, vec![pair("a", "1"), pair("b", "2")]),
+        ("a,1,b", false, vec![pair("a", "1"), pair("b", "")]),
+        ("a=1,b=x=y", true, vec![pair("a", "1"), pair("b", "x=y")]),
+        ("a=1,b", true, vec![pair("a", "1"), pair("b", "")]),
+    ];
+    for (raw, explode, expected) in cases {
+        assert_eq!(crate::simple_object(raw, explode), expected, "{raw} {explode}");
+    }
+}
+
 #[test]
 fn an_empty_optional_body_is_none() {
     let mut cx = Validator::new();

@@ -385,7 +385,10 @@ impl Validator {
             Literal::Number(x) => value.as_f64() == Some(x),
             Literal::String(s) => value.as_str() == Some(s),
         };
-        if !allowed.iter().any(equal) {
+        if allowed.is_empty() {
+            // A 3.1 `type: 'null'`: null and nothing else, pydantic's `none_required`.
+            self.fail("none_required", "must be null");
+        } else if !allowed.iter().any(equal) {
             let list: Vec<String> = allowed.iter().map(Literal::to_string).collect();
             self.fail("enum", format!("must be one of {}", list.join(", ")));
         }

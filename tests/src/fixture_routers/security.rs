@@ -25,6 +25,7 @@ fn caller(credentials: &Credentials) -> Result<String, Rejection> {
                 credentials,
             } => format!("{scheme}:{auth_scheme}:{credentials}"),
             Credential::ApiKey { scheme, name, value } => format!("{scheme}:{name}:{value}"),
+            Credential::MutualTls { scheme } => format!("{scheme}:mutual-tls"),
         });
     }
     if read.iter().any(|r| r.ends_with(":bad")) {

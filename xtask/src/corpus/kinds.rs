@@ -23,10 +23,12 @@ pub(crate) enum Kind {
     ApiKeyCookie,
     OAuth2,
     OpenIdConnect,
+    /// A TLS client certificate (3.1's `mutualTLS`), which the router counts presented.
+    MutualTls,
 }
 
 impl Kind {
-    const ALL: [Kind; 12] = [
+    const ALL: [Kind; 13] = [
         Kind::FormBody,
         Kind::MultipartBody,
         Kind::RangeStatus,
@@ -39,6 +41,7 @@ impl Kind {
         Kind::ApiKeyCookie,
         Kind::OAuth2,
         Kind::OpenIdConnect,
+        Kind::MutualTls,
     ];
 
     /// The name in `docs/corpus.md` and on a drive file's `//! Kinds:` line.
@@ -56,6 +59,7 @@ impl Kind {
             Kind::ApiKeyCookie => "api key in cookie",
             Kind::OAuth2 => "oauth2",
             Kind::OpenIdConnect => "openIdConnect",
+            Kind::MutualTls => "mutual TLS",
         }
     }
 
@@ -149,6 +153,7 @@ fn scheme_kind(scheme: &Value) -> Option<Kind> {
         },
         "oauth2" => Some(Kind::OAuth2),
         "openIdConnect" => Some(Kind::OpenIdConnect),
+        "mutualTLS" => Some(Kind::MutualTls),
         _ => None,
     }
 }

@@ -466,6 +466,7 @@ fn kinds_of_a_spec_are_what_its_operations_contain() {
         "cookie": { "type": "apiKey", "in": "cookie", "name": "sid" },
         "oauth": { "type": "oauth2", "flows": {} },
         "oidc": { "type": "openIdConnect", "openIdConnectUrl": "https://a/.well-known" },
+        "tls": { "type": "mutualTLS" },
         "shared": { "$ref": "#/components/securitySchemes/basic" },
     });
     let spec = |paths: serde_json::Value, security: Option<serde_json::Value>| {
@@ -533,14 +534,20 @@ fn kinds_of_a_spec_are_what_its_operations_contain() {
             &[],
         ),
         (
-            "other HTTP schemes, oauth2, openIdConnect, a scheme by reference",
+            "other HTTP schemes, oauth2, openIdConnect, mutualTLS, a scheme by reference",
             spec(
                 json!({
-                    "/a": { "get": { "security": [{ "digest": [], "oauth": ["read"] }, { "oidc": [] }, { "shared": [] }] } },
+                    "/a": { "get": { "security": [{ "digest": [], "oauth": ["read"] }, { "oidc": [] }, { "tls": [] }, { "shared": [] }] } },
                 }),
                 None,
             ),
-            &[Kind::HttpBasic, Kind::HttpOther, Kind::OAuth2, Kind::OpenIdConnect],
+            &[
+                Kind::HttpBasic,
+                Kind::HttpOther,
+                Kind::OAuth2,
+                Kind::OpenIdConnect,
+                Kind::MutualTls,
+            ],
         ),
         (
             "defined schemes that no operation requires",

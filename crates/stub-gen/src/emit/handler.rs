@@ -134,6 +134,13 @@ pub(super) fn handler_fn(op: &ir::Operation, rt: &TokenStream, api: &Ident, secu
                             });
                             quote! { #rt::coerce_fields(raw, &[#(#fields),*]) }
                         }
+                        Shape::SimpleObject { properties, explode } => {
+                            let fields = properties.iter().map(|(key, kind)| {
+                                let kind = param_kind(*kind, rt);
+                                quote! { (#key, #kind) }
+                            });
+                            quote! { #rt::coerce_fields(#rt::simple_object(&raw, #explode), &[#(#fields),*]) }
+                        }
                         Shape::Json => unreachable!("matched above"),
                     };
                     quote! {
@@ -262,6 +269,7 @@ pub(super) fn security_const(index: usize, security: &ir::Security, rt: &TokenSt
                 SchemeKind::Bearer => quote!(#rt::Scheme::bearer(#name, &[#(#scopes),*])),
                 SchemeKind::Basic => quote!(#rt::Scheme::basic(#name, &[#(#scopes),*])),
                 SchemeKind::Http { auth_scheme } => quote!(#rt::Scheme::http(#name, #auth_scheme, &[#(#scopes),*])),
+                SchemeKind::MutualTls => quote!(#rt::Scheme::mutual_tls(#name, &[#(#scopes),*])),
                 SchemeKind::ApiKey { location, name: key } => {
                     let location = match location {
                         Location::Query => quote!(Query),

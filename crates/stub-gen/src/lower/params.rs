@@ -164,11 +164,12 @@ impl<'a> Lowering<'a> {
             }
             SchemaKind::Type(Type::Object(object)) => {
                 let form = (location, style) == (Location::Query, Style::Form);
-                if (location, style) != (Location::Query, Style::DeepObject) && !form {
+                let simple = matches!(location, Location::Header | Location::Path) && style == Style::Simple;
+                if (location, style) != (Location::Query, Style::DeepObject) && !form && !simple {
                     return Err(self.fail(
                         at,
                         format!(
-                            "object parameter `{name}` is supported only in the query (`style: form` or `deepObject`), or as `content: application/json`"
+                            "object parameter `{name}` is supported only in the query (`style: form` or `deepObject`), a header or the path (`style: simple`), or as `content: application/json`"
                         ),
                     ));
                 }
@@ -180,13 +181,15 @@ impl<'a> Lowering<'a> {
                         &property_at,
                         &format!(
                             "property `{key}` of {} parameter `{name}`",
-                            if form { "object" } else { "deepObject" }
+                            if form || simple { "object" } else { "deepObject" }
                         ),
                     )?;
                     properties.push((key.clone(), kind));
                 }
                 Ok(if form {
                     Shape::FormObject { properties, explode }
+                } else if simple {
+                    Shape::SimpleObject { properties, explode }
                 } else {
                     Shape::Object { properties }
                 })
@@ -319,11 +322,13 @@ pub(super) fn mixed_scalar_enum(any: &openapiv3::AnySchema) -> bool {
         })
 }
 
-/// An inline `oneOf`/`anyOf`/`allOf` of several: a type of its own, named as progenitor names it.
+/// An inline `oneOf`/`anyOf`/`allOf` of several, or an inline object with properties: a type of its own, named as
+/// progenitor names it.
 fn composed(schema: &ReferenceOr<Schema>) -> bool {
     matches!(schema, ReferenceOr::Item(schema) if match &schema.schema_kind {
         SchemaKind::OneOf { .. } | SchemaKind::AnyOf { .. } => true,
         SchemaKind::AllOf { all_of } => all_of.len() > 1,
+        SchemaKind::Type(Type::Object(object)) => !object.properties.is_empty(),
         _ => false,
     })
 }

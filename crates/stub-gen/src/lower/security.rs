@@ -38,6 +38,11 @@ impl<'a> Lowering<'a> {
             }
             security.requirements.push(schemes);
         }
+        // The router cannot see a TLS client certificate and counts it presented: alternatives it can check go first,
+        // so a request that satisfies one is authenticated by what it sent.
+        security
+            .requirements
+            .sort_by_key(|schemes| schemes.iter().any(|scheme| scheme.kind == SchemeKind::MutualTls));
         Ok((!security.requirements.is_empty()).then_some(security))
     }
 
@@ -54,6 +59,10 @@ impl<'a> Lowering<'a> {
             |c, n| c.security_schemes.get(n),
         )?;
         Ok(match scheme {
+            // A 3.1 `mutualTLS` scheme, lowered (`crate::openapi31`).
+            SecurityScheme::HTTP { extensions, .. } if extensions.contains_key(crate::openapi31::MUTUAL_TLS) => {
+                SchemeKind::MutualTls
+            }
             SecurityScheme::HTTP { scheme, .. } if scheme.eq_ignore_ascii_case("bearer") => SchemeKind::Bearer,
             SecurityScheme::HTTP { scheme, .. } if scheme.eq_ignore_ascii_case("basic") => SchemeKind::Basic,
             SecurityScheme::HTTP { scheme, .. } if scheme.trim().is_empty() || scheme.contains(char::is_whitespace) => {
