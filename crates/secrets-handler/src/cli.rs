@@ -73,6 +73,13 @@ pub struct ServeArgs {
     /// Do not serve the API reference (`/docs`, `/openapi.json`, `/openapi.yaml`).
     #[arg(long, env = "SECRETS_NO_DOCS")]
     pub no_docs: bool,
+    /// Append one JSON line per API request that reached authentication to this file (`-`: standard output);
+    /// reopened on SIGHUP.
+    #[arg(long, env = "SECRETS_AUDIT_LOG", value_name = "PATH")]
+    pub audit_log: Option<PathBuf>,
+    /// Answer 503 to every request while the audit log cannot be written.
+    #[arg(long, env = "SECRETS_AUDIT_REQUIRED", requires = "audit_log")]
+    pub audit_required: bool,
 }
 
 impl ServeArgs {
