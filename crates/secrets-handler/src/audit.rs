@@ -141,7 +141,8 @@ struct Line<'a> {
     request_id: &'a str,
     token_id: Option<&'a str>,
     user: Option<&'a str>,
-    operation: &'static str,
+    /// `None` only for the 500 of a handler that panicked (the route's marker never saw an answer).
+    operation: Option<&'static str>,
     secret_id: Option<uuid::Uuid>,
     secret_name: Option<&'a str>,
     status: u16,
@@ -366,7 +367,7 @@ async fn audit(State(log): State<Arc<AuditLog>>, request: Request, next: Next) -
     let status = response.status();
     // The router refuses missing or malformed credentials itself (401), before it calls `authenticate`.
     let reached = record.reached || (operation.is_some() && status == StatusCode::UNAUTHORIZED);
-    if let (true, Some(operation)) = (reached, operation) {
+    if reached {
         let request_id = response
             .headers()
             .get(REQUEST_ID_HEADER)
@@ -591,41 +592,41 @@ mod tests {
         async fn old_client() -> StatusCode {
             StatusCode::UPGRADE_REQUIRED
         }
+        async fn panics() -> StatusCode {
+            authenticating();
+            caller("tok_000000000001", "alice");
+            panic!("a handler bug")
+        }
         let routes = Router::new()
             .route("/served", get(served).layer(operation("get_secret")))
             .route("/refused", get(refused).layer(operation("list_secrets")))
             .route("/no-credentials", get(no_credentials).layer(operation("delete_secret")))
-            .route("/old-client", get(old_client).layer(operation("get_secret")));
+            .route("/old-client", get(old_client).layer(operation("get_secret")))
+            .route("/panics", get(panics).layer(operation("list_secrets")));
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("audit.log");
         let log = AuditLog::open(Target::File(path.clone()), true);
         let app = layer(runtime::layers(routes), Arc::clone(&log));
-        let line = |request_id: &str, token: Option<&str>, user: Option<&str>, op: &str, secret: bool, status: u16| {
+        // (who, operation, whether the secret is named, status)
+        let line = |request_id: &str, who: Option<(&str, &str)>, op: Option<&str>, secret: bool, status: u16| {
             json!({
-                "event": "request", "request_id": request_id, "token_id": token, "user": user, "operation": op,
-                "secret_id": secret.then(uuid::Uuid::nil), "secret_name": secret.then_some("OPENAI_API_KEY"),
-                "status": status,
+                "event": "request", "request_id": request_id, "token_id": who.map(|w| w.0),
+                "user": who.map(|w| w.1), "operation": op, "secret_id": secret.then(uuid::Uuid::nil),
+                "secret_name": secret.then_some("OPENAI_API_KEY"), "status": status,
             })
         };
+        let alice = Some(("tok_000000000001", "alice"));
         let cases = [
-            (
-                "/served",
-                Some(line(
-                    "r1",
-                    Some("tok_000000000001"),
-                    Some("alice"),
-                    "get_secret",
-                    true,
-                    200,
-                )),
-            ),
-            ("/refused", Some(line("r2", None, None, "list_secrets", false, 401))),
+            ("/served", Some(line("r1", alice, Some("get_secret"), true, 200))),
+            ("/refused", Some(line("r2", None, Some("list_secrets"), false, 401))),
             (
                 "/no-credentials",
-                Some(line("r3", None, None, "delete_secret", false, 401)),
+                Some(line("r3", None, Some("delete_secret"), false, 401)),
             ),
             ("/old-client", None),
             ("/nowhere", None),
+            // The runtime's 500 for a panic carries no operation: the line says who, and that it is unknown.
+            ("/panics", Some(line("r6", alice, None, false, 500))),
         ];
         let mut expected = vec![opened("start", 0)];
         for (i, (uri, line)) in cases.into_iter().enumerate() {
@@ -637,6 +638,33 @@ mod tests {
             expected.extend(line);
         }
         assert_eq!(lines(&path), expected);
+    }
+
+    /// `(bytes the writer takes before failing, expected: Ok, or whether the failure left part of the line)`.
+    #[test]
+    fn write_counting_tells_a_torn_line() {
+        struct Takes(usize);
+        impl io::Write for Takes {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                match buf.len().min(self.0).min(4) {
+                    0 => Err(io::Error::from_raw_os_error(28)),
+                    n => {
+                        self.0 -= n;
+                        Ok(n)
+                    }
+                }
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let cases = [(100, None), (10, Some(true)), (0, Some(false))];
+        for (takes, expected) in cases {
+            let got = write_counting(&mut Takes(takes), b"{\"event\":\"opened\"}\n")
+                .err()
+                .map(|(torn, _)| torn);
+            assert_eq!(got, expected, "takes {takes}");
+        }
     }
 
     /// A required log that cannot be written answers 503 in the envelope, without calling the router.

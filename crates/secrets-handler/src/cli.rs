@@ -242,6 +242,33 @@ mod tests {
         }
     }
 
+    /// `(arguments, expected (audit log, required) or a refusal)`.
+    #[test]
+    fn audit_arguments() {
+        type Audit = Option<(Option<&'static str>, bool)>;
+        let cases: [(&[&str], Audit); 4] = [
+            (&["serve"], Some((None, false))),
+            (&["serve", "--audit-log", "-"], Some((Some("-"), false))),
+            (
+                &["serve", "--audit-log", "/var/log/a.log", "--audit-required"],
+                Some((Some("/var/log/a.log"), true)),
+            ),
+            (&["serve", "--audit-required"], None),
+        ];
+        for (args, expected) in cases {
+            let parsed = Cli::try_parse_from(std::iter::once("secrets-server").chain(args.iter().copied()));
+            let got = parsed.ok().map(|cli| match cli.command {
+                Command::Serve(serve) => (serve.audit_log, serve.audit_required),
+                other => panic!("{args:?} parsed as {other:?}"),
+            });
+            assert_eq!(
+                got,
+                expected.map(|(log, required)| (log.map(PathBuf::from), required)),
+                "{args:?}"
+            );
+        }
+    }
+
     #[test]
     fn lifetimes() {
         let ok = [
