@@ -258,10 +258,11 @@ impl AuditLog {
                 lost: sink.lost,
             };
             self.write(sink, &to_line(&opened))?;
-            while let Some(line) = sink.backlog.front() {
-                let line = line.clone();
-                self.write(sink, &line)?;
-                sink.backlog.pop_front();
+            while let Some(line) = sink.backlog.pop_front() {
+                if let Err(e) = self.write(sink, &line) {
+                    sink.backlog.push_front(line);
+                    return Err(e);
+                }
             }
             Ok(())
         });
@@ -289,7 +290,7 @@ impl AuditLog {
         options.create(true).append(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        // The old file stays open until the new one is: a failed reopen leaves no file rather than the moved one.
+        // The old file is closed first: a failed reopen leaves none, rather than lines going on into the moved file.
         sink.file = None;
         sink.file = Some(options.open(path)?);
         Ok(())
