@@ -14,6 +14,7 @@ use secrets_server_stub::{
     RequestId, SecretsApi, UpdateSecretPath, UpdateSecretResponse, types,
 };
 
+use crate::audit;
 use crate::crypto::{self, CryptoError};
 use crate::keywatch::LiveKeyring;
 use crate::store::{NewSecret, NewValue, SecretRow, Store, StoreError, TokenRow};
@@ -142,6 +143,7 @@ impl Handler {
         provider: Option<types::Provider>,
         value: &str,
     ) -> Result<types::UserSecret, Failure> {
+        audit::secret_name(&name);
         require_write(caller)?;
         let id = uuid::Uuid::new_v4();
         // Microseconds: what the database keeps, so a later read answers the same time.
@@ -164,6 +166,7 @@ impl Handler {
             Err(StoreError::Conflict) => return Err(Failure::AlreadyExists(name)),
             other => other?,
         }
+        audit::secret_id(id);
         tracing::info!(secret_id = %id, owner = %caller.user, name, token_id = %caller.token_id, "secret created");
         Ok(types::UserSecret {
             id,
@@ -176,11 +179,14 @@ impl Handler {
     }
 
     async fn get(&self, caller: &Caller, id: uuid::Uuid) -> Result<types::UserSecret, Failure> {
+        audit::secret_id(id);
         let row = self.store.secret(&caller.user, id).await?.ok_or(Failure::NotFound)?;
+        audit::secret_name(&row.name);
         user_secret(row)
     }
 
     async fn update(&self, caller: &Caller, id: uuid::Uuid, value: &str) -> Result<types::UserSecret, Failure> {
+        audit::secret_id(id);
         require_write(caller)?;
         let value = NewValue {
             masked_value: mask::mask(value),
@@ -196,11 +202,13 @@ impl Handler {
             .update_secret(&caller.user, id, value)
             .await?
             .ok_or(Failure::NotFound)?;
+        audit::secret_name(&row.name);
         tracing::info!(secret_id = %id, owner = %caller.user, token_id = %caller.token_id, "secret updated");
         user_secret(row)
     }
 
     async fn delete(&self, caller: &Caller, id: uuid::Uuid) -> Result<(), Failure> {
+        audit::secret_id(id);
         require_write(caller)?;
         if !self.store.delete_secret(&caller.user, id).await? {
             return Err(Failure::NotFound);
@@ -293,6 +301,7 @@ impl SecretsApi for Handler {
     type Caller = Caller;
 
     async fn authenticate(&self, credentials: Credentials, _request_id: &RequestId) -> Result<Caller, Rejection> {
+        audit::authenticating();
         let token = presented_token(&credentials)?;
         match tokens::check(token) {
             Ok(()) => {}
@@ -306,6 +315,10 @@ impl SecretsApi for Handler {
         let hash = tokens::hash(token);
         // A store failure here is a 502/504, not a bad token: the token could not be checked.
         let row = self.store.token_by_hash(hash).await.map_err(Failure::Store)?;
+        if let Some(genuine) = row.as_ref().filter(|row| tokens::verify(&row.hash, &hash)) {
+            // Revoked and expired tokens too: the audit log says whose token was refused.
+            audit::caller(&genuine.id, &genuine.user);
+        }
         let row = admit(row, &hash, Utc::now())?;
         self.last_used.record(&row.id);
         self.check_rate(&row.id)?;

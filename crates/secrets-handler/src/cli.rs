@@ -73,6 +73,13 @@ pub struct ServeArgs {
     /// Do not serve the API reference (`/docs`, `/openapi.json`, `/openapi.yaml`).
     #[arg(long, env = "SECRETS_NO_DOCS")]
     pub no_docs: bool,
+    /// Append one JSON line per API request that reached authentication to this file (`-`: standard output);
+    /// reopened on SIGHUP.
+    #[arg(long, env = "SECRETS_AUDIT_LOG", value_name = "PATH")]
+    pub audit_log: Option<PathBuf>,
+    /// Answer 503 to every request while the audit log cannot be written.
+    #[arg(long, env = "SECRETS_AUDIT_REQUIRED", requires = "audit_log")]
+    pub audit_required: bool,
 }
 
 impl ServeArgs {
@@ -232,6 +239,33 @@ mod tests {
             };
             let got = serve.rate_limit().map(|r| (r.per_second.get(), r.burst.get()));
             assert_eq!(got, expected, "{args:?}");
+        }
+    }
+
+    /// `(arguments, expected (audit log, required) or a refusal)`.
+    #[test]
+    fn audit_arguments() {
+        type Audit = Option<(Option<&'static str>, bool)>;
+        let cases: [(&[&str], Audit); 4] = [
+            (&["serve"], Some((None, false))),
+            (&["serve", "--audit-log", "-"], Some((Some("-"), false))),
+            (
+                &["serve", "--audit-log", "/var/log/a.log", "--audit-required"],
+                Some((Some("/var/log/a.log"), true)),
+            ),
+            (&["serve", "--audit-required"], None),
+        ];
+        for (args, expected) in cases {
+            let parsed = Cli::try_parse_from(std::iter::once("secrets-server").chain(args.iter().copied()));
+            let got = parsed.ok().map(|cli| match cli.command {
+                Command::Serve(serve) => (serve.audit_log, serve.audit_required),
+                other => panic!("{args:?} parsed as {other:?}"),
+            });
+            assert_eq!(
+                got,
+                expected.map(|(log, required)| (log.map(PathBuf::from), required)),
+                "{args:?}"
+            );
         }
     }
 

@@ -4,10 +4,11 @@
 //! Module map: [`preset`] provider → name, [`mask`] masked values, [`crypto`] AES-GCM and the keyring,
 //! [`store`] SQLite and PostgreSQL, [`keywatch`] the keyring in use and its reloads, [`tokens`] bearer tokens, [`usage`] their last use, [`api`] the trait implementation and the one error-to-response
 //! mapping, [`cli`] flags and environment, [`server`] startup and graceful shutdown, [`docs`] the API reference it publishes,
-//! [`admin`] token and key commands.
+//! [`admin`] token and key commands, [`audit`] the audit log.
 
 pub mod admin;
 pub mod api;
+pub mod audit;
 pub mod cli;
 pub mod crypto;
 pub mod docs;

@@ -8,6 +8,7 @@ use secrets_server_stub::RouterConfig;
 use zeroize::Zeroizing;
 
 use crate::api::Handler;
+use crate::audit::{self, AuditLog};
 use crate::cli::{KeyArgs, MASTER_KEY_ENV, ServeArgs};
 use crate::crypto::{Keyring, KeyringError};
 use crate::keywatch::{self, LiveKeyring};
@@ -57,6 +58,9 @@ pub enum ServerError {
     /// `token revoke` found nothing to revoke.
     #[error("no live token matches {0}")]
     NoSuchToken(String),
+    /// SIGHUP, which reopens the audit log, could not be listened for.
+    #[error("cannot listen for SIGHUP to reopen the audit log: {0}")]
+    Hangup(std::io::Error),
     /// Binding or serving failed.
     #[error("cannot serve on {addr}: {source}")]
     Serve { addr: String, source: std::io::Error },
@@ -157,6 +161,14 @@ pub async fn serve(args: ServeArgs, database: &Database, store_timeout: Duration
         ..RouterConfig::default()
     };
     let mut app = secrets_server_stub::router(Arc::new(handler), config.clone());
+    let audit = args
+        .audit_log
+        .as_deref()
+        .map(|path| AuditLog::open(audit::Target::parse(path), args.audit_required));
+    if let Some(log) = &audit {
+        app = audit::layer(app, Arc::clone(log));
+        audit::reopen_on_hangup(Arc::clone(log)).map_err(ServerError::Hangup)?;
+    }
     if !args.no_docs {
         // Merged in front of the API's router, whose 404 fallback still answers every other path.
         app = crate::docs::routes(Arc::new(config))?.merge(app);
@@ -180,6 +192,9 @@ pub async fn serve(args: ServeArgs, database: &Database, store_timeout: Duration
         .with_graceful_shutdown(shutdown)
         .await
         .map_err(serve_err)?;
+    if let Some(log) = audit {
+        log.close();
+    }
     tracing::info!("shut down cleanly");
     Ok(())
 }

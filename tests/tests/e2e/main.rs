@@ -1,5 +1,6 @@
 //! End-to-end tests: the real `secrets-server` binary on loopback, driven through the generated client.
 
+mod audit;
 mod bad_input;
 mod cli;
 mod docs;
