@@ -90,6 +90,15 @@ pub mod operations {
                     .json_body_obj(value),
             )
         }
+        pub fn service_unavailable(self, value: &types::ErrorResponse) -> Self {
+            Self(
+                self
+                    .0
+                    .status(503u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
         pub fn gateway_timeout(self, value: &types::ErrorResponse) -> Self {
             Self(
                 self
@@ -219,6 +228,15 @@ pub mod operations {
                 self
                     .0
                     .status(502u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn service_unavailable(self, value: &types::ErrorResponse) -> Self {
+            Self(
+                self
+                    .0
+                    .status(503u16)
                     .header("content-type", "application/json")
                     .json_body_obj(value),
             )
@@ -367,6 +385,15 @@ pub mod operations {
                     .json_body_obj(value),
             )
         }
+        pub fn service_unavailable(self, value: &types::ErrorResponse) -> Self {
+            Self(
+                self
+                    .0
+                    .status(503u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
         pub fn gateway_timeout(self, value: &types::ErrorResponse) -> Self {
             Self(
                 self
@@ -459,6 +486,15 @@ pub mod operations {
                 self
                     .0
                     .status(502u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn service_unavailable(self, value: &types::ErrorResponse) -> Self {
+            Self(
+                self
+                    .0
+                    .status(503u16)
                     .header("content-type", "application/json")
                     .json_body_obj(value),
             )
@@ -580,6 +616,15 @@ pub mod operations {
                 self
                     .0
                     .status(502u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn service_unavailable(self, value: &types::ErrorResponse) -> Self {
+            Self(
+                self
+                    .0
+                    .status(503u16)
                     .header("content-type", "application/json")
                     .json_body_obj(value),
             )
@@ -726,6 +771,15 @@ pub mod operations {
                     .json_body_obj(value),
             )
         }
+        pub fn service_unavailable(self, value: &types::ErrorResponse) -> Self {
+            Self(
+                self
+                    .0
+                    .status(503u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
         pub fn gateway_timeout(self, value: &types::ErrorResponse) -> Self {
             Self(
                 self
@@ -846,6 +900,15 @@ pub mod operations {
                 self
                     .0
                     .status(502u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn service_unavailable(self, value: &types::ErrorResponse) -> Self {
+            Self(
+                self
+                    .0
+                    .status(503u16)
                     .header("content-type", "application/json")
                     .json_body_obj(value),
             )

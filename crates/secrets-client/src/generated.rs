@@ -76,7 +76,8 @@ pub mod types {
 here. Known values: `invalid_request_error` (400), `authentication_error` (401), `permission_error`
 (403), `not_found_error` (404), `method_not_allowed_error` (405), `already_exists_error` (409),
 `request_too_large_error` (413), `validation_error` (422), `upgrade_required` (426),
-`rate_limit_error` (429), `internal_error` (500), `storage_error` (502), `timeout_error` (504).
+`rate_limit_error` (429), `internal_error` (500), `storage_error` (502), `service_unavailable` (503),
+`timeout_error` (504).
 */
         #[serde(rename = "type")]
         pub type_: ::std::string::String,
@@ -1461,6 +1462,13 @@ pub mod builder {
                         ),
                     )
                 }
+                503u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 504u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -1614,6 +1622,13 @@ pub mod builder {
                     )
                 }
                 502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                503u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -1786,6 +1801,13 @@ pub mod builder {
                         ),
                     )
                 }
+                503u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 504u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -1880,6 +1902,13 @@ pub mod builder {
                     )
                 }
                 502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                503u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -2010,6 +2039,13 @@ pub mod builder {
                     )
                 }
                 502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                503u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -2192,6 +2228,13 @@ pub mod builder {
                         ),
                     )
                 }
+                503u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 504u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -2323,6 +2366,13 @@ pub mod builder {
                     )
                 }
                 502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                503u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,

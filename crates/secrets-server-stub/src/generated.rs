@@ -72,7 +72,8 @@ pub mod types {
 here. Known values: `invalid_request_error` (400), `authentication_error` (401), `permission_error`
 (403), `not_found_error` (404), `method_not_allowed_error` (405), `already_exists_error` (409),
 `request_too_large_error` (413), `validation_error` (422), `upgrade_required` (426),
-`rate_limit_error` (429), `internal_error` (500), `storage_error` (502), `timeout_error` (504).
+`rate_limit_error` (429), `internal_error` (500), `storage_error` (502), `service_unavailable` (503),
+`timeout_error` (504).
 */
         #[serde(rename = "type")]
         pub type_: ::std::string::String,
@@ -1171,7 +1172,7 @@ only.
 
 A `read` token is enough.
 
-Documented errors (400, 401, 426, 429, 500, 502, 504) are answered by returning `Err(Rejection)`.*/
+Documented errors (400, 401, 426, 429, 500, 502, 503, 504) are answered by returning `Err(Rejection)`.*/
     fn list_secrets(
         &self,
         ctx: ::stub_runtime::Context<Self::Caller>,
@@ -1186,7 +1187,7 @@ custom secrets alike: a custom `OPENAI_API_KEY` and the `openai` preset conflict
 
 Requires a token with the `write` scope.
 
-Documented errors (400, 401, 403, 409, 413, 422, 426, 429, 500, 502, 504) are answered by returning `Err(Rejection)`.*/
+Documented errors (400, 401, 403, 409, 413, 422, 426, 429, 500, 502, 503, 504) are answered by returning `Err(Rejection)`.*/
     fn create_secret(
         &self,
         ctx: ::stub_runtime::Context<Self::Caller>,
@@ -1203,7 +1204,7 @@ the caller already gave a custom secret, answers 409.
 
 Requires a token with the `write` scope.
 
-Documented errors (400, 401, 403, 404, 409, 413, 422, 426, 429, 500, 502, 504) are answered by returning `Err(Rejection)`.*/
+Documented errors (400, 401, 403, 404, 409, 413, 422, 426, 429, 500, 502, 503, 504) are answered by returning `Err(Rejection)`.*/
     fn create_secret_from_preset(
         &self,
         ctx: ::stub_runtime::Context<Self::Caller>,
@@ -1220,7 +1221,7 @@ Every provider preset with the name its secret gets, and whether the caller hold
 
 A `read` token is enough.
 
-Documented errors (400, 401, 426, 429, 500, 502, 504) are answered by returning `Err(Rejection)`.*/
+Documented errors (400, 401, 426, 429, 500, 502, 503, 504) are answered by returning `Err(Rejection)`.*/
     fn get_provider_presets(
         &self,
         ctx: ::stub_runtime::Context<Self::Caller>,
@@ -1237,7 +1238,7 @@ the same 404.
 
 A `read` token is enough.
 
-Documented errors (400, 401, 404, 422, 426, 429, 500, 502, 504) are answered by returning `Err(Rejection)`.*/
+Documented errors (400, 401, 404, 422, 426, 429, 500, 502, 503, 504) are answered by returning `Err(Rejection)`.*/
     fn get_secret(
         &self,
         ctx: ::stub_runtime::Context<Self::Caller>,
@@ -1253,7 +1254,7 @@ secret, an unknown id and a deleted id all answer the same 404.
 
 Requires a token with the `write` scope.
 
-Documented errors (400, 401, 403, 404, 413, 422, 426, 429, 500, 502, 504) are answered by returning `Err(Rejection)`.*/
+Documented errors (400, 401, 403, 404, 413, 422, 426, 429, 500, 502, 503, 504) are answered by returning `Err(Rejection)`.*/
     fn update_secret(
         &self,
         ctx: ::stub_runtime::Context<Self::Caller>,
@@ -1269,7 +1270,7 @@ another caller's secret and an unknown id.
 
 Requires a token with the `write` scope.
 
-Documented errors (400, 401, 403, 404, 422, 426, 429, 500, 502, 504) are answered by returning `Err(Rejection)`.*/
+Documented errors (400, 401, 403, 404, 422, 426, 429, 500, 502, 503, 504) are answered by returning `Err(Rejection)`.*/
     fn delete_secret(
         &self,
         ctx: ::stub_runtime::Context<Self::Caller>,
