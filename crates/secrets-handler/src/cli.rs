@@ -73,6 +73,9 @@ pub struct ServeArgs {
     /// Do not serve the API reference (`/docs`, `/openapi.json`, `/openapi.yaml`).
     #[arg(long, env = "SECRETS_NO_DOCS")]
     pub no_docs: bool,
+    /// Serve Prometheus metrics as `GET /metrics` on this address (a listener of its own) [default: off].
+    #[arg(long, env = "SECRETS_METRICS_LISTEN", value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl ServeArgs {
