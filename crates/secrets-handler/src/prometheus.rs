@@ -50,7 +50,7 @@ pub enum MetricsError {
 
 /// The recorder every metric goes to: histograms rendered as Prometheus histograms with [`BUCKETS`] (not the
 /// exporter's default summaries), every metric described.
-pub fn recorder() -> PrometheusRecorder {
+pub(crate) fn recorder() -> PrometheusRecorder {
     PrometheusBuilder::new()
         .set_buckets(BUCKETS)
         .expect("the bucket list is not empty")
@@ -58,7 +58,7 @@ pub fn recorder() -> PrometheusRecorder {
 }
 
 /// Describes the metrics to the installed recorder (help text and unit).
-pub fn describe() {
+pub(crate) fn describe() {
     request_metric::describe();
     metrics::describe_histogram!(
         STORE_DURATION,
@@ -136,13 +136,13 @@ pub(crate) fn token_cache_lookup(hit: bool) {
 /// A backend whose every call is timed into [`STORE_DURATION`]: the one place store latency is measured, whichever
 /// backend is inside.
 #[derive(Debug)]
-pub struct Timed {
+pub(crate) struct Timed {
     inner: Box<dyn Backend>,
 }
 
 impl Timed {
     /// Times the calls of `inner`.
-    pub fn new(inner: Box<dyn Backend>) -> Self {
+    pub(crate) fn new(inner: Box<dyn Backend>) -> Self {
         Self { inner }
     }
 
