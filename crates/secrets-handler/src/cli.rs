@@ -80,6 +80,9 @@ pub struct ServeArgs {
     /// Answer 503 to every request while the audit log cannot be written.
     #[arg(long, env = "SECRETS_AUDIT_REQUIRED", requires = "audit_log")]
     pub audit_required: bool,
+    /// Serve Prometheus metrics as `GET /metrics` on this address (a listener of its own) [default: off].
+    #[arg(long, env = "SECRETS_METRICS_LISTEN", value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl ServeArgs {

@@ -4,7 +4,7 @@
 //! Module map: [`preset`] provider → name, [`mask`] masked values, [`crypto`] AES-GCM and the keyring,
 //! [`store`] SQLite and PostgreSQL, [`keywatch`] the keyring in use and its reloads, [`tokens`] bearer tokens, [`usage`] their last use, [`api`] the trait implementation and the one error-to-response
 //! mapping, [`cli`] flags and environment, [`server`] startup and graceful shutdown, [`docs`] the API reference it publishes,
-//! [`admin`] token and key commands, [`audit`] the audit log.
+//! [`admin`] token and key commands, [`audit`] the audit log, [`prometheus`] the metrics of `serve --metrics-listen`.
 
 pub mod admin;
 pub mod api;
@@ -15,6 +15,7 @@ pub mod docs;
 pub mod keywatch;
 pub mod mask;
 pub mod preset;
+pub mod prometheus;
 pub mod server;
 pub mod store;
 pub mod tokens;

@@ -12,6 +12,7 @@ use crate::audit::{self, AuditLog};
 use crate::cli::{KeyArgs, MASTER_KEY_ENV, ServeArgs};
 use crate::crypto::{Keyring, KeyringError};
 use crate::keywatch::{self, LiveKeyring};
+use crate::prometheus::Exporter;
 use crate::store::{Database, KeyCheckError, Store, StoreError};
 
 /// Why the server or an admin command could not run. Messages name the file or variable at fault, never a key.
@@ -64,6 +65,9 @@ pub enum ServerError {
     /// Binding or serving failed.
     #[error("cannot serve on {addr}: {source}")]
     Serve { addr: String, source: std::io::Error },
+    /// The metrics listener could not start.
+    #[error(transparent)]
+    Metrics(#[from] crate::prometheus::MetricsError),
 }
 
 /// Where the keyring came from.
@@ -148,7 +152,16 @@ pub async fn check_keyring(
 /// When the keys come from the key file, the file is watched: a `key rotate` seen there (run on this machine or
 /// copied in) makes the new key the one new values are sealed with, within a second.
 pub async fn serve(args: ServeArgs, database: &Database, store_timeout: Duration) -> Result<(), ServerError> {
-    let store = Arc::new(open_store(database, store_timeout).await?);
+    // Bound first, so that a taken address fails the start before anything else is done.
+    let metrics = match args.metrics_listen {
+        Some(addr) => Some(Exporter::start(addr).await?),
+        None => None,
+    };
+    let mut store = open_store(database, store_timeout).await?;
+    if metrics.is_some() {
+        store = store.timed();
+    }
+    let store = Arc::new(store);
     let (keyring, source) = load_keyring(&args.key, &store, database).await?;
     check_keyring(&store, &keyring, &source, database).await?;
     let keys = Arc::new(LiveKeyring::new(keyring));
@@ -180,6 +193,11 @@ pub async fn serve(args: ServeArgs, database: &Database, store_timeout: Duration
     let shutdown = shutdown_signal();
     let listener = tokio::net::TcpListener::bind(args.listen).await.map_err(serve_err)?;
     let addr = listener.local_addr().map_err(serve_err)?;
+    if let Some(metrics) = metrics {
+        let addr = metrics.addr();
+        metrics.spawn();
+        tracing::info!(%addr, "serving metrics on http://{addr}/metrics");
+    }
     tracing::info!(
         %addr,
         rate_limit = ?args.rate_limit(),

@@ -229,6 +229,11 @@ impl Store {
             Database::Postgres(url) => Box::new(PgStore::open(url.expose_secret(), timeout).await?),
         }))
     }
+
+    /// The same store with every call timed into the store metrics (`secrets_store_call_duration_seconds`).
+    pub fn timed(self) -> Self {
+        Self(Box::new(crate::prometheus::Timed::new(self.0)))
+    }
 }
 
 impl std::ops::Deref for Store {
@@ -246,6 +251,9 @@ impl std::ops::Deref for Store {
 pub trait Backend: SecretStore + TokenStore + KeyStore + std::fmt::Debug {
     /// The backend's name and durability settings, for the startup log.
     fn settings(&self) -> &'static str;
+
+    /// The backend's name as the store metrics label it: `sqlite` or `postgres`.
+    fn name(&self) -> &'static str;
 }
 
 /// Secrets, each scoped to its owner.

@@ -74,7 +74,7 @@ pub async fn method_not_allowed(State(config): State<Arc<RouterConfig>>, request
 
 /// The operation that answered a request (its `operationId`), on the response's extensions: set by [`operation`]
 /// on every route of a generated router, read by the request metrics and by layers of the implementer's own (an
-/// audit log, say). Responses of the 404 and 405 fallbacks have none.
+/// audit log, say). Responses of the 404 and 405 fallbacks have none, nor has the 500 of a handler that panicked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OperationId(pub &'static str);
 
@@ -90,7 +90,7 @@ pub fn operation(id: &'static str) -> MapResponseLayer<impl Fn(Response) -> Resp
 /// installs a recorder, such as `metrics-exporter-prometheus`).
 pub mod metric {
     /// Counter of answered requests, labelled `operation` (the `operationId`; empty for 404/405 answers outside
-    /// every operation) and `status` (the class: `2xx`, `4xx`, …).
+    /// every operation, and for the 500 of a handler that panicked) and `status` (the class: `2xx`, `4xx`, …).
     pub const REQUESTS: &str = "http_requests_total";
     /// Histogram of the time from a request's arrival to its answer's head, in seconds, labelled as [`REQUESTS`].
     pub const DURATION: &str = "http_request_duration_seconds";
@@ -224,7 +224,14 @@ where
         let mut response = match polled {
             Ok(Poll::Pending) => return Poll::Pending,
             Ok(Poll::Ready(Ok(mut response))) => match response.extensions_mut().remove::<Pending>() {
-                Some(Pending(rejection)) => rejection.into_response_for(this.id),
+                Some(Pending(rejection)) => {
+                    // Answered again with the id, keeping what the route marked the answer with (its
+                    // `OperationId`): a 5xx is counted under its operation, not under none.
+                    let marks = std::mem::take(response.extensions_mut());
+                    let mut answer = rejection.into_response_for(this.id);
+                    answer.extensions_mut().extend(marks);
+                    answer
+                }
                 None => response,
             },
             // Whether the handler had read the body is unknown, so the connection is not reused.

@@ -604,6 +604,10 @@ fn requests_are_counted_by_operation_and_status_class() {
 
     use crate::layers::{StubState, metric};
 
+    async fn panics() -> &'static str {
+        panic!("the handler panics")
+    }
+
     let routes = axum::Router::new()
         .route(
             "/ok",
@@ -616,6 +620,19 @@ fn requests_are_counted_by_operation_and_status_class() {
                 crate::operation("post_ok"),
             )),
         )
+        // A 5xx is answered again by the outer layer, with the request id: it keeps its operation.
+        .route(
+            "/fails",
+            get(axum::handler::Handler::layer(
+                || async { Rejection::internal("the store is down").into_response() },
+                crate::operation("get_fails"),
+            )),
+        )
+        // What panics never gives its answer to the operation's layer.
+        .route(
+            "/panics",
+            get(axum::handler::Handler::layer(panics, crate::operation("get_panics"))),
+        )
         .method_not_allowed_fallback(crate::method_not_allowed)
         .fallback(crate::not_found)
         .with_state(StubState::new(std::sync::Arc::new(()), Default::default()));
@@ -626,6 +643,8 @@ fn requests_are_counted_by_operation_and_status_class() {
         ("POST", "/ok", "post_ok", "4xx"),
         ("PUT", "/ok", "", "4xx"),
         ("GET", "/nowhere", "", "4xx"),
+        ("GET", "/fails", "get_fails", "5xx"),
+        ("GET", "/panics", "", "5xx"),
     ];
     let recorder = DebuggingRecorder::new();
     let snapshotter = recorder.snapshotter();

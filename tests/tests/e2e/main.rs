@@ -9,6 +9,7 @@ mod instances;
 mod keep_alive;
 mod leftovers;
 mod load;
+mod metrics;
 mod props;
 mod resource;
 mod sdk;

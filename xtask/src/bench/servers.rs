@@ -39,6 +39,8 @@ enum Server {
     F,
     /// `secrets-server` over the bench's SQLite database, without a rate limit.
     Real,
+    /// As [`Server::Real`], with `--metrics-listen` on a port of its own: every request and store call recorded.
+    RealMetrics,
 }
 
 /// The operation a variant's requests call.
@@ -93,7 +95,7 @@ struct Variant {
 /// Every server figure, in the order of a run (every other run goes in reverse). (a) and (f) place the generated
 /// router (b) among the servers people write by hand or generate with openapi-generator; (c) to (get) are the real
 /// server.
-const VARIANTS: [Variant; 10] = [
+const VARIANTS: [Variant; 11] = [
     Variant {
         short: "a",
         label: "(a) bare axum handler, fixed 201",
@@ -154,6 +156,13 @@ const VARIANTS: [Variant; 10] = [
         short: "list",
         label: "(list) secrets-server list, a caller with 4 secrets",
         server: Server::Real,
+        route: Route::List,
+        requests: Requests::Reads,
+    },
+    Variant {
+        short: "list-metrics",
+        label: "(list) secrets-server list, with --metrics-listen",
+        server: Server::RealMetrics,
         route: Route::List,
         requests: Requests::Reads,
     },
@@ -366,6 +375,24 @@ pub(super) fn figures(bins: &Bins, work: &Path, plan: &Plan, report: &mut Report
     }
     report.details.push('\n');
 
+    // What recording the metrics costs the real server on its cheapest stored operation: CPU per list request with
+    // `--metrics-listen` against without, in the same run.
+    for &connections in &CONNECTIONS {
+        if let (Some(on), Some(off)) = (
+            of(variant("list-metrics"), connections),
+            of(variant("list"), connections),
+        ) {
+            let cpu = |s: &Sample| s.cpu_us_per_request;
+            report.rows.push(Row {
+                figure: format!("secrets-server CPU per list request, metrics on / off, {connections} conn"),
+                value: format!("{:.1} µs", med(&on, cpu)),
+                baseline: format!("{:.1} µs off", med(&off, cpu)),
+                ratio: Some(median(&per_run_ratios(&by_run(&on, cpu), &by_run(&off, cpu)))),
+                goal: None,
+            });
+        }
+    }
+
     // The generated router against openapi-generator's, both over trivial implementations: reported.
     for &connections in &CONNECTIONS {
         if let (Some(ours), Some(theirs)) = (of(variant("b-preset"), connections), of(variant("f"), connections)) {
@@ -522,6 +549,11 @@ fn start_server(bins: &Bins, files: &Files, server: Server, name: &str) -> Resul
             cmd
         }
         Server::Real => server_command(bins, files.database.as_os_str(), &files.key_file, &listen),
+        Server::RealMetrics => {
+            let mut cmd = server_command(bins, files.database.as_os_str(), &files.key_file, &listen);
+            cmd.args(["--metrics-listen", &format!("127.0.0.1:{}", free_port()?)]);
+            cmd
+        }
     };
     let log = std::fs::File::create(files.state.join(format!("server-{name}.log")))?;
     serve.env("RUST_LOG", "warn").stdout(Stdio::null()).stderr(log);
@@ -593,7 +625,8 @@ mod tests {
                 v.requests,
                 Requests::Distinct | Requests::UnknownToken | Requests::InvalidBody | Requests::Reads
             );
-            assert!(!real_only || v.server == Server::Real, "{}", v.short);
+            let real = matches!(v.server, Server::Real | Server::RealMetrics);
+            assert!(!real_only || real, "{}", v.short);
             assert_eq!(
                 v.requests == Requests::Reads,
                 matches!(v.route, Route::List | Route::Get),
@@ -602,7 +635,7 @@ mod tests {
             );
         }
         // The rows that pick variants by name.
-        for short in ["b-preset", "f", "c-preset"] {
+        for short in ["b-preset", "f", "c-preset", "list", "list-metrics"] {
             super::variant(short);
         }
     }

@@ -204,6 +204,10 @@ impl Backend for PgStore {
     fn settings(&self) -> &'static str {
         "PostgreSQL (synchronous_commit=on)"
     }
+
+    fn name(&self) -> &'static str {
+        "postgres"
+    }
 }
 
 #[async_trait]

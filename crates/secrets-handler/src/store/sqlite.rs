@@ -156,6 +156,10 @@ impl Backend for SqliteStore {
     fn settings(&self) -> &'static str {
         "SQLite (WAL, synchronous=FULL)"
     }
+
+    fn name(&self) -> &'static str {
+        "sqlite"
+    }
 }
 
 #[async_trait]

@@ -43,9 +43,11 @@ impl TokenCache {
         self.epoch
     }
 
-    /// The remembered lookup, if any (`Some(None)`: the token is known not to exist).
+    /// The remembered lookup, if any (`Some(None)`: the token is known not to exist); counted as a hit or a miss.
     pub(super) fn get(&self, hash: &TokenHash) -> Option<Option<TokenRow>> {
-        self.entries.get(hash).cloned()
+        let found = self.entries.get(hash).cloned();
+        crate::prometheus::token_cache_lookup(found.is_some());
+        found
     }
 
     /// Remembers a lookup made at `epoch`; dropped if the table changed meanwhile (it may be stale).

@@ -36,12 +36,15 @@ impl TokenStore for PgStore {
     async fn token_by_hash(&self, hash: TokenHash) -> Result<Option<TokenRow>, StoreError> {
         let epoch = {
             let polled = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
-            if polled.fresh()
-                && let Some(row) = polled.cache.get(&hash)
-            {
+            if !polled.fresh() {
+                // The cache is not trusted until the epoch is read again: a miss.
+                crate::prometheus::token_cache_lookup(false);
+                None
+            } else if let Some(row) = polled.cache.get(&hash) {
                 return Ok(row);
+            } else {
+                Some(polled.cache.epoch())
             }
-            polled.fresh().then(|| polled.cache.epoch())
         };
         let rows = self
             .query(
