@@ -210,9 +210,10 @@ impl Handler {
     async fn delete(&self, caller: &Caller, id: uuid::Uuid) -> Result<(), Failure> {
         audit::secret_id(id);
         require_write(caller)?;
-        if !self.store.delete_secret(&caller.user, id).await? {
+        let Some(name) = self.store.delete_secret(&caller.user, id).await? else {
             return Err(Failure::NotFound);
-        }
+        };
+        audit::secret_name(&name);
         tracing::info!(secret_id = %id, owner = %caller.user, token_id = %caller.token_id, "secret deleted");
         Ok(())
     }

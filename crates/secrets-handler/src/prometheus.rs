@@ -194,7 +194,7 @@ impl SecretStore for Timed {
             .await
     }
 
-    async fn delete_secret(&self, owner: &str, id: uuid::Uuid) -> Result<bool, StoreError> {
+    async fn delete_secret(&self, owner: &str, id: uuid::Uuid) -> Result<Option<String>, StoreError> {
         self.time("delete_secret", self.inner.delete_secret(owner, id)).await
     }
 }

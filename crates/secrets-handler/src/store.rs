@@ -284,8 +284,8 @@ pub trait SecretStore: Send + Sync {
         value: NewValue,
     ) -> Result<Option<SecretRow>, StoreError>;
 
-    /// Deletes `owner`'s secret `id`; false if there was none.
-    async fn delete_secret(&self, owner: &str, id: uuid::Uuid) -> Result<bool, StoreError>;
+    /// Deletes `owner`'s secret `id` and returns its name (for the audit log); `None` if there was none.
+    async fn delete_secret(&self, owner: &str, id: uuid::Uuid) -> Result<Option<String>, StoreError>;
 }
 
 /// API tokens, stored as hashes.

@@ -225,7 +225,7 @@ async fn a_session_yields_exactly_the_expected_lines() {
             format!("/{wandb}"),
             None,
             204,
-            Some((a, "delete_secret", (w, None))),
+            Some((a, "delete_secret", (w, Some("WANDB_API_KEY")))),
         ),
         (
             "r09",

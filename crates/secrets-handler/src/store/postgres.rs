@@ -312,17 +312,17 @@ impl SecretStore for PgStore {
         row.as_ref().map(secret_row).transpose()
     }
 
-    async fn delete_secret(&self, owner: &str, id: uuid::Uuid) -> Result<bool, StoreError> {
+    async fn delete_secret(&self, owner: &str, id: uuid::Uuid) -> Result<Option<String>, StoreError> {
         let client = self.client().await?;
         let statement = client
-            .prepare_cached("DELETE FROM secrets WHERE owner = $1 AND id = $2")
+            .prepare_cached("DELETE FROM secrets WHERE owner = $1 AND id = $2 RETURNING name")
             .await
             .map_err(|e| self.fail(e))?;
-        let deleted = client
-            .execute(&statement, &[&owner, &id])
+        let row = client
+            .query_opt(&statement, &[&owner, &id])
             .await
             .map_err(|e| self.fail(e))?;
-        Ok(deleted > 0)
+        Ok(row.map(|row| row.get(0)))
     }
 }
 

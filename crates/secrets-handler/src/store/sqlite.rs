@@ -273,13 +273,14 @@ impl SecretStore for SqliteStore {
         .await
     }
 
-    async fn delete_secret(&self, owner: &str, id: uuid::Uuid) -> Result<bool, StoreError> {
+    async fn delete_secret(&self, owner: &str, id: uuid::Uuid) -> Result<Option<String>, StoreError> {
         let owner = owner.to_owned();
         self.write(move |tx| {
-            let deleted = tx
-                .prepare_cached("DELETE FROM secrets WHERE owner = ?1 AND id = ?2")?
-                .execute(params![owner, id.to_string()])?;
-            Ok(deleted > 0)
+            let name = tx
+                .prepare_cached("DELETE FROM secrets WHERE owner = ?1 AND id = ?2 RETURNING name")?
+                .query_row(params![owner, id.to_string()], |row| row.get(0))
+                .optional()?;
+            Ok(name)
         })
         .await
     }
