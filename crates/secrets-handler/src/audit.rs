@@ -356,7 +356,7 @@ pub fn layer(router: Router, log: Arc<AuditLog>) -> Router {
 
 async fn audit(State(log): State<Arc<AuditLog>>, request: Request, next: Next) -> Response {
     if !log.admit() {
-        return unavailable();
+        return unavailable(&RequestId::for_request(request.headers()));
     }
     let (response, record) = RECORD
         .scope(RefCell::default(), async {
@@ -389,16 +389,15 @@ async fn audit(State(log): State<Arc<AuditLog>>, request: Request, next: Next) -
     response
 }
 
-/// The 503 of a required log that cannot be written, in the envelope, with a request id of its own (the router's
-/// layer, which assigns ids, is inside this one and never saw the request).
-fn unavailable() -> Response {
-    let id = RequestId::generate();
+/// The 503 of a required log that cannot be written, in the envelope, with the request id the router's layer would
+/// have given (it is inside this one and never sees the request).
+fn unavailable(id: &RequestId) -> Response {
     let mut response = Rejection::new(
         StatusCode::SERVICE_UNAVAILABLE,
         UNAVAILABLE,
         "the audit log cannot be written; no request is served until it can",
     )
-    .into_response_for(&id);
+    .into_response_for(id);
     let value = HeaderValue::try_from(id.as_str()).expect("request ids are plain ASCII");
     response.headers_mut().insert(REQUEST_ID_HEADER, value);
     response
@@ -676,17 +675,26 @@ mod tests {
             panic!("the router was called")
         }
         let app = layer(Router::new().route("/", get(never)), log);
-        let response = app
-            .oneshot(Request::get("/").body(Body::empty()).unwrap())
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
-        assert!(response.headers().contains_key(REQUEST_ID_HEADER));
-        let body = axum::body::to_bytes(response.into_body(), 4096).await.unwrap();
-        let envelope: Value = serde_json::from_slice(&body).unwrap();
-        assert_eq!(
-            (envelope["code"].as_u64(), envelope["type"].as_str()),
-            (Some(503), Some(UNAVAILABLE))
-        );
+        // (the client's x-request-id, whether the answer repeats it)
+        for (sent, repeated) in [(None, false), (Some("req-42"), true), (Some("not plain!"), false)] {
+            let mut request = Request::get("/");
+            if let Some(id) = sent {
+                request = request.header(REQUEST_ID_HEADER, id);
+            }
+            let response = app.clone().oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
+            assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+            let id = response.headers()[REQUEST_ID_HEADER].to_str().unwrap().to_owned();
+            assert_eq!(Some(id.as_str()) == sent, repeated, "{sent:?}");
+            let body = axum::body::to_bytes(response.into_body(), 4096).await.unwrap();
+            let envelope: Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(
+                (envelope["code"].as_u64(), envelope["type"].as_str()),
+                (Some(503), Some(UNAVAILABLE))
+            );
+            assert!(
+                envelope["detail"].as_str().unwrap().contains(&id),
+                "the detail names the id"
+            );
+        }
     }
 }

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::FromRequestParts;
-use axum::http::HeaderName;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderName};
 
 pub use semver::Version as ApiVersion;
 
@@ -71,6 +71,16 @@ impl RequestId {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
         sane.then(|| Self(Arc::from(value)))
+    }
+
+    /// The id the router's layer gives a request with these headers: the client's `x-request-id` if it is short and
+    /// plain enough, else a fresh one. For layers outside the router that answer on its behalf.
+    pub fn for_request(headers: &HeaderMap) -> Self {
+        headers
+            .get(REQUEST_ID_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(Self::from_client)
+            .unwrap_or_else(Self::generate)
     }
 
     /// The id of the request being handled (the one the router's layer assigned), or a fresh one outside the

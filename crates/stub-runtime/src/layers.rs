@@ -163,12 +163,7 @@ where
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
-        let id = request
-            .headers()
-            .get(REQUEST_ID_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(RequestId::from_client)
-            .unwrap_or_else(RequestId::generate);
+        let id = RequestId::for_request(request.headers());
         let span = tracing::info_span!(
             "request",
             method = %request.method(),
