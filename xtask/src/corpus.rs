@@ -120,10 +120,7 @@ pub(crate) struct Timings {
 
 pub(crate) fn run(opts: &Options) -> Result<()> {
     let root = crate::project_root();
-    let manifest_path = root.join(MANIFEST);
-    let manifest =
-        std::fs::read_to_string(&manifest_path).with_context(|| format!("cannot read {}", manifest_path.display()))?;
-    let mut entries = parse_manifest(&manifest)?;
+    let mut entries = read_manifest_30(&root)?;
     entries.extend(read_manifest_31(&root)?);
     let mut names = BTreeSet::new();
     if let Some(twice) = entries.iter().find(|entry| !names.insert(&entry.name)) {
@@ -266,6 +263,12 @@ pub(crate) fn parse_manifest(text: &str) -> Result<Vec<Entry>> {
         });
     }
     Ok(entries)
+}
+
+/// The 3.0 manifest.
+fn read_manifest_30(root: &Path) -> Result<Vec<Entry>> {
+    let path = root.join(MANIFEST);
+    parse_manifest(&std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?)
 }
 
 /// The 3.1 manifest, with the pins it is read against.
@@ -468,12 +471,7 @@ pub(crate) enum Manifest {
 /// from the largest down, so only the refused ones above it are generated too. For `cargo xtask bench`.
 pub(crate) fn largest_served(root: &Path, manifest: Manifest) -> Result<(String, String)> {
     let entries = match manifest {
-        Manifest::Oas30 => {
-            let manifest_path = root.join(MANIFEST);
-            let manifest = std::fs::read_to_string(&manifest_path)
-                .with_context(|| format!("cannot read {}", manifest_path.display()))?;
-            parse_manifest(&manifest)?
-        }
+        Manifest::Oas30 => read_manifest_30(root)?,
         Manifest::Oas31 => read_manifest_31(root)?,
     };
     ensure_package(root)?;

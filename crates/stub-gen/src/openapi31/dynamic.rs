@@ -142,7 +142,7 @@ impl Lowering<'_> {
                     "the anchor `{name}` at {anchor_at} is not under `$defs`; only a default in the generic schema's `$defs` and bindings in `$defs` beside `$ref` to it are read"
                 )));
             };
-            let key = key.replace("~1", "/").replace("~0", "~");
+            let key = crate::spec::unescape(key);
             if holder == at {
                 default = Some(key);
                 continue;
@@ -204,9 +204,9 @@ impl Lowering<'_> {
         let mut queue: Vec<String> = starts.to_vec();
         while let Some(at) = queue.pop() {
             let Some(node) = raw.pointer(&at) else { continue };
-            let mut targets = Vec::new();
-            collect_refs(node, &mut targets);
-            for target in targets {
+            let mut found = Found::default();
+            walk(node, &mut String::new(), &mut found);
+            for target in found.refs {
                 let Some(pointer) = target.strip_prefix('#') else {
                     continue;
                 };
@@ -278,24 +278,6 @@ fn replace(node: &mut Value, target: &str, binding: &Value) {
             map.values_mut().for_each(|value| replace(value, target, binding));
         }
         Value::Array(items) => items.iter_mut().for_each(|item| replace(item, target, binding)),
-        _ => {}
-    }
-}
-
-/// Every `$ref` target under `node`, decoded.
-fn collect_refs(node: &Value, into: &mut Vec<String>) {
-    match node {
-        Value::Object(map) => {
-            if let Some(Value::String(target)) = map.get("$ref") {
-                into.push(percent_decode(target));
-            }
-            for (key, value) in map {
-                if !is_data(key) {
-                    collect_refs(value, into);
-                }
-            }
-        }
-        Value::Array(items) => items.iter().for_each(|item| collect_refs(item, into)),
         _ => {}
     }
 }
