@@ -135,9 +135,7 @@ impl<'a> Lowering<'a> {
                 ReferenceOr::Reference { reference } => {
                     let prefix = format!("#/components/{section}/");
                     let decoded = crate::spec::percent_decode(reference);
-                    let name = decoded
-                        .strip_prefix(&prefix)
-                        .map(|n| n.replace("~1", "/").replace("~0", "~"));
+                    let name = decoded.strip_prefix(&prefix).map(crate::spec::unescape);
                     let Some(name) = name.as_deref() else {
                         return Err(self.fail(&at, format!("`$ref: {reference}` must point into {prefix}")));
                     };
@@ -272,10 +270,7 @@ impl<'a> Lowering<'a> {
     }
 }
 
-/// A JSON pointer segment.
-pub(crate) fn escape(segment: &str) -> String {
-    segment.replace('~', "~0").replace('/', "~1")
-}
+pub(crate) use crate::spec::escape;
 
 pub(crate) fn is_json(media: &str) -> bool {
     let essence = media.split(';').next().unwrap_or("").trim().to_ascii_lowercase();

@@ -175,7 +175,7 @@ struct Lowering<'a> {
 
 /// `pointer` with one more (unescaped) segment.
 fn child(pointer: &str, segment: &str) -> String {
-    format!("{pointer}/{}", segment.replace('~', "~0").replace('/', "~1"))
+    format!("{pointer}/{}", crate::spec::escape(segment))
 }
 
 impl Lowering<'_> {
@@ -505,12 +505,7 @@ impl Lowering<'_> {
             return Vec::new();
         };
         for (written, schema) in std::mem::take(&mut self.hoisted) {
-            let name = written
-                .rsplit('/')
-                .next()
-                .unwrap_or("")
-                .replace("~1", "/")
-                .replace("~0", "~");
+            let name = crate::spec::unescape(written.rsplit('/').next().unwrap_or(""));
             let free = (1..)
                 .map(|n| if n == 1 { name.clone() } else { format!("{name}{n}") })
                 .find(|candidate| !schemas.contains_key(candidate))
@@ -637,7 +632,7 @@ fn inline_path_items(raw: &mut Value) -> Vec<(String, String)> {
         let Some(name) = target.strip_prefix("#/components/pathItems/") else {
             continue;
         };
-        let name = name.replace("~1", "/").replace("~0", "~");
+        let name = crate::spec::unescape(name);
         if let Some(found) = items.as_ref().and_then(|items| items.get(&name)) {
             *item = found.clone();
             moved.push((pointer(&["paths", path]), pointer(&["components", "pathItems", &name])));

@@ -180,7 +180,7 @@ fn check_refs(root: &Value, node: &Value, pointer: &mut String, located: &Locate
             }
             for (key, value) in map {
                 let len = pointer.len();
-                write!(pointer, "/{}", key.replace('~', "~0").replace('/', "~1")).unwrap();
+                write!(pointer, "/{}", escape(key)).unwrap();
                 check_refs(root, value, pointer, located)?;
                 pointer.truncate(len);
             }
@@ -221,10 +221,17 @@ pub fn percent_decode(text: &str) -> String {
 
 /// A JSON pointer from unescaped segments.
 pub fn pointer(segments: &[&str]) -> String {
-    segments
-        .iter()
-        .map(|s| format!("/{}", s.replace('~', "~0").replace('/', "~1")))
-        .collect()
+    segments.iter().map(|s| format!("/{}", escape(s))).collect()
+}
+
+/// A key as a JSON pointer segment (`~` → `~0`, `/` → `~1`).
+pub(crate) fn escape(segment: &str) -> String {
+    segment.replace('~', "~0").replace('/', "~1")
+}
+
+/// A JSON pointer segment as the key it names; the inverse of [`escape`].
+pub(crate) fn unescape(segment: &str) -> String {
+    segment.replace("~1", "/").replace("~0", "~")
 }
 
 /// Best-effort line (1-based) of a JSON pointer in block-style YAML: follows each key at a deeper indent; for an
@@ -236,10 +243,7 @@ pub fn line_of(text: &str, pointer: &str) -> Option<usize> {
     // Set when the previous segment matched a `- ` item: its first key sits on that same line.
     let mut in_item = false;
     let mut found = None;
-    let segments = pointer
-        .split('/')
-        .skip(1)
-        .map(|s| s.replace("~1", "/").replace("~0", "~"));
+    let segments = pointer.split('/').skip(1).map(unescape);
     for seg in segments {
         let index: Option<usize> = seg.parse().ok();
         let keys = [format!("{seg}:"), format!("'{seg}':"), format!("\"{seg}\":")];

@@ -177,7 +177,7 @@ impl Lowering<'_> {
         decoded
             .strip_prefix("#/components/schemas/")
             .filter(|name| !name.contains('/'))
-            .map(|name| name.replace("~1", "/").replace("~0", "~"))
+            .map(crate::spec::unescape)
             .and_then(|name| self.schemas.get(&name))
             .ok_or_else(|| {
                 self.refuse(
